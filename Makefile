@@ -1,0 +1,27 @@
+# ferry: make demo, make test. See README.md.
+GO ?= go
+export GOTOOLCHAIN := local
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: build test demo bench clean
+
+build:
+	$(GO) build -trimpath -o bin/ferry ./cmd/ferry
+
+# The whole suite: unit tests, store crash tests, and the integration tests
+# against real regtest nodes (FERRY_REQUIRE_NODES makes a missing node a
+# failure, not a skip). .ci/install-deps installs the nodes.
+test:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	FERRY_REQUIRE_NODES=1 $(GO) test -race -count=1 -timeout 30m ./...
+
+demo: build
+	.ci/install-deps litecoind
+	$(GO) run ./cmd/ferry-demo -ferry ./bin/ferry
+
+bench:
+	bench/run.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,192 @@
+package chain
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+)
+
+// Bitcoin returns the Bitcoin coin for net. Input addresses are derived on
+// m/84'/0'/0'/0/i on mainnet and m/84'/1'/0'/0/i on the test networks, as
+// BIP84 has it.
+func Bitcoin(net Network) (*Coin, error) {
+	p, err := btcParams(net)
+	if err != nil {
+		return nil, err
+	}
+	return &Coin{
+		name:         "bitcoin",
+		ticker:       "btc",
+		net:          net,
+		coinType:     p.HDCoinType,
+		dustRelayFee: 3000, // Bitcoin Core's DUST_RELAY_TX_FEE
+		codec:        btcCodec{params: p},
+	}, nil
+}
+
+func btcParams(net Network) (*chaincfg.Params, error) {
+	switch net {
+	case Mainnet:
+		return &chaincfg.MainNetParams, nil
+	case Testnet:
+		return &chaincfg.TestNet3Params, nil
+	case Regtest:
+		return &chaincfg.RegressionNetParams, nil
+	}
+	return nil, fmt.Errorf("bitcoin: unknown network %q", net)
+}
+
+type btcCodec struct {
+	params *chaincfg.Params
+}
+
+func (c btcCodec) parseAddress(s string) (Destination, error) {
+	a, err := btcutil.DecodeAddress(s, c.params)
+	if err != nil {
+		var ver btcutil.UnsupportedWitnessVerError
+		if errors.As(err, &ver) {
+			return Destination{}, fmt.Errorf("%w: witness version %d", ErrUnsupportedAddress, int(ver))
+		}
+		return Destination{}, fmt.Errorf("%w: %v", ErrBadAddress, err)
+	}
+	if !a.IsForNet(c.params) {
+		return Destination{}, fmt.Errorf("%w: not a bitcoin %s address", ErrWrongNetwork, netName(c.params.Name))
+	}
+	var typ string
+	switch a.(type) {
+	case *btcutil.AddressPubKeyHash:
+		typ = "p2pkh"
+	case *btcutil.AddressScriptHash:
+		typ = "p2sh"
+	case *btcutil.AddressWitnessPubKeyHash:
+		typ = "p2wpkh"
+	case *btcutil.AddressWitnessScriptHash:
+		typ = "p2wsh"
+	case *btcutil.AddressTaproot:
+		typ = "p2tr"
+	default:
+		return Destination{}, fmt.Errorf("%w: %T", ErrUnsupportedAddress, a)
+	}
+	script, err := txscript.PayToAddrScript(a)
+	if err != nil {
+		return Destination{}, fmt.Errorf("%w: %v", ErrUnsupportedAddress, err)
+	}
+	return Destination{Address: a.EncodeAddress(), Script: script, Type: typ}, nil
+}
+
+func (c btcCodec) encodeP2WPKH(program []byte) (string, error) {
+	a, err := btcutil.NewAddressWitnessPubKeyHash(program, c.params)
+	if err != nil {
+		return "", err
+	}
+	return a.EncodeAddress(), nil
+}
+
+func (c btcCodec) decodeBlock(raw []byte) (blockBody, error) {
+	b := &btcBlock{}
+	r := bytes.NewReader(raw)
+	if err := b.msg.Deserialize(r); err != nil {
+		return nil, err
+	}
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%d trailing bytes", r.Len())
+	}
+	return b, nil
+}
+
+func (c btcCodec) decodeTx(raw []byte) (*Tx, error) {
+	var msg wire.MsgTx
+	r := bytes.NewReader(raw)
+	if err := msg.Deserialize(r); err != nil {
+		return nil, err
+	}
+	tx := &Tx{ID: Hash(msg.TxHash())}
+	for _, in := range msg.TxIn {
+		tx.Inputs = append(tx.Inputs, OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
+	}
+	for _, out := range msg.TxOut {
+		tx.Outputs = append(tx.Outputs, Output{Value: out.Value, Script: out.PkScript})
+	}
+	return tx, nil
+}
+
+func (c btcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedTx, error) {
+	priv, pub := btcec.PrivKeyFromBytes(key)
+	program := btcutil.Hash160(pub.SerializeCompressed())
+	prevScript := append([]byte{0x00, 0x14}, program...)
+
+	tx := wire.NewMsgTx(2)
+	tx.AddTxIn(&wire.TxIn{
+		PreviousOutPoint: wire.OutPoint{Hash: chainhash.Hash(in.OutPoint.Hash), Index: in.OutPoint.Index},
+		Sequence:         wire.MaxTxInSequenceNum - 2, // signals replace-by-fee
+	})
+	for _, o := range outs {
+		tx.AddTxOut(wire.NewTxOut(o.Value, o.Script))
+	}
+
+	fetcher := txscript.NewCannedPrevOutputFetcher(prevScript, in.Value)
+	hashes := txscript.NewTxSigHashes(tx, fetcher)
+	wit, err := txscript.WitnessSignature(tx, hashes, 0, in.Value, prevScript, txscript.SigHashAll, priv, true)
+	if err != nil {
+		return nil, err
+	}
+	tx.TxIn[0].Witness = wit
+
+	// Check the signature the way a node would before anything is kept.
+	vm, err := txscript.NewEngine(prevScript, tx, 0, txscript.StandardVerifyFlags, nil, hashes, in.Value, fetcher)
+	if err != nil {
+		return nil, err
+	}
+	if err := vm.Execute(); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+
+	var buf bytes.Buffer
+	if err := tx.Serialize(&buf); err != nil {
+		return nil, err
+	}
+	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
+	return &SignedTx{Raw: buf.Bytes(), TxID: Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
+}
+
+// btcBlock is a Bitcoin block decoded by btcd's wire package.
+type btcBlock struct {
+	msg wire.MsgBlock
+}
+
+func (b *btcBlock) hash() Hash           { return Hash(b.msg.BlockHash()) }
+func (b *btcBlock) prev() Hash           { return Hash(b.msg.Header.PrevBlock) }
+func (b *btcBlock) timestamp() time.Time { return b.msg.Header.Timestamp }
+func (b *btcBlock) numTx() int           { return len(b.msg.Transactions) }
+func (b *btcBlock) txid(tx int) Hash     { return Hash(b.msg.Transactions[tx].TxHash()) }
+func (b *btcBlock) hasMWEB() bool        { return false }
+
+func (b *btcBlock) kind(tx int) TxKind {
+	if tx == 0 {
+		return Coinbase
+	}
+	return Regular
+}
+
+func (b *btcBlock) inputs(tx int, fn func(OutPoint)) {
+	if tx == 0 {
+		return
+	}
+	for _, in := range b.msg.Transactions[tx].TxIn {
+		fn(OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
+	}
+}
+
+func (b *btcBlock) outputs(tx int, fn func(uint32, int64, []byte)) {
+	for i, out := range b.msg.Transactions[tx].TxOut {
+		fn(uint32(i), out.Value, out.PkScript)
+	}
+}

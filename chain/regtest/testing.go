@@ -1,0 +1,31 @@
+package regtest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+)
+
+// RequireEnv names the environment variable that turns a missing node binary
+// from a skipped test into a failed one; make test sets it.
+const RequireEnv = "FERRY_REQUIRE_NODES"
+
+// NewLitecoind starts a litecoind for one test in a temporary directory and
+// stops it at cleanup. Without litecoind on PATH the test is skipped, or
+// fails if RequireEnv is set.
+func NewLitecoind(tb testing.TB) *Litecoind {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := StartLitecoind(ctx, tb.TempDir())
+	if errors.Is(err, ErrNotInstalled) && os.Getenv(RequireEnv) == "" {
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Stop() })
+	return l
+}

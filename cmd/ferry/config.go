@@ -1,0 +1,102 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// flagOutput receives the usage text of -h.
+var flagOutput io.Writer = os.Stderr
+
+// Config is ferry's configuration, from flags and FERRY_* variables.
+type Config struct {
+	Listen               string
+	DataDir              string
+	Network              string
+	LTCRPC               string
+	LTCFeeAddress        string
+	MinLTC               string
+	LTCFallbackFee       int64 // sat/vB
+	FeePercent           string
+	ForwardConfirmations int64
+	FeeTarget            int
+	AddressExpiry        time.Duration
+	LogFormat            string
+	LogLevel             string
+}
+
+// DefaultConfig returns the defaults of every flag.
+func DefaultConfig() Config {
+	return Config{
+		Listen:               "127.0.0.1:8080",
+		DataDir:              "./ferry-data",
+		Network:              "mainnet",
+		MinLTC:               "0.010",
+		LTCFallbackFee:       10,
+		FeePercent:           "0.01",
+		ForwardConfirmations: 1,
+		FeeTarget:            3,
+		AddressExpiry:        720 * time.Hour,
+		LogFormat:            "json",
+		LogLevel:             "info",
+	}
+}
+
+// flagSet declares the flags over c.
+func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("ferry", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP API address")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "store, seed, keys")
+	fs.StringVar(&c.Network, "network", c.Network, "mainnet, testnet or regtest")
+	fs.StringVar(&c.LTCRPC, "ltc-rpc", c.LTCRPC, "http://user:pass@host:port of litecoind; empty turns Litecoin off")
+	fs.StringVar(&c.LTCFeeAddress, "ltc-fee-address", c.LTCFeeAddress, "where the Litecoin service fee goes; required when Litecoin is on")
+	fs.StringVar(&c.MinLTC, "min-ltc", c.MinLTC, "smaller Litecoin deposits are donations")
+	fs.Int64Var(&c.LTCFallbackFee, "ltc-fallback-fee", c.LTCFallbackFee, "Litecoin fee rate in sat/vB when the node has no estimate")
+	fs.StringVar(&c.FeePercent, "fee-percent", c.FeePercent, "service fee, a fraction of each deposit")
+	fs.Int64Var(&c.ForwardConfirmations, "forward-confirmations", c.ForwardConfirmations, "confirmations before forwarding")
+	fs.IntVar(&c.FeeTarget, "fee-target", c.FeeTarget, "confirmation target in blocks for the network fee estimate")
+	fs.DurationVar(&c.AddressExpiry, "address-expiry", c.AddressExpiry, "idle time after which an input address stops being watched")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	return fs
+}
+
+// EnvName returns the environment variable of a flag: FERRY_ and the flag's
+// name in upper case with dashes as underscores.
+func EnvName(flagName string) string {
+	return "FERRY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ParseFlags sets c from args, and from getenv for every flag args leave
+// out.
+func (c *Config) ParseFlags(args []string, getenv func(string) string) error {
+	fs := c.flagSet(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			c.flagSet(flagOutput).PrintDefaults()
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", EnvName(f.Name), e)
+			}
+		}
+	})
+	return err
+}

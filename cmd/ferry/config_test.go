@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	env := map[string]string{
+		"FERRY_LTC_RPC":               "http://u:p@127.0.0.1:9332",
+		"FERRY_LISTEN":                "127.0.0.1:9999",
+		"FERRY_FORWARD_CONFIRMATIONS": "3",
+		"FERRY_ADDRESS_EXPIRY":        "48h",
+	}
+	cfg := DefaultConfig()
+	if err := cfg.ParseFlags([]string{"--listen", "0.0.0.0:8080", "--network=regtest"}, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "0.0.0.0:8080" {
+		t.Errorf("flag did not win over FERRY_LISTEN: %q", cfg.Listen)
+	}
+	if cfg.LTCRPC != env["FERRY_LTC_RPC"] || cfg.ForwardConfirmations != 3 || cfg.AddressExpiry != 48*time.Hour || cfg.Network != "regtest" {
+		t.Errorf("config %+v", cfg)
+	}
+	if cfg.DataDir != "./ferry-data" || cfg.FeePercent != "0.01" || cfg.MinLTC != "0.010" || cfg.LogFormat != "json" {
+		t.Errorf("defaults lost: %+v", cfg)
+	}
+
+	bad := DefaultConfig()
+	err := bad.ParseFlags(nil, func(k string) string { return map[string]string{"FERRY_FORWARD_CONFIRMATIONS": "many"}[k] })
+	if err == nil || !strings.Contains(err.Error(), "FERRY_FORWARD_CONFIRMATIONS") {
+		t.Errorf("bad variable: %v", err)
+	}
+	if err := bad.ParseFlags([]string{"--no-such-flag"}, func(string) string { return "" }); err == nil {
+		t.Error("unknown flag accepted")
+	}
+	if got := EnvName("ltc-fee-address"); got != "FERRY_LTC_FEE_ADDRESS" {
+		t.Errorf("EnvName = %q", got)
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	base := func() Config {
+		c := DefaultConfig()
+		c.DataDir = t.TempDir()
+		c.Listen = "127.0.0.1:0"
+		c.Network = "regtest"
+		c.LTCRPC = "http://u:p@127.0.0.1:1"
+		c.LTCFeeAddress = "rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr"
+		return c
+	}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		msg  string
+	}{
+		{"no coin", func(c *Config) { c.LTCRPC = "" }, "no coin is enabled"},
+		{"no fee address", func(c *Config) { c.LTCFeeAddress = "" }, "--ltc-fee-address is required"},
+		{"fee address of another network", func(c *Config) { c.LTCFeeAddress = "ltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c2rkk4wh" }, "litecoin mainnet"},
+		{"bad network", func(c *Config) { c.Network = "signet" }, "unknown network"},
+		{"bad fee", func(c *Config) { c.FeePercent = "1" }, "--fee-percent"},
+		{"bad minimum", func(c *Config) { c.MinLTC = "0.0.1" }, "--min-ltc"},
+		{"zero confirmations", func(c *Config) { c.ForwardConfirmations = 0 }, "at least 1"},
+		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
+		{"bad rpc url", func(c *Config) { c.LTCRPC = "ftp://x" }, "--ltc-rpc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base()
+			tt.mod(&cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := Run(ctx, cfg, &logBuffer{}, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("Run = %v, want an error with %q", err, tt.msg)
+			}
+			// A refused configuration leaves no trace.
+			if entries, _ := os.ReadDir(cfg.DataDir); len(entries) != 0 {
+				t.Errorf("data dir has %d entries after a refused start", len(entries))
+			}
+		})
+	}
+}

@@ -1,0 +1,431 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/chain/regtest"
+)
+
+// TestMain lets the test binary stand in for the ferry binary: run with
+// FERRY_TEST_MAIN=1 it is ferry, so tests can kill a real ferry process.
+func TestMain(m *testing.M) {
+	if os.Getenv("FERRY_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// waitTimeout bounds every wait for the daemon or the node.
+const waitTimeout = 60 * time.Second
+
+// startLitecoind starts a regtest litecoind for one test.
+func startLitecoind(t *testing.T) *regtest.Litecoind {
+	t.Helper()
+	return regtest.NewLitecoind(t)
+}
+
+// ltcConfig returns a ferry configuration for node l, with fresh wallet
+// addresses for the fee.
+func ltcConfig(t *testing.T, l *regtest.Litecoind, dataDir string) Config {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = dataDir
+	cfg.Network = "regtest"
+	cfg.LTCRPC = l.RPCURL
+	cfg.LTCFeeAddress = newAddress(t, l)
+	cfg.LogLevel = "debug"
+	return cfg
+}
+
+func newAddress(t *testing.T, l *regtest.Litecoind) string {
+	t.Helper()
+	a, err := l.NewAddress(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// logBuffer collects a daemon's log lines for tests to wait on.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []map[string]any
+	raw   bytes.Buffer
+	part  []byte
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.raw.Write(p)
+	b.part = append(b.part, p...)
+	for {
+		i := bytes.IndexByte(b.part, '\n')
+		if i < 0 {
+			break
+		}
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(b.part[:i]))
+		dec.UseNumber()
+		if dec.Decode(&m) == nil {
+			b.lines = append(b.lines, m)
+		}
+		b.part = b.part[i+1:]
+	}
+	return len(p), nil
+}
+
+// count returns how many lines have message msg and every field in match.
+func (b *logBuffer) count(msg string, match map[string]any) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+next:
+	for _, l := range b.lines {
+		if l["message"] != msg {
+			continue
+		}
+		for k, v := range match {
+			if fmt.Sprint(l[k]) != fmt.Sprint(v) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// find returns the first line with message msg and the fields in match.
+func (b *logBuffer) find(msg string, match map[string]any) map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+next:
+	for _, l := range b.lines {
+		if l["message"] != msg {
+			continue
+		}
+		for k, v := range match {
+			if fmt.Sprint(l[k]) != fmt.Sprint(v) {
+				continue next
+			}
+		}
+		return l
+	}
+	return nil
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.raw.String()
+}
+
+// daemon is a ferry run in-process.
+type daemon struct {
+	URL  string
+	Log  *logBuffer
+	stop func() error
+}
+
+// startFerry runs ferry in-process with cfg until Stop or the end of the test.
+func startFerry(t *testing.T, cfg Config) *daemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{Log: &logBuffer{}}
+	addr := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, d.Log, func(a net.Addr) { addr <- a }) }()
+	select {
+	case a := <-addr:
+		d.URL = "http://" + a.String()
+	case err := <-done:
+		cancel()
+		t.Fatalf("ferry did not start: %v\n%s", err, d.Log)
+	case <-time.After(waitTimeout):
+		cancel()
+		t.Fatal("ferry did not start")
+	}
+	var once sync.Once
+	var runErr error
+	d.stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := d.stop(); err != nil {
+			t.Errorf("ferry: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("ferry log:\n%s", d.Log)
+		}
+	})
+	return d
+}
+
+// Stop stops the daemon and returns what Run returned.
+func (d *daemon) Stop() error { return d.stop() }
+
+// receiveReply is /api/receive's answer.
+type receiveReply struct {
+	CallbackURL  string `json:"callback_url"`
+	InputAddress string `json:"input_address"`
+	Destination  string `json:"destination"`
+	FeePercent   string `json:"fee_percent"`
+	CallbackReq  string `json:"callback_req"`
+}
+
+// receive mints an input address paying to dest.
+func receive(t *testing.T, base, method, dest, callback string) receiveReply {
+	t.Helper()
+	q := url.Values{"method": {method}, "address": {dest}}
+	if callback == "" {
+		q.Set("callback_req", "0")
+	} else {
+		q.Set("callback", callback)
+	}
+	resp, err := http.Get(base + "/api/receive?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("receive: %d %s", resp.StatusCode, body)
+	}
+	var r receiveReply
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitFor polls cond every 50 ms until it holds, failing the test after
+// waitTimeout.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// deposit pays sat to addr from the node's wallet and returns the outpoint.
+func pay(t *testing.T, l *regtest.Litecoind, addr string, sat int64) chain.OutPoint {
+	t.Helper()
+	ctx := context.Background()
+	txid, err := l.Pay(ctx, addr, sat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outputTo(t, l, txid, addr)
+}
+
+// outputTo finds the output of txid that pays addr.
+func outputTo(t *testing.T, l *regtest.Litecoind, txid chain.Hash, addr string) chain.OutPoint {
+	t.Helper()
+	tx, err := l.Tx(context.Background(), txid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range tx.Vout {
+		if o.ScriptPubKey.AddressText() == addr {
+			return chain.OutPoint{Hash: txid, Index: o.N}
+		}
+	}
+	t.Fatalf("%s pays nothing to %s", txid, addr)
+	return chain.OutPoint{}
+}
+
+// spender returns the id of the transaction, in the mempool or a block, that
+// spends op, or the zero hash if none does.
+func spender(t *testing.T, l *regtest.Litecoind, op chain.OutPoint) chain.Hash {
+	t.Helper()
+	ctx := context.Background()
+	var out json.RawMessage
+	if err := l.Node.Call(ctx, "gettxout", &out, op.Hash.String(), op.Index, true); err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != "null" {
+		return chain.Hash{}
+	}
+	// Spent: find the spender in the mempool or in recent blocks.
+	pool, err := l.Mempool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tip int64
+	if tip, err = l.Node.BlockCount(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cands := pool
+	for h := tip; h > tip-20 && h > 0; h-- {
+		var blk struct {
+			Tx []string `json:"tx"`
+		}
+		hash, _ := l.Node.BlockHash(ctx, h)
+		if err := l.Node.Call(ctx, "getblock", &blk, hash.String(), 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range blk.Tx {
+			id, _ := chain.ParseHash(s)
+			cands = append(cands, id)
+		}
+	}
+	for _, id := range cands {
+		tx, err := l.Tx(ctx, id)
+		if err != nil {
+			continue
+		}
+		for _, in := range tx.Vin {
+			if in.TxID == op.Hash.String() && in.Vout == op.Index {
+				return id
+			}
+		}
+	}
+	t.Fatalf("%s is spent, but no spender found", op)
+	return chain.Hash{}
+}
+
+// received returns what addr, a wallet address, has received in blocks.
+func received(t *testing.T, l *regtest.Litecoind, addr string) int64 {
+	t.Helper()
+	v, err := l.Received(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func mine(t *testing.T, l *regtest.Litecoind, n int) []chain.Hash {
+	t.Helper()
+	hs, err := l.Mine(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs
+}
+
+// waitScanned waits until the daemon has scanned the node's best block.
+func waitScanned(t *testing.T, l *regtest.Litecoind, base string) {
+	t.Helper()
+	tip, err := l.Node.BlockCount(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, fmt.Sprintf("scan of block %d", tip), func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h struct {
+			Coins []struct {
+				ScanHeight int64 `json:"scan_height"`
+			} `json:"coins"`
+		}
+		json.NewDecoder(resp.Body).Decode(&h)
+		return len(h.Coins) > 0 && h.Coins[0].ScanHeight == tip
+	})
+}
+
+// process is ferry run as a child process, for tests that kill it.
+type process struct {
+	cmd   *exec.Cmd
+	Log   *logBuffer
+	URL   string
+	done  chan struct{}
+	ready chan string
+}
+
+// startProcess runs this test binary as ferry with cfg's flags. If killOn
+// is not empty, the process is killed with SIGKILL the moment it logs a line
+// with that message.
+func startProcess(t *testing.T, cfg Config, killOn string) *process {
+	t.Helper()
+	args := []string{
+		"--listen", "127.0.0.1:0", "--data-dir", cfg.DataDir, "--network", cfg.Network,
+		"--ltc-rpc", cfg.LTCRPC, "--ltc-fee-address", cfg.LTCFeeAddress,
+		"--forward-confirmations", fmt.Sprint(cfg.ForwardConfirmations), "--log-level", "debug",
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "FERRY_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, Log: &logBuffer{}, done: make(chan struct{}), ready: make(chan string, 1)}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := append(sc.Bytes(), '\n')
+			var m map[string]any
+			if json.Unmarshal(line, &m) == nil {
+				if killOn != "" && m["message"] == killOn {
+					cmd.Process.Signal(syscall.SIGKILL)
+				}
+				if m["message"] == "ferry started" {
+					p.ready <- fmt.Sprint(m["listen"])
+				}
+			}
+			p.Log.Write(line)
+		}
+		cmd.Wait()
+		close(p.done)
+	}()
+	select {
+	case a := <-p.ready:
+		p.URL = "http://" + a
+	case <-p.done:
+		t.Fatalf("ferry exited at start:\n%s", p.Log)
+	case <-time.After(waitTimeout):
+		t.Fatal("ferry did not start")
+	}
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("ferry process log:\n%s", p.Log)
+		}
+	})
+	return p
+}
+
+// Kill sends SIGKILL and waits for the process to end.
+func (p *process) Kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.Wait()
+}
+
+// Wait waits for the process to end, failing the test after waitTimeout.
+func (p *process) Wait() {
+	select {
+	case <-p.done:
+	case <-time.After(waitTimeout):
+		panic("ferry process did not end")
+	}
+}

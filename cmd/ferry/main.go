@@ -1,0 +1,33 @@
+// Command ferry is a self-hosted, non-custodial payment forwarding relay
+// for Litecoin and Bitcoin, compatible with LitePay's receive API.
+//
+// Every flag has an environment variable: --ltc-rpc is FERRY_LTC_RPC. A flag
+// given on the command line wins over its variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	cfg := DefaultConfig()
+	if err := cfg.ParseFlags(os.Args[1:], os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "ferry:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, cfg, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "ferry:", err)
+		os.Exit(1)
+	}
+}

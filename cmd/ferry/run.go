@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// shutdownTimeout bounds the wait for in-flight API requests at shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// coinFlags are the flags of one coin.
+type coinFlags struct {
+	rpc, feeAddress, min string
+	fallback             int64 // sat/vB
+	prefix               string
+	mk                   func(chain.Network) (*chain.Coin, error)
+}
+
+// coinSetup is one coin's configuration, checked but not yet running.
+type coinSetup struct {
+	coin       *chain.Coin
+	node       *chain.Node
+	feeDest    chain.Destination
+	minDeposit int64
+	fallback   int64 // sat/kvB
+}
+
+// Run runs ferry with cfg until ctx is done, logging to logOut. If ready is
+// not nil it is called with the API's address once the API listens. It
+// checks the whole configuration before it touches the data directory.
+func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)) error {
+	log, err := newLogger(cfg, logOut)
+	if err != nil {
+		return err
+	}
+	network, err := chain.ParseNetwork(cfg.Network)
+	if err != nil {
+		return err
+	}
+	rcfg := relay.DefaultConfig()
+	if rcfg.FeePercent, err = relay.ParseFraction(cfg.FeePercent); err != nil {
+		return fmt.Errorf("--fee-percent: %w", err)
+	}
+	if cfg.ForwardConfirmations < 1 {
+		return fmt.Errorf("--forward-confirmations must be at least 1")
+	}
+	rcfg.ForwardConfirmations = cfg.ForwardConfirmations
+	rcfg.FeeTarget = cfg.FeeTarget
+	var setups []coinSetup
+	for _, f := range []coinFlags{
+		{rpc: cfg.LTCRPC, feeAddress: cfg.LTCFeeAddress, min: cfg.MinLTC, fallback: cfg.LTCFallbackFee, prefix: "ltc", mk: chain.Litecoin},
+	} {
+		if f.rpc == "" {
+			continue
+		}
+		s, err := parseCoin(f, network)
+		if err != nil {
+			return err
+		}
+		setups = append(setups, s)
+	}
+	if len(setups) == 0 {
+		return errors.New("no coin is enabled: set --ltc-rpc")
+	}
+	// Drop the nodes' idle connections at exit: litecoind and bitcoind
+	// wait for open HTTP connections when they shut down.
+	defer func() {
+		for _, s := range setups {
+			s.node.Close()
+		}
+	}()
+
+	// The data directory, the seed and the store.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	seedPath := filepath.Join(cfg.DataDir, "seed")
+	seed, created, err := chain.LoadSeed(seedPath)
+	if err != nil {
+		return err
+	}
+	defer clear(seed)
+	if created {
+		log.Warn().Str("path", seedPath).Msg("created a new HD seed: back this file up now; every input address is derived from it")
+	}
+	fp, err := chain.SeedFingerprint(seed)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.CheckSeed(fp); err != nil {
+		return fmt.Errorf("%s: %w", seedPath, err)
+	}
+
+	// The coins.
+	var chains []relay.Chain
+	for _, s := range setups {
+		ch, err := s.start(ctx, seed, log)
+		if err != nil {
+			return err
+		}
+		chains = append(chains, ch)
+	}
+	svc, err := relay.New(rcfg, db, chains, log)
+	if err != nil {
+		return err
+	}
+
+	// The API.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           svc.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("network", cfg.Network).Msg("ferry started")
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	runErr := make(chan error, 1)
+	go func() { runErr <- svc.Run(ctx) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-srvErr:
+		err = fmt.Errorf("http: %w", err)
+	case err = <-runErr:
+		runErr <- err
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer scancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	if rerr := <-runErr; rerr != nil && err == nil {
+		err = rerr
+	}
+	log.Info().Msg("ferry stopped")
+	return err
+}
+
+// parseCoin checks one coin's flags, without touching disk or network.
+func parseCoin(f coinFlags, n chain.Network) (coinSetup, error) {
+	coin, err := f.mk(n)
+	if err != nil {
+		return coinSetup{}, err
+	}
+	if f.feeAddress == "" {
+		return coinSetup{}, fmt.Errorf("--%s-fee-address is required when %s is on", f.prefix, coin.Name())
+	}
+	feeDest, err := coin.ParseDestination(f.feeAddress)
+	if err != nil {
+		return coinSetup{}, fmt.Errorf("--%s-fee-address: %w", f.prefix, err)
+	}
+	minDeposit, err := chain.ParseAmount(f.min)
+	if err != nil {
+		return coinSetup{}, fmt.Errorf("--min-%s: %w", f.prefix, err)
+	}
+	if f.fallback <= 0 {
+		return coinSetup{}, fmt.Errorf("--%s-fallback-fee must be positive", f.prefix)
+	}
+	node, err := chain.NewNode(f.rpc)
+	if err != nil {
+		return coinSetup{}, fmt.Errorf("--%s-rpc: %w", f.prefix, err)
+	}
+	return coinSetup{coin: coin, node: node, feeDest: feeDest, minDeposit: minDeposit, fallback: f.fallback * 1000}, nil
+}
+
+// start derives the coin's keychain and checks its node's network.
+func (s coinSetup) start(ctx context.Context, seed []byte, log zerolog.Logger) (relay.Chain, error) {
+	keys, err := chain.NewKeychain(seed, s.coin.CoinType())
+	if err != nil {
+		return relay.Chain{}, err
+	}
+	// A node on the wrong network would make every address wrong; a node
+	// that is down is only waited for.
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.node.CheckNetwork(cctx, s.coin.Network()); errors.Is(err, chain.ErrWrongChain) || errors.Is(err, chain.ErrUnauthorized) {
+		return relay.Chain{}, fmt.Errorf("%s node %s: %w", s.coin.Name(), s.node, err)
+	} else if err != nil {
+		log.Warn().Err(err).Str("coin", s.coin.Ticker()).Str("node", s.node.String()).Msg("node not reachable yet; the scanner will keep trying")
+	}
+	return relay.Chain{
+		Coin:            s.coin,
+		Node:            s.node,
+		Keys:            keys,
+		FeeAddress:      s.feeDest,
+		MinDeposit:      s.minDeposit,
+		FallbackFeeRate: s.fallback,
+	}, nil
+}
+
+func newLogger(cfg Config, out io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return zerolog.Logger{}, fmt.Errorf("--log-level: %w", err)
+	}
+	switch cfg.LogFormat {
+	case "json":
+	case "console":
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.RFC3339}
+	default:
+		return zerolog.Logger{}, fmt.Errorf("--log-format: want json or console, not %q", cfg.LogFormat)
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,173 @@
+package relay
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ltcsuite/ltcd/chaincfg/chainhash"
+	"github.com/ltcsuite/ltcd/wire"
+	"github.com/rs/zerolog"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// benchBlock builds a Litecoin block of about 1 MB: a coinbase and 2,500
+// transactions, each spending two P2WPKH outputs to two outputs (P2WPKH,
+// P2PKH or P2TR), with real-sized witnesses. The first len(pay) transactions
+// pay the given scripts.
+func benchBlock(tb testing.TB, pay [][]byte) []byte {
+	tb.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	rnd := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	scripts := []func() []byte{
+		func() []byte { return append([]byte{0x00, 0x14}, rnd(20)...) },
+		func() []byte { return append(append([]byte{0x76, 0xa9, 0x14}, rnd(20)...), 0x88, 0xac) },
+		func() []byte { return append([]byte{0x51, 0x20}, rnd(32)...) },
+	}
+	blk := wire.NewMsgBlock(wire.NewBlockHeader(0x20000000, &chainhash.Hash{}, &chainhash.Hash{}, 0x207fffff, 0))
+	cb := wire.NewMsgTx(2)
+	cb.AddTxIn(&wire.TxIn{PreviousOutPoint: wire.OutPoint{Index: 0xffffffff}, SignatureScript: []byte{1, 2, 3, 4}, Sequence: 0xffffffff})
+	cb.AddTxOut(wire.NewTxOut(625_000_000, scripts[0]()))
+	blk.AddTransaction(cb)
+	for i := range 2500 {
+		tx := wire.NewMsgTx(2)
+		for range 2 {
+			var h chainhash.Hash
+			copy(h[:], rnd(32))
+			tx.AddTxIn(&wire.TxIn{PreviousOutPoint: wire.OutPoint{Hash: h, Index: 1}, Sequence: 0xfffffffd,
+				Witness: wire.TxWitness{rnd(72), append([]byte{0x02}, rnd(32)...)}})
+		}
+		for j := range 2 {
+			s := scripts[rng.IntN(3)]()
+			if j == 0 && i < len(pay) {
+				s = pay[i]
+			}
+			tx.AddTxOut(wire.NewTxOut(int64(1_000_000+rng.IntN(1e9)), s))
+		}
+		blk.AddTransaction(tx)
+	}
+	var buf bytes.Buffer
+	if err := blk.Serialize(&buf); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// benchRunner returns a coin runner over a synced store in a temporary
+// directory, with watched programs: the first len(paid) are real minted
+// addresses, and filler pseudo-random programs bring the set to n.
+func benchRunner(tb testing.TB, n int, paid int) (*coinRunner, [][]byte) {
+	tb.Helper()
+	db, err := store.Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	coin, _ := chain.Litecoin(chain.Regtest)
+	seed, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	keys, _ := chain.NewKeychain(seed, coin.CoinType())
+	fee, _ := coin.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
+	svc, err := New(DefaultConfig(), db, []Chain{{Coin: coin, Node: offline{}, Keys: keys, FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000}}, zerolog.Nop())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := svc.coins["litecoin"]
+	var pay [][]byte
+	for range paid {
+		a, err := r.mint(fee, "", false)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		pay = append(pay, chain.P2WPKHScript(a.Program))
+	}
+	var p [20]byte
+	for i := r.watch.Len(); i < n; i++ {
+		binary.BigEndian.PutUint64(p[:], uint64(i)*0x9E3779B97F4A7C15)
+		binary.BigEndian.PutUint64(p[8:], uint64(i))
+		r.watch.Add(p[:])
+	}
+	return r, pay
+}
+
+// offline is a node that is never reached: benchmarks of scanning and
+// minting need none.
+type offline struct{ Node }
+
+// BenchmarkScanBlock scans a 1 MB, 2,500-transaction block (decode, watch
+// set lookups, store lookups for the ten deposits it pays) against 1M and
+// 10M watched addresses; "deserialize" is ltcd's plain
+// wire.MsgBlock.Deserialize of the same block, the floor.
+func BenchmarkScanBlock(b *testing.B) {
+	_, pay := benchRunner(b, 0, 10)
+	raw := benchBlock(b, pay)
+	b.Run("deserialize", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var m wire.MsgBlock
+			if err := m.Deserialize(bytes.NewReader(raw)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, n := range []int{1_000_000, 10_000_000} {
+		b.Run(fmt.Sprintf("watched=%dM", n/1_000_000), func(b *testing.B) {
+			r, pay := benchRunner(b, n, 10)
+			raw := benchBlock(b, pay)
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				blk, err := r.Coin.DecodeBlock(raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				upd, err := r.scan(blk, 1000)
+				if err != nil || len(upd.Deposits) != 10 {
+					b.Fatalf("%d deposits, %v", len(upd.Deposits), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMint measures minting an input address: derivation, a synced
+// store write, the watch set; one client, and many in parallel (the store
+// merges their synced writes).
+func BenchmarkMint(b *testing.B) {
+	dest, _ := chain.Litecoin(chain.Regtest)
+	d, _ := dest.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
+	b.Run("serial", func(b *testing.B) {
+		r, _ := benchRunner(b, 0, 0)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := r.mint(d, "https://shop.example/cb?id=1", true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel=64", func(b *testing.B) {
+		r, _ := benchRunner(b, 0, 0)
+		b.SetParallelism(32) // 64 goroutines on 2 CPUs
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := r.mint(d, "https://shop.example/cb?id=1", true); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,60 @@
+package relay_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ferry-relay/ferry/relay"
+)
+
+func TestFraction(t *testing.T) {
+	tests := []struct {
+		in    string
+		value int64
+		want  int64
+		bad   bool
+	}{
+		{in: "0.01", value: 1_000_000, want: 10_000},
+		{in: "0.01", value: 1_234_567, want: 12_345}, // rounded down
+		{in: "0.01", value: 99, want: 0},
+		{in: "0.015", value: 1_000_001, want: 15_000},
+		{in: "0.00000001", value: 8_400_000_000_000_000, want: 84_000_000},
+		{in: "0.99999999", value: 8_400_000_000_000_000, want: 8_399_999_916_000_000},
+		{in: "0", value: 5_000, want: 0},
+		{in: ".5", value: 3, want: 1},
+		{in: "1", bad: true},
+		{in: "1.5", bad: true},
+		{in: "0.123456789", bad: true},
+		{in: "-0.01", bad: true},
+		{in: "0.-1", bad: true},
+		{in: "0.1e1", bad: true},
+		{in: "", bad: true},
+		{in: ".", bad: true},
+		{in: "abc", bad: true},
+	}
+	for _, tt := range tests {
+		f, err := relay.ParseFraction(tt.in)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("ParseFraction(%q) accepted", tt.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseFraction(%q): %v", tt.in, err)
+			continue
+		}
+		if got := f.Of(tt.value); got != tt.want {
+			t.Errorf("%s of %d = %d, want %d", tt.in, tt.value, got, tt.want)
+		}
+		if f.String() != tt.in {
+			t.Errorf("String() = %q, want %q", f.String(), tt.in)
+		}
+	}
+}
+
+func ExampleFraction_Of() {
+	fee, _ := relay.ParseFraction("0.01")
+	fmt.Println(fee.Of(1_234_567))
+	// Output: 12345
+}

@@ -1,0 +1,85 @@
+package relay
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/ferry-relay/ferry/chain"
+)
+
+func TestPlanForward(t *testing.T) {
+	ltc, _ := chain.Litecoin(chain.Mainnet)
+	p2wpkh := append([]byte{0x00, 0x14}, make([]byte, 20)...)
+	p2pkh := append(append([]byte{0x76, 0xa9, 0x14}, make([]byte, 20)...), 0x88, 0xac)
+	pct, _ := ParseFraction("0.01")
+	tiny, _ := ParseFraction("0.001")
+	const min = 1_000_000 // 0.01 LTC
+
+	// Virtual sizes of the forwards (ForwardVSize): P2WPKH in, P2WPKH
+	// outputs: 141 vbytes with two outputs, 110 with one.
+	tests := []struct {
+		name      string
+		value     int64
+		dest, fee []byte
+		pct       Fraction
+		rate      int64
+		want      plan
+		err       error
+	}{
+		{
+			name: "minimum deposit", value: 1_000_000, dest: p2wpkh, fee: p2wpkh, pct: pct, rate: 1000,
+			want: plan{service: 10_000, network: 141, forwarded: 989_859},
+		},
+		{
+			name: "fee rounded down, network fee rounded up", value: 123_456_789, dest: p2wpkh, fee: p2wpkh, pct: pct, rate: 10_500,
+			want: plan{service: 1_234_567, network: 1481, forwarded: 122_220_741},
+		},
+		{
+			name: "p2pkh destination is bigger", value: 5_000_000, dest: p2pkh, fee: p2wpkh, pct: pct, rate: 1000,
+			want: plan{service: 50_000, network: 144, forwarded: 4_949_856},
+		},
+		{
+			// 0.1% of 0.02 LTC is 2000 litoshis, under the 2940 dust limit of
+			// a P2WPKH output: the fee is waived and one output is made.
+			name: "dust fee waived", value: 2_000_000, dest: p2wpkh, fee: p2wpkh, pct: tiny, rate: 1000,
+			want: plan{service: 0, network: 110, forwarded: 1_999_890},
+		},
+		{
+			name: "donation swept to fee address", value: 999_999, dest: p2wpkh, fee: p2wpkh, pct: pct, rate: 1000,
+			want: plan{donation: true, service: 999_889, network: 110},
+		},
+		{
+			name: "donation too small to sweep", value: 3000, dest: p2wpkh, fee: p2wpkh, pct: pct, rate: 1000,
+			err: errUneconomical,
+		},
+		{
+			name: "fee rate eats the deposit", value: 1_000_000, dest: p2wpkh, fee: p2wpkh, pct: pct, rate: 7_050_000,
+			err: errUneconomical,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := planForward(ltc, tt.value, tt.dest, tt.fee, tt.pct, min, tt.rate)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.donation != tt.want.donation || got.service != tt.want.service || got.network != tt.want.network || got.forwarded != tt.want.forwarded {
+				t.Errorf("plan = %+v, want %+v", got, tt.want)
+			}
+			// Every satoshi is accounted for.
+			var outs int64
+			for _, o := range got.outs {
+				outs += o.Value
+			}
+			if outs+got.network != tt.value {
+				t.Errorf("outputs %d + network fee %d != deposit %d", outs, got.network, tt.value)
+			}
+		})
+	}
+}

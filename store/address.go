@@ -1,0 +1,120 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/syndtr/goleveldb/leveldb"
+)
+
+// Address is an input address handed out by /api/receive: where the
+// customer pays, and what ferry does with the money.
+type Address struct {
+	Coin string
+	// Index is the address's position on the coin's derivation path.
+	Index uint32
+	// Program is the 20-byte witness program of the P2WPKH input address.
+	Program [20]byte
+	// Address is the input address's text.
+	Address string
+	// Destination is the merchant's address, and DestScript its output
+	// script.
+	Destination string
+	DestScript  []byte
+	// Callback is the merchant's callback URL ("" for none); CallbackReq
+	// records the callback_req the address was asked for with.
+	Callback    string
+	CallbackReq bool
+	Created     time.Time
+}
+
+func (a *Address) encode() []byte {
+	e := newEnc(96 + len(a.Address) + len(a.Destination) + len(a.DestScript) + len(a.Callback))
+	e.raw(a.Program[:])
+	e.str(a.Address)
+	e.str(a.Destination)
+	e.bytes(a.DestScript)
+	e.str(a.Callback)
+	e.bool(a.CallbackReq)
+	e.time(a.Created)
+	return e.b
+}
+
+func decodeAddress(coin string, index uint32, b []byte) (*Address, error) {
+	d := newDec(b)
+	a := &Address{Coin: coin, Index: index}
+	copy(a.Program[:], d.take(20))
+	a.Address = d.str()
+	a.Destination = d.str()
+	a.DestScript = d.bytes()
+	a.Callback = d.str()
+	a.CallbackReq = d.bool()
+	a.Created = d.time()
+	if err := d.done(); err != nil {
+		return nil, fmt.Errorf("address %s/%d: %w", coin, index, err)
+	}
+	return a, nil
+}
+
+// NextIndex returns the index after the highest address of coin ever
+// stored: the first index never handed out.
+func (db *DB) NextIndex(coin string) (uint32, error) {
+	it := db.ldb.NewIterator(prefix(tAddress, coin), nil)
+	defer it.Release()
+	if !it.Last() {
+		return 0, it.Error()
+	}
+	k := it.Key()
+	return binary.BigEndian.Uint32(k[len(k)-4:]) + 1, nil
+}
+
+// PutAddress records a new input address, synced to disk, and adds it to the
+// watched set. It must be called before the address is handed out, so that
+// a restart can neither forget the address nor hand its index out again.
+func (db *DB) PutAddress(a *Address) error {
+	b := new(leveldb.Batch)
+	b.Put(key(tAddress, a.Coin, u32(a.Index)), a.encode())
+	b.Put(key(tProgram, a.Coin, a.Program[:]), u32(a.Index))
+	b.Put(key(tWatched, a.Coin, a.Program[:]), nil)
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return fmt.Errorf("put address %s/%d: %w", a.Coin, a.Index, err)
+	}
+	return nil
+}
+
+// Address returns the address of coin at index, or ErrNotFound.
+func (db *DB) Address(coin string, index uint32) (*Address, error) {
+	v, err := db.get(key(tAddress, coin, u32(index)))
+	if err != nil {
+		return nil, fmt.Errorf("address %s/%d: %w", coin, index, err)
+	}
+	return decodeAddress(coin, index, v)
+}
+
+// AddressByProgram returns the address of coin whose witness program is
+// program, or ErrNotFound.
+func (db *DB) AddressByProgram(coin string, program []byte) (*Address, error) {
+	v, err := db.get(key(tProgram, coin, program))
+	if err != nil {
+		return nil, fmt.Errorf("address %s/%x: %w", coin, program, err)
+	}
+	if len(v) != 4 {
+		return nil, fmt.Errorf("address %s/%x: %w", coin, program, ErrCorrupt)
+	}
+	return db.Address(coin, binary.BigEndian.Uint32(v))
+}
+
+// ForEachWatched calls fn with the witness program of every watched address
+// of coin, in byte order, stopping at fn's first error.
+func (db *DB) ForEachWatched(coin string, fn func(program []byte) error) error {
+	it := db.ldb.NewIterator(prefix(tWatched, coin), nil)
+	defer it.Release()
+	n := len(key(tWatched, coin))
+	for it.Next() {
+		if err := fn(it.Key()[n:]); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

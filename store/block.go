@@ -1,0 +1,336 @@
+package store
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/syndtr/goleveldb/leveldb"
+)
+
+// Errors of the block methods.
+var (
+	// ErrCursorMismatch reports a block that does not extend the scan
+	// cursor: the caller's view of the chain is stale.
+	ErrCursorMismatch = errors.New("block does not extend the scan cursor")
+	// ErrNoUndo reports a rollback past the recorded blocks: a reorg deeper
+	// than the store's undo depth.
+	ErrNoUndo = errors.New("no undo record for the cursor block")
+)
+
+// Cursor is the last block of a coin's chain whose changes are recorded.
+type Cursor struct {
+	Height int64
+	Hash   [32]byte
+}
+
+// Deposit is one output paying an input address, as found in a block.
+type Deposit struct {
+	Coin     string
+	OutPoint OutPoint
+	// AddrIndex is the input address's index.
+	AddrIndex uint32
+	Value     int64
+	// Height and BlockHash place the block that holds the payment.
+	Height    int64
+	BlockHash [32]byte
+	// Maturity is the number of confirmations the chain requires before the
+	// output may be spent (coinbase and MWEB peg-out outputs), or 0.
+	Maturity int64
+	// SpentBy is the transaction that spent the deposit on chain, normally
+	// ferry's forward, and SpentHeight its block; zero while unspent.
+	SpentBy     [32]byte
+	SpentHeight int64
+}
+
+// Spent reports whether the deposit has been spent in a recorded block.
+func (d *Deposit) Spent() bool { return d.SpentHeight != 0 }
+
+func (d *Deposit) encode() []byte {
+	e := newEnc(120)
+	e.u32(d.AddrIndex)
+	e.i64(d.Value)
+	e.i64(d.Height)
+	e.hash(d.BlockHash)
+	e.i64(d.Maturity)
+	e.hash(d.SpentBy)
+	e.i64(d.SpentHeight)
+	return e.b
+}
+
+func decodeDeposit(coin string, op OutPoint, b []byte) (*Deposit, error) {
+	d := newDec(b)
+	dep := &Deposit{Coin: coin, OutPoint: op}
+	dep.AddrIndex = d.u32()
+	dep.Value = d.i64()
+	dep.Height = d.i64()
+	dep.BlockHash = d.hash()
+	dep.Maturity = d.i64()
+	dep.SpentBy = d.hash()
+	dep.SpentHeight = d.i64()
+	if err := d.done(); err != nil {
+		return nil, fmt.Errorf("deposit %s: %w", coin, err)
+	}
+	return dep, nil
+}
+
+// Spend is a recorded deposit spent by a transaction in a block.
+type Spend struct {
+	OutPoint OutPoint
+	TxID     [32]byte
+}
+
+// Block is everything one block changes: the deposits it pays and the
+// deposits it spends. ApplyBlock records it atomically with the cursor.
+type Block struct {
+	Coin     string
+	Height   int64
+	Hash     [32]byte
+	Prev     [32]byte
+	Time     time.Time
+	Deposits []Deposit
+	Spends   []Spend
+}
+
+// Cursor returns coin's scan cursor, or ErrNotFound before Start.
+func (db *DB) Cursor(coin string) (Cursor, error) {
+	v, err := db.get(key(tCursor, coin))
+	if err != nil {
+		return Cursor{}, fmt.Errorf("cursor %s: %w", coin, err)
+	}
+	if len(v) != 40 {
+		return Cursor{}, fmt.Errorf("cursor %s: %w", coin, ErrCorrupt)
+	}
+	c := Cursor{Height: int64(binary.BigEndian.Uint64(v))}
+	copy(c.Hash[:], v[8:])
+	return c, nil
+}
+
+func encodeCursor(height int64, hash [32]byte) []byte {
+	return append(u64(uint64(height)), hash[:]...)
+}
+
+// Start sets coin's cursor for the first time, at the block the scan starts
+// after. It fails if the coin already has a cursor.
+func (db *DB) Start(coin string, height int64, hash, prev [32]byte) error {
+	if _, err := db.Cursor(coin); err == nil {
+		return fmt.Errorf("start %s: cursor exists", coin)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	b := new(leveldb.Batch)
+	b.Put(key(tBlock, coin, u64(uint64(height))), encodeBlockRecord(hash, prev, time.Time{}, nil))
+	b.Put(key(tCursor, coin), encodeCursor(height, hash))
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return fmt.Errorf("start %s: %w", coin, err)
+	}
+	return nil
+}
+
+// ApplyBlock records blk's deposits and spends, the block's hash and undo
+// log, and moves the cursor to it, in one synced batch: after a crash either
+// all of it is on disk or none. blk must extend the cursor
+// (ErrCursorMismatch otherwise).
+func (db *DB) ApplyBlock(blk *Block) error {
+	cur, err := db.Cursor(blk.Coin)
+	if err != nil {
+		return err
+	}
+	if cur.Height != blk.Height-1 || cur.Hash != blk.Prev {
+		return fmt.Errorf("apply %s block %d: %w", blk.Coin, blk.Height, ErrCursorMismatch)
+	}
+
+	tx := db.newUndoTx()
+	for i := range blk.Deposits {
+		d := &blk.Deposits[i]
+		d.Coin = blk.Coin
+		opk := opKey(d.OutPoint)
+		tx.put(key(tDeposit, blk.Coin, opk), d.encode())
+		tx.put(key(tOpen, blk.Coin, opk), nil)
+		tx.put(key(tByAddr, blk.Coin, u32(d.AddrIndex), opk), nil)
+	}
+	for _, s := range blk.Spends {
+		opk := opKey(s.OutPoint)
+		dk := key(tDeposit, blk.Coin, opk)
+		v, ok, err := tx.get(dk)
+		if err != nil {
+			return fmt.Errorf("apply %s block %d: %w", blk.Coin, blk.Height, err)
+		}
+		if !ok {
+			continue
+		}
+		d, err := decodeDeposit(blk.Coin, s.OutPoint, v)
+		if err != nil {
+			return err
+		}
+		d.SpentBy, d.SpentHeight = s.TxID, blk.Height
+		tx.put(dk, d.encode())
+		tx.del(key(tOpen, blk.Coin, opk))
+	}
+
+	if tx.err != nil {
+		return fmt.Errorf("apply %s block %d: %w", blk.Coin, blk.Height, tx.err)
+	}
+	tx.batch.Put(key(tBlock, blk.Coin, u64(uint64(blk.Height))), encodeBlockRecord(blk.Hash, blk.Prev, blk.Time, tx.undo))
+	if old := blk.Height - db.undoDepth; old >= 0 {
+		tx.batch.Delete(key(tBlock, blk.Coin, u64(uint64(old))))
+	}
+	tx.batch.Put(key(tCursor, blk.Coin), encodeCursor(blk.Height, blk.Hash))
+	if err := db.ldb.Write(tx.batch, syncWrite); err != nil {
+		return fmt.Errorf("apply %s block %d: %w", blk.Coin, blk.Height, err)
+	}
+	return nil
+}
+
+// Rollback undoes the cursor block of coin, restoring every record it
+// changed, and moves the cursor to its parent, in one synced batch. It
+// returns the new cursor, or ErrNoUndo past the recorded blocks.
+func (db *DB) Rollback(coin string) (Cursor, error) {
+	cur, err := db.Cursor(coin)
+	if err != nil {
+		return Cursor{}, err
+	}
+	bk := key(tBlock, coin, u64(uint64(cur.Height)))
+	v, err := db.get(bk)
+	if errors.Is(err, ErrNotFound) {
+		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, ErrNoUndo)
+	}
+	if err != nil {
+		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
+	}
+	rec, err := decodeBlockRecord(v)
+	if err != nil {
+		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
+	}
+	if rec.hash != cur.Hash {
+		return Cursor{}, fmt.Errorf("rollback %s block %d: %w: record is for another block", coin, cur.Height, ErrCorrupt)
+	}
+
+	b := new(leveldb.Batch)
+	for i := len(rec.undo) - 1; i >= 0; i-- {
+		u := rec.undo[i]
+		if u.present {
+			b.Put(u.key, u.value)
+		} else {
+			b.Delete(u.key)
+		}
+	}
+	b.Delete(bk)
+	next := Cursor{Height: cur.Height - 1, Hash: rec.prev}
+	b.Put(key(tCursor, coin), encodeCursor(next.Height, next.Hash))
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
+	}
+	return next, nil
+}
+
+// BlockHash returns the hash recorded for coin's block at height, or
+// ErrNotFound if that block is not among the recent ones the store keeps.
+func (db *DB) BlockHash(coin string, height int64) ([32]byte, error) {
+	v, err := db.get(key(tBlock, coin, u64(uint64(height))))
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
+	}
+	rec, err := decodeBlockRecord(v)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
+	}
+	return rec.hash, nil
+}
+
+// undoEntry is a key's value before a block changed it.
+type undoEntry struct {
+	key     []byte
+	present bool
+	value   []byte
+}
+
+type blockRecord struct {
+	hash, prev [32]byte
+	time       time.Time
+	undo       []undoEntry
+}
+
+func encodeBlockRecord(hash, prev [32]byte, t time.Time, undo []undoEntry) []byte {
+	e := newEnc(80 + 64*len(undo))
+	e.hash(hash)
+	e.hash(prev)
+	e.time(t)
+	e.uvar(uint64(len(undo)))
+	for _, u := range undo {
+		e.bytes(u.key)
+		e.bool(u.present)
+		e.bytes(u.value)
+	}
+	return e.b
+}
+
+func decodeBlockRecord(b []byte) (*blockRecord, error) {
+	d := newDec(b)
+	r := &blockRecord{hash: d.hash(), prev: d.hash(), time: d.time()}
+	n := d.uvar()
+	if n > uint64(len(b)) {
+		return nil, ErrCorrupt
+	}
+	r.undo = make([]undoEntry, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		r.undo = append(r.undo, undoEntry{key: d.bytes(), present: d.bool(), value: d.bytes()})
+	}
+	return r, d.done()
+}
+
+// undoTx stages a block's writes in a batch and remembers, for every key, the
+// value it had before the block first touched it.
+type undoTx struct {
+	db     *DB
+	batch  *leveldb.Batch
+	staged map[string]*[]byte // nil pointer: deleted in this block
+	undo   []undoEntry
+	err    error
+}
+
+func (db *DB) newUndoTx() *undoTx {
+	return &undoTx{db: db, batch: new(leveldb.Batch), staged: map[string]*[]byte{}}
+}
+
+// get reads k as the block has left it so far.
+func (t *undoTx) get(k []byte) ([]byte, bool, error) {
+	if v, ok := t.staged[string(k)]; ok {
+		if v == nil {
+			return nil, false, nil
+		}
+		return *v, true, nil
+	}
+	v, err := t.db.get(k)
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	return v, err == nil, err
+}
+
+// remember logs k's value before the block's first change to it. A read
+// error sticks in t.err, and the block is not written.
+func (t *undoTx) remember(k []byte) {
+	if _, ok := t.staged[string(k)]; ok {
+		return
+	}
+	v, err := t.db.get(k)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		t.err = cmp.Or(t.err, err)
+	}
+	t.undo = append(t.undo, undoEntry{key: k, present: err == nil, value: v})
+}
+
+func (t *undoTx) put(k, v []byte) {
+	t.remember(k)
+	t.staged[string(k)] = &v
+	t.batch.Put(k, v)
+}
+
+func (t *undoTx) del(k []byte) {
+	t.remember(k)
+	t.staged[string(k)] = nil
+	t.batch.Delete(k)
+}

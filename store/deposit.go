@@ -1,0 +1,55 @@
+package store
+
+import (
+	"fmt"
+)
+
+// Deposit returns coin's deposit at op, or ErrNotFound.
+func (db *DB) Deposit(coin string, op OutPoint) (*Deposit, error) {
+	v, err := db.get(key(tDeposit, coin, opKey(op)))
+	if err != nil {
+		return nil, fmt.Errorf("deposit %s: %w", coin, err)
+	}
+	return decodeDeposit(coin, op, v)
+}
+
+// OpenDeposits returns coin's deposits that no recorded block has spent yet,
+// in outpoint order: those still to be forwarded, or whose forward is not
+// yet confirmed.
+func (db *DB) OpenDeposits(coin string) ([]*Deposit, error) {
+	return db.depositsIn(tOpen, coin)
+}
+
+// DepositsOf returns the deposits recorded for coin's address at index, in
+// outpoint order.
+func (db *DB) DepositsOf(coin string, index uint32) ([]*Deposit, error) {
+	return db.depositsIn(tByAddr, coin, u32(index))
+}
+
+// depositsIn loads the deposits whose outpoints end the keys of an index
+// table.
+func (db *DB) depositsIn(table byte, coin string, parts ...[]byte) ([]*Deposit, error) {
+	it := db.ldb.NewIterator(prefix(table, coin, parts...), nil)
+	defer it.Release()
+	var ds []*Deposit
+	for it.Next() {
+		k := it.Key()
+		if len(k) < 36 {
+			return nil, fmt.Errorf("deposit index %s: %w", coin, ErrCorrupt)
+		}
+		op := decodeOpKey(k[len(k)-36:])
+		d, err := db.Deposit(coin, op)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	return ds, it.Error()
+}
+
+func decodeOpKey(k []byte) OutPoint {
+	var o OutPoint
+	copy(o.TxID[:], k[:32])
+	o.Vout = uint32(k[32])<<24 | uint32(k[33])<<16 | uint32(k[34])<<8 | uint32(k[35])
+	return o
+}

@@ -1,0 +1,42 @@
+// Package store keeps ferry's state in a goleveldb database: the input
+// addresses handed out, the deposits found on chain, the forwards signed, the
+// scan cursor of each coin, and the undo log that lets a reorg be rolled back.
+//
+// # Atomicity
+//
+// Everything one block changes (its new deposits, the deposits it spends, its
+// hash and undo log, and the cursor) is written by ApplyBlock in one synced
+// batch, so that after a crash at any moment the store holds either all of a
+// block or none of it. Rollback undoes the cursor block the same way. Records
+// that are not derived from blocks (addresses, forwards) are written synced
+// on their own, before anyone outside the process learns of them.
+//
+// # Key layout
+//
+// Every key starts with a one-byte table name, then "/", the coin's ticker
+// ("ltc", "btc"), "/" and a binary suffix. Integers in keys are big-endian,
+// so that keys sort by them. An outpoint is the 32-byte transaction id in
+// internal byte order followed by the 4-byte output index.
+//
+//	m/seed                            fingerprint of the operator's seed
+//	a/<coin>/<index:4>                Address record
+//	p/<coin>/<program:20>             index:4 of the address with that witness program (all addresses)
+//	w/<coin>/<program:20>             empty: the address is watched (the watch set on disk)
+//	c/<coin>                          cursor: height:8, block hash:32
+//	b/<coin>/<height:8>               block hash:32, parent hash:32, time, undo log (last DefaultUndoDepth blocks)
+//	d/<coin>/<outpoint:36>            Deposit record
+//	o/<coin>/<outpoint:36>            empty: the deposit is not yet spent on chain
+//	i/<coin>/<index:4><outpoint:36>   empty: the deposits of an address
+//	f/<coin>/<outpoint:36>            Forward record of the deposit at that outpoint
+//
+// Tables d, o and i change only through ApplyBlock and Rollback; the undo log
+// of a block lists, for every key it changed, the value before (or its
+// absence). Values are records with a leading version byte followed by their
+// fields; a record ends early if it was written before a later field existed.
+//
+// # Watch set
+//
+// WatchSet holds the watched witness programs in memory as 48-bit
+// fingerprints, about 4.5 bytes per address; a hit is confirmed against
+// table p.
+package store

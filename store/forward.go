@@ -1,0 +1,92 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// Forward is the signed transaction that pays a deposit out: to the
+// merchant and the fee address, or, for a donation, to the fee address
+// alone. It is recorded before its first broadcast and never rebuilt.
+type Forward struct {
+	Coin     string
+	OutPoint OutPoint // the deposit it spends
+	TxID     [32]byte
+	Raw      []byte
+	// Donation marks a deposit below the minimum, swept to the fee address.
+	Donation bool
+	// Value is the deposit; ServiceFee and NetworkFee come out of it and
+	// Forwarded is what the destination receives (0 for a donation).
+	Value      int64
+	ServiceFee int64
+	NetworkFee int64
+	Forwarded  int64
+	// FeeRate is the network fee rate used, in satoshis per 1000 vbytes.
+	FeeRate int64
+	Created time.Time
+	// Attempts counts broadcasts; LastAttempt and LastError describe the
+	// latest; Accepted is set once a node has taken the transaction.
+	Attempts    int64
+	LastAttempt time.Time
+	LastError   string
+	Accepted    bool
+}
+
+func (f *Forward) encode() []byte {
+	e := newEnc(160 + len(f.Raw) + len(f.LastError))
+	e.hash(f.TxID)
+	e.bytes(f.Raw)
+	e.bool(f.Donation)
+	e.i64(f.Value)
+	e.i64(f.ServiceFee)
+	e.i64(f.NetworkFee)
+	e.i64(f.Forwarded)
+	e.i64(f.FeeRate)
+	e.time(f.Created)
+	e.i64(f.Attempts)
+	e.time(f.LastAttempt)
+	e.str(f.LastError)
+	e.bool(f.Accepted)
+	return e.b
+}
+
+func decodeForward(coin string, op OutPoint, b []byte) (*Forward, error) {
+	d := newDec(b)
+	f := &Forward{Coin: coin, OutPoint: op}
+	f.TxID = d.hash()
+	f.Raw = d.bytes()
+	f.Donation = d.bool()
+	f.Value = d.i64()
+	f.ServiceFee = d.i64()
+	f.NetworkFee = d.i64()
+	f.Forwarded = d.i64()
+	f.FeeRate = d.i64()
+	f.Created = d.time()
+	f.Attempts = d.i64()
+	f.LastAttempt = d.time()
+	f.LastError = d.str()
+	f.Accepted = d.bool()
+	if err := d.done(); err != nil {
+		return nil, fmt.Errorf("forward %s: %w", coin, err)
+	}
+	return f, nil
+}
+
+// PutForward records f, synced to disk. Recording a new forward before its
+// first broadcast is what makes a crash at any moment safe: after a restart
+// the same transaction is broadcast again, never a new one.
+func (db *DB) PutForward(f *Forward) error {
+	if err := db.ldb.Put(key(tForward, f.Coin, opKey(f.OutPoint)), f.encode(), syncWrite); err != nil {
+		return fmt.Errorf("put forward %s: %w", f.Coin, err)
+	}
+	return nil
+}
+
+// Forward returns the forward of coin's deposit at op, or ErrNotFound.
+func (db *DB) Forward(coin string, op OutPoint) (*Forward, error) {
+	v, err := db.get(key(tForward, coin, opKey(op)))
+	if err != nil {
+		return nil, fmt.Errorf("forward %s: %w", coin, err)
+	}
+	return decodeForward(coin, op, v)
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/syndtr/goleveldb/leveldb"
+	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNotFound reports a record that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrSeedMismatch reports a data directory whose addresses were derived
+	// from another seed than the one given.
+	ErrSeedMismatch = errors.New("store was created with another seed")
+)
+
+// OutPoint names a transaction output: a deposit, by the transaction that
+// paid it and its output index.
+type OutPoint struct {
+	TxID [32]byte
+	Vout uint32
+}
+
+// DB is ferry's persistent state in a goleveldb database. It is safe for
+// concurrent use; the block methods of one coin (ApplyBlock, Rollback,
+// Start) must be called from one goroutine at a time.
+type DB struct {
+	ldb *leveldb.DB
+	// undoDepth is how many recent blocks keep their undo log, and so the
+	// deepest reorg that can be rolled back.
+	undoDepth int64
+}
+
+var syncWrite = &opt.WriteOptions{Sync: true}
+
+// DefaultUndoDepth is the number of recent blocks whose changes Rollback can
+// undo: deeper than any reorg Litecoin or Bitcoin has seen since their early
+// days, and more than the 100 confirmations callbacks run to.
+const DefaultUndoDepth = 288
+
+// Open opens (creating if needed) the database in dir/db. Only one process
+// may hold it open.
+func Open(dir string) (*DB, error) {
+	path := filepath.Join(dir, "db")
+	ldb, err := leveldb.OpenFile(path, &opt.Options{
+		// Keep the watch set's index and recent records in memory.
+		BlockCacheCapacity: 32 << 20,
+		WriteBuffer:        16 << 20,
+	})
+	if lerrors.IsCorrupted(err) {
+		return nil, fmt.Errorf("open store %s: %w (back up the directory, then recover it with leveldb's RecoverFile)", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &DB{ldb: ldb, undoDepth: DefaultUndoDepth}, nil
+}
+
+// Close closes the database. Pending writes have all been synced already.
+func (db *DB) Close() error { return db.ldb.Close() }
+
+// CheckSeed records the fingerprint of the operator's seed in a new store and
+// compares it in an existing one, returning ErrSeedMismatch if it differs:
+// addresses handed out under one seed cannot be spent with another.
+func (db *DB) CheckSeed(fingerprint []byte) error {
+	k := []byte("m/seed")
+	old, err := db.ldb.Get(k, nil)
+	switch {
+	case errors.Is(err, leveldb.ErrNotFound):
+		return db.ldb.Put(k, fingerprint, syncWrite)
+	case err != nil:
+		return fmt.Errorf("check seed: %w", err)
+	case !bytes.Equal(old, fingerprint):
+		return ErrSeedMismatch
+	}
+	return nil
+}
+
+// get returns the value at key, or ErrNotFound.
+func (db *DB) get(key []byte) ([]byte, error) {
+	v, err := db.ldb.Get(key, nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return v, err
+}
+
+// Tables: the first byte of every key. doc.go lays them out.
+const (
+	tAddress = 'a'
+	tProgram = 'p'
+	tWatched = 'w'
+	tCursor  = 'c'
+	tBlock   = 'b'
+	tDeposit = 'd'
+	tOpen    = 'o'
+	tByAddr  = 'i'
+	tForward = 'f'
+)
+
+// key builds "<table>/<coin>/" followed by parts.
+func key(table byte, coin string, parts ...[]byte) []byte {
+	n := 2 + len(coin) + 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 0, n)
+	k = append(k, table, '/')
+	k = append(k, coin...)
+	k = append(k, '/')
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func opKey(o OutPoint) []byte {
+	return binary.BigEndian.AppendUint32(append(make([]byte, 0, 36), o.TxID[:]...), o.Vout)
+}
+
+func prefix(table byte, coin string, parts ...[]byte) *util.Range {
+	return util.BytesPrefix(key(table, coin, parts...))
+}

@@ -1,0 +1,296 @@
+package store_test
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ferry-relay/ferry/store"
+)
+
+// MustOpen opens a store in a new temporary directory, closed at cleanup.
+func MustOpen(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// hashOf returns a distinct 32-byte hash for n.
+func hashOf(n int64) [32]byte {
+	return sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// chainBlock returns a block at height with deposits of the given values, on
+// a chain whose block hashes are hashOf(height+salt).
+func chainBlock(coin string, height, salt int64, values ...int64) *store.Block {
+	b := &store.Block{Coin: coin, Height: height, Hash: hashOf(height + salt), Prev: hashOf(height - 1 + salt), Time: time.Unix(1700000000+height, 0)}
+	if height-1 == 100 {
+		b.Prev = hashOf(100) // the start block is shared by every chain
+	}
+	for i, v := range values {
+		b.Deposits = append(b.Deposits, store.Deposit{
+			OutPoint:  store.OutPoint{TxID: hashOf(height*1000 + salt + int64(i)), Vout: uint32(i)},
+			AddrIndex: uint32(i),
+			Value:     v,
+			Height:    height,
+			BlockHash: b.Hash,
+		})
+	}
+	return b
+}
+
+func mustStart(t testing.TB, db *store.DB, coin string) {
+	t.Helper()
+	if err := db.Start(coin, 100, hashOf(100), hashOf(99)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestApplyAndRollback(t *testing.T) {
+	db := MustOpen(t)
+	mustStart(t, db, "ltc")
+
+	b101 := chainBlock("ltc", 101, 0, 5000, 7000)
+	if err := db.ApplyBlock(b101); err != nil {
+		t.Fatal(err)
+	}
+	// Block 102 spends the first deposit of 101, and pays a deposit that
+	// block 102 itself spends.
+	b102 := chainBlock("ltc", 102, 0, 9000)
+	b102.Spends = []store.Spend{
+		{OutPoint: b101.Deposits[0].OutPoint, TxID: hashOf(555)},
+		{OutPoint: b102.Deposits[0].OutPoint, TxID: hashOf(556)},
+	}
+	if err := db.ApplyBlock(b102); err != nil {
+		t.Fatal(err)
+	}
+
+	open, err := db.OpenDeposits("ltc")
+	if err != nil || len(open) != 1 || open[0].OutPoint != b101.Deposits[1].OutPoint {
+		t.Fatalf("open deposits after 102: %v, %v", open, err)
+	}
+	d, err := db.Deposit("ltc", b101.Deposits[0].OutPoint)
+	if err != nil || !d.Spent() || d.SpentBy != hashOf(555) || d.SpentHeight != 102 || d.Value != 5000 {
+		t.Fatalf("spent deposit: %+v, %v", d, err)
+	}
+	if ds, _ := db.DepositsOf("ltc", 0); len(ds) != 2 {
+		t.Errorf("address 0 has %d deposits, want 2", len(ds))
+	}
+
+	// A block that does not extend the cursor changes nothing.
+	if err := db.ApplyBlock(chainBlock("ltc", 102, 7, 1)); !errors.Is(err, store.ErrCursorMismatch) {
+		t.Fatalf("stale block: %v", err)
+	}
+
+	// Roll back 102: the spend is undone and 102's deposit is gone.
+	cur, err := db.Rollback("ltc")
+	if err != nil || cur.Height != 101 || cur.Hash != b101.Hash {
+		t.Fatalf("rollback = %+v, %v", cur, err)
+	}
+	open, _ = db.OpenDeposits("ltc")
+	if len(open) != 2 {
+		t.Fatalf("after rollback of 102: %d open deposits, want 2", len(open))
+	}
+	if d, _ := db.Deposit("ltc", b101.Deposits[0].OutPoint); d.Spent() {
+		t.Error("rollback left the spend")
+	}
+	if _, err := db.Deposit("ltc", b102.Deposits[0].OutPoint); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("rollback left block 102's deposit: %v", err)
+	}
+
+	// Roll back 101 and the start block; then there is nothing to undo.
+	if _, err := db.Rollback("ltc"); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := db.DepositsOf("ltc", 0); len(ds) != 0 {
+		t.Errorf("after rollback of 101: %d deposits", len(ds))
+	}
+	if cur, err := db.Rollback("ltc"); err != nil || cur.Height != 99 {
+		t.Fatalf("rollback of the start block = %+v, %v", cur, err)
+	}
+	if _, err := db.Rollback("ltc"); !errors.Is(err, store.ErrNoUndo) {
+		t.Fatalf("rollback past the start: %v", err)
+	}
+}
+
+func TestRollbackRestoresEveryRecord(t *testing.T) {
+	db := MustOpen(t)
+	mustStart(t, db, "ltc")
+	for h := int64(101); h <= 110; h++ {
+		b := chainBlock("ltc", h, 0, h*10, h*10+1)
+		if h > 101 {
+			// Each block spends a deposit of the one before.
+			prev := chainBlock("ltc", h-1, 0, 0, 0)
+			b.Spends = []store.Spend{{OutPoint: prev.Deposits[h%2].OutPoint, TxID: hashOf(-h)}}
+		}
+		if err := db.ApplyBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapshot := func() map[store.OutPoint]store.Deposit {
+		m := map[store.OutPoint]store.Deposit{}
+		for i := uint32(0); i < 2; i++ {
+			ds, err := db.DepositsOf("ltc", i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				m[d.OutPoint] = *d
+			}
+		}
+		return m
+	}
+	before := snapshot()
+	openBefore, _ := db.OpenDeposits("ltc")
+
+	// A reorg of four blocks onto another branch, then back.
+	for range 4 {
+		if _, err := db.Rollback("ltc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for h := int64(107); h <= 109; h++ {
+		b := chainBlock("ltc", h, 1_000_000, 1)
+		if h == 107 {
+			b.Prev = hashOf(106) // the other branch forks after 106
+		}
+		if err := db.ApplyBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := db.Rollback("ltc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for h := int64(107); h <= 110; h++ {
+		b := chainBlock("ltc", h, 0, h*10, h*10+1)
+		prev := chainBlock("ltc", h-1, 0, 0, 0)
+		b.Spends = []store.Spend{{OutPoint: prev.Deposits[h%2].OutPoint, TxID: hashOf(-h)}}
+		if err := db.ApplyBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := snapshot()
+	openAfter, _ := db.OpenDeposits("ltc")
+	if len(after) != len(before) || len(openAfter) != len(openBefore) {
+		t.Fatalf("%d deposits (%d open) after the reorg, %d (%d) before", len(after), len(openAfter), len(before), len(openBefore))
+	}
+	for op, d := range before {
+		if after[op] != d {
+			t.Errorf("deposit %x: %+v, before %+v", op.TxID[:4], after[op], d)
+		}
+	}
+}
+
+func TestUndoDepth(t *testing.T) {
+	db := MustOpen(t)
+	mustStart(t, db, "btc")
+	last := int64(100 + store.DefaultUndoDepth + 10)
+	for h := int64(101); h <= last; h++ {
+		if err := db.ApplyBlock(chainBlock("btc", h, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.BlockHash("btc", last-store.DefaultUndoDepth); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("block %d is kept past the undo depth: %v", last-store.DefaultUndoDepth, err)
+	}
+	for range store.DefaultUndoDepth {
+		if _, err := db.Rollback("btc"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Rollback("btc"); !errors.Is(err, store.ErrNoUndo) {
+		t.Fatalf("rollback %d blocks deep: %v", store.DefaultUndoDepth+1, err)
+	}
+}
+
+func TestCoinsAreSeparate(t *testing.T) {
+	db := MustOpen(t)
+	mustStart(t, db, "ltc")
+	mustStart(t, db, "btc")
+	if err := db.ApplyBlock(chainBlock("ltc", 101, 0, 1, 2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := db.OpenDeposits("btc"); len(open) != 0 {
+		t.Errorf("btc sees %d litecoin deposits", len(open))
+	}
+	if cur, _ := db.Cursor("btc"); cur.Height != 100 {
+		t.Errorf("btc cursor moved to %d", cur.Height)
+	}
+}
+
+func TestAddresses(t *testing.T) {
+	db := MustOpen(t)
+	if n, err := db.NextIndex("ltc"); err != nil || n != 0 {
+		t.Fatalf("NextIndex of an empty store = %d, %v", n, err)
+	}
+	a := &store.Address{Coin: "ltc", Index: 41, Address: "rltc1q…", Destination: "ltc1qdest", DestScript: []byte{0, 20, 1},
+		Callback: "https://shop.example/cb?secret=s", CallbackReq: true, Created: time.Unix(1700000000, 5).UTC()}
+	a.Program[0], a.Program[19] = 7, 9
+	if err := db.PutAddress(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutAddress(&store.Address{Coin: "btc", Index: 99}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.NextIndex("ltc"); n != 42 {
+		t.Errorf("NextIndex = %d, want 42", n)
+	}
+	got, err := db.AddressByProgram("ltc", a.Program[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Address != a.Address || got.Destination != a.Destination || string(got.DestScript) != string(a.DestScript) ||
+		got.Callback != a.Callback || !got.CallbackReq || !got.Created.Equal(a.Created) || got.Program != a.Program {
+		t.Errorf("read back %+v, wrote %+v", got, a)
+	}
+	if _, err := db.AddressByProgram("btc", a.Program[:]); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("litecoin program found on bitcoin: %v", err)
+	}
+	w, err := db.LoadWatchSet("ltc")
+	if err != nil || w.Len() != 1 || !w.MayContain(a.Program[:]) {
+		t.Errorf("watch set: %d entries, %v", w.Len(), err)
+	}
+}
+
+func TestForwards(t *testing.T) {
+	db := MustOpen(t)
+	op := store.OutPoint{TxID: hashOf(1), Vout: 3}
+	if _, err := db.Forward("ltc", op); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Forward before Put: %v", err)
+	}
+	f := &store.Forward{Coin: "ltc", OutPoint: op, TxID: hashOf(2), Raw: []byte{1, 2, 3}, Value: 1_000_000,
+		ServiceFee: 10_000, NetworkFee: 141, Forwarded: 989_859, FeeRate: 1000, Created: time.Unix(1, 0).UTC(),
+		Attempts: 2, LastError: "min relay fee not met", Accepted: true}
+	if err := db.PutForward(f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Forward("ltc", op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TxID != f.TxID || string(got.Raw) != string(f.Raw) || got.Forwarded != f.Forwarded || got.LastError != f.LastError ||
+		!got.Accepted || got.Attempts != 2 || got.Value+0 != f.ServiceFee+f.NetworkFee+f.Forwarded {
+		t.Errorf("read back %+v", got)
+	}
+}
+
+func TestCheckSeed(t *testing.T) {
+	db := MustOpen(t)
+	if err := db.CheckSeed([]byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckSeed([]byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckSeed([]byte("two")); !errors.Is(err, store.ErrSeedMismatch) {
+		t.Fatalf("other seed: %v", err)
+	}
+}
