@@ -31,3 +31,8 @@ benchstat "$out/watch.txt"
 echo
 echo "== memory of 10M watched addresses"
 go run ./bench/rss -n 10000000
+
+echo
+echo "== new block to scanned block (regtest litecoind, waitfornewblock)"
+go build -o "$out/ferry" ./cmd/ferry
+go run ./bench/blocklatency -ferry "$out/ferry" -blocks 40

@@ -232,5 +232,8 @@ func newLogger(cfg Config, out io.Writer) (zerolog.Logger, error) {
 	default:
 		return zerolog.Logger{}, fmt.Errorf("--log-format: want json or console, not %q", cfg.LogFormat)
 	}
+	// Millisecond timestamps: a block's arrival and its scan are apart by
+	// less than a second.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
 }
