@@ -8,13 +8,18 @@
 # Back up the seed in the volume (/data/seed) as soon as the first start
 # has created it.
 
+# ltcd's MWEB code links libsecp256k1-zkp through cgo, so the binary is
+# built with cgo and linked statically (pure-Go DNS resolver and user
+# lookup) to run on scratch.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
-ENV GOTOOLCHAIN=local CGO_ENABLED=0
+ENV GOTOOLCHAIN=local CGO_ENABLED=1
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN go build -trimpath -ldflags="-s -w" -o /out/ferry ./cmd/ferry \
+RUN go build -trimpath -tags netgo,osusergo \
+      -ldflags='-s -w -linkmode external -extldflags "-static"' \
+      -o /out/ferry ./cmd/ferry \
  && mkdir -p /out/data
 
 FROM scratch
