@@ -3,7 +3,11 @@ GO ?= go
 export GOTOOLCHAIN := local
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: build test demo bench clean
+.PHONY: build test fuzz demo bench clean
+
+# Fuzz targets: package:target. make test runs each briefly, make fuzz long.
+FUZZ_TARGETS := ./relay:FuzzParseQuery ./relay:FuzzParseCallback ./chain:FuzzDecodeBlock
+FUZZTIME ?= 5m
 
 build:
 	$(GO) build -trimpath -o bin/ferry ./cmd/ferry
@@ -15,6 +19,14 @@ test:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	FERRY_REQUIRE_NODES=1 $(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 demo: build
 	.ci/install-deps litecoind

@@ -36,3 +36,8 @@ echo
 echo "== new block to scanned block (regtest litecoind, waitfornewblock)"
 go build -o "$out/ferry" ./cmd/ferry
 go run ./bench/blocklatency -ferry "$out/ferry" -blocks 40
+
+echo
+echo "== /api/receive over HTTP, 64 clients, next to a bare net/http handler"
+go test ./relay -run '^$' -bench 'ReceiveHTTP' -benchtime 20000x -count "$count" -timeout 30m > "$out/http.txt"
+benchstat "$out/http.txt"

@@ -1,14 +1,8 @@
 package chain
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/hdkeychain"
@@ -21,70 +15,6 @@ const SeedLen = 32
 // ErrSkipIndex reports a derivation index whose key BIP32 declares invalid
 // (a chance below 1 in 2^127); the caller moves on to the next index.
 var ErrSkipIndex = errors.New("invalid key at this index")
-
-// LoadSeed reads the hex seed in path, or creates one there, with mode 0600,
-// if the file does not exist. It refuses a seed file that others can read or
-// write. created reports whether the file was made by this call. The seed is
-// never logged or returned in an error.
-func LoadSeed(path string) (seed []byte, created bool, err error) {
-	seed, err = readSeed(path)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return seed, false, err
-	}
-
-	seed = make([]byte, SeedLen)
-	if _, err := rand.Read(seed); err != nil {
-		return nil, false, fmt.Errorf("seed: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("create seed: %w", err)
-	}
-	_, err = f.WriteString(hex.EncodeToString(seed) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, false, fmt.Errorf("write seed: %w", err)
-	}
-	return seed, true, nil
-}
-
-func readSeed(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("seed file %s has mode %v: make it readable by its owner only (chmod 600)", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read seed: %w", err)
-	}
-	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(seed) < hdkeychain.MinSeedBytes || len(seed) > hdkeychain.MaxSeedBytes {
-		return nil, fmt.Errorf("seed file %s: want %d to %d bytes in hex", path, hdkeychain.MinSeedBytes, hdkeychain.MaxSeedBytes)
-	}
-	return seed, nil
-}
-
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // Keychain derives one coin's input keys from the operator's seed, on the
 // BIP84-style path m/84'/coinType'/0'/0/index. It is safe for concurrent use.

@@ -2,9 +2,6 @@ package chain_test
 
 import (
 	"encoding/hex"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ferry-relay/ferry/chain"
@@ -53,42 +50,6 @@ func TestKeychainVectors(t *testing.T) {
 		if a.Address != tt.want || k.Path(tt.index) != tt.path {
 			t.Errorf("%s %s = %s, want %s %s", c, k.Path(tt.index), a.Address, tt.path, tt.want)
 		}
-	}
-}
-
-func TestLoadSeed(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "seed")
-	seed, created, err := chain.LoadSeed(path)
-	if err != nil || !created || len(seed) != chain.SeedLen {
-		t.Fatalf("LoadSeed = %x, %v, %v", seed, created, err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("seed mode %v, want 0600", fi.Mode().Perm())
-	}
-	again, created, err := chain.LoadSeed(path)
-	if err != nil || created || hex.EncodeToString(again) != hex.EncodeToString(seed) {
-		t.Fatalf("second LoadSeed = %x, %v, %v; want the same seed", again, created, err)
-	}
-
-	// A seed others can read is refused, without the seed in the error.
-	if err := os.Chmod(path, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = chain.LoadSeed(path)
-	if err == nil || strings.Contains(err.Error(), hex.EncodeToString(seed)) {
-		t.Fatalf("LoadSeed of a 0644 seed: %v", err)
-	}
-
-	// A damaged seed is refused.
-	bad := filepath.Join(dir, "bad")
-	os.WriteFile(bad, []byte("zz\n"), 0o600)
-	if _, _, err := chain.LoadSeed(bad); err == nil {
-		t.Fatal("LoadSeed of a damaged seed succeeded")
 	}
 }
 

@@ -2,11 +2,14 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -16,10 +19,14 @@ import (
 // Handler returns the HTTP API:
 //
 //	GET /api/receive  LitePay's receive call: mint an input address
+//	GET /api/check    the state of an input address and its deposits
 //	GET /healthz      node reachability and scanner height per coin
+//
+// The two API calls are rate limited per client.
 func (s *Service) Handler() http.Handler {
 	rt := httprouter.New()
-	rt.GET("/api/receive", s.receive)
+	rt.GET("/api/receive", s.limited(s.receive))
+	rt.GET("/api/check", s.limited(s.check))
 	rt.GET("/healthz", s.healthz)
 	return rt
 }
@@ -93,7 +100,7 @@ func (s *Service) mintFor(req *http.Request) (*receiveReply, error) {
 	default:
 		return nil, errorf(KindInvalid, "callback_req must be 0 or 1")
 	}
-	callback, err := checkCallback(q.Get("callback"), cbReq)
+	callback, err := s.checkCallback(req.Context(), q.Get("callback"), cbReq)
 	if err != nil {
 		return nil, err
 	}
@@ -135,29 +142,64 @@ func parseQuery(raw string) (url.Values, error) {
 	return q, nil
 }
 
-// checkCallback validates the callback URL: required with callback_req=1,
-// http or https, at most 255 characters, with a host.
-func checkCallback(raw string, required bool) (string, error) {
+// checkCallback validates a callback URL. Any callback must be http or
+// https, at most 255 characters, with a host and no credentials. With
+// callback_req=1 one is required and its host must resolve to addresses
+// callbacks may reach (checked again at every dial); with callback_req=0 it
+// is optional and its host is not looked up (Tor mode).
+func (s *Service) checkCallback(ctx context.Context, raw string, required bool) (string, error) {
 	if raw == "" {
 		if required {
 			return "", errorf(KindInvalid, "callback is required with callback_req=1 (set callback_req=0 to poll instead)")
 		}
 		return "", nil
 	}
+	u, err := parseCallback(raw)
+	if err != nil {
+		return "", err
+	}
+	if !required {
+		return raw, nil
+	}
+	if err := s.cfg.Callbacks.Outbound.CheckHost(ctx, u.Hostname()); err != nil {
+		return "", &Error{Kind: KindInvalid, Message: "callback host refused: " + err.Error(), Err: err}
+	}
+	return raw, nil
+}
+
+// parseCallback checks the form of a callback URL, without looking its
+// host up.
+func parseCallback(raw string) (*url.URL, error) {
 	if len(raw) > maxCallbackLen {
-		return "", errorf(KindInvalid, "callback URL is %d characters; at most %d are allowed", len(raw), maxCallbackLen)
+		return nil, errorf(KindInvalid, "callback URL is %d characters; at most %d are allowed", len(raw), maxCallbackLen)
+	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c >= 0x7f {
+			return nil, errorf(KindInvalid, "callback URL must be printable ASCII, percent-encoded, without white space")
+		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", errorf(KindInvalid, "callback URL is malformed")
+		return nil, errorf(KindInvalid, "callback URL is malformed")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", errorf(KindInvalid, "callback URL must be http or https")
+		return nil, errorf(KindInvalid, "callback URL must be http or https")
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "", errorf(KindInvalid, "callback URL has no host")
+	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
+		return nil, errorf(KindInvalid, "callback URL has no host")
 	}
-	return raw, nil
+	if strings.Contains(u.Host, "%") {
+		return nil, errorf(KindInvalid, "callback URL host must not be escaped or carry an IPv6 zone")
+	}
+	if u.User != nil {
+		return nil, errorf(KindInvalid, "callback URL must not carry credentials (user:password@)")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, errorf(KindInvalid, "callback URL has a bad port")
+		}
+	}
+	return u, nil
 }
 
 // maxCallbackLen is LitePay's limit on callback URLs.

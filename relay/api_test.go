@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/torproxy"
+	"github.com/ferry-relay/ferry/torproxy/dnstest"
 )
 
 var _ relay.Node = (*chain.Node)(nil)
@@ -35,14 +38,26 @@ func (downNode) WaitForNewBlock(context.Context, time.Duration) error { return e
 func (downNode) SendRawTransaction(context.Context, []byte) (chain.Hash, error) {
 	return chain.Hash{}, errDown
 }
-func (downNode) EstimateFeeRate(context.Context, int) (int64, error) { return 0, errDown }
-func (downNode) MinFeeRate(context.Context) (int64, error)           { return 0, errDown }
+func (downNode) EstimateFeeRate(context.Context, int) (int64, error)        { return 0, errDown }
+func (downNode) MinFeeRate(context.Context) (int64, error)                  { return 0, errDown }
+func (downNode) RawMempool(context.Context) ([]chain.Hash, error)           { return nil, errDown }
+func (downNode) RawTransaction(context.Context, chain.Hash) ([]byte, error) { return nil, errDown }
 
 const testSeed = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 // newAPI returns a test server for a Litecoin regtest service over a fresh
 // store, and the store.
 func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
+	t.Helper()
+	dns := dnstest.NewServer(t)
+	dns.Set("shop.example", netip.MustParseAddr("93.184.216.34")) // never dialed here
+	cfg := relay.DefaultConfig()
+	cfg.Callbacks.Outbound = &torproxy.Dialer{Resolver: dns.Resolver()}
+	return newAPIWith(t, cfg)
+}
+
+// newAPIWith is newAPI with cfg.
+func newAPIWith(t testing.TB, cfg relay.Config) (*httptest.Server, *store.DB) {
 	t.Helper()
 	db, err := store.Open(t.TempDir())
 	if err != nil {
@@ -56,7 +71,7 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 		t.Fatal(err)
 	}
 	fee, _ := coin.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
-	svc, err := relay.New(relay.DefaultConfig(), db, []relay.Chain{{
+	svc, err := relay.New(cfg, db, []relay.Chain{{
 		Coin: coin, Node: downNode{}, Keys: keys, FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000,
 	}}, zerolog.Nop())
 	if err != nil {
@@ -158,5 +173,33 @@ func TestHealthzNodeDown(t *testing.T) {
 	status, _, body := get(t, srv, "/healthz")
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, `"node_ok":false`) {
 		t.Errorf("healthz with the node down: %d %s", status, body)
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	srv, _ := newAPI(t)
+	_, _, body := get(t, srv, "/api/receive?method=litecoin&callback_req=0&address="+dest)
+	in := strings.Split(strings.Split(body, `"input_address":"`)[1], `"`)[0]
+	tests := []struct {
+		query  string
+		status int
+		msg    string
+	}{
+		{"method=dogecoin&address=" + in, 400, "unknown or disabled method"},
+		{"method=litecoin&address=nope", 400, "invalid address"},
+		{"method=litecoin&address=ltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c2rkk4wh", 400, "litecoin mainnet"},
+		{"method=litecoin&address=" + dest, 404, "not an input address"},
+		{"method=litecoin&address=QLhKCGi5ZvnS9amYgdA353vzbdbWYBoxD8", 404, "not an input address"},
+		{"method=litecoin&address=" + in + "&address=" + in, 400, "more than once"},
+	}
+	for _, tt := range tests {
+		status, ctype, body := get(t, srv, "/api/check?"+tt.query)
+		if status != tt.status || ctype != "application/json" || !strings.Contains(body, tt.msg) {
+			t.Errorf("%s: %d %s %s", tt.query, status, ctype, body)
+		}
+	}
+	status, _, body := get(t, srv, "/api/check?method=litecoin&address="+in)
+	if status != 200 || !strings.Contains(body, `"status":"waiting"`) || !strings.Contains(body, `"deposits":[]`) {
+		t.Errorf("fresh address: %d %s", status, body)
 	}
 }

@@ -78,7 +78,9 @@ func benchRunner(tb testing.TB, n int, paid int) (*coinRunner, [][]byte) {
 	seed, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	keys, _ := chain.NewKeychain(seed, coin.CoinType())
 	fee, _ := coin.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
-	svc, err := New(DefaultConfig(), db, []Chain{{Coin: coin, Node: offline{}, Keys: keys, FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000}}, zerolog.Nop())
+	cfg := DefaultConfig()
+	cfg.Callbacks.Outbound = offlineOutbound{}
+	svc, err := New(cfg, db, []Chain{{Coin: coin, Node: offline{}, Keys: keys, FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000}}, zerolog.Nop())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,6 +105,9 @@ func benchRunner(tb testing.TB, n int, paid int) (*coinRunner, [][]byte) {
 // offline is a node that is never reached: benchmarks of scanning and
 // minting need none.
 type offline struct{ Node }
+
+// offlineOutbound is a network that is never reached.
+type offlineOutbound struct{ Outbound }
 
 // BenchmarkScanBlock scans a 1 MB, 2,500-transaction block (decode, watch
 // set lookups, store lookups for the ten deposits it pays) against 1M and

@@ -36,6 +36,9 @@ type coinRunner struct {
 	// forward, to report them once.
 	postponed map[chain.OutPoint]bool
 
+	// mempool is what the node's mempool pays to input addresses.
+	mempool *mempoolView
+
 	// Read by Health while the scanner runs.
 	scanHeight atomic.Int64
 	halted     atomic.Pointer[string]
@@ -56,6 +59,7 @@ func newCoinRunner(s *Service, ch Chain) (*coinRunner, error) {
 		log:       s.log.With().Str("component", "relay").Str("coin", ch.Coin.Ticker()).Logger(),
 		longPoll:  true,
 		postponed: map[chain.OutPoint]bool{},
+		mempool:   newMempoolView(),
 	}
 	var err error
 	if r.watch, err = s.db.LoadWatchSet(r.ticker); err != nil {

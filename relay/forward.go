@@ -216,6 +216,11 @@ func (r *coinRunner) broadcast(ctx context.Context, f *store.Forward) bool {
 	if f.Accepted && !wasAccepted {
 		r.log.Info().Str("outpoint", op).Str("txid", txid).Int64("forwarded", f.Forwarded).Bool("donation", f.Donation).Msg("forward broadcast")
 	}
+	if f.Accepted {
+		// Every time, not only the first: a crash may have come between
+		// the node's acceptance and the callback's start.
+		r.startCallback(f)
+	}
 	return rpcErr != nil || err == nil
 }
 

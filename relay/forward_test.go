@@ -17,6 +17,7 @@ import (
 	"github.com/ferry-relay/ferry/chain/regtest"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/torproxy"
 )
 
 // rejectingNode is a real node whose first broadcasts are refused, as a
@@ -53,7 +54,9 @@ func TestRejectedForwardIsRetried(t *testing.T) {
 	node := &rejectingNode{Node: l.Node}
 	node.rejections.Store(1)
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	svc, err := relay.New(relay.DefaultConfig(), db, []relay.Chain{{
+	cfg := relay.DefaultConfig()
+	cfg.Callbacks.Outbound = &torproxy.Dialer{}
+	svc, err := relay.New(cfg, db, []relay.Chain{{
 		Coin: coin, Node: node, Keys: keys, FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000,
 	}}, zerolog.New(logs))
 	if err != nil {
@@ -126,7 +129,7 @@ func (s *syncWriter) Contains(sub string) bool {
 }
 
 // newServer serves svc's API for the test.
-func newServer(t *testing.T, svc *relay.Service) *httptest.Server {
+func newServer(t testing.TB, svc *relay.Service) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)

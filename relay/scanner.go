@@ -70,6 +70,7 @@ func (r *coinRunner) step(ctx context.Context) error {
 	}
 	if cur.Hash != r.forwardedAt && r.forwardAll(ctx, cur.Height) {
 		r.forwardedAt = cur.Hash
+		r.callbacks(ctx, cur.Height)
 	}
 	return r.wait(ctx, cur)
 }
@@ -166,14 +167,24 @@ func (r *coinRunner) fetch(ctx context.Context, hash chain.Hash) (*chain.Block, 
 	return blk, nil
 }
 
-// apply scans blk, the block at height, and commits what it found.
+// apply scans blk, the block at height, and commits what it found, with the
+// addresses whose idle time has run out by the block's time.
 func (r *coinRunner) apply(blk *chain.Block, height int64) (store.Cursor, error) {
 	upd, err := r.scan(blk, height)
 	if err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
+	upd.Now = blk.Time()
+	expired, err := r.expiring(upd)
+	if err != nil {
+		return store.Cursor{}, fatalError{err}
+	}
 	if err := r.db.ApplyBlock(upd); err != nil {
 		return store.Cursor{}, fatalError{err}
+	}
+	for _, a := range expired {
+		r.watch.Remove(a.Program[:])
+		r.log.Info().Str("address", a.Address).Uint32("index", a.Index).Time("idle_since", a.LastActivity).Msg("address expired")
 	}
 	for _, d := range upd.Deposits {
 		r.open[chainOP(d.OutPoint)] = struct{}{}
@@ -184,6 +195,11 @@ func (r *coinRunner) apply(blk *chain.Block, height int64) (store.Cursor, error)
 		delete(r.open, chainOP(s.OutPoint))
 		r.log.Info().Str("outpoint", chainOP(s.OutPoint).String()).Str("spent_by", chain.Hash(s.TxID).String()).
 			Int64("height", height).Msg("deposit spent")
+		// A forward confirmed while ferry was down was never seen
+		// accepted: its callback starts here.
+		if f, err := r.db.Forward(r.ticker, s.OutPoint); err == nil && f.TxID == s.TxID {
+			r.startCallback(f)
+		}
 	}
 	r.scanHeight.Store(height)
 	return store.Cursor{Height: height, Hash: blk.Hash()}, nil
@@ -244,18 +260,62 @@ func (r *coinRunner) scan(blk *chain.Block, height int64) (*store.Block, error) 
 	return upd, err
 }
 
+// maxExpiryPerBlock bounds the addresses one block expires; the rest
+// follow with the next blocks.
+const maxExpiryPerBlock = 10_000
+
+// expiring lists the watched addresses idle for the address expiry at
+// upd's time and adds them to upd. An address with a deposit in the
+// mempool, an unspent deposit or a deposit in this block stays.
+func (r *coinRunner) expiring(upd *store.Block) ([]*store.Address, error) {
+	expiry := r.svc.cfg.AddressExpiry
+	if expiry <= 0 {
+		return nil, nil
+	}
+	idle, err := r.db.IdleAddresses(r.ticker, upd.Now.Add(-expiry), maxExpiryPerBlock)
+	if err != nil || len(idle) == 0 {
+		return nil, err
+	}
+	paid := map[uint32]bool{}
+	for _, d := range upd.Deposits {
+		paid[d.AddrIndex] = true
+	}
+	var out []*store.Address
+next:
+	for _, a := range idle {
+		if paid[a.Index] || r.mempool.pays(a.Index) {
+			continue
+		}
+		deps, err := r.db.DepositsOf(r.ticker, a.Index)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			if !d.Spent() {
+				continue next
+			}
+		}
+		out = append(out, a)
+		upd.Expire = append(upd.Expire, a.Index)
+	}
+	return out, nil
+}
+
 // rollback undoes the cursor block after a reorg.
 func (r *coinRunner) rollback() (store.Cursor, error) {
-	cur, err := r.db.Rollback(r.ticker)
+	undo, err := r.db.Rollback(r.ticker)
 	if err != nil {
-		return cur, fatalError{err}
+		return store.Cursor{}, fatalError{err}
 	}
 	if err := r.loadOpen(); err != nil {
-		return cur, fatalError{err}
+		return store.Cursor{}, fatalError{err}
 	}
-	r.scanHeight.Store(cur.Height)
-	r.log.Warn().Int64("height", cur.Height+1).Msg("reorg: rolled back block")
-	return cur, nil
+	for _, p := range undo.Rewatched {
+		r.watch.Add(p)
+	}
+	r.scanHeight.Store(undo.Cursor.Height)
+	r.log.Warn().Int64("height", undo.Cursor.Height+1).Int("rewatched", len(undo.Rewatched)).Msg("reorg: rolled back block")
+	return undo.Cursor, nil
 }
 
 // wait returns when the node's best block is no longer cur, or after a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -28,6 +29,9 @@ type Node interface {
 	// EstimateFeeRate and MinFeeRate answer in satoshis per 1000 vbytes.
 	EstimateFeeRate(ctx context.Context, target int) (int64, error)
 	MinFeeRate(ctx context.Context) (int64, error)
+	// RawMempool and RawTransaction show the unconfirmed deposits.
+	RawMempool(ctx context.Context) ([]chain.Hash, error)
+	RawTransaction(ctx context.Context, txid chain.Hash) ([]byte, error)
 }
 
 // Clock is the service's source of time, a seam for tests.
@@ -54,15 +58,64 @@ type Config struct {
 	// PollInterval is how often the scanner asks a node without long
 	// polling for its best block.
 	PollInterval time.Duration
+	// AddressExpiry is the idle time, counted in block time, after which
+	// an input address leaves the watch set; 0 keeps every address.
+	AddressExpiry time.Duration
+	// Callbacks configures the merchant callbacks.
+	Callbacks CallbackConfig
+	// RateLimit is the number of API requests a client may make per
+	// minute; 0 turns the limit off.
+	RateLimit int
+	// ClientIPHeader names a header, set by the operator's reverse proxy,
+	// that carries the client's IP for the rate limit; empty uses the
+	// connection's address.
+	ClientIPHeader string
 	// Clock defaults to the system clock.
 	Clock Clock
 }
 
+// CallbackConfig configures the merchant callbacks.
+type CallbackConfig struct {
+	// Outbound checks callback hosts and connects to them. It is
+	// required.
+	Outbound Outbound
+	// Key signs callbacks: X-Ferry-Signature carries
+	// HMAC-SHA256(Key, t + "." + URL).
+	Key []byte
+	// MaxConfirmations is the confirmation count after which a callback
+	// that never got *ok* is no longer sent.
+	MaxConfirmations int64
+	// Timeout bounds one request.
+	Timeout time.Duration
+	// Workers bounds the requests in flight; PerHost bounds those to one
+	// host, so that a dead merchant holds at most PerHost workers.
+	Workers, PerHost int
+}
+
+// Outbound is how callbacks reach merchants; *torproxy.Dialer implements
+// it.
+type Outbound interface {
+	// DialContext connects, refusing forbidden addresses at dial time.
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	// CheckHost reports whether callbacks may reach host.
+	CheckHost(ctx context.Context, host string) error
+}
+
 // DefaultConfig returns the defaults: a 1% fee, one confirmation, a fee
-// target of 3 blocks, and 250 ms polling.
+// target of 3 blocks, 250 ms polling, addresses idle for 30 days expire,
+// callbacks up to 100 confirmations with a 10 s timeout, 100 API requests
+// per minute per client.
 func DefaultConfig() Config {
 	fee, _ := ParseFraction("0.01")
-	return Config{FeePercent: fee, ForwardConfirmations: 1, FeeTarget: 3, PollInterval: 250 * time.Millisecond}
+	return Config{
+		FeePercent:           fee,
+		ForwardConfirmations: 1,
+		FeeTarget:            3,
+		PollInterval:         250 * time.Millisecond,
+		AddressExpiry:        720 * time.Hour,
+		Callbacks:            CallbackConfig{MaxConfirmations: 100, Timeout: 10 * time.Second, Workers: 32, PerHost: 2},
+		RateLimit:            100,
+	}
 }
 
 // Chain is one coin as the service runs it.
@@ -82,13 +135,15 @@ type Chain struct {
 // Service is ferry's relay: the API, and for each coin a scanner and a
 // forwarder. Create it with New, serve Handler, and call Run.
 type Service struct {
-	cfg     Config
-	db      *store.DB
-	log     zerolog.Logger
-	coins   map[string]*coinRunner // by Coin.Name()
-	order   []*coinRunner
-	runMu   sync.Mutex
-	started bool
+	cfg       Config
+	db        *store.DB
+	log       zerolog.Logger
+	coins     map[string]*coinRunner // by Coin.Name()
+	order     []*coinRunner
+	callbacks *callbacker
+	limiter   *rateLimiter
+	runMu     sync.Mutex
+	started   bool
 }
 
 // New returns a service for chains over db. It loads each coin's watch set
@@ -109,7 +164,25 @@ func New(cfg Config, db *store.DB, chains []Chain, log zerolog.Logger) (*Service
 	if len(chains) == 0 {
 		return nil, errors.New("no coin is enabled")
 	}
+	if cfg.Callbacks.Outbound == nil {
+		return nil, errors.New("callbacks need an outbound dialer")
+	}
+	def := DefaultConfig().Callbacks
+	if cfg.Callbacks.Timeout <= 0 {
+		cfg.Callbacks.Timeout = def.Timeout
+	}
+	if cfg.Callbacks.Workers <= 0 {
+		cfg.Callbacks.Workers = def.Workers
+	}
+	if cfg.Callbacks.PerHost <= 0 {
+		cfg.Callbacks.PerHost = def.PerHost
+	}
+	if cfg.Callbacks.MaxConfirmations <= 0 {
+		cfg.Callbacks.MaxConfirmations = def.MaxConfirmations
+	}
 	s := &Service{cfg: cfg, db: db, log: log, coins: map[string]*coinRunner{}}
+	s.callbacks = newCallbacker(cfg.Callbacks, db, cfg.Clock, log.With().Str("component", "callbacks").Logger())
+	s.limiter = newRateLimiter(cfg.RateLimit, cfg.Clock)
 	for _, ch := range chains {
 		if _, dup := s.coins[ch.Coin.Name()]; dup {
 			return nil, fmt.Errorf("%s configured twice", ch.Coin.Name())
@@ -139,8 +212,10 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, len(s.order))
+	var mempools sync.WaitGroup
 	for _, r := range s.order {
 		go func() { errs <- r.run(ctx) }()
+		mempools.Go(func() { r.watchMempool(ctx) })
 	}
 	var first error
 	for range s.order {
@@ -149,5 +224,8 @@ func (s *Service) Run(ctx context.Context) error {
 			cancel()
 		}
 	}
+	cancel()
+	mempools.Wait()
+	s.callbacks.wait()
 	return first
 }

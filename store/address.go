@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,6 +28,9 @@ type Address struct {
 	Callback    string
 	CallbackReq bool
 	Created     time.Time
+	// LastActivity is when the address was minted or last paid in a
+	// block: the start of its idle time.
+	LastActivity time.Time
 }
 
 func (a *Address) encode() []byte {
@@ -38,6 +42,7 @@ func (a *Address) encode() []byte {
 	e.str(a.Callback)
 	e.bool(a.CallbackReq)
 	e.time(a.Created)
+	e.time(a.LastActivity)
 	return e.b
 }
 
@@ -51,6 +56,10 @@ func decodeAddress(coin string, index uint32, b []byte) (*Address, error) {
 	a.Callback = d.str()
 	a.CallbackReq = d.bool()
 	a.Created = d.time()
+	a.LastActivity = a.Created
+	if d.more() {
+		a.LastActivity = d.time()
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("address %s/%d: %w", coin, index, err)
 	}
@@ -70,13 +79,18 @@ func (db *DB) NextIndex(coin string) (uint32, error) {
 }
 
 // PutAddress records a new input address, synced to disk, and adds it to the
-// watched set. It must be called before the address is handed out, so that
-// a restart can neither forget the address nor hand its index out again.
+// watched set, idle since a.LastActivity (a.Created if zero). It must be
+// called before the address is handed out, so that a restart can neither
+// forget the address nor hand its index out again.
 func (db *DB) PutAddress(a *Address) error {
+	if a.LastActivity.IsZero() {
+		a.LastActivity = a.Created
+	}
 	b := new(leveldb.Batch)
 	b.Put(key(tAddress, a.Coin, u32(a.Index)), a.encode())
 	b.Put(key(tProgram, a.Coin, a.Program[:]), u32(a.Index))
 	b.Put(key(tWatched, a.Coin, a.Program[:]), nil)
+	b.Put(expiryKey(a.Coin, a.LastActivity, a.Index), nil)
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put address %s/%d: %w", a.Coin, a.Index, err)
 	}
@@ -117,4 +131,44 @@ func (db *DB) ForEachWatched(coin string, fn func(program []byte) error) error {
 		}
 	}
 	return it.Error()
+}
+
+// Watched reports whether coin's address with witness program program is in
+// the watched set, that is, has not expired.
+func (db *DB) Watched(coin string, program []byte) (bool, error) {
+	_, err := db.get(key(tWatched, coin, program))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// expiryKey is an address's entry in the expiry queue, ordered by the start
+// of its idle time.
+func expiryKey(coin string, activity time.Time, index uint32) []byte {
+	return key(tExpiry, coin, u64(uint64(unixNano(activity))), u32(index))
+}
+
+// IdleAddresses returns up to limit watched addresses of coin idle since
+// before t, the longest idle first.
+func (db *DB) IdleAddresses(coin string, before time.Time, limit int) ([]*Address, error) {
+	it := db.ldb.NewIterator(prefix(tExpiry, coin), nil)
+	defer it.Release()
+	n := len(key(tExpiry, coin))
+	var as []*Address
+	for len(as) < limit && it.Next() {
+		k := it.Key()
+		if len(k) != n+12 {
+			return nil, fmt.Errorf("expiry queue %s: %w", coin, ErrCorrupt)
+		}
+		if int64(binary.BigEndian.Uint64(k[n:])) >= unixNano(before) {
+			break
+		}
+		a, err := db.Address(coin, binary.BigEndian.Uint32(k[n+8:]))
+		if err != nil {
+			return nil, err
+		}
+		as = append(as, a)
+	}
+	return as, it.Error()
 }

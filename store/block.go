@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -82,8 +83,9 @@ type Spend struct {
 	TxID     [32]byte
 }
 
-// Block is everything one block changes: the deposits it pays and the
-// deposits it spends. ApplyBlock records it atomically with the cursor.
+// Block is everything one block changes: the deposits it pays, the
+// deposits it spends, and the addresses that expire with it. ApplyBlock
+// records it atomically with the cursor.
 type Block struct {
 	Coin     string
 	Height   int64
@@ -92,6 +94,12 @@ type Block struct {
 	Time     time.Time
 	Deposits []Deposit
 	Spends   []Spend
+	// Now is when the block is applied: the new LastActivity of every
+	// address the block pays.
+	Now time.Time
+	// Expire lists the indexes of addresses that leave the watched set
+	// with this block. An address the block pays does not expire.
+	Expire []uint32
 }
 
 // Cursor returns coin's scan cursor, or ErrNotFound before Start.
@@ -143,6 +151,7 @@ func (db *DB) ApplyBlock(blk *Block) error {
 	}
 
 	tx := db.newUndoTx()
+	paid := map[uint32]bool{}
 	for i := range blk.Deposits {
 		d := &blk.Deposits[i]
 		d.Coin = blk.Coin
@@ -150,6 +159,20 @@ func (db *DB) ApplyBlock(blk *Block) error {
 		tx.put(key(tDeposit, blk.Coin, opk), d.encode())
 		tx.put(key(tOpen, blk.Coin, opk), nil)
 		tx.put(key(tByAddr, blk.Coin, u32(d.AddrIndex), opk), nil)
+		if !paid[d.AddrIndex] {
+			paid[d.AddrIndex] = true
+			if err := tx.touch(blk.Coin, d.AddrIndex, blk.Now); err != nil {
+				return fmt.Errorf("apply %s block %d: %w", blk.Coin, blk.Height, err)
+			}
+		}
+	}
+	for _, idx := range blk.Expire {
+		if paid[idx] {
+			continue
+		}
+		if err := tx.expire(blk.Coin, idx); err != nil {
+			return fmt.Errorf("apply %s block %d: %w", blk.Coin, blk.Height, err)
+		}
 	}
 	for _, s := range blk.Spends {
 		opk := opKey(s.OutPoint)
@@ -184,46 +207,59 @@ func (db *DB) ApplyBlock(blk *Block) error {
 	return nil
 }
 
+// Undo is what Rollback did.
+type Undo struct {
+	// Cursor is the new cursor, the parent of the block rolled back.
+	Cursor Cursor
+	// Rewatched are the witness programs of addresses whose expiry the
+	// rollback undid: they are watched again.
+	Rewatched [][]byte
+}
+
 // Rollback undoes the cursor block of coin, restoring every record it
 // changed, and moves the cursor to its parent, in one synced batch. It
-// returns the new cursor, or ErrNoUndo past the recorded blocks.
-func (db *DB) Rollback(coin string) (Cursor, error) {
+// returns ErrNoUndo past the recorded blocks.
+func (db *DB) Rollback(coin string) (*Undo, error) {
 	cur, err := db.Cursor(coin)
 	if err != nil {
-		return Cursor{}, err
+		return nil, err
 	}
 	bk := key(tBlock, coin, u64(uint64(cur.Height)))
 	v, err := db.get(bk)
 	if errors.Is(err, ErrNotFound) {
-		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, ErrNoUndo)
+		return nil, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, ErrNoUndo)
 	}
 	if err != nil {
-		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
+		return nil, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
 	}
 	rec, err := decodeBlockRecord(v)
 	if err != nil {
-		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
+		return nil, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
 	}
 	if rec.hash != cur.Hash {
-		return Cursor{}, fmt.Errorf("rollback %s block %d: %w: record is for another block", coin, cur.Height, ErrCorrupt)
+		return nil, fmt.Errorf("rollback %s block %d: %w: record is for another block", coin, cur.Height, ErrCorrupt)
 	}
 
+	undo := &Undo{Cursor: Cursor{Height: cur.Height - 1, Hash: rec.prev}}
+	watched := key(tWatched, coin)
 	b := new(leveldb.Batch)
 	for i := len(rec.undo) - 1; i >= 0; i-- {
 		u := rec.undo[i]
 		if u.present {
 			b.Put(u.key, u.value)
+			if bytes.HasPrefix(u.key, watched) {
+				undo.Rewatched = append(undo.Rewatched, u.key[len(watched):])
+			}
 		} else {
 			b.Delete(u.key)
 		}
 	}
 	b.Delete(bk)
-	next := Cursor{Height: cur.Height - 1, Hash: rec.prev}
-	b.Put(key(tCursor, coin), encodeCursor(next.Height, next.Hash))
+	b.Put(key(tCursor, coin), encodeCursor(undo.Cursor.Height, undo.Cursor.Hash))
 	if err := db.ldb.Write(b, syncWrite); err != nil {
-		return Cursor{}, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
+		return nil, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
 	}
-	return next, nil
+	return undo, nil
 }
 
 // BlockHash returns the hash recorded for coin's block at height, or
@@ -333,4 +369,43 @@ func (t *undoTx) del(k []byte) {
 	t.remember(k)
 	t.staged[string(k)] = nil
 	t.batch.Delete(k)
+}
+
+// address reads coin's address at index as the block has left it.
+func (t *undoTx) address(coin string, index uint32) (*Address, error) {
+	v, ok, err := t.get(key(tAddress, coin, u32(index)))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("address %s/%d: %w", coin, index, ErrNotFound)
+	}
+	return decodeAddress(coin, index, v)
+}
+
+// touch restarts the idle time of coin's address at index at now (unless
+// it is already later: block times may run a little backwards): its record
+// and its place in the expiry queue.
+func (t *undoTx) touch(coin string, index uint32, now time.Time) error {
+	a, err := t.address(coin, index)
+	if err != nil || !now.After(a.LastActivity) {
+		return err
+	}
+	t.del(expiryKey(coin, a.LastActivity, index))
+	a.LastActivity = now
+	t.put(key(tAddress, coin, u32(index)), a.encode())
+	t.put(expiryKey(coin, now, index), nil)
+	return nil
+}
+
+// expire takes coin's address at index out of the watched set and the
+// expiry queue.
+func (t *undoTx) expire(coin string, index uint32) error {
+	a, err := t.address(coin, index)
+	if err != nil {
+		return err
+	}
+	t.del(key(tWatched, coin, a.Program[:]))
+	t.del(expiryKey(coin, a.LastActivity, index))
+	return nil
 }

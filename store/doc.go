@@ -28,10 +28,15 @@
 //	o/<coin>/<outpoint:36>            empty: the deposit is not yet spent on chain
 //	i/<coin>/<index:4><outpoint:36>   empty: the deposits of an address
 //	f/<coin>/<outpoint:36>            Forward record of the deposit at that outpoint
+//	x/<coin>/<idle since:8><index:4>  empty: expiry queue of watched addresses, by LastActivity (unix ns)
+//	k/<coin>/<outpoint:36>            Callback state of the deposit
+//	K/<coin>/<outpoint:36><seq:8>     one callback Attempt
+//	q/<coin>/<outpoint:36>            empty: the deposit's callback is pending
 //
-// Tables d, o and i change only through ApplyBlock and Rollback; the undo log
-// of a block lists, for every key it changed, the value before (or its
-// absence). Values are records with a leading version byte followed by their
+// Tables d, o and i change only through ApplyBlock and Rollback, and so do a,
+// w and x after an address is minted (a block that pays an address restarts
+// its idle time; a block can expire idle addresses). The undo log of a block
+// lists, for every key it changed, the value before (or its absence). Values are records with a leading version byte followed by their
 // fields; a record ends early if it was written before a later field existed.
 //
 // # Watch set

@@ -95,15 +95,19 @@ func (db *DB) get(key []byte) ([]byte, error) {
 
 // Tables: the first byte of every key. doc.go lays them out.
 const (
-	tAddress = 'a'
-	tProgram = 'p'
-	tWatched = 'w'
-	tCursor  = 'c'
-	tBlock   = 'b'
-	tDeposit = 'd'
-	tOpen    = 'o'
-	tByAddr  = 'i'
-	tForward = 'f'
+	tAddress  = 'a'
+	tProgram  = 'p'
+	tWatched  = 'w'
+	tCursor   = 'c'
+	tBlock    = 'b'
+	tDeposit  = 'd'
+	tOpen     = 'o'
+	tByAddr   = 'i'
+	tForward  = 'f'
+	tExpiry   = 'x'
+	tCallback = 'k'
+	tAttempt  = 'K'
+	tPending  = 'q'
 )
 
 // key builds "<table>/<coin>/" followed by parts.

@@ -51,3 +51,32 @@ func (d *Dialer) timeout() time.Duration {
 	}
 	return 10 * time.Second
 }
+
+// CheckHost resolves host (a name or an IP literal) and returns nil if
+// callbacks may reach every address it resolves to. It is the check made
+// when a callback URL is registered; DialContext checks again at every
+// connection, since a name can resolve differently later.
+func (d *Dialer) CheckHost(ctx context.Context, host string) error {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return d.Guard.Check(ip)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout())
+	defer cancel()
+	r := d.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	ips, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("%w: %s does not resolve", ErrUnresolvable, host)
+	}
+	if len(ips) == 0 {
+		return fmt.Errorf("%w: %s has no address", ErrUnresolvable, host)
+	}
+	for _, ip := range ips {
+		if err := d.Guard.Check(ip); err != nil {
+			return fmt.Errorf("%s resolves to a forbidden address: %w", host, err)
+		}
+	}
+	return nil
+}

@@ -6,8 +6,13 @@ import (
 	"net/netip"
 )
 
-// ErrForbidden reports an address that callbacks may not reach.
-var ErrForbidden = errors.New("address not allowed for callbacks")
+// Errors callers branch on.
+var (
+	// ErrForbidden reports an address that callbacks may not reach.
+	ErrForbidden = errors.New("address not allowed for callbacks")
+	// ErrUnresolvable reports a host name that has no address.
+	ErrUnresolvable = errors.New("host does not resolve")
+)
 
 // Guard decides which IP addresses outbound connections may reach. The zero
 // Guard allows only public unicast addresses.

@@ -306,3 +306,9 @@ func (l *Litecoind) Replace(ctx context.Context, txid chain.Hash, addr string, s
 	}
 	return chain.ParseHash(id)
 }
+
+// SetMockTime sets the node's clock (setmocktime): blocks mined after it
+// carry timestamps from t on.
+func (l *Litecoind) SetMockTime(ctx context.Context, t time.Time) error {
+	return l.Node.Call(ctx, "setmocktime", nil, t.Unix())
+}

@@ -25,6 +25,10 @@ type Config struct {
 	ForwardConfirmations int64
 	FeeTarget            int
 	AddressExpiry        time.Duration
+	MaxCallbackConfs     int64
+	CallbackAllowPrivate bool
+	RateLimit            int
+	RateLimitHeader      string
 	LogFormat            string
 	LogLevel             string
 }
@@ -41,6 +45,8 @@ func DefaultConfig() Config {
 		ForwardConfirmations: 1,
 		FeeTarget:            3,
 		AddressExpiry:        720 * time.Hour,
+		MaxCallbackConfs:     100,
+		RateLimit:            100,
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -60,7 +66,11 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.FeePercent, "fee-percent", c.FeePercent, "service fee, a fraction of each deposit")
 	fs.Int64Var(&c.ForwardConfirmations, "forward-confirmations", c.ForwardConfirmations, "confirmations before forwarding")
 	fs.IntVar(&c.FeeTarget, "fee-target", c.FeeTarget, "confirmation target in blocks for the network fee estimate")
-	fs.DurationVar(&c.AddressExpiry, "address-expiry", c.AddressExpiry, "idle time after which an input address stops being watched")
+	fs.DurationVar(&c.AddressExpiry, "address-expiry", c.AddressExpiry, "idle time after which an input address stops being watched (0: never)")
+	fs.Int64Var(&c.MaxCallbackConfs, "max-callback-confirmations", c.MaxCallbackConfs, "confirmations after which an unacknowledged callback is no longer sent")
+	fs.BoolVar(&c.CallbackAllowPrivate, "callback-allow-private", c.CallbackAllowPrivate, "let callbacks reach loopback, private and link-local addresses")
+	fs.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "API requests per minute per client IP (0: no limit)")
+	fs.StringVar(&c.RateLimitHeader, "rate-limit-header", c.RateLimitHeader, "header with the client IP set by a reverse proxy (e.g. X-Real-IP); empty: the connection's address")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	return fs

@@ -51,6 +51,7 @@ func ltcConfig(t *testing.T, l *regtest.Litecoind, dataDir string) Config {
 	cfg.LTCRPC = l.RPCURL
 	cfg.LTCFeeAddress = newAddress(t, l)
 	cfg.LogLevel = "debug"
+	cfg.RateLimit = 0 // tests poll; TestRateLimit tests the limit
 	return cfg
 }
 

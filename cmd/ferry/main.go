@@ -13,7 +13,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/rs/zerolog"
 )
+
+func init() {
+	// Millisecond timestamps: a block's arrival and its scan are apart by
+	// less than a second. (A zerolog global, so set once, here.)
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+}
 
 func main() {
 	cfg := DefaultConfig()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/torproxy"
 )
 
 // shutdownTimeout bounds the wait for in-flight API requests at shutdown.
@@ -59,6 +61,20 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	}
 	rcfg.ForwardConfirmations = cfg.ForwardConfirmations
 	rcfg.FeeTarget = cfg.FeeTarget
+	if cfg.AddressExpiry < 0 {
+		return fmt.Errorf("--address-expiry must not be negative")
+	}
+	rcfg.AddressExpiry = cfg.AddressExpiry
+	if cfg.MaxCallbackConfs < 1 {
+		return fmt.Errorf("--max-callback-confirmations must be at least 1")
+	}
+	rcfg.Callbacks.MaxConfirmations = cfg.MaxCallbackConfs
+	if cfg.RateLimit < 0 {
+		return fmt.Errorf("--rate-limit must not be negative")
+	}
+	rcfg.RateLimit = cfg.RateLimit
+	rcfg.ClientIPHeader = cfg.RateLimitHeader
+	rcfg.Callbacks.Outbound = &torproxy.Dialer{Guard: torproxy.Guard{AllowPrivate: cfg.CallbackAllowPrivate}}
 	var setups []coinSetup
 	for _, f := range []coinFlags{
 		{rpc: cfg.LTCRPC, feeAddress: cfg.LTCFeeAddress, min: cfg.MinLTC, fallback: cfg.LTCFallbackFee, prefix: "ltc", mk: chain.Litecoin},
@@ -88,7 +104,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 		return fmt.Errorf("data dir: %w", err)
 	}
 	seedPath := filepath.Join(cfg.DataDir, "seed")
-	seed, created, err := chain.LoadSeed(seedPath)
+	seed, created, err := store.LoadSecret(seedPath, chain.SeedLen)
 	if err != nil {
 		return err
 	}
@@ -108,6 +124,17 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	if err := db.CheckSeed(fp); err != nil {
 		return fmt.Errorf("%s: %w", seedPath, err)
 	}
+	// The callback signing key: merchants check X-Ferry-Signature with
+	// the text of this file.
+	keyPath := filepath.Join(cfg.DataDir, "callback.key")
+	cbKey, created, err := store.LoadSecret(keyPath, 32)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info().Str("path", keyPath).Msg("created the callback signing key: give its text to the shops that check X-Ferry-Signature")
+	}
+	rcfg.Callbacks.Key = []byte(hex.EncodeToString(cbKey))
 
 	// The coins.
 	var chains []relay.Chain
@@ -232,8 +259,5 @@ func newLogger(cfg Config, out io.Writer) (zerolog.Logger, error) {
 	default:
 		return zerolog.Logger{}, fmt.Errorf("--log-format: want json or console, not %q", cfg.LogFormat)
 	}
-	// Millisecond timestamps: a block's arrival and its scan are apart by
-	// less than a second.
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-relay/ferry/chain"
+)
+
+// TestAddressExpiry moves the chain's clock 31 days ahead (litecoind's
+// setmocktime): an address never paid expires with the next block, as does
+// one whose deposit was forwarded; one with a deposit still open stays.
+// A payment to the expired address is not picked up, and stays
+// recoverable from the seed.
+func TestAddressExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := startLitecoind(t)
+	cfg := ltcConfig(t, l, t.TempDir())
+	d := startFerry(t, cfg)
+	dest := newAddress(t, l)
+
+	idle := receive(t, d.URL, "litecoin", dest, "").InputAddress
+	paid := receive(t, d.URL, "litecoin", dest, "").InputAddress
+	stuck := receive(t, d.URL, "litecoin", dest, "").InputAddress
+	op := pay(t, l, paid, 2_000_000)
+	pay(t, l, stuck, 3_000) // a donation too small to sweep: stays open
+	mine(t, l, 1)
+	waitFor(t, "the forward", func() bool { return !spender(t, l, op).IsZero() })
+	mine(t, l, 1)
+	waitScanned(t, l, d.URL)
+	if got := check(t, d.URL, paid).Deposits; len(got) != 1 || got[0].Status != "forwarded" {
+		t.Fatalf("paid address: %+v", got)
+	}
+
+	if err := l.SetMockTime(ctx, time.Now().Add(721*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mine(t, l, 1)
+	waitScanned(t, l, d.URL)
+	if s := check(t, d.URL, idle).Status; s != "expired" {
+		t.Errorf("idle address: %s, want expired", s)
+	}
+	if s := check(t, d.URL, paid).Status; s != "forwarded" {
+		t.Errorf("paid address: %s, want forwarded", s)
+	}
+	if n := d.Log.count("address expired", nil); n != 2 {
+		t.Errorf("%d addresses expired, want 2 (the idle and the paid one)", n)
+	}
+	if d.Log.count("address expired", map[string]any{"address": stuck}) != 0 {
+		t.Error("the address with an open deposit expired")
+	}
+
+	// A late payment is not picked up...
+	late := pay(t, l, idle, 5_000_000)
+	mine(t, l, 1)
+	waitScanned(t, l, d.URL)
+	if d.Log.count("deposit detected", map[string]any{"outpoint": late.String()}) != 0 {
+		t.Error("a payment to an expired address was picked up")
+	}
+	if r := check(t, d.URL, idle); r.Status != "expired" || len(r.Deposits) != 0 {
+		t.Errorf("expired address after a late payment: %+v", r)
+	}
+	// ...but the seed alone re-derives the address that holds it.
+	hexSeed, err := os.ReadFile(filepath.Join(cfg.DataDir, "seed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := hex.DecodeString(strings.TrimSpace(string(hexSeed)))
+	coin, _ := chain.Litecoin(chain.Regtest)
+	keys, _ := chain.NewKeychain(seed, coin.CoinType())
+	prog, _ := keys.Program(0)
+	if a, _ := coin.InputAddress(prog); a.Address != idle {
+		t.Errorf("index 0 of the seed is %s, not the expired address %s", a.Address, idle)
+	}
+}

@@ -1,0 +1,107 @@
+package relay
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// rateWindow is the rate limit's window: limits count requests per minute
+// and reset every minute, as Coinremitter's do.
+const rateWindow = time.Minute
+
+// maxRateClients bounds the clients tracked in one window; past it, new
+// clients are refused until the window turns, so that a flood of sources
+// cannot grow the table without bound.
+const maxRateClients = 1 << 20
+
+// rateLimiter counts each client's requests in fixed one-minute windows. It
+// is safe for concurrent use.
+type rateLimiter struct {
+	limit int
+	clock Clock
+
+	mu     sync.Mutex
+	window time.Time
+	counts map[netip.Prefix]int
+}
+
+func newRateLimiter(limit int, clock Clock) *rateLimiter {
+	return &rateLimiter{limit: limit, clock: clock, counts: map[netip.Prefix]int{}}
+}
+
+// allow counts a request of client and returns whether it is within the
+// limit, and how many requests the client has left in the window.
+func (l *rateLimiter) allow(client netip.Prefix) (bool, int) {
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := now.Truncate(rateWindow); !w.Equal(l.window) {
+		l.window = w
+		clear(l.counts)
+	}
+	n, known := l.counts[client]
+	if !known && len(l.counts) >= maxRateClients {
+		return false, 0
+	}
+	if n >= l.limit {
+		return false, 0
+	}
+	l.counts[client] = n + 1
+	return true, l.limit - n - 1
+}
+
+// clientOf returns the rate limit's key for a request: the client's IPv4
+// address, or its IPv6 /64 (one host's usual share), taken from the
+// operator's proxy header if one is configured.
+func clientOf(req *http.Request, header string) netip.Prefix {
+	host := ""
+	if header != "" {
+		// The last hop the proxy added is the one it saw.
+		vals := strings.Split(req.Header.Get(header), ",")
+		host = strings.TrimSpace(vals[len(vals)-1])
+	}
+	if host == "" {
+		host, _, _ = net.SplitHostPort(req.RemoteAddr)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	ip = ip.Unmap().WithZone("")
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits)
+	return p
+}
+
+// limited wraps an API handler with the rate limit: every answer carries
+// x-ratelimit-limit and x-ratelimit-remaining, and a client past its limit
+// gets 429 "Too Many Attempts".
+func (s *Service) limited(h httprouter.Handle) httprouter.Handle {
+	if s.cfg.RateLimit <= 0 {
+		return h
+	}
+	limit := strconv.Itoa(s.cfg.RateLimit)
+	return func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+		ok, left := s.limiter.allow(clientOf(req, s.cfg.ClientIPHeader))
+		w.Header().Set("x-ratelimit-limit", limit)
+		w.Header().Set("x-ratelimit-remaining", strconv.Itoa(left))
+		if !ok {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Retry-After", strconv.Itoa(int(rateWindow.Seconds())))
+			w.WriteHeader(statuses[KindRateLimited].ferry)
+			w.Write([]byte("Too Many Attempts\n"))
+			return
+		}
+		h(w, req, ps)
+	}
+}
