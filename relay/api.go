@@ -46,10 +46,7 @@ const receiveErrorPrefix = "Error Generating Receiving Address"
 func (s *Service) receive(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	reply, err := s.mintFor(req)
 	if err != nil {
-		kind, msg := kindOf(err)
-		if kind == KindInternal {
-			s.log.Error().Err(err).Str("component", "api").Msg("receive")
-		}
+		kind, msg := s.explain(err, "receive")
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(statuses[kind].litepay)
@@ -67,15 +64,9 @@ func (s *Service) mintFor(req *http.Request) (*receiveReply, error) {
 	}
 
 	method := q.Get("method")
-	r, ok := s.coins[method]
-	if !ok {
-		switch method {
-		case "":
-			return nil, errorf(KindInvalid, "method is required (litecoin or bitcoin)")
-		case "litecoin", "bitcoin":
-			return nil, errorf(KindUnavailable, "%s is not enabled on this server", method)
-		}
-		return nil, errorf(KindInvalid, "unknown method %.40q: use litecoin or bitcoin", method)
+	r, err := s.coinFor(method)
+	if err != nil {
+		return nil, err
 	}
 
 	rawDest := q.Get("address")
@@ -116,6 +107,20 @@ func (s *Service) mintFor(req *http.Request) (*receiveReply, error) {
 		FeePercent:   s.cfg.FeePercent.String(),
 		CallbackReq:  map[bool]string{true: "1", false: "0"}[cbReq],
 	}, nil
+}
+
+// coinFor returns the coin the API's method parameter names.
+func (s *Service) coinFor(method string) (*coinRunner, error) {
+	if r, ok := s.coins[method]; ok {
+		return r, nil
+	}
+	switch method {
+	case "":
+		return nil, errorf(KindInvalid, "method is required (litecoin or bitcoin)")
+	case "litecoin", "bitcoin":
+		return nil, errorf(KindUnavailable, "%s is not enabled on this server", method)
+	}
+	return nil, errorf(KindInvalid, "unknown method %.40q: use litecoin or bitcoin", method)
 }
 
 // queryParams are the parameters the API reads; each may appear once.

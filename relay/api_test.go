@@ -185,7 +185,8 @@ func TestCheckErrors(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"method=dogecoin&address=" + in, 400, "unknown or disabled method"},
+		{"method=dogecoin&address=" + in, 400, "unknown method"},
+		{"method=bitcoin&address=" + in, 503, "bitcoin is not enabled"},
 		{"method=litecoin&address=nope", 400, "invalid address"},
 		{"method=litecoin&address=ltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c2rkk4wh", 400, "litecoin mainnet"},
 		{"method=litecoin&address=" + dest, 404, "not an input address"},

@@ -65,10 +65,7 @@ type checkAttempt struct {
 func (s *Service) check(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	reply, err := s.checkAddress(req)
 	if err != nil {
-		kind, msg := kindOf(err)
-		if kind == KindInternal {
-			s.log.Error().Err(err).Str("component", "api").Msg("check")
-		}
+		kind, msg := s.explain(err, "check")
 		writeJSON(w, statuses[kind].ferry, map[string]string{"error": msg})
 		return
 	}
@@ -82,10 +79,9 @@ func (s *Service) checkAddress(req *http.Request) (*checkReply, error) {
 	if err != nil {
 		return nil, err
 	}
-	method := q.Get("method")
-	r, ok := s.coins[method]
-	if !ok {
-		return nil, errorf(KindInvalid, "unknown or disabled method %.40q", method)
+	r, err := s.coinFor(q.Get("method"))
+	if err != nil {
+		return nil, err
 	}
 	in, err := r.Coin.ParseDestination(q.Get("address"))
 	if err != nil {

@@ -65,12 +65,16 @@ func internal(msg string, err error) *Error {
 	return &Error{Kind: KindInternal, Message: msg, Err: err}
 }
 
-// kindOf returns the kind of err (KindInternal for errors of no kind) and
-// the message to show the client.
-func kindOf(err error) (Kind, string) {
+// explain returns the kind of an API call's error (KindInternal for errors
+// of no kind) and the message to show the client, and logs what the client
+// is not shown: the cause of an internal error.
+func (s *Service) explain(err error, call string) (Kind, string) {
 	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind, e.Message
+	if !errors.As(err, &e) {
+		e = internal("internal error", err)
 	}
-	return KindInternal, "internal error"
+	if e.Kind == KindInternal {
+		s.log.Error().Err(err).Str("component", "api").Str("call", call).Msg("internal error")
+	}
+	return e.Kind, e.Message
 }
