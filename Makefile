@@ -2,6 +2,8 @@
 GO ?= go
 export GOTOOLCHAIN := local
 export PATH := $(PATH):/usr/local/go/bin
+# Where go install puts btcd and btcwallet.
+export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
 .PHONY: build test fuzz demo bench clean
 

@@ -3,6 +3,8 @@ package chain
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -45,9 +47,10 @@ func (e *RPCError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrMethodNotFound) true for JSON-RPC's "method not
-// found" code.
+// found" code, and for btcd's "Command unimplemented" (code -1), its answer
+// to calls it knows but does not serve, such as getnetworkinfo.
 func (e *RPCError) Is(target error) bool {
-	return target == ErrMethodNotFound && e.Code == -32601
+	return target == ErrMethodNotFound && (e.Code == -32601 || e.Code == -1 && e.Message == "Command unimplemented")
 }
 
 // Node is a JSON-RPC client for one litecoind, bitcoind or btcd. It is safe
@@ -69,9 +72,25 @@ const callTimeout = 30 * time.Second
 // add up to 1 MB more (2 MB of hex).
 const maxResponse = 32 << 20
 
+// NodeOption configures a Node.
+type NodeOption func(*http.Transport) error
+
+// WithRootCAs makes the client trust the PEM certificates in pem for an
+// https node URL: btcd serves RPC over TLS with a self-signed rpc.cert.
+func WithRootCAs(pem []byte) NodeOption {
+	return func(t *http.Transport) error {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return errors.New("no PEM certificate found")
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		return nil
+	}
+}
+
 // NewNode returns a client for the node at rawURL,
-// "http://user:pass@host:port". It does not contact the node.
-func NewNode(rawURL string) (*Node, error) {
+// "http://user:pass@host:port" (or https). It does not contact the node.
+func NewNode(rawURL string, opts ...NodeOption) (*Node, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("node url: %w", err)
@@ -82,15 +101,19 @@ func NewNode(rawURL string) (*Node, error) {
 	if u.Host == "" {
 		return nil, errors.New("node url: no host")
 	}
-	n := &Node{
-		client: &http.Client{Transport: &http.Transport{
-			Proxy:               nil, // a node is never reached through a proxy
-			MaxIdleConnsPerHost: 8,
-			// Nodes wait for open connections when they shut down, so
-			// idle ones are not kept long.
-			IdleConnTimeout: 10 * time.Second,
-		}},
+	t := &http.Transport{
+		Proxy:               nil, // a node is never reached through a proxy
+		MaxIdleConnsPerHost: 8,
+		// Nodes wait for open connections when they shut down, so idle
+		// ones are not kept long.
+		IdleConnTimeout: 10 * time.Second,
 	}
+	for _, o := range opts {
+		if err := o(t); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
+	n := &Node{client: &http.Client{Transport: t}}
 	if u.User != nil {
 		n.user = u.User.Username()
 		n.pass, _ = u.User.Password()
@@ -377,8 +400,10 @@ func (n *Node) CheckNetwork(ctx context.Context, net Network) error {
 	if err := n.call(ctx, callTimeout, "getblockchaininfo", &info); err != nil {
 		return err
 	}
-	want := map[Network]string{Mainnet: "main", Testnet: "test", Regtest: "regtest"}[net]
-	if info.Chain != want {
+	// Bitcoin and Litecoin Core say main, test, regtest; btcd names its
+	// parameters: mainnet, testnet3, regtest.
+	names := map[string]Network{"main": Mainnet, "mainnet": Mainnet, "test": Testnet, "testnet3": Testnet, "testnet4": Testnet, "regtest": Regtest}
+	if names[info.Chain] != net {
 		return fmt.Errorf("%w: node says %q, ferry is configured for %s", ErrWrongChain, info.Chain, net)
 	}
 	return nil

@@ -204,3 +204,55 @@ func TestCheckErrors(t *testing.T) {
 		t.Errorf("fresh address: %d %s", status, body)
 	}
 }
+
+// TestTwoCoins serves Litecoin and Bitcoin from one service: each method
+// takes its own coin's addresses only, and input addresses come from each
+// coin's own derivation path.
+func TestTwoCoins(t *testing.T) {
+	db, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	seed, _ := hex.DecodeString(testSeed)
+	var chains []relay.Chain
+	for _, mk := range []func(chain.Network) (*chain.Coin, error){chain.Litecoin, chain.Bitcoin} {
+		coin, _ := mk(chain.Regtest)
+		keys, _ := chain.NewKeychain(seed, coin.CoinType())
+		fee, err := coin.ParseDestination(map[string]string{"ltc": "rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4", "btc": "bcrt1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5phstwt"}[coin.Ticker()])
+		if err != nil {
+			t.Fatal(err)
+		}
+		chains = append(chains, relay.Chain{Coin: coin, Node: downNode{}, Keys: keys, FeeAddress: fee, MinDeposit: 100_000, FallbackFeeRate: 10_000})
+	}
+	cfg := relay.DefaultConfig()
+	cfg.Callbacks.Outbound = &torproxy.Dialer{}
+	svc, err := relay.New(cfg, db, chains, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, svc)
+
+	const ltcDest, btcDest = "rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr", "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
+	tests := []struct {
+		method, address, want string
+	}{
+		// m/84'/2'/0'/0/0 and m/84'/1'/0'/0/0 of the seed.
+		{"litecoin", ltcDest, `"input_address":"rltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuas7tq53e"`},
+		{"bitcoin", btcDest, `"input_address":"bcrt1q`},
+		{"bitcoin", ltcDest, "this is a litecoin regtest address, not bitcoin regtest"},
+		{"litecoin", btcDest, "this is a bitcoin regtest address, not litecoin regtest"},
+		{"bitcoin", "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu", "this is a bitcoin mainnet address, not bitcoin regtest"},
+		{"bitcoin", "tmweb1qqdcmlu2x80xe2j3cramk8aa4pdk5agg89ktda6s8l7r0vfsr45d4qq42zqzhm3ftdegnpqa5zkssrk87wzhcr5syyhejdx9yddjl90eepv2vshd8", "malformed address"},
+	}
+	for _, tt := range tests {
+		_, _, body := get(t, srv, "/api/receive?callback_req=0&method="+tt.method+"&address="+tt.address)
+		if !strings.Contains(body, tt.want) {
+			t.Errorf("%s %s: %s, want %q", tt.method, tt.address, body, tt.want)
+		}
+	}
+	_, _, body := get(t, srv, "/healthz")
+	if !strings.Contains(body, `"coin":"litecoin"`) || !strings.Contains(body, `"coin":"bitcoin"`) {
+		t.Errorf("healthz: %s", body)
+	}
+}

@@ -24,9 +24,10 @@ type Litecoind struct {
 	Dir string
 	// RPCURL is the node's RPC URL with its credentials.
 	RPCURL string
-	// Node is an RPC client for the node; Wallet, MWEB and Merchant are
-	// clients for its wallets.
-	Node, Wallet, MWEB, Merchant *chain.Node
+	rpc
+	// MWEB and Merchant are clients for two more wallets (Wallet is the
+	// paying customer's).
+	MWEB, Merchant *chain.Node
 
 	port int
 	pass string
@@ -174,87 +175,11 @@ func (l *Litecoind) Received(ctx context.Context, addr string) (int64, error) {
 	if err := l.Merchant.Call(ctx, "getreceivedbyaddress", &n, addr, 1); err != nil {
 		return 0, err
 	}
-	return chain.ParseAmount(n.String())
-}
-
-// InvalidateBlock marks a block invalid, reorganizing the node onto another
-// chain; the orphaned transactions return to the mempool.
-func (l *Litecoind) InvalidateBlock(ctx context.Context, h chain.Hash) error {
-	return l.Node.Call(ctx, "invalidateblock", nil, h.String())
-}
-
-// TxInfo is what the node says of a transaction.
-type TxInfo struct {
-	TxID          string `json:"txid"`
-	Confirmations int64  `json:"confirmations"`
-	BlockHash     string `json:"blockhash"`
-	VSize         int64  `json:"vsize"`
-	Vin           []struct {
-		TxID string `json:"txid"`
-		Vout uint32 `json:"vout"`
-	} `json:"vin"`
-	Vout []struct {
-		Value        json.Number  `json:"value"`
-		N            uint32       `json:"n"`
-		ScriptPubKey ScriptPubKey `json:"scriptPubKey"`
-	} `json:"vout"`
-}
-
-// ScriptPubKey is an output script as the node decodes it.
-type ScriptPubKey struct {
-	Hex       string   `json:"hex"`
-	Addresses []string `json:"addresses"` // litecoind 0.21, btcd
-	Address   string   `json:"address"`   // newer Bitcoin Core
-}
-
-// AddressText returns the one address the script pays, or "".
-func (s ScriptPubKey) AddressText() string {
-	if s.Address != "" {
-		return s.Address
-	}
-	if len(s.Addresses) == 1 {
-		return s.Addresses[0]
-	}
-	return ""
-}
-
-// Tx returns the node's view of a transaction (the node keeps a transaction
-// index).
-func (l *Litecoind) Tx(ctx context.Context, txid chain.Hash) (*TxInfo, error) {
-	var t TxInfo
-	if err := l.Node.Call(ctx, "getrawtransaction", &t, txid.String(), true); err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
-// Mempool returns the ids of the transactions in the node's mempool.
-func (l *Litecoind) Mempool(ctx context.Context) ([]chain.Hash, error) {
-	return l.Node.RawMempool(ctx)
+	return amountOf(n)
 }
 
 // Remove deletes the node's data directory; call it after Stop.
 func (l *Litecoind) Remove() error { return os.RemoveAll(l.Dir) }
-
-func send(ctx context.Context, wallet *chain.Node, addr string, sat int64) (chain.Hash, error) {
-	var id string
-	if err := wallet.Call(ctx, "sendtoaddress", &id, addr, chain.FormatAmount(sat)); err != nil {
-		return chain.Hash{}, fmt.Errorf("pay %s: %w", addr, err)
-	}
-	return chain.ParseHash(id)
-}
-
-func parseHashes(ids []string) ([]chain.Hash, error) {
-	hs := make([]chain.Hash, len(ids))
-	for i, s := range ids {
-		h, err := chain.ParseHash(s)
-		if err != nil {
-			return nil, err
-		}
-		hs[i] = h
-	}
-	return hs, nil
-}
 
 // Replace double-spends txid, a paying-wallet transaction in the mempool:
 // a new transaction spends the same inputs to pay sat to addr, with the rest

@@ -29,3 +29,21 @@ func NewLitecoind(tb testing.TB) *Litecoind {
 	tb.Cleanup(func() { l.Stop() })
 	return l
 }
+
+// NewBtcd starts a btcd and btcwallet for one test in a temporary directory
+// and stops them at cleanup. Without the binaries on PATH the test is
+// skipped, or fails if RequireEnv is set.
+func NewBtcd(tb testing.TB) *Btcd {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b, err := StartBtcd(ctx, tb.TempDir())
+	if errors.Is(err, ErrNotInstalled) && os.Getenv(RequireEnv) == "" {
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Stop() })
+	return b
+}

@@ -21,6 +21,11 @@ type Config struct {
 	LTCFeeAddress        string
 	MinLTC               string
 	LTCFallbackFee       int64 // sat/vB
+	BTCRPC               string
+	BTCRPCCert           string
+	BTCFeeAddress        string
+	MinBTC               string
+	BTCFallbackFee       int64 // sat/vB
 	FeePercent           string
 	ForwardConfirmations int64
 	FeeTarget            int
@@ -41,6 +46,8 @@ func DefaultConfig() Config {
 		Network:              "mainnet",
 		MinLTC:               "0.010",
 		LTCFallbackFee:       10,
+		MinBTC:               "0.0010",
+		BTCFallbackFee:       20,
 		FeePercent:           "0.01",
 		ForwardConfirmations: 1,
 		FeeTarget:            3,
@@ -63,6 +70,11 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.LTCFeeAddress, "ltc-fee-address", c.LTCFeeAddress, "where the Litecoin service fee goes; required when Litecoin is on")
 	fs.StringVar(&c.MinLTC, "min-ltc", c.MinLTC, "smaller Litecoin deposits are donations")
 	fs.Int64Var(&c.LTCFallbackFee, "ltc-fallback-fee", c.LTCFallbackFee, "Litecoin fee rate in sat/vB when the node has no estimate")
+	fs.StringVar(&c.BTCRPC, "btc-rpc", c.BTCRPC, "http(s)://user:pass@host:port of bitcoind or btcd; empty turns Bitcoin off")
+	fs.StringVar(&c.BTCRPCCert, "btc-rpc-cert", c.BTCRPCCert, "PEM certificate to trust for an https --btc-rpc (btcd's rpc.cert)")
+	fs.StringVar(&c.BTCFeeAddress, "btc-fee-address", c.BTCFeeAddress, "where the Bitcoin service fee goes; required when Bitcoin is on")
+	fs.StringVar(&c.MinBTC, "min-btc", c.MinBTC, "smaller Bitcoin deposits are donations")
+	fs.Int64Var(&c.BTCFallbackFee, "btc-fallback-fee", c.BTCFallbackFee, "Bitcoin fee rate in sat/vB when the node has no estimate (btcd never has one)")
 	fs.StringVar(&c.FeePercent, "fee-percent", c.FeePercent, "service fee, a fraction of each deposit")
 	fs.Int64Var(&c.ForwardConfirmations, "forward-confirmations", c.ForwardConfirmations, "confirmations before forwarding")
 	fs.IntVar(&c.FeeTarget, "fee-target", c.FeeTarget, "confirmation target in blocks for the network fee estimate")

@@ -11,54 +11,54 @@ import (
 // the deposit is picked up where it was left: exactly one forward is ever
 // signed, and the merchant is paid once.
 func TestKillAndRestart(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
-	cfg.ForwardConfirmations = 2
-	dest := newAddress(t, l)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := nodeConfig(t, n, t.TempDir())
+		cfg.ForwardConfirmations = 2
+		dest := newAddress(t, n)
 
-	// Killed right after the deposit is detected (1 confirmation of 2).
-	p := startProcess(t, cfg, "deposit detected")
-	in := receive(t, p.URL, "litecoin", dest, "")
-	const value = 12_345_678
-	op := pay(t, l, in.InputAddress, value)
-	mine(t, l, 1)
-	p.Wait()
-	if p.Log.count("deposit detected", map[string]any{"outpoint": op.String()}) != 1 {
-		t.Fatal("not killed at the deposit")
-	}
+		// Killed right after the deposit is detected (1 confirmation of 2).
+		p := startProcess(t, cfg, "deposit detected")
+		in := receive(t, p.URL, n.coin, dest, "")
+		const value = 12_345_678
+		op := pay(t, n, in.InputAddress, value)
+		mine(t, n, 1)
+		p.Wait()
+		if p.Log.count("deposit detected", map[string]any{"outpoint": op.String()}) != 1 {
+			t.Fatal("not killed at the deposit")
+		}
 
-	// Restarted, the second confirmation brings the forward; killed
-	// right after its broadcast.
-	p = startProcess(t, cfg, "forward broadcast")
-	waitScanned(t, l, p.URL)
-	mine(t, l, 1)
-	p.Wait()
-	signed := p.Log.find("forward signed", map[string]any{"outpoint": op.String()})
-	if signed == nil || p.Log.count("forward broadcast", nil) != 1 {
-		t.Fatal("not killed at the broadcast")
-	}
-	fwd, err := chain.ParseHash(signed["txid"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
+		// Restarted, the second confirmation brings the forward; killed
+		// right after its broadcast.
+		p = startProcess(t, cfg, "forward broadcast")
+		waitScanned(t, n, p.URL)
+		mine(t, n, 1)
+		p.Wait()
+		signed := p.Log.find("forward signed", map[string]any{"outpoint": op.String()})
+		if signed == nil || p.Log.count("forward broadcast", nil) != 1 {
+			t.Fatal("not killed at the broadcast")
+		}
+		fwd, err := chain.ParseHash(signed["txid"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
 
-	// Restarted once more: the recorded forward is broadcast again,
-	// never rebuilt, and confirms.
-	p = startProcess(t, cfg, "")
-	waitScanned(t, l, p.URL)
-	mine(t, l, 1)
-	waitScanned(t, l, p.URL)
-	if n := p.Log.count("forward signed", nil); n != 0 {
-		t.Errorf("the restarted ferry signed %d new forwards", n)
-	}
-	if got := spender(t, l, op); got != fwd {
-		t.Fatalf("deposit spent by %s, want the recorded forward %s", got, fwd)
-	}
-	checkForward(t, l, op, value, fwd, dest, cfg.LTCFeeAddress)
-	if got, want := received(t, l, dest), int64(value-value/100-fallbackFee); got != want {
-		t.Errorf("merchant received %d, want %d", got, want)
-	}
+		// Restarted once more: the recorded forward is broadcast again,
+		// never rebuilt, and confirms.
+		p = startProcess(t, cfg, "")
+		waitScanned(t, n, p.URL)
+		mine(t, n, 1)
+		waitScanned(t, n, p.URL)
+		if c := p.Log.count("forward signed", nil); c != 0 {
+			t.Errorf("the restarted ferry signed %d new forwards", c)
+		}
+		if got := spender(t, n, op); got != fwd {
+			t.Fatalf("deposit spent by %s, want the recorded forward %s", got, fwd)
+		}
+		checkForward(t, n, op, value, fwd, dest, n.feeAddress(cfg))
+		if got, want := received(t, n, dest), int64(value-value/100-fallbackFee); got != want {
+			t.Errorf("merchant received %d, want %d", got, want)
+		}
+	})
 }
 
 // TestKillDuringForwards kills ferry in the middle of forwarding a batch of
@@ -66,61 +66,61 @@ func TestKillAndRestart(t *testing.T) {
 // broadcasts. Across all runs each deposit is signed for at most once and
 // forwarded once.
 func TestKillDuringForwards(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
-	dest := newAddress(t, l)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := nodeConfig(t, n, t.TempDir())
+		dest := newAddress(t, n)
 
-	p := startProcess(t, cfg, "forward signed")
-	var ops []chain.OutPoint
-	for i := range 12 {
-		in := receive(t, p.URL, "litecoin", dest, "")
-		ops = append(ops, pay(t, l, in.InputAddress, int64(2_000_000+i*100_000)))
-	}
-	mine(t, l, 1)
-	runs := []*process{p}
-	for _, killOn := range []string{"forward broadcast", "forward signed", ""} {
-		p.Wait()
-		p = startProcess(t, cfg, killOn)
-		runs = append(runs, p)
-	}
-	waitScanned(t, l, p.URL)
-
-	fwds := map[chain.OutPoint]chain.Hash{}
-	waitFor(t, "every forward", func() bool {
-		for _, op := range ops {
-			if h := spender(t, l, op); !h.IsZero() {
-				fwds[op] = h
-			}
+		p := startProcess(t, cfg, "forward signed")
+		var ops []chain.OutPoint
+		for i := range 12 {
+			in := receive(t, p.URL, n.coin, dest, "")
+			ops = append(ops, pay(t, n, in.InputAddress, int64(2_000_000+i*100_000)))
 		}
-		return len(fwds) == len(ops)
-	})
-	mine(t, l, 1)
-	var want int64
-	for i, op := range ops {
-		v := int64(2_000_000 + i*100_000)
-		checkForward(t, l, op, v, fwds[op], dest, cfg.LTCFeeAddress)
-		want += v - v/100 - fallbackFee
-		// A kill can land between a forward's record and its log line,
-		// so a forward may go unlogged; none may be logged twice, and a
-		// logged one is the one on chain.
-		signed := 0
-		for _, r := range runs {
-			if line := r.Log.find("forward signed", map[string]any{"outpoint": op.String()}); line != nil {
-				signed++
-				if line["txid"] != fwds[op].String() {
-					t.Errorf("deposit %d: forward %s signed, %s on chain", i, line["txid"], fwds[op])
+		mine(t, n, 1)
+		runs := []*process{p}
+		for _, killOn := range []string{"forward broadcast", "forward signed", ""} {
+			p.Wait()
+			p = startProcess(t, cfg, killOn)
+			runs = append(runs, p)
+		}
+		waitScanned(t, n, p.URL)
+
+		fwds := map[chain.OutPoint]chain.Hash{}
+		waitFor(t, "every forward", func() bool {
+			for _, op := range ops {
+				if h := spender(t, n, op); !h.IsZero() {
+					fwds[op] = h
 				}
 			}
+			return len(fwds) == len(ops)
+		})
+		mine(t, n, 1)
+		var want int64
+		for i, op := range ops {
+			v := int64(2_000_000 + i*100_000)
+			checkForward(t, n, op, v, fwds[op], dest, n.feeAddress(cfg))
+			want += v - v/100 - fallbackFee
+			// A kill can land between a forward's record and its log line,
+			// so a forward may go unlogged; none may be logged twice, and a
+			// logged one is the one on chain.
+			signed := 0
+			for _, r := range runs {
+				if line := r.Log.find("forward signed", map[string]any{"outpoint": op.String()}); line != nil {
+					signed++
+					if line["txid"] != fwds[op].String() {
+						t.Errorf("deposit %d: forward %s signed, %s on chain", i, line["txid"], fwds[op])
+					}
+				}
+			}
+			if signed > 1 {
+				t.Errorf("deposit %d signed for in %d runs", i, signed)
+			}
 		}
-		if signed > 1 {
-			t.Errorf("deposit %d signed for in %d runs", i, signed)
+		if got := received(t, n, dest); got != want {
+			t.Errorf("merchant received %d, want %d", got, want)
 		}
-	}
-	if got := received(t, l, dest); got != want {
-		t.Errorf("merchant received %d, want %d", got, want)
-	}
-	if n := runs[0].Log.count("forward signed", nil); n != 1 {
-		t.Errorf("first run signed %d forwards before it was killed", n)
-	}
+		if c := runs[0].Log.count("forward signed", nil); c != 1 {
+			t.Errorf("first run signed %d forwards before it was killed", c)
+		}
+	})
 }

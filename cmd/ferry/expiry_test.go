@@ -20,50 +20,50 @@ import (
 func TestAddressExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
+	n := startNode(t, "litecoin")
+	cfg := nodeConfig(t, n, t.TempDir())
 	d := startFerry(t, cfg)
-	dest := newAddress(t, l)
+	dest := newAddress(t, n)
 
-	idle := receive(t, d.URL, "litecoin", dest, "").InputAddress
-	paid := receive(t, d.URL, "litecoin", dest, "").InputAddress
-	stuck := receive(t, d.URL, "litecoin", dest, "").InputAddress
-	op := pay(t, l, paid, 2_000_000)
-	pay(t, l, stuck, 3_000) // a donation too small to sweep: stays open
-	mine(t, l, 1)
-	waitFor(t, "the forward", func() bool { return !spender(t, l, op).IsZero() })
-	mine(t, l, 1)
-	waitScanned(t, l, d.URL)
-	if got := check(t, d.URL, paid).Deposits; len(got) != 1 || got[0].Status != "forwarded" {
+	idle := receive(t, d.URL, n.coin, dest, "").InputAddress
+	paid := receive(t, d.URL, n.coin, dest, "").InputAddress
+	stuck := receive(t, d.URL, n.coin, dest, "").InputAddress
+	op := pay(t, n, paid, 2_000_000)
+	pay(t, n, stuck, 3_000) // a donation too small to sweep: stays open
+	mine(t, n, 1)
+	waitFor(t, "the forward", func() bool { return !spender(t, n, op).IsZero() })
+	mine(t, n, 1)
+	waitScanned(t, n, d.URL)
+	if got := check(t, n, d.URL, paid).Deposits; len(got) != 1 || got[0].Status != "forwarded" {
 		t.Fatalf("paid address: %+v", got)
 	}
 
-	if err := l.SetMockTime(ctx, time.Now().Add(721*time.Hour)); err != nil {
+	if err := n.ltc.SetMockTime(ctx, time.Now().Add(721*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	mine(t, l, 1)
-	waitScanned(t, l, d.URL)
-	if s := check(t, d.URL, idle).Status; s != "expired" {
+	mine(t, n, 1)
+	waitScanned(t, n, d.URL)
+	if s := check(t, n, d.URL, idle).Status; s != "expired" {
 		t.Errorf("idle address: %s, want expired", s)
 	}
-	if s := check(t, d.URL, paid).Status; s != "forwarded" {
+	if s := check(t, n, d.URL, paid).Status; s != "forwarded" {
 		t.Errorf("paid address: %s, want forwarded", s)
 	}
-	if n := d.Log.count("address expired", nil); n != 2 {
-		t.Errorf("%d addresses expired, want 2 (the idle and the paid one)", n)
+	if c := d.Log.count("address expired", nil); c != 2 {
+		t.Errorf("%d addresses expired, want 2 (the idle and the paid one)", c)
 	}
 	if d.Log.count("address expired", map[string]any{"address": stuck}) != 0 {
 		t.Error("the address with an open deposit expired")
 	}
 
 	// A late payment is not picked up...
-	late := pay(t, l, idle, 5_000_000)
-	mine(t, l, 1)
-	waitScanned(t, l, d.URL)
+	late := pay(t, n, idle, 5_000_000)
+	mine(t, n, 1)
+	waitScanned(t, n, d.URL)
 	if d.Log.count("deposit detected", map[string]any{"outpoint": late.String()}) != 0 {
 		t.Error("a payment to an expired address was picked up")
 	}
-	if r := check(t, d.URL, idle); r.Status != "expired" || len(r.Deposits) != 0 {
+	if r := check(t, n, d.URL, idle); r.Status != "expired" || len(r.Deposits) != 0 {
 		t.Errorf("expired address after a late payment: %+v", r)
 	}
 	// ...but the seed alone re-derives the address that holds it.

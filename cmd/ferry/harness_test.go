@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
 // TestMain lets the test binary stand in for the ferry binary: run with
@@ -33,36 +33,6 @@ func TestMain(m *testing.M) {
 
 // waitTimeout bounds every wait for the daemon or the node.
 const waitTimeout = 60 * time.Second
-
-// startLitecoind starts a regtest litecoind for one test.
-func startLitecoind(t *testing.T) *regtest.Litecoind {
-	t.Helper()
-	return regtest.NewLitecoind(t)
-}
-
-// ltcConfig returns a ferry configuration for node l, with fresh wallet
-// addresses for the fee.
-func ltcConfig(t *testing.T, l *regtest.Litecoind, dataDir string) Config {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = dataDir
-	cfg.Network = "regtest"
-	cfg.LTCRPC = l.RPCURL
-	cfg.LTCFeeAddress = newAddress(t, l)
-	cfg.LogLevel = "debug"
-	cfg.RateLimit = 0 // tests poll; TestRateLimit tests the limit
-	return cfg
-}
-
-func newAddress(t *testing.T, l *regtest.Litecoind) string {
-	t.Helper()
-	a, err := l.NewAddress(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 // logBuffer collects a daemon's log lines for tests to wait on.
 type logBuffer struct {
@@ -234,20 +204,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // deposit pays sat to addr from the node's wallet and returns the outpoint.
-func pay(t *testing.T, l *regtest.Litecoind, addr string, sat int64) chain.OutPoint {
+func pay(t *testing.T, n *node, addr string, sat int64) chain.OutPoint {
 	t.Helper()
 	ctx := context.Background()
-	txid, err := l.Pay(ctx, addr, sat)
+	txid, err := n.Pay(ctx, addr, sat)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return outputTo(t, l, txid, addr)
+	return outputTo(t, n, txid, addr)
 }
 
 // outputTo finds the output of txid that pays addr.
-func outputTo(t *testing.T, l *regtest.Litecoind, txid chain.Hash, addr string) chain.OutPoint {
+func outputTo(t *testing.T, n *node, txid chain.Hash, addr string) chain.OutPoint {
 	t.Helper()
-	tx, err := l.Tx(context.Background(), txid)
+	tx, err := n.Tx(context.Background(), txid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,43 +230,40 @@ func outputTo(t *testing.T, l *regtest.Litecoind, txid chain.Hash, addr string) 
 	return chain.OutPoint{}
 }
 
-// spender returns the id of the transaction, in the mempool or a block, that
-// spends op, or the zero hash if none does.
-func spender(t *testing.T, l *regtest.Litecoind, op chain.OutPoint) chain.Hash {
+// spender returns the id of the transaction, in the mempool or one of the
+// last 20 blocks, that spends op, or the zero hash if none does. (btcd's
+// gettxout does not see spends in its mempool, so the transactions are
+// read.)
+func spender(t *testing.T, n *node, op chain.OutPoint) chain.Hash {
 	t.Helper()
 	ctx := context.Background()
-	var out json.RawMessage
-	if err := l.Node.Call(ctx, "gettxout", &out, op.Hash.String(), op.Index, true); err != nil {
-		t.Fatal(err)
-	}
-	if string(out) != "null" {
-		return chain.Hash{}
-	}
-	// Spent: find the spender in the mempool or in recent blocks.
-	pool, err := l.Mempool(ctx)
+	rpc := n.NodeClient()
+	cands, err := n.Mempool(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tip int64
-	if tip, err = l.Node.BlockCount(ctx); err != nil {
+	tip, err := rpc.BlockCount(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cands := pool
 	for h := tip; h > tip-20 && h > 0; h-- {
 		var blk struct {
 			Tx []string `json:"tx"`
 		}
-		hash, _ := l.Node.BlockHash(ctx, h)
-		if err := l.Node.Call(ctx, "getblock", &blk, hash.String(), 1); err != nil {
+		hash, err := rpc.BlockHash(ctx, h)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range blk.Tx {
+		if err := rpc.Call(ctx, "getblock", &blk, hash.String(), 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range blk.Tx[1:] {
 			id, _ := chain.ParseHash(s)
 			cands = append(cands, id)
 		}
 	}
 	for _, id := range cands {
-		tx, err := l.Tx(ctx, id)
+		tx, err := n.Tx(ctx, id)
 		if err != nil {
 			continue
 		}
@@ -306,37 +273,36 @@ func spender(t *testing.T, l *regtest.Litecoind, op chain.OutPoint) chain.Hash {
 			}
 		}
 	}
-	t.Fatalf("%s is spent, but no spender found", op)
 	return chain.Hash{}
 }
 
 // received returns what addr, a wallet address, has received in blocks.
-func received(t *testing.T, l *regtest.Litecoind, addr string) int64 {
+func received(t *testing.T, n *node, addr string) int64 {
 	t.Helper()
-	v, err := l.Received(context.Background(), addr)
+	v, err := n.Received(context.Background(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
 }
 
-func mine(t *testing.T, l *regtest.Litecoind, n int) []chain.Hash {
+func mine(t *testing.T, n *node, count int) []chain.Hash {
 	t.Helper()
-	hs, err := l.Mine(context.Background(), n)
+	hs, err := n.Mine(context.Background(), count)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return hs
 }
 
-// waitScanned waits until the daemon has scanned the node's best block.
-func waitScanned(t *testing.T, l *regtest.Litecoind, base string) {
+// waitScanned waits until the daemon has scanned n's best block.
+func waitScanned(t *testing.T, n *node, base string) {
 	t.Helper()
-	tip, err := l.Node.BlockCount(context.Background())
+	tip, err := n.NodeClient().BlockCount(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, fmt.Sprintf("scan of block %d", tip), func() bool {
+	waitFor(t, fmt.Sprintf("scan of %s block %d", n.coin, tip), func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
 			return false
@@ -344,11 +310,17 @@ func waitScanned(t *testing.T, l *regtest.Litecoind, base string) {
 		defer resp.Body.Close()
 		var h struct {
 			Coins []struct {
-				ScanHeight int64 `json:"scan_height"`
+				Coin       string `json:"coin"`
+				ScanHeight int64  `json:"scan_height"`
 			} `json:"coins"`
 		}
 		json.NewDecoder(resp.Body).Decode(&h)
-		return len(h.Coins) > 0 && h.Coins[0].ScanHeight == tip
+		for _, c := range h.Coins {
+			if c.Coin == n.coin {
+				return c.ScanHeight == tip
+			}
+		}
+		return false
 	})
 }
 
@@ -366,11 +338,9 @@ type process struct {
 // with that message.
 func startProcess(t *testing.T, cfg Config, killOn string) *process {
 	t.Helper()
-	args := []string{
-		"--listen", "127.0.0.1:0", "--data-dir", cfg.DataDir, "--network", cfg.Network,
-		"--ltc-rpc", cfg.LTCRPC, "--ltc-fee-address", cfg.LTCFeeAddress,
-		"--forward-confirmations", fmt.Sprint(cfg.ForwardConfirmations), "--log-level", "debug",
-	}
+	// Every flag, from cfg's values.
+	var args []string
+	cfg.flagSet(io.Discard).VisitAll(func(f *flag.Flag) { args = append(args, "--"+f.Name+"="+f.Value.String()) })
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "FERRY_TEST_MAIN=1")
 	stderr, err := cmd.StderrPipe()

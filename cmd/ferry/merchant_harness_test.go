@@ -136,10 +136,10 @@ type checkReply struct {
 	} `json:"deposits"`
 }
 
-// check polls /api/check for an input address.
-func check(t *testing.T, base, addr string) checkReply {
+// check asks /api/check about one of n's input addresses.
+func check(t *testing.T, n *node, base, addr string) checkReply {
 	t.Helper()
-	resp, err := http.Get(base + "/api/check?" + url.Values{"method": {"litecoin"}, "address": {addr}}.Encode())
+	resp, err := http.Get(base + "/api/check?" + url.Values{"method": {n.coin}, "address": {addr}}.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,11 @@ import (
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
-// merchantConfig is ltcConfig with callbacks allowed to reach the
+// merchantConfig is nodeConfig with callbacks allowed to reach the
 // merchant's php -S on 127.0.0.1.
-func merchantConfig(t *testing.T, l *regtest.Litecoind) Config {
-	cfg := ltcConfig(t, l, t.TempDir())
+func merchantConfig(t *testing.T, n *node) Config {
+	t.Helper()
+	cfg := nodeConfig(t, n, t.TempDir())
 	cfg.CallbackAllowPrivate = true
 	return cfg
 }
@@ -26,263 +27,263 @@ func merchantConfig(t *testing.T, l *regtest.Litecoind) Config {
 // right, the merchant's secret intact and a valid signature; none after the
 // *ok*, not even across a restart.
 func TestLitePayPHPClient(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := merchantConfig(t, l)
-	d := startFerry(t, cfg)
-	m := startMerchant(t, cfg.DataDir)
-	dest := newAddress(t, l)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := merchantConfig(t, n)
+		d := startFerry(t, cfg)
+		m := startMerchant(t, cfg.DataDir)
+		dest := newAddress(t, n)
 
-	example, err := os.ReadFile("testdata/php/litepay_example.php")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script := strings.NewReplacer(
-		"{YOUR BITCOIN/LITECOIN ADDRESS}", dest,
-		"{YOUR METHOD, BITCOIN OR LITECOIN}", "litecoin",
-		"http://yourwebsite.com", m.URL,
-		"http://litepay.ch", d.URL,
-	).Replace(string(example))
-	out := runPHP(t, script)
-	in, ok := strings.CutPrefix(out, "Send Payment To : ")
-	if !ok || in == "" {
-		t.Fatalf("PHP printed %q", out)
-	}
-
-	const value = 50_000_000
-	op := pay(t, l, in, value)
-	mine(t, l, 1)
-	waitFor(t, "the callback", func() bool { return len(m.calls(t, "end", nil)) == 1 })
-	fwd := spender(t, l, op)
-
-	c := m.calls(t, "start", nil)[0]
-	want := map[string]string{
-		"call":                     "123",
-		"secret":                   "NTIzMzUxN2E4Yjc2YWEzNDI0M2NlMjZh",
-		"value":                    strconv.Itoa(value),
-		"value_forwarded":          strconv.Itoa(value - value/100 - fallbackFee),
-		"input_address":            in,
-		"destination_address":      dest,
-		"transaction_hash":         op.Hash.String(),
-		"input_transaction_hash":   op.Hash.String(),
-		"forward_transaction_hash": fwd.String(),
-		"confirmations":            "1",
-		"coin":                     "ltc",
-	}
-	for k, v := range want {
-		if c.Get[k] != v {
-			t.Errorf("callback %s = %q, want %q", k, c.Get[k], v)
+		example, err := os.ReadFile("testdata/php/litepay_example.php")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(c.Get) != len(want) {
-		t.Errorf("callback has %d parameters, want %d: %v", len(c.Get), len(want), c.Get)
-	}
-	if !c.SigOK {
-		t.Errorf("signature of %s did not verify with the README's PHP check", c.URL)
-	}
-	if !strings.HasPrefix(c.URL, m.URL+"/callbackurl.php?call=123&secret=NTIzMzUxN2E4Yjc2YWEzNDI0M2NlMjZh&") {
-		t.Errorf("the merchant's own query was not kept first: %s", c.URL)
-	}
+		script := strings.NewReplacer(
+			"{YOUR BITCOIN/LITECOIN ADDRESS}", dest,
+			"{YOUR METHOD, BITCOIN OR LITECOIN}", n.coin,
+			"http://yourwebsite.com", m.URL,
+			"http://litepay.ch", d.URL,
+		).Replace(string(example))
+		out := runPHP(t, script)
+		in, ok := strings.CutPrefix(out, "Send Payment To : ")
+		if !ok || in == "" {
+			t.Fatalf("PHP printed %q", out)
+		}
 
-	// No callback after *ok*: more blocks, and a restart.
-	mine(t, l, 3)
-	waitScanned(t, l, d.URL)
-	if err := d.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	d = startFerry(t, cfg)
-	mine(t, l, 2)
-	waitScanned(t, l, d.URL)
-	if n := len(m.calls(t, "start", nil)); n != 1 {
-		t.Errorf("%d callbacks, want exactly 1", n)
-	}
-	r := check(t, d.URL, in)
-	if r.Status != "forwarded" || len(r.Deposits) != 1 || r.Deposits[0].Callback == nil || r.Deposits[0].Callback.State != "acked" || r.Deposits[0].Callback.Attempts != 1 {
-		t.Errorf("/api/check after the *ok*: %+v", r)
-	}
+		const value = 50_000_000
+		op := pay(t, n, in, value)
+		mine(t, n, 1)
+		waitFor(t, "the callback", func() bool { return len(m.calls(t, "end", nil)) == 1 })
+		fwd := spender(t, n, op)
+
+		c := m.calls(t, "start", nil)[0]
+		want := map[string]string{
+			"call":                     "123",
+			"secret":                   "NTIzMzUxN2E4Yjc2YWEzNDI0M2NlMjZh",
+			"value":                    strconv.Itoa(value),
+			"value_forwarded":          strconv.Itoa(value - value/100 - fallbackFee),
+			"input_address":            in,
+			"destination_address":      dest,
+			"transaction_hash":         op.Hash.String(),
+			"input_transaction_hash":   op.Hash.String(),
+			"forward_transaction_hash": fwd.String(),
+			"confirmations":            "1",
+			"coin":                     n.ticker,
+		}
+		for k, v := range want {
+			if c.Get[k] != v {
+				t.Errorf("callback %s = %q, want %q", k, c.Get[k], v)
+			}
+		}
+		if len(c.Get) != len(want) {
+			t.Errorf("callback has %d parameters, want %d: %v", len(c.Get), len(want), c.Get)
+		}
+		if !c.SigOK {
+			t.Errorf("signature of %s did not verify with the README's PHP check", c.URL)
+		}
+		if !strings.HasPrefix(c.URL, m.URL+"/callbackurl.php?call=123&secret=NTIzMzUxN2E4Yjc2YWEzNDI0M2NlMjZh&") {
+			t.Errorf("the merchant's own query was not kept first: %s", c.URL)
+		}
+
+		// No callback after *ok*: more blocks, and a restart.
+		mine(t, n, 3)
+		waitScanned(t, n, d.URL)
+		if err := d.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		d = startFerry(t, cfg)
+		mine(t, n, 2)
+		waitScanned(t, n, d.URL)
+		if c := len(m.calls(t, "start", nil)); c != 1 {
+			t.Errorf("%d callbacks, want exactly 1", c)
+		}
+		r := check(t, n, d.URL, in)
+		if r.Status != "forwarded" || len(r.Deposits) != 1 || r.Deposits[0].Callback == nil || r.Deposits[0].Callback.State != "acked" || r.Deposits[0].Callback.Attempts != 1 {
+			t.Errorf("/api/check after the *ok*: %+v", r)
+		}
+	})
 }
 
 // TestCallbackUntilLimit has the merchant answer something else than *ok*:
 // one callback per block, with the new confirmation count, up to 100
 // confirmations, then none.
 func TestCallbackUntilLimit(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := merchantConfig(t, l)
-	d := startFerry(t, cfg)
-	m := startMerchant(t, cfg.DataDir)
-	in := receive(t, d.URL, "litecoin", newAddress(t, l), m.callbackURL(url.Values{"mode": {"no"}, "order": {"7"}}))
-	pay(t, l, in.InputAddress, 2_000_000)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := merchantConfig(t, n)
+		d := startFerry(t, cfg)
+		m := startMerchant(t, cfg.DataDir)
+		in := receive(t, d.URL, n.coin, newAddress(t, n), m.callbackURL(url.Values{"mode": {"no"}, "order": {"7"}}))
+		pay(t, n, in.InputAddress, 2_000_000)
 
-	for confs := 1; confs <= 100; confs++ {
-		mine(t, l, 1)
-		waitFor(t, fmt.Sprintf("callback %d", confs), func() bool {
-			return len(m.calls(t, "end", map[string]string{"confirmations": strconv.Itoa(confs)})) == 1
-		})
-	}
-	mine(t, l, 3)
-	waitScanned(t, l, d.URL)
-	calls := m.calls(t, "start", map[string]string{"order": "7"})
-	if len(calls) != 100 {
-		t.Errorf("%d callbacks, want 100", len(calls))
-	}
-	for i, c := range calls {
-		if c.Get["confirmations"] != strconv.Itoa(i+1) || !c.SigOK {
-			t.Errorf("callback %d: confirmations %s, signature ok %v", i, c.Get["confirmations"], c.SigOK)
+		for confs := 1; confs <= 100; confs++ {
+			mine(t, n, 1)
+			waitFor(t, fmt.Sprintf("callback %d", confs), func() bool {
+				return len(m.calls(t, "end", map[string]string{"confirmations": strconv.Itoa(confs)})) == 1
+			})
 		}
-	}
-	waitFor(t, "the callback to be abandoned", func() bool {
-		r := check(t, d.URL, in.InputAddress)
-		return r.Deposits[0].Callback != nil && r.Deposits[0].Callback.State == "gave_up"
+		mine(t, n, 3)
+		waitScanned(t, n, d.URL)
+		calls := m.calls(t, "start", map[string]string{"order": "7"})
+		if len(calls) != 100 {
+			t.Errorf("%d callbacks, want 100", len(calls))
+		}
+		for i, c := range calls {
+			if c.Get["confirmations"] != strconv.Itoa(i+1) || !c.SigOK {
+				t.Errorf("callback %d: confirmations %s, signature ok %v", i, c.Get["confirmations"], c.SigOK)
+			}
+		}
+		waitFor(t, "the callback to be abandoned", func() bool {
+			r := check(t, n, d.URL, in.InputAddress)
+			return r.Deposits[0].Callback != nil && r.Deposits[0].Callback.State == "gave_up"
+		})
+		r := check(t, n, d.URL, in.InputAddress)
+		if cb := r.Deposits[0].Callback; cb.Attempts != 100 || cb.LastAttempt.Confirmations != 100 || !strings.Contains(cb.LastAttempt.Error, "not *ok*") {
+			t.Errorf("callback state %+v %+v", cb, cb.LastAttempt)
+		}
 	})
-	r := check(t, d.URL, in.InputAddress)
-	if cb := r.Deposits[0].Callback; cb.Attempts != 100 || cb.LastAttempt.Confirmations != 100 || !strings.Contains(cb.LastAttempt.Error, "not *ok*") {
-		t.Errorf("callback state %+v %+v", cb, cb.LastAttempt)
-	}
 }
 
 // TestCallbackFailures makes a callback fail each way a merchant can: a
 // redirect (never followed), a timeout, a 500, a refused connection. Each
 // failure is recorded, and the callback is sent again at the next block.
 func TestCallbackFailures(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := merchantConfig(t, l)
-	d := startFerry(t, cfg)
-	m := startMerchant(t, cfg.DataDir)
-	// The hanging merchant has a server of its own: php -S keeps sleeping
-	// after ferry gives up, and would hold up the others' answers.
-	hang := startMerchant(t, cfg.DataDir)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := merchantConfig(t, n)
+		d := startFerry(t, cfg)
+		m := startMerchant(t, cfg.DataDir)
+		// The hanging merchant has a server of its own: php -S keeps sleeping
+		// after ferry gives up, and would hold up the others' answers.
+		hang := startMerchant(t, cfg.DataDir)
 
-	// Where the redirect points: it must never see a connection.
-	target, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	var redirected atomic.Int64
-	go func() {
-		for {
-			c, err := target.Accept()
-			if err != nil {
-				return
+		// Where the redirect points: it must never see a connection.
+		target, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer target.Close()
+		var redirected atomic.Int64
+		go func() {
+			for {
+				c, err := target.Accept()
+				if err != nil {
+					return
+				}
+				redirected.Add(1)
+				c.Close()
 			}
-			redirected.Add(1)
-			c.Close()
-		}
-	}()
-	_, targetPort, _ := net.SplitHostPort(target.Addr().String())
-	closedPort, _ := regtest.FreePort()
+		}()
+		_, targetPort, _ := net.SplitHostPort(target.Addr().String())
+		closedPort, _ := regtest.FreePort()
 
-	cases := []struct {
-		name, url, err string
-	}{
-		{"redirect", m.callbackURL(url.Values{"mode": {"redirect"}, "to": {targetPort}}), "redirect (HTTP 302) not followed"},
-		{"timeout", hang.callbackURL(url.Values{"mode": {"hang"}}), "timeout"},
-		{"500", m.callbackURL(url.Values{"mode": {"error"}}), "HTTP 500"},
-		{"refused", fmt.Sprintf("http://127.0.0.1:%d/cb", closedPort), "connection refused"},
-	}
-	addrs := make([]string, len(cases))
-	for i, c := range cases {
-		addrs[i] = receive(t, d.URL, "litecoin", newAddress(t, l), c.url).InputAddress
-		pay(t, l, addrs[i], 3_000_000)
-	}
-	attempts := func(i int) int64 {
-		r := check(t, d.URL, addrs[i])
-		if len(r.Deposits) == 0 || r.Deposits[0].Callback == nil {
-			return 0
+		cases := []struct {
+			name, url, err string
+		}{
+			{"redirect", m.callbackURL(url.Values{"mode": {"redirect"}, "to": {targetPort}}), "redirect (HTTP 302) not followed"},
+			{"timeout", hang.callbackURL(url.Values{"mode": {"hang"}}), "timeout"},
+			{"500", m.callbackURL(url.Values{"mode": {"error"}}), "HTTP 500"},
+			{"refused", fmt.Sprintf("http://127.0.0.1:%d/cb", closedPort), "connection refused"},
 		}
-		return r.Deposits[0].Callback.Attempts
-	}
-	for round := int64(1); round <= 2; round++ {
-		mine(t, l, 1)
+		addrs := make([]string, len(cases))
 		for i, c := range cases {
-			waitForLong(t, fmt.Sprintf("%s attempt %d", c.name, round), func() bool { return attempts(i) == round })
-			r := check(t, d.URL, addrs[i])
-			cb := r.Deposits[0].Callback
-			if cb.State != "pending" || !strings.Contains(cb.LastAttempt.Error, c.err) || cb.LastAttempt.Confirmations != round {
-				t.Errorf("%s, attempt %d: %+v %+v", c.name, round, cb, cb.LastAttempt)
+			addrs[i] = receive(t, d.URL, n.coin, newAddress(t, n), c.url).InputAddress
+			pay(t, n, addrs[i], 3_000_000)
+		}
+		attempts := func(i int) int64 {
+			r := check(t, n, d.URL, addrs[i])
+			if len(r.Deposits) == 0 || r.Deposits[0].Callback == nil {
+				return 0
+			}
+			return r.Deposits[0].Callback.Attempts
+		}
+		for round := int64(1); round <= 2; round++ {
+			mine(t, n, 1)
+			for i, c := range cases {
+				waitForLong(t, fmt.Sprintf("%s attempt %d", c.name, round), func() bool { return attempts(i) == round })
+				r := check(t, n, d.URL, addrs[i])
+				cb := r.Deposits[0].Callback
+				if cb.State != "pending" || !strings.Contains(cb.LastAttempt.Error, c.err) || cb.LastAttempt.Confirmations != round {
+					t.Errorf("%s, attempt %d: %+v %+v", c.name, round, cb, cb.LastAttempt)
+				}
 			}
 		}
-	}
-	if n := redirected.Load(); n != 0 {
-		t.Errorf("the redirect was followed %d times", n)
-	}
+		if c := redirected.Load(); c != 0 {
+			t.Errorf("the redirect was followed %d times", c)
+		}
+	})
 }
 
 // TestSlowMerchantDoesNotDelayOthers pays, in one block, four deposits whose
 // merchant hangs and one whose merchant answers: the answering merchant's
 // callback completes while the hanging one's requests are still open.
 func TestSlowMerchantDoesNotDelayOthers(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := merchantConfig(t, l)
-	d := startFerry(t, cfg)
-	slow := startMerchant(t, cfg.DataDir)
-	fast := startMerchant(t, cfg.DataDir)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := merchantConfig(t, n)
+		d := startFerry(t, cfg)
+		slow := startMerchant(t, cfg.DataDir)
+		fast := startMerchant(t, cfg.DataDir)
 
-	var slowAddrs []string
-	for range 4 {
-		in := receive(t, d.URL, "litecoin", newAddress(t, l), slow.callbackURL(url.Values{"mode": {"hang"}}))
-		pay(t, l, in.InputAddress, 2_000_000)
-		slowAddrs = append(slowAddrs, in.InputAddress)
-	}
-	in := receive(t, d.URL, "litecoin", newAddress(t, l), fast.callbackURL(url.Values{"mode": {"ok"}}))
-	pay(t, l, in.InputAddress, 2_000_000)
-	mine(t, l, 1)
-
-	waitFor(t, "the answering merchant's callback", func() bool { return len(fast.calls(t, "end", nil)) == 1 })
-	// At that moment no hanging request has ended, nor been recorded.
-	if n := len(slow.calls(t, "end", nil)); n != 0 {
-		t.Errorf("%d hanging requests had ended first", n)
-	}
-	for _, a := range slowAddrs {
-		if r := check(t, d.URL, a); r.Deposits[0].Callback == nil || r.Deposits[0].Callback.Attempts != 0 {
-			t.Errorf("a hanging callback finished before the answering one: %+v", r.Deposits[0].Callback)
+		var slowAddrs []string
+		for range 4 {
+			in := receive(t, d.URL, n.coin, newAddress(t, n), slow.callbackURL(url.Values{"mode": {"hang"}}))
+			pay(t, n, in.InputAddress, 2_000_000)
+			slowAddrs = append(slowAddrs, in.InputAddress)
 		}
-	}
-	if len(slow.calls(t, "start", nil)) == 0 {
-		t.Error("the hanging merchant was never called")
-	}
+		in := receive(t, d.URL, n.coin, newAddress(t, n), fast.callbackURL(url.Values{"mode": {"ok"}}))
+		pay(t, n, in.InputAddress, 2_000_000)
+		mine(t, n, 1)
+
+		waitFor(t, "the answering merchant's callback", func() bool { return len(fast.calls(t, "end", nil)) == 1 })
+		// At that moment no hanging request has ended, nor been recorded.
+		if c := len(slow.calls(t, "end", nil)); c != 0 {
+			t.Errorf("%d hanging requests had ended first", c)
+		}
+		for _, a := range slowAddrs {
+			if r := check(t, n, d.URL, a); r.Deposits[0].Callback == nil || r.Deposits[0].Callback.Attempts != 0 {
+				t.Errorf("a hanging callback finished before the answering one: %+v", r.Deposits[0].Callback)
+			}
+		}
+		if len(slow.calls(t, "start", nil)) == 0 {
+			t.Error("the hanging merchant was never called")
+		}
+	})
 }
 
 // TestTorUserPolls follows a callback_req=0 payment to "forwarded" by polling
 // /api/check, as a Tor user would: waiting, unconfirmed (from the mempool),
 // then forwarded, and no callback.
 func TestTorUserPolls(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
-	cfg.ForwardConfirmations = 2
-	d := startFerry(t, cfg)
-	dest := newAddress(t, l)
-	in := receive(t, d.URL, "litecoin", dest, "")
-	if in.CallbackReq != "0" || in.CallbackURL != "" {
-		t.Fatalf("reply %+v", in)
-	}
-	if r := check(t, d.URL, in.InputAddress); r.Status != "waiting" || len(r.Deposits) != 0 {
-		t.Fatalf("before payment: %+v", r)
-	}
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := nodeConfig(t, n, t.TempDir())
+		cfg.ForwardConfirmations = 2
+		d := startFerry(t, cfg)
+		dest := newAddress(t, n)
+		in := receive(t, d.URL, n.coin, dest, "")
+		if in.CallbackReq != "0" || in.CallbackURL != "" {
+			t.Fatalf("reply %+v", in)
+		}
+		if r := check(t, n, d.URL, in.InputAddress); r.Status != "waiting" || len(r.Deposits) != 0 {
+			t.Fatalf("before payment: %+v", r)
+		}
 
-	const value = 4_000_000
-	op := pay(t, l, in.InputAddress, value)
-	waitFor(t, "unconfirmed", func() bool { return check(t, d.URL, in.InputAddress).Status == "unconfirmed" })
-	r := check(t, d.URL, in.InputAddress)
-	if r.Deposits[0].TxID != op.Hash.String() || r.Deposits[0].Vout != op.Index || r.Deposits[0].Value != value || r.Deposits[0].Confirmations != 0 {
-		t.Errorf("unconfirmed deposit %+v", r.Deposits[0])
-	}
+		const value = 4_000_000
+		op := pay(t, n, in.InputAddress, value)
+		waitFor(t, "unconfirmed", func() bool { return check(t, n, d.URL, in.InputAddress).Status == "unconfirmed" })
+		r := check(t, n, d.URL, in.InputAddress)
+		if r.Deposits[0].TxID != op.Hash.String() || r.Deposits[0].Vout != op.Index || r.Deposits[0].Value != value || r.Deposits[0].Confirmations != 0 {
+			t.Errorf("unconfirmed deposit %+v", r.Deposits[0])
+		}
 
-	mine(t, l, 1)
-	waitFor(t, "confirmed", func() bool { return check(t, d.URL, in.InputAddress).Status == "confirmed" })
-	mine(t, l, 1)
-	waitFor(t, "forwarded", func() bool { return check(t, d.URL, in.InputAddress).Status == "forwarded" })
-	r = check(t, d.URL, in.InputAddress)
-	dep := r.Deposits[0]
-	fwd := spender(t, l, op)
-	if dep.ForwardTxID != fwd.String() || dep.ValueForwarded != value-value/100-fallbackFee || dep.Confirmations != 2 || dep.Callback != nil {
-		t.Errorf("forwarded deposit %+v", dep)
-	}
-	if n := d.Log.count("callback", nil); n != 0 {
-		t.Errorf("%d callbacks sent in Tor mode", n)
-	}
+		mine(t, n, 1)
+		waitFor(t, "confirmed", func() bool { return check(t, n, d.URL, in.InputAddress).Status == "confirmed" })
+		mine(t, n, 1)
+		waitFor(t, "forwarded", func() bool { return check(t, n, d.URL, in.InputAddress).Status == "forwarded" })
+		r = check(t, n, d.URL, in.InputAddress)
+		dep := r.Deposits[0]
+		fwd := spender(t, n, op)
+		if dep.ForwardTxID != fwd.String() || dep.ValueForwarded != value-value/100-fallbackFee || dep.Confirmations != 2 || dep.Callback != nil {
+			t.Errorf("forwarded deposit %+v", dep)
+		}
+		if c := d.Log.count("callback", nil); c != 0 {
+			t.Errorf("%d callbacks sent in Tor mode", c)
+		}
+	})
 }

@@ -6,20 +6,19 @@ import (
 	"testing"
 
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
-// fallbackFee is the network fee of a forward on regtest, where litecoind
-// has no fee estimate: the default fallback of 10 sat/vB times the 141
+// fallbackFee is the network fee of a forward on regtest, where the nodes
+// have no fee estimate: the tests' fallback of 10 sat/vB times the 141
 // vbytes ferry budgets for one P2WPKH input and two P2WPKH outputs.
 const fallbackFee = 10 * 141
 
 // checkForward checks, from the node's view, that deposit op of value sat
 // was forwarded once by txid: dest got value less 1% less the network fee,
 // and the fee output the 1%.
-func checkForward(t *testing.T, l *regtest.Litecoind, op chain.OutPoint, value int64, fwd chain.Hash, destAddr, feeAddr string) {
+func checkForward(t *testing.T, n *node, op chain.OutPoint, value int64, fwd chain.Hash, destAddr, feeAddr string) {
 	t.Helper()
-	tx, err := l.Tx(context.Background(), fwd)
+	tx, err := n.Tx(context.Background(), fwd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,96 +55,96 @@ func checkForward(t *testing.T, l *regtest.Litecoind, op chain.OutPoint, value i
 }
 
 func TestForward(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
-	d := startFerry(t, cfg)
-	dest := newAddress(t, l)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := nodeConfig(t, n, t.TempDir())
+		d := startFerry(t, cfg)
+		dest := newAddress(t, n)
 
-	in := receive(t, d.URL, "litecoin", dest, "")
-	const value = 50_000_000
-	op := pay(t, l, in.InputAddress, value)
-	mine(t, l, 1)
+		in := receive(t, d.URL, n.coin, dest, "")
+		const value = 50_000_000
+		op := pay(t, n, in.InputAddress, value)
+		mine(t, n, 1)
 
-	// One confirmation: the forward is broadcast.
-	var fwd chain.Hash
-	waitFor(t, "forward in the mempool", func() bool { fwd = spender(t, l, op); return !fwd.IsZero() })
-	mine(t, l, 1)
-	checkForward(t, l, op, value, fwd, dest, cfg.LTCFeeAddress)
+		// One confirmation: the forward is broadcast.
+		var fwd chain.Hash
+		waitFor(t, "forward in the mempool", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
+		mine(t, n, 1)
+		checkForward(t, n, op, value, fwd, dest, n.feeAddress(cfg))
 
-	if got := received(t, l, dest); got != value-value/100-fallbackFee {
-		t.Errorf("merchant received %d", got)
-	}
-	if got := received(t, l, cfg.LTCFeeAddress); got != value/100 {
-		t.Errorf("fee address received %d", got)
-	}
-	// The log speaks satoshis.
-	if line := d.Log.find("forward signed", map[string]any{"txid": fwd.String()}); line == nil ||
-		fmt.Sprint(line["forwarded"]) != fmt.Sprint(value-value/100-fallbackFee) {
-		t.Errorf("no forward log line with the amounts: %v", line)
-	}
+		if got := received(t, n, dest); got != value-value/100-fallbackFee {
+			t.Errorf("merchant received %d", got)
+		}
+		if got := received(t, n, n.feeAddress(cfg)); got != value/100 {
+			t.Errorf("fee address received %d", got)
+		}
+		// The log speaks satoshis.
+		if line := d.Log.find("forward signed", map[string]any{"txid": fwd.String()}); line == nil ||
+			fmt.Sprint(line["forwarded"]) != fmt.Sprint(value-value/100-fallbackFee) {
+			t.Errorf("no forward log line with the amounts: %v", line)
+		}
+	})
 }
 
 func TestDonationIsNotForwarded(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
-	d := startFerry(t, cfg)
-	dest := newAddress(t, l)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := nodeConfig(t, n, t.TempDir())
+		d := startFerry(t, cfg)
+		dest := newAddress(t, n)
 
-	in := receive(t, d.URL, "litecoin", dest, "")
-	const value = 999_999 // under --min-ltc 0.010
-	op := pay(t, l, in.InputAddress, value)
-	mine(t, l, 1)
-	var sweep chain.Hash
-	waitFor(t, "donation sweep", func() bool { sweep = spender(t, l, op); return !sweep.IsZero() })
-	mine(t, l, 1)
-	waitScanned(t, l, d.URL)
+		in := receive(t, d.URL, n.coin, dest, "")
+		value := n.minDeposit - 1 // under --min-ltc 0.010, --min-btc 0.0010
+		op := pay(t, n, in.InputAddress, value)
+		mine(t, n, 1)
+		var sweep chain.Hash
+		waitFor(t, "donation sweep", func() bool { sweep = spender(t, n, op); return !sweep.IsZero() })
+		mine(t, n, 1)
+		waitScanned(t, n, d.URL)
 
-	if got := received(t, l, dest); got != 0 {
-		t.Errorf("merchant received %d of a donation", got)
-	}
-	// One output, to the fee address: 110 vbytes at 10 sat/vB.
-	if got := received(t, l, cfg.LTCFeeAddress); got != value-10*110 {
-		t.Errorf("fee address received %d, want %d", got, value-10*110)
-	}
+		if got := received(t, n, dest); got != 0 {
+			t.Errorf("merchant received %d of a donation", got)
+		}
+		// One output, to the fee address: 110 vbytes at 10 sat/vB.
+		if got := received(t, n, n.feeAddress(cfg)); got != value-10*110 {
+			t.Errorf("fee address received %d, want %d", got, value-10*110)
+		}
+	})
 }
 
 func TestTwoDepositsToOneAddress(t *testing.T) {
-	t.Parallel()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
-	d := startFerry(t, cfg)
-	dest := newAddress(t, l)
+	forEachCoin(t, func(t *testing.T, n *node) {
+		cfg := nodeConfig(t, n, t.TempDir())
+		d := startFerry(t, cfg)
+		dest := newAddress(t, n)
 
-	in := receive(t, d.URL, "litecoin", dest, "")
-	first := pay(t, l, in.InputAddress, 2_000_000)
-	mine(t, l, 1)
-	second := pay(t, l, in.InputAddress, 3_000_000)
-	third := pay(t, l, in.InputAddress, 4_000_000) // same block as the second
-	mine(t, l, 1)
+		in := receive(t, d.URL, n.coin, dest, "")
+		first := pay(t, n, in.InputAddress, 2_000_000)
+		mine(t, n, 1)
+		second := pay(t, n, in.InputAddress, 3_000_000)
+		third := pay(t, n, in.InputAddress, 4_000_000) // same block as the second
+		mine(t, n, 1)
 
-	fwds := map[chain.OutPoint]chain.Hash{}
-	waitFor(t, "three forwards", func() bool {
-		for _, op := range []chain.OutPoint{first, second, third} {
-			if _, ok := fwds[op]; !ok {
-				if h := spender(t, l, op); !h.IsZero() {
-					fwds[op] = h
+		fwds := map[chain.OutPoint]chain.Hash{}
+		waitFor(t, "three forwards", func() bool {
+			for _, op := range []chain.OutPoint{first, second, third} {
+				if _, ok := fwds[op]; !ok {
+					if h := spender(t, n, op); !h.IsZero() {
+						fwds[op] = h
+					}
 				}
 			}
+			return len(fwds) == 3
+		})
+		mine(t, n, 1)
+		checkForward(t, n, first, 2_000_000, fwds[first], dest, n.feeAddress(cfg))
+		checkForward(t, n, second, 3_000_000, fwds[second], dest, n.feeAddress(cfg))
+		checkForward(t, n, third, 4_000_000, fwds[third], dest, n.feeAddress(cfg))
+		if fwds[first] == fwds[second] || fwds[second] == fwds[third] {
+			t.Error("deposits shared a forward")
 		}
-		return len(fwds) == 3
+		if got, want := received(t, n, dest), int64(9_000_000-90_000-3*fallbackFee); got != want {
+			t.Errorf("merchant received %d, want %d", got, want)
+		}
 	})
-	mine(t, l, 1)
-	checkForward(t, l, first, 2_000_000, fwds[first], dest, cfg.LTCFeeAddress)
-	checkForward(t, l, second, 3_000_000, fwds[second], dest, cfg.LTCFeeAddress)
-	checkForward(t, l, third, 4_000_000, fwds[third], dest, cfg.LTCFeeAddress)
-	if fwds[first] == fwds[second] || fwds[second] == fwds[third] {
-		t.Error("deposits shared a forward")
-	}
-	if got, want := received(t, l, dest), int64(9_000_000-90_000-3*fallbackFee); got != want {
-		t.Errorf("merchant received %d, want %d", got, want)
-	}
 }
 
 // TestMWEBBlock pays two input addresses in one block that also holds an
@@ -154,35 +153,35 @@ func TestTwoDepositsToOneAddress(t *testing.T) {
 func TestMWEBBlock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
+	n := startNode(t, "litecoin")
+	cfg := nodeConfig(t, n, t.TempDir())
 	d := startFerry(t, cfg)
-	destA, destB := newAddress(t, l), newAddress(t, l)
+	destA, destB := newAddress(t, n), newAddress(t, n)
 
-	plain := receive(t, d.URL, "litecoin", destA, "")
-	pegged := receive(t, d.URL, "litecoin", destB, "")
-	op := pay(t, l, plain.InputAddress, 7_000_000)
-	if err := l.PegOut(ctx, pegged.InputAddress, 6_000_000); err != nil {
+	plain := receive(t, d.URL, n.coin, destA, "")
+	pegged := receive(t, d.URL, n.coin, destB, "")
+	op := pay(t, n, plain.InputAddress, 7_000_000)
+	if err := n.ltc.PegOut(ctx, pegged.InputAddress, 6_000_000); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.PegIn(ctx, 100_000_000); err != nil {
+	if err := n.ltc.PegIn(ctx, 100_000_000); err != nil {
 		t.Fatal(err)
 	}
-	blk := mine(t, l, 1)[0]
+	blk := mine(t, n, 1)[0]
 
 	// The block has an MWEB body and a HogEx paying the peg-out.
 	var info struct {
 		Tx []string `json:"tx"`
 	}
-	if err := l.Node.Call(ctx, "getblock", &info, blk.String(), 1); err != nil {
+	if err := n.NodeClient().Call(ctx, "getblock", &info, blk.String(), 1); err != nil {
 		t.Fatal(err)
 	}
 	hogex, _ := chain.ParseHash(info.Tx[len(info.Tx)-1])
-	pegOp := outputTo(t, l, hogex, pegged.InputAddress)
+	pegOp := outputTo(t, n, hogex, pegged.InputAddress)
 	if pegOp.Index == 0 {
 		t.Fatal("peg-out is the HogEx's first output")
 	}
-	waitScanned(t, l, d.URL)
+	waitScanned(t, n, d.URL)
 	if d.Log.count("deposit detected", map[string]any{"outpoint": pegOp.String(), "maturity": 6}) != 1 {
 		t.Fatalf("peg-out deposit %s not detected with maturity 6", pegOp)
 	}
@@ -190,20 +189,20 @@ func TestMWEBBlock(t *testing.T) {
 	// The plain deposit is forwarded at once; the peg-out only once the
 	// chain lets it be spent, at 6 confirmations.
 	var fwdA chain.Hash
-	waitFor(t, "plain forward", func() bool { fwdA = spender(t, l, op); return !fwdA.IsZero() })
+	waitFor(t, "plain forward", func() bool { fwdA = spender(t, n, op); return !fwdA.IsZero() })
 	for range 4 {
-		mine(t, l, 1)
-		waitScanned(t, l, d.URL)
-		if h := spender(t, l, pegOp); !h.IsZero() {
+		mine(t, n, 1)
+		waitScanned(t, n, d.URL)
+		if h := spender(t, n, pegOp); !h.IsZero() {
 			t.Fatalf("peg-out forwarded before maturity by %s", h)
 		}
 	}
-	mine(t, l, 1) // 6 confirmations
+	mine(t, n, 1) // 6 confirmations
 	var fwdB chain.Hash
-	waitFor(t, "peg-out forward", func() bool { fwdB = spender(t, l, pegOp); return !fwdB.IsZero() })
-	mine(t, l, 1)
-	checkForward(t, l, op, 7_000_000, fwdA, destA, cfg.LTCFeeAddress)
-	checkForward(t, l, pegOp, 6_000_000, fwdB, destB, cfg.LTCFeeAddress)
+	waitFor(t, "peg-out forward", func() bool { fwdB = spender(t, n, pegOp); return !fwdB.IsZero() })
+	mine(t, n, 1)
+	checkForward(t, n, op, 7_000_000, fwdA, destA, n.feeAddress(cfg))
+	checkForward(t, n, pegOp, 6_000_000, fwdB, destB, n.feeAddress(cfg))
 	if d.Log.count("forward rejected by node; retrying next block", nil) != 0 {
 		t.Error("a forward was rejected: ferry tried to spend a peg-out too early")
 	}
@@ -213,24 +212,24 @@ func TestMWEBBlock(t *testing.T) {
 // its mempool, and starts it again: ferry waits, then forwards.
 func TestNodeOutage(t *testing.T) {
 	t.Parallel()
-	l := startLitecoind(t)
-	cfg := ltcConfig(t, l, t.TempDir())
+	n := startNode(t, "litecoin")
+	cfg := nodeConfig(t, n, t.TempDir())
 	d := startFerry(t, cfg)
-	dest := newAddress(t, l)
-	in := receive(t, d.URL, "litecoin", dest, "")
+	dest := newAddress(t, n)
+	in := receive(t, d.URL, n.coin, dest, "")
 	const value = 3_000_000
-	op := pay(t, l, in.InputAddress, value)
+	op := pay(t, n, in.InputAddress, value)
 
-	if err := l.Stop(); err != nil {
+	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "ferry to notice the node is down", func() bool { return d.Log.count("scanner", map[string]any{"level": "warn"}) > 0 })
-	if err := l.Restart(context.Background()); err != nil {
+	if err := n.ltc.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mine(t, l, 1)
+	mine(t, n, 1)
 	var fwd chain.Hash
-	waitFor(t, "forward after the outage", func() bool { fwd = spender(t, l, op); return !fwd.IsZero() })
-	mine(t, l, 1)
-	checkForward(t, l, op, value, fwd, dest, cfg.LTCFeeAddress)
+	waitFor(t, "forward after the outage", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
+	mine(t, n, 1)
+	checkForward(t, n, op, value, fwd, dest, n.feeAddress(cfg))
 }

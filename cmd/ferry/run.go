@@ -25,10 +25,10 @@ const shutdownTimeout = 10 * time.Second
 
 // coinFlags are the flags of one coin.
 type coinFlags struct {
-	rpc, feeAddress, min string
-	fallback             int64 // sat/vB
-	prefix               string
-	mk                   func(chain.Network) (*chain.Coin, error)
+	rpc, rpcCert, feeAddress, min string
+	fallback                      int64 // sat/vB
+	prefix                        string
+	mk                            func(chain.Network) (*chain.Coin, error)
 }
 
 // coinSetup is one coin's configuration, checked but not yet running.
@@ -78,6 +78,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	var setups []coinSetup
 	for _, f := range []coinFlags{
 		{rpc: cfg.LTCRPC, feeAddress: cfg.LTCFeeAddress, min: cfg.MinLTC, fallback: cfg.LTCFallbackFee, prefix: "ltc", mk: chain.Litecoin},
+		{rpc: cfg.BTCRPC, rpcCert: cfg.BTCRPCCert, feeAddress: cfg.BTCFeeAddress, min: cfg.MinBTC, fallback: cfg.BTCFallbackFee, prefix: "btc", mk: chain.Bitcoin},
 	} {
 		if f.rpc == "" {
 			continue
@@ -89,7 +90,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 		setups = append(setups, s)
 	}
 	if len(setups) == 0 {
-		return errors.New("no coin is enabled: set --ltc-rpc")
+		return errors.New("no coin is enabled: set --ltc-rpc, --btc-rpc or both")
 	}
 	// Drop the nodes' idle connections at exit: litecoind and bitcoind
 	// wait for open HTTP connections when they shut down.
@@ -215,7 +216,15 @@ func parseCoin(f coinFlags, n chain.Network) (coinSetup, error) {
 	if f.fallback <= 0 {
 		return coinSetup{}, fmt.Errorf("--%s-fallback-fee must be positive", f.prefix)
 	}
-	node, err := chain.NewNode(f.rpc)
+	var opts []chain.NodeOption
+	if f.rpcCert != "" {
+		pem, err := os.ReadFile(f.rpcCert)
+		if err != nil {
+			return coinSetup{}, fmt.Errorf("--%s-rpc-cert: %w", f.prefix, err)
+		}
+		opts = append(opts, chain.WithRootCAs(pem))
+	}
+	node, err := chain.NewNode(f.rpc, opts...)
 	if err != nil {
 		return coinSetup{}, fmt.Errorf("--%s-rpc: %w", f.prefix, err)
 	}
