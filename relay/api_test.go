@@ -147,6 +147,7 @@ func TestReceiveErrors(t *testing.T) {
 		{"callback too long", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("https://shop.example/"+strings.Repeat("a", 240)), "at most 255"},
 		{"callback scheme", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("ftp://shop.example/"), "http or https"},
 		{"callback without host", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("http:///x"), "no host"},
+		{"onion callback without Tor", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("http://5jfgyy7ctrjavpxvkb5rglwf7gkuo5vox27hxescd3vgsfcg2iwfmxqd.onion/cb"), "needs Tor (--tor-socks)"},
 		{"bad callback_req", "method=litecoin&address=" + dest + "&callback=" + cb + "&callback_req=2", "callback_req must be 0 or 1"},
 		{"repeated address", "method=litecoin&address=" + dest + "&address=" + dest + "&callback=" + cb, "more than once"},
 		{"bad escape", "method=litecoin&address=%zz&callback=" + cb, "malformed query"},

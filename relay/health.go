@@ -16,7 +16,27 @@ const maxLag = 6
 type Health struct {
 	OK    bool         `json:"ok"`
 	Coins []CoinHealth `json:"coins"`
+	// Onion is the API's onion service, when there is one.
+	Onion *OnionHealth `json:"onion,omitempty"`
 }
+
+// OnionHealth is the onion service's part of Health.
+type OnionHealth struct {
+	Address   string `json:"address"`
+	Published bool   `json:"published"`
+}
+
+// Onion is what the service shows of an onion service publishing its API;
+// *torproxy.Onion implements it.
+type Onion interface {
+	Address() string
+	Up() bool
+}
+
+// SetOnion makes /healthz show the onion service o. An onion service that
+// is not published does not make the service unhealthy: the API still
+// answers on its own address.
+func (s *Service) SetOnion(o Onion) { s.onion.Store(&o) }
 
 // CoinHealth is one coin's part of Health.
 type CoinHealth struct {
@@ -53,6 +73,9 @@ func (s *Service) Health(ctx context.Context) Health {
 			h.OK = false
 		}
 		h.Coins = append(h.Coins, c)
+	}
+	if o := s.onion.Load(); o != nil {
+		h.Onion = &OnionHealth{Address: (*o).Address(), Published: (*o).Up()}
 	}
 	return h
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -142,6 +143,7 @@ type Service struct {
 	order     []*coinRunner
 	callbacks *callbacker
 	limiter   *rateLimiter
+	onion     atomic.Pointer[Onion]
 	runMu     sync.Mutex
 	started   bool
 }

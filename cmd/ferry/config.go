@@ -34,6 +34,13 @@ type Config struct {
 	CallbackAllowPrivate bool
 	RateLimit            int
 	RateLimitHeader      string
+	TorSOCKS             string
+	TorAllCallbacks      bool
+	TorControl           string
+	TorPassword          string
+	TorCookie            string
+	TorOnionPort         int
+	TorOnionTarget       string
 	LogFormat            string
 	LogLevel             string
 }
@@ -54,6 +61,7 @@ func DefaultConfig() Config {
 		AddressExpiry:        720 * time.Hour,
 		MaxCallbackConfs:     100,
 		RateLimit:            100,
+		TorOnionPort:         80,
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -83,6 +91,13 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.CallbackAllowPrivate, "callback-allow-private", c.CallbackAllowPrivate, "let callbacks reach loopback, private and link-local addresses")
 	fs.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "API requests per minute per client IP (0: no limit)")
 	fs.StringVar(&c.RateLimitHeader, "rate-limit-header", c.RateLimitHeader, "header with the client IP set by a reverse proxy (e.g. X-Real-IP); empty: the connection's address")
+	fs.StringVar(&c.TorSOCKS, "tor-socks", c.TorSOCKS, "host:port of Tor's SOCKS5 port: callbacks to .onion hosts go through it")
+	fs.BoolVar(&c.TorAllCallbacks, "tor-all-callbacks", c.TorAllCallbacks, "send every callback through Tor (needs --tor-socks)")
+	fs.StringVar(&c.TorControl, "tor-control", c.TorControl, "host:port of Tor's control port: publish the API as an onion service")
+	fs.StringVar(&c.TorPassword, "tor-password", c.TorPassword, "Tor control port password (HashedControlPassword); empty: cookie authentication")
+	fs.StringVar(&c.TorCookie, "tor-cookie", c.TorCookie, "path of Tor's control_auth_cookie, if not where Tor says (another container)")
+	fs.IntVar(&c.TorOnionPort, "tor-onion-port", c.TorOnionPort, "the onion service's virtual port")
+	fs.StringVar(&c.TorOnionTarget, "tor-onion-target", c.TorOnionTarget, "host:port Tor forwards onion connections to; empty: the API's listen address (127.0.0.1 if it listens on all addresses)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	return fs

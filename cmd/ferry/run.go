@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -74,7 +75,18 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	}
 	rcfg.RateLimit = cfg.RateLimit
 	rcfg.ClientIPHeader = cfg.RateLimitHeader
-	rcfg.Callbacks.Outbound = &torproxy.Dialer{Guard: torproxy.Guard{AllowPrivate: cfg.CallbackAllowPrivate}}
+	dialer := &torproxy.Dialer{Guard: torproxy.Guard{AllowPrivate: cfg.CallbackAllowPrivate}, AllViaTor: cfg.TorAllCallbacks}
+	if cfg.TorSOCKS != "" {
+		if dialer.Tor, err = torproxy.NewTor(cfg.TorSOCKS, rcfg.Callbacks.Timeout); err != nil {
+			return fmt.Errorf("--tor-socks: %w", err)
+		}
+	} else if cfg.TorAllCallbacks {
+		return errors.New("--tor-all-callbacks needs --tor-socks")
+	}
+	rcfg.Callbacks.Outbound = dialer
+	if cfg.TorControl != "" && (cfg.TorOnionPort < 1 || cfg.TorOnionPort > 65535) {
+		return fmt.Errorf("--tor-onion-port must be a port number")
+	}
 	var setups []coinSetup
 	for _, f := range []coinFlags{
 		{rpc: cfg.LTCRPC, feeAddress: cfg.LTCFeeAddress, min: cfg.MinLTC, fallback: cfg.LTCFallbackFee, prefix: "ltc", mk: chain.Litecoin},
@@ -164,13 +176,27 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// The API as an onion service, with a key kept in the data directory
+	// so that its address stays the same.
+	if cfg.TorControl != "" {
+		o, err := publishOnion(ctx, cfg, ln.Addr(), log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer o.Close()
+		svc.SetOnion(o)
+		log.Info().Str("onion", "http://"+o.Address()+portSuffix(cfg.TorOnionPort)).Msg("API published as an onion service")
+	}
+
 	log.Info().Str("listen", ln.Addr().String()).Str("network", cfg.Network).Msg("ferry started")
 	if ready != nil {
 		ready(ln.Addr())
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	runErr := make(chan error, 1)
@@ -194,6 +220,59 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	}
 	log.Info().Msg("ferry stopped")
 	return err
+}
+
+// publishOnion publishes the API at addr as an onion service, trying for
+// half a minute: Tor may be starting beside ferry.
+func publishOnion(ctx context.Context, cfg Config, addr net.Addr, log zerolog.Logger) (*torproxy.Onion, error) {
+	seed, created, err := store.LoadSecret(filepath.Join(cfg.DataDir, "onion.key"), 32)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info().Str("path", filepath.Join(cfg.DataDir, "onion.key")).Msg("created the onion service key: back it up to keep the .onion address")
+	}
+	target := cfg.TorOnionTarget
+	if target == "" {
+		tcp := addr.(*net.TCPAddr)
+		ip := tcp.IP
+		if ip.IsUnspecified() {
+			ip = net.IPv4(127, 0, 0, 1)
+		}
+		target = net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
+	}
+	oc := torproxy.OnionConfig{
+		Control: cfg.TorControl,
+		Auth:    torproxy.Auth{Password: cfg.TorPassword, CookieFile: cfg.TorCookie},
+		Seed:    seed,
+		Port:    cfg.TorOnionPort,
+		Target:  target,
+	}
+	olog := log.With().Str("component", "tor").Logger()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		o, err := torproxy.PublishOnion(ctx, oc, olog)
+		if err == nil || time.Now().After(deadline) || errors.Is(err, torproxy.ErrControl) {
+			if err != nil {
+				return nil, fmt.Errorf("--tor-control %s: %w", cfg.TorControl, err)
+			}
+			return o, nil
+		}
+		olog.Warn().Err(err).Msg("tor control port not reachable yet")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// portSuffix is ":port" unless port is HTTP's default.
+func portSuffix(port int) string {
+	if port == 80 {
+		return ""
+	}
+	return ":" + strconv.Itoa(port)
 }
 
 // parseCoin checks one coin's flags, without touching disk or network.
