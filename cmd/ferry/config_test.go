@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -82,5 +84,57 @@ func TestRunRefusesBadConfig(t *testing.T) {
 				t.Errorf("data dir has %d entries after a refused start", len(entries))
 			}
 		})
+	}
+}
+
+// TestREADMEConfigTable checks README.md's configuration table against the
+// flags: every flag is there once, with its variable and its default.
+func TestREADMEConfigTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, "| `--") {
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(cells[1]), "`-")
+		if _, dup := rows[name]; dup {
+			t.Errorf("--%s is in the table twice", name)
+		}
+		rows[name] = []string{strings.Trim(strings.TrimSpace(cells[2]), "`"), strings.Trim(strings.TrimSpace(cells[3]), "`")}
+	}
+	cfg := DefaultConfig()
+	n := 0
+	cfg.flagSet(io.Discard).VisitAll(func(f *flag.Flag) {
+		n++
+		row, ok := rows[f.Name]
+		if !ok {
+			t.Errorf("--%s is not in README's table", f.Name)
+			return
+		}
+		if row[0] != EnvName(f.Name) {
+			t.Errorf("--%s: README says variable %s, want %s", f.Name, row[0], EnvName(f.Name))
+		}
+		def := f.DefValue
+		if def == "" {
+			def = "empty"
+		}
+		if d, err := time.ParseDuration(row[1]); err == nil && def != "empty" {
+			if fd, err := time.ParseDuration(def); err == nil && fd == d {
+				def = row[1]
+			}
+		}
+		if row[1] != def {
+			t.Errorf("--%s: README says default %s, the flag has %s", f.Name, row[1], def)
+		}
+	})
+	if len(rows) != n {
+		t.Errorf("README's table has %d flags, ferry %d", len(rows), n)
 	}
 }
