@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,11 +23,21 @@ import (
 //	GET /api/check    the state of an input address and its deposits
 //	GET /healthz      node reachability and scanner height per coin
 //
-// The two API calls are rate limited per client.
+// The two API calls are rate limited per client IP.
 func (s *Service) Handler() http.Handler {
+	return s.router(s.limiter, func(req *http.Request) netip.Prefix { return clientOf(req, s.cfg.ClientIPHeader) })
+}
+
+// OnionHandler returns the same API for the onion service. Its clients all
+// come from Tor's address, so they share one budget, ten times a client's.
+func (s *Service) OnionHandler() http.Handler {
+	return s.router(s.onionLimiter, func(*http.Request) netip.Prefix { return netip.Prefix{} })
+}
+
+func (s *Service) router(l *rateLimiter, client func(*http.Request) netip.Prefix) http.Handler {
 	rt := httprouter.New()
-	rt.GET("/api/receive", s.limited(s.receive))
-	rt.GET("/api/check", s.limited(s.check))
+	rt.GET("/api/receive", s.limited(l, client, s.receive))
+	rt.GET("/api/check", s.limited(l, client, s.check))
 	rt.GET("/healthz", s.healthz)
 	return rt
 }

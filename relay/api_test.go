@@ -59,11 +59,7 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 // newAPIWith is newAPI with cfg.
 func newAPIWith(t testing.TB, cfg relay.Config) (*httptest.Server, *store.DB) {
 	t.Helper()
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openScanning(t, "ltc")
 	coin, _ := chain.Litecoin(chain.Regtest)
 	seed, _ := hex.DecodeString(testSeed)
 	keys, err := chain.NewKeychain(seed, coin.CoinType())
@@ -210,11 +206,7 @@ func TestCheckErrors(t *testing.T) {
 // takes its own coin's addresses only, and input addresses come from each
 // coin's own derivation path.
 func TestTwoCoins(t *testing.T) {
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openScanning(t, "ltc", "btc")
 	seed, _ := hex.DecodeString(testSeed)
 	var chains []relay.Chain
 	for _, mk := range []func(chain.Network) (*chain.Coin, error){chain.Litecoin, chain.Bitcoin} {
@@ -255,5 +247,51 @@ func TestTwoCoins(t *testing.T) {
 	_, _, body := get(t, srv, "/healthz")
 	if !strings.Contains(body, `"coin":"litecoin"`) || !strings.Contains(body, `"coin":"bitcoin"`) {
 		t.Errorf("healthz: %s", body)
+	}
+}
+
+// openScanning opens a store in which the coins' scans have started, as if
+// their nodes had been reached: the API hands out addresses only then.
+func openScanning(tb testing.TB, tickers ...string) *store.DB {
+	tb.Helper()
+	db, err := store.Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	for _, tk := range tickers {
+		if err := db.Start(tk, 100, [32]byte{1}, [32]byte{2}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return db
+}
+
+// TestReceiveBeforeFirstScan refuses addresses while a coin's node has
+// never been reached: a payment to one could land in a block before the
+// first scan's starting point.
+func TestReceiveBeforeFirstScan(t *testing.T) {
+	db, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	coin, _ := chain.Litecoin(chain.Regtest)
+	seed, _ := hex.DecodeString(testSeed)
+	keys, _ := chain.NewKeychain(seed, coin.CoinType())
+	fee, _ := coin.ParseDestination(dest)
+	cfg := relay.DefaultConfig()
+	cfg.Callbacks.Outbound = &torproxy.Dialer{}
+	svc, err := relay.New(cfg, db, []relay.Chain{{Coin: coin, Node: downNode{}, Keys: keys, FeeAddress: fee, MinDeposit: 1, FallbackFeeRate: 1000}}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, svc)
+	status, _, body := get(t, srv, "/api/receive?method=litecoin&callback_req=0&address="+dest)
+	if status != 500 || !strings.Contains(body, "litecoin is starting") {
+		t.Errorf("before the first scan: %d %s", status, body)
+	}
+	if n, _ := db.NextIndex("ltc"); n != 0 {
+		t.Errorf("%d addresses handed out", n)
 	}
 }

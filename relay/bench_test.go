@@ -74,6 +74,9 @@ func benchRunner(tb testing.TB, n int, paid int) (*coinRunner, [][]byte) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
+	if err := db.Start("ltc", 0, [32]byte{1}, [32]byte{}); err != nil {
+		tb.Fatal(err)
+	}
 	coin, _ := chain.Litecoin(chain.Regtest)
 	seed, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	keys, _ := chain.NewKeychain(seed, coin.CoinType())

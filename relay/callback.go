@@ -49,9 +49,16 @@ type callbacker struct {
 	global chan struct{}
 
 	mu       sync.Mutex
-	hosts    map[string]chan struct{}
+	hosts    map[string]*hostSlots
 	inflight map[string]bool
 	wg       sync.WaitGroup
+}
+
+// hostSlots bounds the requests to one host; it is dropped when no job for
+// the host is left.
+type hostSlots struct {
+	slots chan struct{}
+	jobs  int
 }
 
 func newCallbacker(cfg CallbackConfig, db *store.DB, clock Clock, log zerolog.Logger) *callbacker {
@@ -78,7 +85,7 @@ func newCallbacker(cfg CallbackConfig, db *store.DB, clock Clock, log zerolog.Lo
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		global:   make(chan struct{}, cfg.Workers),
-		hosts:    map[string]chan struct{}{},
+		hosts:    map[string]*hostSlots{},
 		inflight: map[string]bool{},
 	}
 }
@@ -109,11 +116,12 @@ func (cb *callbacker) send(ctx context.Context, job callbackJob) {
 		return
 	}
 	cb.inflight[id] = true
-	hostSlots, ok := cb.hosts[host]
+	hs, ok := cb.hosts[host]
 	if !ok {
-		hostSlots = make(chan struct{}, cb.cfg.PerHost)
-		cb.hosts[host] = hostSlots
+		hs = &hostSlots{slots: make(chan struct{}, cb.cfg.PerHost)}
+		cb.hosts[host] = hs
 	}
+	hs.jobs++
 	cb.mu.Unlock()
 
 	cb.wg.Add(1)
@@ -122,16 +130,19 @@ func (cb *callbacker) send(ctx context.Context, job callbackJob) {
 		defer func() {
 			cb.mu.Lock()
 			delete(cb.inflight, id)
+			if hs.jobs--; hs.jobs == 0 {
+				delete(cb.hosts, host)
+			}
 			cb.mu.Unlock()
 		}()
 		// A host's own slots first, so that a slow host queues behind
 		// itself without holding the shared ones.
 		select {
-		case hostSlots <- struct{}{}:
+		case hs.slots <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
-		defer func() { <-hostSlots }()
+		defer func() { <-hs.slots }()
 		select {
 		case cb.global <- struct{}{}:
 		case <-ctx.Done():
@@ -139,6 +150,11 @@ func (cb *callbacker) send(ctx context.Context, job callbackJob) {
 		}
 		defer func() { <-cb.global }()
 
+		// The state may have moved while the job waited: acked by an
+		// earlier job, abandoned, or already sent at this count.
+		if c, err := cb.db.Callback(job.coin, storeOP(job.op)); err != nil || c.State != store.CallbackPending || c.Last.Confirmations >= job.confs {
+			return
+		}
 		a := cb.request(ctx, job)
 		if ctx.Err() != nil {
 			return // shutting down: not the merchant's failure
@@ -218,6 +234,10 @@ func callbackURL(merchant string, p url.Values) (*url.URL, error) {
 		return nil, err
 	}
 	u.Fragment, u.RawFragment = "", ""
+	if u.Path == "" {
+		// The request line says "/": so must the signed URL.
+		u.Path, u.RawPath = "/", ""
+	}
 	if u.RawQuery != "" {
 		u.RawQuery += "&"
 	}

@@ -151,6 +151,9 @@ func TestCallbackURL(t *testing.T) {
 		{"http://shop.example/cb.php?call=123&secret=NTIz", "http://shop.example/cb.php?call=123&secret=NTIz&coin=ltc&value=5"},
 		{"https://shop.example/cb", "https://shop.example/cb?coin=ltc&value=5"},
 		{"http://shop.example/cb?a=%20b#frag", "http://shop.example/cb?a=%20b&coin=ltc&value=5"},
+		// No path: the request line says "/", so the signed URL does too.
+		{"https://shop.example?x=1", "https://shop.example/?x=1&coin=ltc&value=5"},
+		{"http://shop.example:8080", "http://shop.example:8080/?coin=ltc&value=5"},
 	}
 	for _, tt := range tests {
 		u, err := callbackURL(tt.in, p)

@@ -41,7 +41,11 @@ type coinRunner struct {
 
 	// Read by Health while the scanner runs.
 	scanHeight atomic.Int64
-	halted     atomic.Pointer[string]
+	// scanning is set once the coin has a scan cursor: before it, an
+	// address handed out could be paid in a block the first scan would
+	// start after, so none is handed out.
+	scanning atomic.Bool
+	halted   atomic.Pointer[string]
 }
 
 func newCoinRunner(s *Service, ch Chain) (*coinRunner, error) {
@@ -73,6 +77,7 @@ func newCoinRunner(s *Service, ch Chain) (*coinRunner, error) {
 	}
 	if cur, err := s.db.Cursor(r.ticker); err == nil {
 		r.scanHeight.Store(cur.Height)
+		r.scanning.Store(true)
 	}
 	return r, nil
 }

@@ -12,6 +12,9 @@ import (
 // recorded, synced, and added to the watch set before it is returned.
 // Concurrent calls derive keys in parallel; the store merges their writes.
 func (r *coinRunner) mint(dest chain.Destination, callback string, callbackReq bool) (*store.Address, error) {
+	if !r.scanning.Load() {
+		return nil, errorf(KindUnavailable, "%s is starting: its node has not been reached yet", r.Coin.Name())
+	}
 	for {
 		r.mintMu.Lock()
 		idx := r.next
@@ -53,10 +56,11 @@ func (r *coinRunner) mint(dest chain.Destination, callback string, callbackReq b
 }
 
 // isInputAddress reports whether dest pays to one of this coin's input
-// addresses, which would forward the money in a circle.
+// addresses, expired ones included, which would send the money in a circle
+// or where nothing watches it.
 func (r *coinRunner) isInputAddress(dest chain.Destination) (bool, error) {
 	prog, ok := chain.P2WPKHProgram(dest.Script)
-	if !ok || !r.watch.MayContain(prog) {
+	if !ok {
 		return false, nil
 	}
 	_, err := r.db.AddressByProgram(r.ticker, prog)

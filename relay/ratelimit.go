@@ -83,16 +83,21 @@ func clientOf(req *http.Request, header string) netip.Prefix {
 	return p
 }
 
+// onionRateFactor multiplies the rate limit for the onion service, whose
+// clients all arrive from Tor's one address and share one budget.
+const onionRateFactor = 10
+
 // limited wraps an API handler with the rate limit: every answer carries
 // x-ratelimit-limit and x-ratelimit-remaining, and a client past its limit
-// gets 429 "Too Many Attempts".
-func (s *Service) limited(h httprouter.Handle) httprouter.Handle {
-	if s.cfg.RateLimit <= 0 {
+// gets 429 "Too Many Attempts". client names the budget a request draws
+// on.
+func (s *Service) limited(l *rateLimiter, client func(*http.Request) netip.Prefix, h httprouter.Handle) httprouter.Handle {
+	if l.limit <= 0 {
 		return h
 	}
-	limit := strconv.Itoa(s.cfg.RateLimit)
+	limit := strconv.Itoa(l.limit)
 	return func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-		ok, left := s.limiter.allow(clientOf(req, s.cfg.ClientIPHeader))
+		ok, left := l.allow(client(req))
 		w.Header().Set("x-ratelimit-limit", limit)
 		w.Header().Set("x-ratelimit-remaining", strconv.Itoa(left))
 		if !ok {

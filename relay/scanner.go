@@ -68,9 +68,14 @@ func (r *coinRunner) step(ctx context.Context) error {
 	if cur, err = r.sync(ctx, cur); err != nil {
 		return err
 	}
-	if cur.Hash != r.forwardedAt && r.forwardAll(ctx, cur.Height) {
-		r.forwardedAt = cur.Hash
+	if cur.Hash != r.forwardedAt {
+		// Callbacks do not wait for a complete forwarder pass: they are
+		// sent once per confirmation count whatever runs them.
+		complete := r.forwardAll(ctx, cur.Height)
 		r.callbacks(ctx, cur.Height)
+		if complete {
+			r.forwardedAt = cur.Hash
+		}
 	}
 	return r.wait(ctx, cur)
 }
@@ -100,6 +105,7 @@ func (r *coinRunner) cursor(ctx context.Context) (store.Cursor, error) {
 	if err := r.db.Start(r.ticker, tip, hash, blk.Prev()); err != nil {
 		return cur, fatalError{err}
 	}
+	r.scanning.Store(true)
 	r.log.Info().Int64("height", tip).Str("hash", hash.String()).Msg("first start: scanning from the node's best block")
 	r.scanHeight.Store(tip)
 	return store.Cursor{Height: tip, Hash: hash}, nil
@@ -117,13 +123,25 @@ func (r *coinRunner) sync(ctx context.Context, cur store.Cursor) (store.Cursor, 
 			return cur, err
 		}
 		if cur.Height >= tip {
-			if cur.Height == tip {
-				hash, err := r.Node.BlockHash(ctx, tip)
-				if err != nil {
-					return cur, err
-				}
-				if hash == cur.Hash {
+			hash, err := r.Node.BlockHash(ctx, tip)
+			if err != nil {
+				return cur, err
+			}
+			if cur.Height == tip && hash == cur.Hash {
+				return cur, nil
+			}
+			if cur.Height > tip {
+				// A node below the cursor is either behind (reindexing,
+				// syncing, restored) or on a shorter fork. Only a block
+				// that differs from the one recorded at the node's
+				// height shows a fork; without one, wait for the node.
+				ours, err := r.db.BlockHash(r.ticker, tip)
+				if errors.Is(err, store.ErrNotFound) || err == nil && chain.Hash(ours) == hash {
+					r.log.Debug().Int64("node_height", tip).Int64("scan_height", cur.Height).Msg("node is behind the scanner: waiting")
 					return cur, nil
+				}
+				if err != nil {
+					return cur, fatalError{err}
 				}
 			}
 			if cur, err = r.rollback(); err != nil {
@@ -265,8 +283,10 @@ func (r *coinRunner) scan(blk *chain.Block, height int64) (*store.Block, error) 
 const maxExpiryPerBlock = 10_000
 
 // expiring lists the watched addresses idle for the address expiry at
-// upd's time and adds them to upd. An address with a deposit in the
-// mempool, an unspent deposit or a deposit in this block stays.
+// upd's time and adds them to upd. An address paid in this block or in the
+// mempool stays. (An address whose deposit is still to be forwarded may
+// expire: the forwarder follows deposits, not addresses; expiry only stops
+// new payments from being picked up.)
 func (r *coinRunner) expiring(upd *store.Block) ([]*store.Address, error) {
 	expiry := r.svc.cfg.AddressExpiry
 	if expiry <= 0 {
@@ -281,19 +301,9 @@ func (r *coinRunner) expiring(upd *store.Block) ([]*store.Address, error) {
 		paid[d.AddrIndex] = true
 	}
 	var out []*store.Address
-next:
 	for _, a := range idle {
 		if paid[a.Index] || r.mempool.pays(a.Index) {
 			continue
-		}
-		deps, err := r.db.DepositsOf(r.ticker, a.Index)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range deps {
-			if !d.Spent() {
-				continue next
-			}
 		}
 		out = append(out, a)
 		upd.Expire = append(upd.Expire, a.Index)

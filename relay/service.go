@@ -143,9 +143,11 @@ type Service struct {
 	order     []*coinRunner
 	callbacks *callbacker
 	limiter   *rateLimiter
-	onion     atomic.Pointer[Onion]
-	runMu     sync.Mutex
-	started   bool
+	// onionLimiter is the onion service's one shared budget.
+	onionLimiter *rateLimiter
+	onion        atomic.Pointer[Onion]
+	runMu        sync.Mutex
+	started      bool
 }
 
 // New returns a service for chains over db. It loads each coin's watch set
@@ -185,6 +187,7 @@ func New(cfg Config, db *store.DB, chains []Chain, log zerolog.Logger) (*Service
 	s := &Service{cfg: cfg, db: db, log: log, coins: map[string]*coinRunner{}}
 	s.callbacks = newCallbacker(cfg.Callbacks, db, cfg.Clock, log.With().Str("component", "callbacks").Logger())
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.Clock)
+	s.onionLimiter = newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock)
 	for _, ch := range chains {
 		if _, dup := s.coins[ch.Coin.Name()]; dup {
 			return nil, fmt.Errorf("%s configured twice", ch.Coin.Name())
@@ -197,6 +200,19 @@ func New(cfg Config, db *store.DB, chains []Chain, log zerolog.Logger) (*Service
 		s.order = append(s.order, r)
 	}
 	return s, nil
+}
+
+// Prepare sets the scan cursor of every coin that has none yet (a first
+// start) at its node's best block, for the nodes that answer within ctx.
+// Until a coin has a cursor its addresses are not handed out, so calling
+// Prepare before serving the API spares the first clients a refusal. Run
+// does the same for the nodes that did not answer.
+func (s *Service) Prepare(ctx context.Context) {
+	for _, r := range s.order {
+		if _, err := r.cursor(ctx); err != nil {
+			r.log.Warn().Err(err).Msg("node not reachable yet; addresses are handed out once it is")
+		}
+	}
 }
 
 // Run runs every coin's scanner and forwarder until ctx is done, and returns

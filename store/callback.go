@@ -92,6 +92,8 @@ func decodeCallback(coin string, op OutPoint, b []byte) (*Callback, error) {
 // no callback state yet: a callback is started once, when its forward is
 // first accepted by the node.
 func (db *DB) StartCallback(coin string, op OutPoint) error {
+	db.cbMu.Lock()
+	defer db.cbMu.Unlock()
 	ck := key(tCallback, coin, opKey(op))
 	if _, err := db.get(ck); !errors.Is(err, ErrNotFound) {
 		return err
@@ -136,11 +138,17 @@ func (db *DB) PendingCallbacks(coin string) ([]*Callback, error) {
 
 // RecordAttempt records one callback request, synced, and moves the
 // callback to state (CallbackPending to keep trying). An acked or abandoned
-// callback leaves the pending set. It returns the updated state.
+// callback leaves the pending set, and stays as it is: a late attempt is
+// recorded but moves it no more. It returns the updated state.
 func (db *DB) RecordAttempt(coin string, op OutPoint, a Attempt, state CallbackState) (*Callback, error) {
+	db.cbMu.Lock()
+	defer db.cbMu.Unlock()
 	c, err := db.Callback(coin, op)
 	if err != nil {
 		return nil, err
+	}
+	if c.State != CallbackPending {
+		state = c.State
 	}
 	b := new(leveldb.Batch)
 	e := newEnc(48 + len(a.Error))
@@ -160,11 +168,17 @@ func (db *DB) RecordAttempt(coin string, op OutPoint, a Attempt, state CallbackS
 }
 
 // GiveUpCallback ends a pending callback without an *ok*: the deposit has
-// passed the confirmation limit.
+// passed the confirmation limit. A callback no longer pending is left as it
+// is.
 func (db *DB) GiveUpCallback(coin string, op OutPoint) error {
+	db.cbMu.Lock()
+	defer db.cbMu.Unlock()
 	c, err := db.Callback(coin, op)
 	if err != nil {
 		return err
+	}
+	if c.State != CallbackPending {
+		return nil // acked meanwhile: that stands
 	}
 	c.State = CallbackGaveUp
 	b := new(leveldb.Batch)

@@ -118,6 +118,20 @@ func TestCallbacks(t *testing.T) {
 		t.Errorf("attempts %+v, %v", as, err)
 	}
 
+	// A late attempt, and a give-up, leave an acked callback acked.
+	if c, err := db.RecordAttempt("ltc", op, fail, store.CallbackPending); err != nil || c.State != store.CallbackAcked || c.Attempts != 3 {
+		t.Errorf("late attempt on an acked callback: %+v, %v", c, err)
+	}
+	if err := db.GiveUpCallback("ltc", op); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Callback("ltc", op); c.State != store.CallbackAcked {
+		t.Errorf("giving up an acked callback made it %v", c.State)
+	}
+	if p, _ := db.PendingCallbacks("ltc"); len(p) != 1 {
+		t.Errorf("%d pending after a late attempt", len(p))
+	}
+
 	if err := db.GiveUpCallback("ltc", other); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
@@ -37,6 +38,9 @@ type DB struct {
 	// undoDepth is how many recent blocks keep their undo log, and so the
 	// deepest reorg that can be rolled back.
 	undoDepth int64
+	// cbMu serializes the read-modify-writes of callback records, which
+	// the scanner and the callback workers make.
+	cbMu sync.Mutex
 }
 
 var syncWrite = &opt.WriteOptions{Sync: true}

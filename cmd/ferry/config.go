@@ -40,6 +40,7 @@ type Config struct {
 	TorPassword          string
 	TorCookie            string
 	TorOnionPort         int
+	TorOnionListen       string
 	TorOnionTarget       string
 	LogFormat            string
 	LogLevel             string
@@ -62,6 +63,7 @@ func DefaultConfig() Config {
 		MaxCallbackConfs:     100,
 		RateLimit:            100,
 		TorOnionPort:         80,
+		TorOnionListen:       "127.0.0.1:0",
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -97,7 +99,8 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.TorPassword, "tor-password", c.TorPassword, "Tor control port password (HashedControlPassword); empty: cookie authentication")
 	fs.StringVar(&c.TorCookie, "tor-cookie", c.TorCookie, "path of Tor's control_auth_cookie, if not where Tor says (another container)")
 	fs.IntVar(&c.TorOnionPort, "tor-onion-port", c.TorOnionPort, "the onion service's virtual port")
-	fs.StringVar(&c.TorOnionTarget, "tor-onion-target", c.TorOnionTarget, "host:port Tor forwards onion connections to; empty: the API's listen address (127.0.0.1 if it listens on all addresses)")
+	fs.StringVar(&c.TorOnionListen, "tor-onion-listen", c.TorOnionListen, "address of the API listener that onion connections arrive on (port 0: any free port)")
+	fs.StringVar(&c.TorOnionTarget, "tor-onion-target", c.TorOnionTarget, "host:port Tor forwards onion connections to; empty: the onion listener's address (127.0.0.1 if it listens on all addresses)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	return fs

@@ -162,34 +162,38 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	if err != nil {
 		return err
 	}
+	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+	svc.Prepare(pctx)
+	pcancel()
 
 	// The API.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           svc.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-	}
+	servers := []*httpServer{{ln: ln, srv: newHTTPServer(svc.Handler())}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// The API as an onion service, with a key kept in the data directory
-	// so that its address stays the same.
+	// The API as an onion service, on a listener of its own (its clients
+	// share one rate limit), with a key kept in the data directory so
+	// that its address stays the same.
 	if cfg.TorControl != "" {
-		o, err := publishOnion(ctx, cfg, ln.Addr(), log)
+		oln, err := net.Listen("tcp", cfg.TorOnionListen)
 		if err != nil {
 			ln.Close()
+			return fmt.Errorf("--tor-onion-listen: %w", err)
+		}
+		servers = append(servers, &httpServer{ln: oln, srv: newHTTPServer(svc.OnionHandler())})
+		o, err := publishOnion(ctx, cfg, oln.Addr(), log)
+		if err != nil {
+			ln.Close()
+			oln.Close()
 			return err
 		}
 		defer o.Close()
 		svc.SetOnion(o)
-		log.Info().Str("onion", "http://"+o.Address()+portSuffix(cfg.TorOnionPort)).Msg("API published as an onion service")
+		log.Info().Str("onion", "http://"+o.Address()+portSuffix(cfg.TorOnionPort)).Str("target", oln.Addr().String()).Msg("API published as an onion service")
 	}
 
 	log.Info().Str("listen", ln.Addr().String()).Str("network", cfg.Network).Msg("ferry started")
@@ -197,8 +201,10 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 		ready(ln.Addr())
 	}
 
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
+	srvErr := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() { srvErr <- s.srv.Serve(s.ln) }()
+	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- svc.Run(ctx) }()
 
@@ -212,14 +218,33 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	cancel()
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer scancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = serr
+	for _, s := range servers {
+		if serr := s.srv.Shutdown(sctx); serr != nil && err == nil {
+			err = serr
+		}
 	}
 	if rerr := <-runErr; rerr != nil && err == nil {
 		err = rerr
 	}
 	log.Info().Msg("ferry stopped")
 	return err
+}
+
+// httpServer is a server and the listener it serves.
+type httpServer struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
 }
 
 // publishOnion publishes the API at addr as an onion service, trying for

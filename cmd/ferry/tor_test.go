@@ -67,6 +67,7 @@ func TestOnionServiceRestart(t *testing.T) {
 	tor := tortest.StartTor(t, "")
 	cfg := nodeConfig(t, n, t.TempDir())
 	cfg.TorControl = tor.Control
+	cfg.RateLimit = 100
 
 	onionOf := func(d *daemon) (string, bool) {
 		resp, err := http.Get(d.URL + "/healthz")
@@ -92,8 +93,18 @@ func TestOnionServiceRestart(t *testing.T) {
 	if !up || !strings.HasSuffix(first, ".onion") || len(first) != 62 {
 		t.Fatalf("onion %q published %v", first, up)
 	}
-	if d.Log.find("API published as an onion service", map[string]any{"onion": "http://" + first}) == nil {
-		t.Error("the onion address was not logged")
+	logged := d.Log.find("API published as an onion service", map[string]any{"onion": "http://" + first})
+	if logged == nil {
+		t.Fatal("the onion address was not logged")
+	}
+	// Tor's target, the onion listener, serves the API.
+	resp, err := http.Get("http://" + logged["target"].(string) + "/api/check?method=litecoin&address=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("x-ratelimit-limit") != "1000" {
+		t.Errorf("onion listener: %d, rate limit %q", resp.StatusCode, resp.Header.Get("x-ratelimit-limit"))
 	}
 	fi, err := os.Stat(filepath.Join(cfg.DataDir, "onion.key"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
