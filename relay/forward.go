@@ -87,18 +87,11 @@ func (r *coinRunner) forwardAll(ctx context.Context, tip int64) bool {
 		return false
 	}
 	complete := true
-	defer func(postponed map[chain.OutPoint]bool) {
-		// Forget the deposits that are no longer open.
-		open := make(map[chain.OutPoint]bool, len(deps))
-		for _, d := range deps {
-			open[chainOP(d.OutPoint)] = true
+	for op := range r.postponed {
+		if _, open := r.open[op]; !open {
+			delete(r.postponed, op) // spent, or rolled back
 		}
-		for op := range postponed {
-			if !open[op] {
-				delete(postponed, op)
-			}
-		}
-	}(r.postponed)
+	}
 	var rate int64 // fetched once per pass, when a forward is built
 	for _, d := range deps {
 		if ctx.Err() != nil {
