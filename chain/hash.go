@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Hash is a block or transaction hash in internal byte order, the order in
@@ -53,21 +52,4 @@ type OutPoint struct {
 // String returns "txid:vout".
 func (o OutPoint) String() string {
 	return o.Hash.String() + ":" + strconv.FormatUint(uint64(o.Index), 10)
-}
-
-// ParseOutPoint parses the "txid:vout" form that String returns.
-func ParseOutPoint(s string) (OutPoint, error) {
-	txid, vout, ok := strings.Cut(s, ":")
-	if !ok {
-		return OutPoint{}, fmt.Errorf("bad outpoint %q", s)
-	}
-	h, err := ParseHash(txid)
-	if err != nil {
-		return OutPoint{}, err
-	}
-	n, err := strconv.ParseUint(vout, 10, 32)
-	if err != nil {
-		return OutPoint{}, fmt.Errorf("bad outpoint %q", s)
-	}
-	return OutPoint{Hash: h, Index: uint32(n)}, nil
 }

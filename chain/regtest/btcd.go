@@ -229,9 +229,6 @@ func (b *Btcd) waitWallet(ctx context.Context, height int64) error {
 	}
 }
 
-// Pid returns btcd's process id.
-func (b *Btcd) Pid() int { return b.node.Pid() }
-
 // Stop stops btcwallet and btcd by their pids.
 func (b *Btcd) Stop() error {
 	b.Node.Close()
@@ -287,6 +284,3 @@ func (b *Btcd) Received(ctx context.Context, addr string) (int64, error) {
 	}
 	return amountOf(n)
 }
-
-// Remove deletes the data directory; call it after Stop.
-func (b *Btcd) Remove() error { return os.RemoveAll(b.Dir) }

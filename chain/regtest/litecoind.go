@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -177,9 +176,6 @@ func (l *Litecoind) Received(ctx context.Context, addr string) (int64, error) {
 	}
 	return amountOf(n)
 }
-
-// Remove deletes the node's data directory; call it after Stop.
-func (l *Litecoind) Remove() error { return os.RemoveAll(l.Dir) }
 
 // Replace double-spends txid, a paying-wallet transaction in the mempool:
 // a new transaction spends the same inputs to pay sat to addr, with the rest
