@@ -1,9 +1,15 @@
-# ferry in a container, beside the operator's own litecoind.
+# ferry in a container, beside the operator's own litecoind and/or bitcoind.
 #
 #   docker build -t ferry .
 #   docker run -d --name ferry -p 127.0.0.1:8080:8080 -v ferry-data:/data \
 #     -e FERRY_LTC_RPC=http://user:pass@litecoind:9332 \
-#     -e FERRY_LTC_FEE_ADDRESS=ltc1q... ferry
+#     -e FERRY_LTC_FEE_ADDRESS=ltc1q... \
+#     -e FERRY_BTC_RPC=http://user:pass@bitcoind:8332 \
+#     -e FERRY_BTC_FEE_ADDRESS=bc1q... ferry
+#
+# With Tor in another container: FERRY_TOR_SOCKS=tor:9050 for .onion
+# callbacks; FERRY_TOR_CONTROL=tor:9051 with FERRY_TOR_ONION_LISTEN=0.0.0.0:8081
+# and FERRY_TOR_ONION_TARGET=ferry:8081 for the onion service.
 #
 # Back up the seed in the volume (/data/seed) as soon as the first start
 # has created it.
