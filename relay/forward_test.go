@@ -62,6 +62,7 @@ func TestRejectedForwardIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc.Prepare(ctx) // the first scan's starting point, as ferry sets it before serving
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(rctx) }()
