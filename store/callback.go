@@ -119,21 +119,19 @@ func (db *DB) Callback(coin string, op OutPoint) (*Callback, error) {
 
 // PendingCallbacks returns coin's pending callbacks, in outpoint order.
 func (db *DB) PendingCallbacks(coin string) ([]*Callback, error) {
-	it := db.ldb.NewIterator(prefix(tPending, coin), nil)
-	defer it.Release()
-	var cs []*Callback
-	for it.Next() {
-		k := it.Key()
-		if len(k) < 36 {
-			return nil, fmt.Errorf("pending callbacks %s: %w", coin, ErrCorrupt)
-		}
-		c, err := db.Callback(coin, decodeOpKey(k[len(k)-36:]))
+	ops, err := db.outPointsIn(tPending, coin)
+	if err != nil {
+		return nil, err
+	}
+	cs := make([]*Callback, 0, len(ops))
+	for _, op := range ops {
+		c, err := db.Callback(coin, op)
 		if err != nil {
 			return nil, err
 		}
 		cs = append(cs, c)
 	}
-	return cs, it.Error()
+	return cs, nil
 }
 
 // RecordAttempt records one callback request, synced, and moves the

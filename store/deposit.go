@@ -29,22 +29,35 @@ func (db *DB) DepositsOf(coin string, index uint32) ([]*Deposit, error) {
 // depositsIn loads the deposits whose outpoints end the keys of an index
 // table.
 func (db *DB) depositsIn(table byte, coin string, parts ...[]byte) ([]*Deposit, error) {
-	it := db.ldb.NewIterator(prefix(table, coin, parts...), nil)
-	defer it.Release()
-	var ds []*Deposit
-	for it.Next() {
-		k := it.Key()
-		if len(k) < 36 {
-			return nil, fmt.Errorf("deposit index %s: %w", coin, ErrCorrupt)
-		}
-		op := decodeOpKey(k[len(k)-36:])
+	ops, err := db.outPointsIn(table, coin, parts...)
+	if err != nil {
+		return nil, err
+	}
+	ds := make([]*Deposit, 0, len(ops))
+	for _, op := range ops {
 		d, err := db.Deposit(coin, op)
 		if err != nil {
 			return nil, err
 		}
 		ds = append(ds, d)
 	}
-	return ds, it.Error()
+	return ds, nil
+}
+
+// outPointsIn returns the outpoints that end the keys of an index table
+// (o, i, q) under a prefix, in key order.
+func (db *DB) outPointsIn(table byte, coin string, parts ...[]byte) ([]OutPoint, error) {
+	it := db.ldb.NewIterator(prefix(table, coin, parts...), nil)
+	defer it.Release()
+	var ops []OutPoint
+	for it.Next() {
+		k := it.Key()
+		if len(k) < 36 {
+			return nil, fmt.Errorf("index %c/%s: %w", table, coin, ErrCorrupt)
+		}
+		ops = append(ops, decodeOpKey(k[len(k)-36:]))
+	}
+	return ops, it.Error()
 }
 
 func decodeOpKey(k []byte) OutPoint {
