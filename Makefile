@@ -5,7 +5,7 @@ export PATH := $(PATH):/usr/local/go/bin
 # Where go install puts btcd and btcwallet.
 export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
-.PHONY: build test fuzz demo bench clean
+.PHONY: build deps test fuzz demo bench clean
 
 # Fuzz targets: package:target. make test runs each briefly, make fuzz long.
 # Budgets are counts of executions, not durations: Go 1.26's fuzz
@@ -17,10 +17,16 @@ FUZZTIME ?= 5000000x
 build:
 	$(GO) build -trimpath -o bin/ferry ./cmd/ferry
 
+# What the tests need and the machine lacks: Debian packages (litecoind,
+# php, tor, ...), btcd's tools, the test clients' npm packages.
+deps:
+	.ci/install-deps
+
 # The whole suite: unit tests, store crash tests, and the integration tests
-# against real regtest nodes (FERRY_REQUIRE_NODES makes a missing node a
-# failure, not a skip). .ci/install-deps installs the nodes.
-test:
+# against real regtest nodes and real clients (FERRY_REQUIRE_NODES makes a
+# missing node or client a failure, not a skip). It installs what it needs
+# first, so it works alone on a fresh machine.
+test: deps
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	FERRY_REQUIRE_NODES=1 $(GO) test -race -count=1 -timeout 30m ./...

@@ -66,3 +66,10 @@ func digits(s string) bool {
 	}
 	return true
 }
+
+// FormatAmountShort renders satoshis as a decimal coin amount without
+// trailing zeros, as LitePay's later API writes amounts: "0.2", "1", "0".
+func FormatAmountShort(sat int64) string {
+	s := strings.TrimRight(FormatAmount(sat), "0")
+	return strings.TrimSuffix(s, ".")
+}

@@ -62,3 +62,11 @@ func ExampleParseAmount() {
 	fmt.Println(sat, chain.FormatAmount(sat))
 	// Output: 1000000 0.01000000
 }
+
+func TestFormatAmountShort(t *testing.T) {
+	for sat, want := range map[int64]string{0: "0", 20_000_000: "0.2", 100_000_000: "1", 1: "0.00000001", 1_234_500_000: "12.345", -5: "-0.00000005"} {
+		if got := chain.FormatAmountShort(sat); got != want {
+			t.Errorf("FormatAmountShort(%d) = %q, want %q", sat, got, want)
+		}
+	}
+}

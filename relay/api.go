@@ -42,7 +42,49 @@ func (s *Service) router(l *rateLimiter, client func(*http.Request) netip.Prefix
 	return rt
 }
 
-// receiveReply is /api/receive's answer, field for field as LitePay's.
+// dialect is the generation of LitePay's API a request speaks. The method
+// decides: the seed's names (litecoin, bitcoin) get the seed's answers, the
+// tickers (ltc, btc) that LitePay's later clients send get the later ones.
+type dialect int
+
+const (
+	// seedDialect answers /api/receive with input_address and every error
+	// with 500 text/plain "Error Generating Receiving Address: …".
+	seedDialect dialect = iota
+	// laterDialect answers JSON with "status":"success" or
+	// "status":"error" and a "message".
+	laterDialect
+)
+
+// method is what an API method parameter names.
+type method struct {
+	coin    string // the coin's name, "litecoin" or "bitcoin"
+	dialect dialect
+}
+
+// methods lists the method parameters LitePay's clients send. The later
+// clients also offer coins ferry does not relay; those are refused by name.
+var methods = map[string]method{
+	"litecoin": {"litecoin", seedDialect},
+	"bitcoin":  {"bitcoin", seedDialect},
+	"ltc":      {"litecoin", laterDialect},
+	"btc":      {"bitcoin", laterDialect},
+	"zec":      {"", laterDialect},
+	"bch":      {"", laterDialect},
+	"bsv":      {"", laterDialect},
+	"xmr":      {"", laterDialect},
+}
+
+// dialectOf returns the dialect of a request's method parameter, read
+// leniently so that a query the API refuses is still answered in its
+// client's form; an unknown or missing method is answered in the seed's.
+func dialectOf(req *http.Request) dialect {
+	q, _ := url.ParseQuery(req.URL.RawQuery)
+	return methods[q.Get("method")].dialect
+}
+
+// receiveReply is /api/receive's answer in the seed dialect, field for
+// field as LitePay's.
 type receiveReply struct {
 	CallbackURL  string `json:"callback_url"`
 	InputAddress string `json:"input_address"`
@@ -51,17 +93,48 @@ type receiveReply struct {
 	CallbackReq  string `json:"callback_req"`
 }
 
+// laterReceiveReply is /api/receive's answer in the later dialect: what
+// LitePay's later clients read (status, address, fee, callback_url,
+// destination) and the seed's fields besides, since LitePay's own PHP
+// example reads input_address from it.
+type laterReceiveReply struct {
+	Status  string      `json:"status"`
+	Address string      `json:"address"`
+	Fee     json.Number `json:"fee"` // the service fee in percent: 1 is 1%
+	receiveReply
+}
+
+// laterError is an error in the later dialect.
+type laterError struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
 // receiveErrorPrefix starts every error body of /api/receive, as LitePay's.
 const receiveErrorPrefix = "Error Generating Receiving Address"
 
 func (s *Service) receive(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	reply, err := s.mintFor(req)
+	d := dialectOf(req)
 	if err != nil {
 		kind, msg := s.explain(err, "receive")
+		if d == laterDialect {
+			writeJSON(w, statuses[kind].ferry, laterError{Status: "error", Message: msg})
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(statuses[kind].litepay)
 		fmt.Fprintf(w, "%s: %s\n", receiveErrorPrefix, msg)
+		return
+	}
+	if d == laterDialect {
+		writeJSON(w, http.StatusOK, laterReceiveReply{
+			Status:       "success",
+			Address:      reply.InputAddress,
+			Fee:          json.Number(s.cfg.FeePercent.Percent()),
+			receiveReply: *reply,
+		})
 		return
 	}
 	writeJSON(w, http.StatusOK, reply)
@@ -74,15 +147,15 @@ func (s *Service) mintFor(req *http.Request) (*receiveReply, error) {
 		return nil, err
 	}
 
-	method := q.Get("method")
-	r, err := s.coinFor(method)
+	m := q.Get("method")
+	r, err := s.coinFor(m)
 	if err != nil {
 		return nil, err
 	}
 
 	rawDest := q.Get("address")
 	if rawDest == "" {
-		return nil, errorf(KindInvalid, "address is required: the %s address payments are forwarded to", method)
+		return nil, errorf(KindInvalid, "address is required: the %s address payments are forwarded to", r.Coin.Name())
 	}
 	dest, err := r.Coin.ParseDestination(rawDest)
 	if err != nil {
@@ -94,15 +167,20 @@ func (s *Service) mintFor(req *http.Request) (*receiveReply, error) {
 		return nil, errorf(KindInvalid, "invalid address: it is one of this server's own input addresses")
 	}
 
+	// The later clients leave the callback out when they want none; the
+	// seed's contract asks for callback_req=0 then.
+	callback := q.Get("callback")
 	cbReq := true
 	switch q.Get("callback_req") {
-	case "", "1":
+	case "":
+		cbReq = callback != "" || dialectOf(req) == seedDialect
+	case "1":
 	case "0":
 		cbReq = false
 	default:
 		return nil, errorf(KindInvalid, "callback_req must be 0 or 1")
 	}
-	callback, err := s.checkCallback(req.Context(), q.Get("callback"), cbReq)
+	callback, err = s.checkCallback(req.Context(), callback, cbReq)
 	if err != nil {
 		return nil, err
 	}
@@ -121,17 +199,20 @@ func (s *Service) mintFor(req *http.Request) (*receiveReply, error) {
 }
 
 // coinFor returns the coin the API's method parameter names.
-func (s *Service) coinFor(method string) (*coinRunner, error) {
-	if r, ok := s.coins[method]; ok {
+func (s *Service) coinFor(name string) (*coinRunner, error) {
+	m, known := methods[name]
+	if r, ok := s.coins[m.coin]; ok {
 		return r, nil
 	}
-	switch method {
-	case "":
+	switch {
+	case name == "":
 		return nil, errorf(KindInvalid, "method is required (litecoin or bitcoin)")
-	case "litecoin", "bitcoin":
-		return nil, errorf(KindUnavailable, "%s is not enabled on this server", method)
+	case known && m.coin == "":
+		return nil, errorf(KindInvalid, "method %s is not supported: this server relays ltc and btc only", name)
+	case known:
+		return nil, errorf(KindUnavailable, "%s is not enabled on this server", m.coin)
 	}
-	return nil, errorf(KindInvalid, "unknown method %.40q: use litecoin or bitcoin", method)
+	return nil, errorf(KindInvalid, "unknown method %.40q: use litecoin or bitcoin", name)
 }
 
 // queryParams are the parameters the API reads; each may appear once.
@@ -170,6 +251,7 @@ func (s *Service) checkCallback(ctx context.Context, raw string, required bool) 
 		}
 		return "", nil
 	}
+	raw = decodeTwice(raw)
 	u, err := parseCallback(raw)
 	if err != nil {
 		return "", err
@@ -181,6 +263,23 @@ func (s *Service) checkCallback(ctx context.Context, raw string, required bool) 
 		return "", &Error{Kind: KindInvalid, Message: "callback host refused: " + err.Error(), Err: err}
 	}
 	return raw, nil
+}
+
+// decodeTwice undoes the second encoding of a callback URL that was
+// percent-encoded before being put in the query (LitePay's PHP client calls
+// urlencode and then http_build_query): a value that is itself an encoded
+// http or https URL is decoded once more. Any other value is returned as it
+// is, so a URL encoded once is unchanged.
+func decodeTwice(raw string) string {
+	low := strings.ToLower(raw)
+	if !strings.HasPrefix(low, "http%3a%2f%2f") && !strings.HasPrefix(low, "https%3a%2f%2f") {
+		return raw
+	}
+	u, err := url.QueryUnescape(raw)
+	if err != nil {
+		return raw // left for parseCallback to refuse
+	}
+	return u
 }
 
 // parseCallback checks the form of a callback URL, without looking its

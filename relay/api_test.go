@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -119,49 +120,127 @@ func TestReceive(t *testing.T) {
 	}
 }
 
+// TestReceiveErrors asks /api/receive every wrong thing, in both dialects:
+// the seed's methods answer 500 text/plain beginning "Error Generating
+// Receiving Address", the later ones JSON with status "error" and a message.
+// No refused request hands out an address.
 func TestReceiveErrors(t *testing.T) {
 	srv, db := newAPI(t)
 	_, _, first := get(t, srv, "/api/receive?method=litecoin&callback_req=0&address="+dest)
 	own := strings.Split(strings.Split(first, `"input_address":"`)[1], `"`)[0]
 	cb := url.QueryEscape("https://shop.example/cb")
 
+	// {M} is the method: litecoin in the seed dialect, ltc in the later.
 	tests := []struct {
 		name  string
 		query string
 		msg   string
+		// only limits a case to one dialect ("seed", "later").
+		only string
 	}{
-		{"no method", "address=" + dest + "&callback=" + cb, "method is required"},
-		{"unknown method", "method=dogecoin&address=" + dest + "&callback=" + cb, "unknown method"},
-		{"bitcoin off", "method=bitcoin&address=" + dest + "&callback=" + cb, "bitcoin is not enabled"},
-		{"no address", "method=litecoin&callback=" + cb, "address is required"},
-		{"bad checksum", "method=litecoin&address=rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdq&callback=" + cb, "malformed address"},
-		{"mainnet address", "method=litecoin&address=ltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c2rkk4wh&callback=" + cb, "litecoin mainnet"},
-		{"bitcoin address", "method=litecoin&address=bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk&callback=" + cb, "bitcoin regtest"},
-		{"mweb address", "method=litecoin&address=tmweb1qqdcmlu2x80xe2j3cramk8aa4pdk5agg89ktda6s8l7r0vfsr45d4qq42zqzhm3ftdegnpqa5zkssrk87wzhcr5syyhejdx9yddjl90eepv2vshd8&callback=" + cb, "MWEB"},
-		{"own input address", "method=litecoin&address=" + own + "&callback=" + cb, "own input addresses"},
-		{"no callback", "method=litecoin&address=" + dest, "callback is required"},
-		{"callback too long", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("https://shop.example/"+strings.Repeat("a", 240)), "at most 255"},
-		{"callback scheme", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("ftp://shop.example/"), "http or https"},
-		{"callback without host", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("http:///x"), "no host"},
-		{"onion callback without Tor", "method=litecoin&address=" + dest + "&callback=" + url.QueryEscape("http://5jfgyy7ctrjavpxvkb5rglwf7gkuo5vox27hxescd3vgsfcg2iwfmxqd.onion/cb"), "needs Tor (--tor-socks)"},
-		{"bad callback_req", "method=litecoin&address=" + dest + "&callback=" + cb + "&callback_req=2", "callback_req must be 0 or 1"},
-		{"repeated address", "method=litecoin&address=" + dest + "&address=" + dest + "&callback=" + cb, "more than once"},
-		{"bad escape", "method=litecoin&address=%zz&callback=" + cb, "malformed query"},
+		{"no method", "address=" + dest + "&callback=" + cb, "method is required", "seed"},
+		{"unknown method", "method=dogecoin&address=" + dest + "&callback=" + cb, "unknown method", "seed"},
+		{"bitcoin off", "method=bitcoin&address=" + dest + "&callback=" + cb, "bitcoin is not enabled", "seed"},
+		{"btc off", "method=btc&address=" + dest + "&callback=" + cb, "bitcoin is not enabled", "later"},
+		{"zcash", "method=zec&address=" + dest + "&callback=" + cb, "method zec is not supported", "later"},
+		{"bitcoin cash", "method=bch&address=" + dest, "method bch is not supported", "later"},
+		{"monero", "method=xmr&address=" + dest, "method xmr is not supported", "later"},
+		{"no address", "method={M}&callback=" + cb, "address is required", ""},
+		{"bad checksum", "method={M}&address=rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdq&callback=" + cb, "malformed address", ""},
+		{"mainnet address", "method={M}&address=ltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c2rkk4wh&callback=" + cb, "litecoin mainnet", ""},
+		{"bitcoin address", "method={M}&address=bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk&callback=" + cb, "bitcoin regtest", ""},
+		{"mweb address", "method={M}&address=tmweb1qqdcmlu2x80xe2j3cramk8aa4pdk5agg89ktda6s8l7r0vfsr45d4qq42zqzhm3ftdegnpqa5zkssrk87wzhcr5syyhejdx9yddjl90eepv2vshd8&callback=" + cb, "MWEB", ""},
+		{"own input address", "method={M}&address=" + own + "&callback=" + cb, "own input addresses", ""},
+		{"no callback", "method={M}&address=" + dest, "callback is required", "seed"},
+		{"callback_req=1 without callback", "method={M}&address=" + dest + "&callback_req=1", "callback is required", ""},
+		{"callback too long", "method={M}&address=" + dest + "&callback=" + url.QueryEscape("https://shop.example/"+strings.Repeat("a", 240)), "at most 255", ""},
+		{"callback too long, encoded twice", "method={M}&address=" + dest + "&callback=" + url.QueryEscape(url.QueryEscape("https://shop.example/"+strings.Repeat("a", 240))), "at most 255", ""},
+		{"callback scheme", "method={M}&address=" + dest + "&callback=" + url.QueryEscape("ftp://shop.example/"), "http or https", ""},
+		{"callback without host", "method={M}&address=" + dest + "&callback=" + url.QueryEscape("http:///x"), "no host", ""},
+		{"loopback callback, encoded twice", "method={M}&address=" + dest + "&callback=" + url.QueryEscape(url.QueryEscape("http://127.0.0.1/cb?id=7")), "callback host refused", ""},
+		{"broken second encoding", "method={M}&address=" + dest + "&callback=" + url.QueryEscape("http%3A%2F%2Fshop.example%2F%zz"), "callback URL", ""},
+		{"onion callback without Tor", "method={M}&address=" + dest + "&callback=" + url.QueryEscape("http://5jfgyy7ctrjavpxvkb5rglwf7gkuo5vox27hxescd3vgsfcg2iwfmxqd.onion/cb"), "needs Tor (--tor-socks)", ""},
+		{"bad callback_req", "method={M}&address=" + dest + "&callback=" + cb + "&callback_req=2", "callback_req must be 0 or 1", ""},
+		{"repeated address", "method={M}&address=" + dest + "&address=" + dest + "&callback=" + cb, "more than once", ""},
+		{"bad escape", "method={M}&address=%zz&callback=" + cb, "malformed query", "seed"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			status, ctype, body := get(t, srv, "/api/receive?"+tt.query)
-			if status != 500 || !strings.HasPrefix(ctype, "text/plain") {
-				t.Errorf("status %d %s", status, ctype)
+		for _, d := range []struct{ name, method string }{{"seed", "litecoin"}, {"later", "ltc"}} {
+			if tt.only != "" && tt.only != d.name {
+				continue
 			}
-			if !strings.HasPrefix(body, "Error Generating Receiving Address: ") || !strings.Contains(body, tt.msg) {
-				t.Errorf("body %q, want the prefix and %q", body, tt.msg)
-			}
-		})
+			t.Run(d.name+"/"+tt.name, func(t *testing.T) {
+				status, ctype, body := get(t, srv, "/api/receive?"+strings.ReplaceAll(tt.query, "{M}", d.method))
+				if d.name == "seed" {
+					if status != 500 || !strings.HasPrefix(ctype, "text/plain") {
+						t.Errorf("status %d %s", status, ctype)
+					}
+					if !strings.HasPrefix(body, "Error Generating Receiving Address: ") || !strings.Contains(body, tt.msg) {
+						t.Errorf("body %q, want the prefix and %q", body, tt.msg)
+					}
+					return
+				}
+				var e struct{ Status, Message string }
+				if err := json.Unmarshal([]byte(body), &e); err != nil || ctype != "application/json" {
+					t.Fatalf("%s body %q: %v", ctype, body, err)
+				}
+				if e.Status != "error" || !strings.Contains(e.Message, tt.msg) || status < 400 {
+					t.Errorf("%d %+v, want status error and %q", status, e, tt.msg)
+				}
+			})
+		}
 	}
 	// None of them handed out an address.
 	if n, _ := db.NextIndex("ltc"); n != 1 {
 		t.Errorf("NextIndex = %d after refused requests, want 1", n)
+	}
+}
+
+// TestReceiveLater mints in LitePay's later dialect: status, address and
+// fee besides the seed's fields; no callback without one; a callback URL
+// encoded twice, as LitePay's PHP class sends it, decoded once more.
+func TestReceiveLater(t *testing.T) {
+	srv, db := newAPI(t)
+	const cbURL = "https://shop.example/cb.php?id=7&secret=s&note=a%26b"
+	tests := []struct {
+		name, query     string
+		callback, cbReq string
+	}{
+		{"callback encoded once", "callback=" + url.QueryEscape(cbURL), cbURL, "1"},
+		{"callback encoded twice", "callback=" + url.QueryEscape(url.QueryEscape(cbURL)), cbURL, "1"},
+		{"encoded twice, lower-case escapes", "callback=" + url.QueryEscape(strings.ToLower(url.QueryEscape(cbURL)[:14])+url.QueryEscape(cbURL)[14:]), cbURL, "1"},
+		{"no callback", "", "", "0"},
+		{"empty callback", "callback=", "", "0"},
+		{"callback_req=0 keeps the URL", "callback_req=0&callback=" + url.QueryEscape(url.QueryEscape(cbURL)), cbURL, "0"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, ctype, body := get(t, srv, "/api/receive?method=ltc&address="+dest+"&"+tt.query)
+			if status != 200 || ctype != "application/json" {
+				t.Fatalf("%d %s: %s", status, ctype, body)
+			}
+			var r struct {
+				Status       string      `json:"status"`
+				Address      string      `json:"address"`
+				InputAddress string      `json:"input_address"`
+				Fee          json.Number `json:"fee"`
+				FeePercent   string      `json:"fee_percent"`
+				CallbackURL  string      `json:"callback_url"`
+				CallbackReq  string      `json:"callback_req"`
+				Destination  string      `json:"destination"`
+			}
+			if err := json.Unmarshal([]byte(body), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Status != "success" || r.Address == "" || r.Address != r.InputAddress || r.Fee != "1" || r.FeePercent != "0.01" ||
+				r.CallbackURL != tt.callback || r.CallbackReq != tt.cbReq || r.Destination != dest {
+				t.Errorf("reply %s", body)
+			}
+			a, err := db.Address("ltc", uint32(i))
+			if err != nil || a.Address != r.Address || a.Callback != tt.callback || a.CallbackReq != (tt.cbReq == "1") {
+				t.Errorf("stored %+v, %v", a, err)
+			}
+		})
 	}
 }
 
@@ -199,6 +278,27 @@ func TestCheckErrors(t *testing.T) {
 	status, _, body := get(t, srv, "/api/check?method=litecoin&address="+in)
 	if status != 200 || !strings.Contains(body, `"status":"waiting"`) || !strings.Contains(body, `"deposits":[]`) {
 		t.Errorf("fresh address: %d %s", status, body)
+	}
+
+	// The later dialect: the same errors as status "error" with a message.
+	later := []struct{ query, msg string }{
+		{"method=zec&address=" + in, "not supported"},
+		{"method=btc&address=" + in, "bitcoin is not enabled"},
+		{"method=ltc&address=nope", "invalid address"},
+		{"method=ltc&address=" + dest, "not an input address"},
+		{"method=ltc&address=" + in + "&address=" + in, "more than once"},
+		{"method=ltc", "invalid address"},
+	}
+	for _, tt := range later {
+		status, _, body := get(t, srv, "/api/check?"+tt.query)
+		var e struct{ Status, Message string }
+		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Status != "error" || !strings.Contains(e.Message, tt.msg) || status < 400 {
+			t.Errorf("%s: %d %s, want status error and %q", tt.query, status, body, tt.msg)
+		}
+	}
+	want := `{"status":"success","address":"` + in + `","amount":"0","confirmations":0,"txids":[]}` + "\n"
+	if status, _, body := get(t, srv, "/api/check?method=ltc&address="+in); status != 200 || body != want {
+		t.Errorf("fresh address, later dialect: %d %s, want %s", status, body, want)
 	}
 }
 

@@ -62,14 +62,53 @@ type checkAttempt struct {
 	Error         string    `json:"error,omitempty"`
 }
 
+// laterCheckReply is /api/check's answer in LitePay's later dialect.
+type laterCheckReply struct {
+	Status  string `json:"status"`
+	Address string `json:"address"`
+	// Amount is what the address received, in coins, unconfirmed
+	// payments included.
+	Amount string `json:"amount"`
+	// Confirmations are those of the least confirmed deposit: 0 while
+	// one is unconfirmed or none was made.
+	Confirmations int64    `json:"confirmations"`
+	TxIDs         []string `json:"txids"`
+}
+
+// later sums a report up as LitePay's later clients read it.
+func (c *checkReply) later() laterCheckReply {
+	r := laterCheckReply{Status: "success", Address: c.InputAddress, TxIDs: []string{}}
+	var sum int64
+	seen := map[string]bool{}
+	for i, d := range c.Deposits {
+		sum += d.Value
+		if i == 0 || d.Confirmations < r.Confirmations {
+			r.Confirmations = d.Confirmations
+		}
+		if !seen[d.TxID] {
+			seen[d.TxID] = true
+			r.TxIDs = append(r.TxIDs, d.TxID)
+		}
+	}
+	r.Amount = chain.FormatAmountShort(sum)
+	return r
+}
+
 func (s *Service) check(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	reply, err := s.checkAddress(req)
-	if err != nil {
+	later := dialectOf(req) == laterDialect
+	switch {
+	case err != nil && later:
+		kind, msg := s.explain(err, "check")
+		writeJSON(w, statuses[kind].ferry, laterError{Status: "error", Message: msg})
+	case err != nil:
 		kind, msg := s.explain(err, "check")
 		writeJSON(w, statuses[kind].ferry, map[string]string{"error": msg})
-		return
+	case later:
+		writeJSON(w, http.StatusOK, reply.later())
+	default:
+		writeJSON(w, http.StatusOK, reply)
 	}
-	writeJSON(w, http.StatusOK, reply)
 }
 
 // checkAddress reports an input address and its deposits: unconfirmed ones

@@ -52,3 +52,26 @@ func (f Fraction) Of(v int64) int64 {
 
 // String returns the fraction as it was written.
 func (f Fraction) String() string { return f.text }
+
+// Percent returns the fraction in percent as an exact decimal without
+// trailing zeros: "1" for 0.01, "0.5" for 0.005, "0" for 0.
+func (f Fraction) Percent() string {
+	if f.num == 0 {
+		return "0"
+	}
+	// f is num/10^k: in percent, num/10^(k-2).
+	k := len(strconv.FormatUint(f.den, 10)) - 1
+	digits := strconv.FormatUint(f.num, 10)
+	if k <= 2 {
+		return digits + strings.Repeat("0", 2-k)
+	}
+	k -= 2
+	if len(digits) <= k {
+		digits = strings.Repeat("0", k-len(digits)+1) + digits
+	}
+	whole, frac := digits[:len(digits)-k], strings.TrimRight(digits[len(digits)-k:], "0")
+	if frac == "" {
+		return whole
+	}
+	return whole + "." + frac
+}

@@ -58,3 +58,17 @@ func ExampleFraction_Of() {
 	fmt.Println(fee.Of(1_234_567))
 	// Output: 12345
 }
+
+func TestFractionPercent(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": "0", "0.01": "1", "0.1": "10", "0.005": "0.5", "0.0125": "1.25", "0.00000001": "0.000001", "0.10": "10", ".5": "50",
+	} {
+		f, err := relay.ParseFraction(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Percent(); got != want {
+			t.Errorf("%s in percent = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -29,7 +29,8 @@ func FuzzParseQuery(f *testing.F) {
 	})
 }
 
-// FuzzParseCallback feeds callback URLs to the form check: it must never
+// FuzzParseCallback feeds callback URLs, as the API reads them (a URL
+// encoded twice decoded once more), to the form check: it must never
 // panic; what it accepts is http or https, at most 255 characters, with a
 // host and no credentials, and the callback URL built from it keeps that
 // host and the merchant's query.
@@ -38,11 +39,13 @@ func FuzzParseCallback(f *testing.F) {
 		"http://shop.example/cb.php?call=123&secret=NTIz", "https://[::1]:8443/x", "http://user@h/", "http:h",
 		"http://0x7f000001/", "http://h:99999/", "javascript:alert(1)", "http://h/\r\n", "http://%41/",
 		"http://[fe80::1%25eth0]/", "http://h#frag", "HTTP://H/",
+		"https%3A%2F%2Fshop.example%2Fcb.php%3Fid%3D7%26secret%3Ds", "http%3a%2f%2fh%2F%zz", "https%3A%2F%2F127.0.0.1%2F",
 	} {
 		f.Add(s)
 	}
 	p := url.Values{"value": {"1"}, "coin": {"ltc"}}
 	f.Fuzz(func(t *testing.T, raw string) {
+		raw = decodeTwice(raw)
 		u, err := parseCallback(raw)
 		if err != nil {
 			return

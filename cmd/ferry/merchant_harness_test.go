@@ -29,25 +29,27 @@ type merchant struct {
 // skipped, unless regtest.RequireEnv is set.
 func startMerchant(t *testing.T, dataDir string) *merchant {
 	t.Helper()
-	php, err := exec.LookPath("php")
-	if err != nil {
-		if os.Getenv(regtest.RequireEnv) == "" {
-			t.Skip("php not installed")
-		}
-		t.Fatal("php not installed")
-	}
 	key, err := os.ReadFile(filepath.Join(dataDir, "callback.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startPHPServer(t, "merchant.php", "FERRY_CALLBACK_KEY="+strings.TrimSpace(string(key)))
+}
+
+// startPHPServer runs testdata/php/<script> as the router of a `php -S`
+// server on 127.0.0.1, with env added to its environment and $MERCHANT_LOG
+// naming the file it logs requests to.
+func startPHPServer(t *testing.T, script string, env ...string) *merchant {
+	t.Helper()
+	php := need(t, "php")
 	port, err := regtest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, _ := filepath.Abs("testdata/php/merchant.php")
+	path, _ := filepath.Abs(filepath.Join("testdata/php", script))
 	m := &merchant{URL: fmt.Sprintf("http://127.0.0.1:%d", port), log: filepath.Join(t.TempDir(), "merchant.log")}
-	cmd := exec.Command(php, "-S", fmt.Sprintf("127.0.0.1:%d", port), script)
-	cmd.Env = append(os.Environ(), "MERCHANT_LOG="+m.log, "FERRY_CALLBACK_KEY="+strings.TrimSpace(string(key)), "PHP_CLI_SERVER_WORKERS=4")
+	cmd := exec.Command(php, "-S", fmt.Sprintf("127.0.0.1:%d", port), path)
+	cmd.Env = append(append(os.Environ(), "MERCHANT_LOG="+m.log, "PHP_CLI_SERVER_WORKERS=4"), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -67,12 +69,28 @@ func startMerchant(t *testing.T, dataDir string) *merchant {
 	return m
 }
 
+// need returns the path of a command the test needs. Without it the test
+// is skipped, unless regtest.RequireEnv is set: then it fails.
+func need(t *testing.T, command string) string {
+	t.Helper()
+	path, err := exec.LookPath(command)
+	if err != nil {
+		if os.Getenv(regtest.RequireEnv) == "" {
+			t.Skipf("%s not installed", command)
+		}
+		t.Fatalf("%s not installed", command)
+	}
+	return path
+}
+
 // callback is one request the merchant logged.
 type callback struct {
 	Get   map[string]string `json:"get"`
 	URL   string            `json:"url"`
 	SigOK bool              `json:"sig_ok"`
 	Phase string            `json:"phase"`
+	// Accepted is what shop_callback.php decided.
+	Accepted bool `json:"accepted"`
 }
 
 // calls returns the callbacks the merchant logged in phase ("start" or
@@ -157,15 +175,50 @@ func check(t *testing.T, n *node, base, addr string) checkReply {
 // runPHP runs a PHP script with php-cli and returns its output.
 func runPHP(t *testing.T, script string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
 	path := filepath.Join(t.TempDir(), "client.php")
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.CommandContext(ctx, "php", path).CombinedOutput()
+	return runCommand(t, nil, need(t, "php"), path)
+}
+
+// runPHPFile runs testdata/php/<script> with php-cli and env added to its
+// environment, and returns its output.
+func runPHPFile(t *testing.T, script string, env ...string) string {
+	t.Helper()
+	path, _ := filepath.Abs(filepath.Join("testdata/php", script))
+	return runCommand(t, env, need(t, "php"), path)
+}
+
+// runNode runs testdata/node/<script> with node, with the npm packages of
+// testdata/node/package.json (make test installs them), and returns its
+// output.
+func runNode(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	node := need(t, "node")
+	if _, err := os.Stat("testdata/node/node_modules/axios"); err != nil {
+		if os.Getenv(regtest.RequireEnv) == "" {
+			t.Skip("npm packages not installed (npm ci --prefix cmd/ferry/testdata/node)")
+		}
+		t.Fatal("npm packages not installed: run make test, or npm ci --prefix cmd/ferry/testdata/node")
+	}
+	path, _ := filepath.Abs(filepath.Join("testdata/node", script))
+	return runCommand(t, nil, node, append([]string{path}, args...)...)
+}
+
+// runCommand runs a client program, bounded by waitTimeout, and returns
+// its standard output; a failure fails the test with all it printed.
+func runCommand(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("php: %v\n%s", err, out)
+		t.Fatalf("%s: %v\n%s%s", filepath.Base(name), err, out, stderr.String())
 	}
 	return string(out)
 }
