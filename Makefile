@@ -11,7 +11,7 @@ export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 # Budgets are counts of executions, not durations: Go 1.26's fuzz
 # coordinator can fail a duration-bound run with a spurious "context
 # deadline exceeded" when it ends (go.dev/issue/75804, fixed in Go 1.27).
-FUZZ_TARGETS := ./relay:FuzzParseQuery ./relay:FuzzParseCallback ./chain:FuzzDecodeBlock
+FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./relay:FuzzParseCallback ./chain:FuzzDecodeBlock
 FUZZTIME ?= 5000000x
 
 build:

@@ -41,3 +41,7 @@ echo
 echo "== /api/receive over HTTP, 64 clients, next to a bare net/http handler"
 go test ./relay -run '^$' -bench 'ReceiveHTTP' -benchtime 20000x -count "$count" -timeout 30m > "$out/http.txt"
 benchstat "$out/http.txt"
+
+echo
+echo "== notifier: 100k callbacks due at once to a local *ok* sink; 100k pending to a dead host"
+go test ./relay -run '^$' -bench 'Callbacks' -benchtime 1x -callbacks 100000 -timeout 60m | grep -E 'callbacks/s|MB'

@@ -24,10 +24,11 @@ func Bitcoin(net Network) (*Coin, error) {
 	}
 	return &Coin{
 		name:         "bitcoin",
-		ticker:       "btc",
+		id:           "btc",
 		net:          net,
 		coinType:     p.HDCoinType,
 		dustRelayFee: 3000, // Bitcoin Core's DUST_RELAY_TX_FEE
+		p2pPort:      p.DefaultPort,
 		codec:        btcCodec{params: p},
 	}, nil
 }
@@ -102,12 +103,19 @@ func (c btcCodec) decodeBlock(raw []byte) (blockBody, error) {
 	return b, nil
 }
 
+func (c btcCodec) p2p() p2p { return btcWire{net: c.params.Net} }
+
 func (c btcCodec) decodeTx(raw []byte) (*Tx, error) {
 	var msg wire.MsgTx
 	r := bytes.NewReader(raw)
 	if err := msg.Deserialize(r); err != nil {
 		return nil, err
 	}
+	return btcTx(&msg), nil
+}
+
+// btcTx is the coin-neutral view of a decoded transaction.
+func btcTx(msg *wire.MsgTx) *Tx {
 	tx := &Tx{ID: Hash(msg.TxHash())}
 	for _, in := range msg.TxIn {
 		tx.Inputs = append(tx.Inputs, OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
@@ -115,7 +123,7 @@ func (c btcCodec) decodeTx(raw []byte) (*Tx, error) {
 	for _, out := range msg.TxOut {
 		tx.Outputs = append(tx.Outputs, Output{Value: out.Value, Script: out.PkScript})
 	}
-	return tx, nil
+	return tx
 }
 
 func (c btcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedTx, error) {

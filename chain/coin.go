@@ -64,7 +64,7 @@ type Output struct {
 // its transaction signing. A Coin is immutable and safe for concurrent use.
 type Coin struct {
 	name     string // API method name: "litecoin"
-	ticker   string // "ltc"
+	id       string // "ltc"
 	net      Network
 	coinType uint32 // BIP44 coin type of the input address path
 	// dustRelayFee is the node's dust relay fee rate in satoshi per 1000
@@ -73,7 +73,9 @@ type Coin struct {
 	// pegoutMaturity is the number of confirmations a HogEx (MWEB peg-out)
 	// output needs before it can be spent; zero where there is no MWEB.
 	pegoutMaturity int64
-	codec          codec
+	// p2pPort is the network's default peer-to-peer port.
+	p2pPort string
+	codec   codec
 }
 
 // codec is what differs between coins: the libraries that parse their
@@ -89,6 +91,20 @@ type codec interface {
 	signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedTx, error)
 	// decodeTx parses a serialized transaction.
 	decodeTx(raw []byte) (*Tx, error)
+	// p2p returns the coin's peer protocol.
+	p2p() p2p
+}
+
+// CoinName returns the name of the coin whose id is id ("ltc" is
+// "litecoin", "btc" is "bitcoin"), or "" for an id ferry does not know.
+func CoinName(id string) string {
+	switch id {
+	case "ltc":
+		return "litecoin"
+	case "btc":
+		return "bitcoin"
+	}
+	return ""
 }
 
 // CoinbaseMaturity is the number of confirmations a coinbase output needs
@@ -99,9 +115,9 @@ const CoinbaseMaturity = 100
 // "litecoin" or "bitcoin".
 func (c *Coin) Name() string { return c.name }
 
-// Ticker returns the coin's lower-case ticker, "ltc" or "btc", as callbacks
-// and store keys spell it.
-func (c *Coin) Ticker() string { return c.ticker }
+// ID returns the coin's id, its lower-case ticker "ltc" or "btc", as
+// callbacks and store keys spell it.
+func (c *Coin) ID() string { return c.id }
 
 // Network returns the network the coin is configured for.
 func (c *Coin) Network() Network { return c.net }

@@ -25,13 +25,14 @@ func Litecoin(net Network) (*Coin, error) {
 	}
 	return &Coin{
 		name:     "litecoin",
-		ticker:   "ltc",
+		id:       "ltc",
 		net:      net,
 		coinType: 2,
 		// Litecoin Core's DUST_RELAY_TX_FEE is 30000 lit/kvB, ten times
 		// Bitcoin's: a P2WPKH output needs at least 2940 litoshis.
 		dustRelayFee:   30000,
 		pegoutMaturity: 6,
+		p2pPort:        p.DefaultPort,
 		codec:          ltcCodec{params: p},
 	}, nil
 }
@@ -109,12 +110,19 @@ func (c ltcCodec) decodeBlock(raw []byte) (blockBody, error) {
 	return b, nil
 }
 
+func (c ltcCodec) p2p() p2p { return ltcWire{net: c.params.Net} }
+
 func (c ltcCodec) decodeTx(raw []byte) (*Tx, error) {
 	var msg wire.MsgTx
 	r := bytes.NewReader(raw)
 	if err := msg.Deserialize(r); err != nil {
 		return nil, err
 	}
+	return ltcTx(&msg), nil
+}
+
+// ltcTx is the coin-neutral view of a decoded transaction.
+func ltcTx(msg *wire.MsgTx) *Tx {
 	tx := &Tx{ID: Hash(msg.TxHash())}
 	for _, in := range msg.TxIn {
 		tx.Inputs = append(tx.Inputs, OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
@@ -122,7 +130,7 @@ func (c ltcCodec) decodeTx(raw []byte) (*Tx, error) {
 	for _, out := range msg.TxOut {
 		tx.Outputs = append(tx.Outputs, Output{Value: out.Value, Script: out.PkScript})
 	}
-	return tx, nil
+	return tx
 }
 
 func (c ltcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedTx, error) {

@@ -13,7 +13,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/store/storetest"
 )
 
 // benchBlock builds a Litecoin block of about 1 MB: a coinbase and 2,500
@@ -64,60 +66,62 @@ func benchBlock(tb testing.TB, pay [][]byte) []byte {
 	return buf.Bytes()
 }
 
-// benchRunner returns a coin runner over a synced store in a temporary
-// directory, with watched programs: the first len(paid) are real minted
-// addresses, and filler pseudo-random programs bring the set to n.
-func benchRunner(tb testing.TB, n int, paid int) (*coinRunner, [][]byte) {
+// benchParts is a scanner and a minter over a synced store in a temporary
+// directory, sharing a watch set.
+type benchParts struct {
+	scanner *Scanner
+	minter  *Minter
+	watch   *store.WatchSet
+	coin    *chain.Coin
+	dest    chain.Destination
+}
+
+// newBenchParts returns a coin's scanner and minter with watched programs:
+// the first paid are real minted addresses, and filler pseudo-random
+// programs bring the set to n. It returns the scripts paying the minted
+// ones.
+func newBenchParts(tb testing.TB, n int, paid int) (*benchParts, [][]byte) {
 	tb.Helper()
-	db, err := store.Open(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.Start("ltc", 0, [32]byte{1}, [32]byte{}); err != nil {
+	db := storetest.Open(tb)
+	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: chain.Hash{1}}}); err != nil {
 		tb.Fatal(err)
 	}
 	coin, _ := chain.Litecoin(chain.Regtest)
+	dest, _ := coin.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
+	watch := store.NewWatchSet()
+	p := &benchParts{watch: watch, coin: coin, dest: dest}
 	seed, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	keys, _ := chain.NewKeychain(seed, coin.CoinType())
-	fee, _ := coin.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
-	cfg := DefaultConfig()
-	cfg.Callbacks.Outbound = offlineOutbound{}
-	svc, err := New(cfg, db, []Chain{{Coin: coin, Node: offline{}, Keys: keys, FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000}}, zerolog.Nop())
-	if err != nil {
+	var err error
+	if p.minter, err = NewMinter(coin, keys, db, watch, clock.System{}); err != nil {
 		tb.Fatal(err)
 	}
-	r := svc.coins["litecoin"]
+	if p.scanner, err = NewScanner(ScannerConfig{Coin: coin, Store: db, Watch: watch, Clock: clock.System{}, Log: zerolog.Nop()}); err != nil {
+		tb.Fatal(err)
+	}
 	var pay [][]byte
 	for range paid {
-		a, err := r.mint(fee, "", false)
+		a, err := p.minter.Mint(dest, "", false)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		pay = append(pay, chain.P2WPKHScript(a.Program))
 	}
-	var p [20]byte
-	for i := r.watch.Len(); i < n; i++ {
-		binary.BigEndian.PutUint64(p[:], uint64(i)*0x9E3779B97F4A7C15)
-		binary.BigEndian.PutUint64(p[8:], uint64(i))
-		r.watch.Add(p[:])
+	var prog [20]byte
+	for i := watch.Len(); i < n; i++ {
+		binary.BigEndian.PutUint64(prog[:], uint64(i)*0x9E3779B97F4A7C15)
+		binary.BigEndian.PutUint64(prog[8:], uint64(i))
+		watch.Add(prog[:])
 	}
-	return r, pay
+	return p, pay
 }
-
-// offline is a node that is never reached: benchmarks of scanning and
-// minting need none.
-type offline struct{ Node }
-
-// offlineOutbound is a network that is never reached.
-type offlineOutbound struct{ Outbound }
 
 // BenchmarkScanBlock scans a 1 MB, 2,500-transaction block (decode, watch
 // set lookups, store lookups for the ten deposits it pays) against 1M and
 // 10M watched addresses; "deserialize" is ltcd's plain
 // wire.MsgBlock.Deserialize of the same block, the floor.
 func BenchmarkScanBlock(b *testing.B) {
-	_, pay := benchRunner(b, 0, 10)
+	_, pay := newBenchParts(b, 0, 10)
 	raw := benchBlock(b, pay)
 	b.Run("deserialize", func(b *testing.B) {
 		b.SetBytes(int64(len(raw)))
@@ -131,17 +135,17 @@ func BenchmarkScanBlock(b *testing.B) {
 	})
 	for _, n := range []int{1_000_000, 10_000_000} {
 		b.Run(fmt.Sprintf("watched=%dM", n/1_000_000), func(b *testing.B) {
-			r, pay := benchRunner(b, n, 10)
+			p, pay := newBenchParts(b, n, 10)
 			raw := benchBlock(b, pay)
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				blk, err := r.Coin.DecodeBlock(raw)
+				blk, err := p.coin.DecodeBlock(raw)
 				if err != nil {
 					b.Fatal(err)
 				}
-				upd, err := r.scan(blk, 1000)
+				upd, err := p.scanner.scan(blk, 1000)
 				if err != nil || len(upd.Deposits) != 10 {
 					b.Fatalf("%d deposits, %v", len(upd.Deposits), err)
 				}
@@ -154,24 +158,22 @@ func BenchmarkScanBlock(b *testing.B) {
 // store write, the watch set; one client, and many in parallel (the store
 // merges their synced writes).
 func BenchmarkMint(b *testing.B) {
-	dest, _ := chain.Litecoin(chain.Regtest)
-	d, _ := dest.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
 	b.Run("serial", func(b *testing.B) {
-		r, _ := benchRunner(b, 0, 0)
+		p, _ := newBenchParts(b, 0, 0)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if _, err := r.mint(d, "https://shop.example/cb?id=1", true); err != nil {
+			if _, err := p.minter.Mint(p.dest, "https://shop.example/cb?id=1", true); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("parallel=64", func(b *testing.B) {
-		r, _ := benchRunner(b, 0, 0)
+		p, _ := newBenchParts(b, 0, 0)
 		b.SetParallelism(32) // 64 goroutines on 2 CPUs
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := r.mint(d, "https://shop.example/cb?id=1", true); err != nil {
+				if _, err := p.minter.Mint(p.dest, "https://shop.example/cb?id=1", true); err != nil {
 					b.Error(err)
 					return
 				}

@@ -1,100 +1,112 @@
 package relay
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
 )
 
-// coinRunner is one coin at run time: its chain, its watch set, and the
-// state of its scanner.
+// Backoff bounds of a coin's pipeline.
+const (
+	// minRetry and maxRetry bound the wait before a step that failed
+	// (the node down) or a forwarder pass left incomplete is tried again.
+	minRetry = time.Second
+	maxRetry = 30 * time.Second
+)
+
+// coinRunner is one coin at run time: its parts, assembled, and the
+// pipeline that runs them.
 type coinRunner struct {
-	Chain
-	svc    *Service
-	db     *store.DB
-	log    zerolog.Logger
-	ticker string
-	watch  *store.WatchSet
+	Coin
+	id        string
+	watch     *store.WatchSet
+	scanner   *Scanner
+	forwarder *Forwarder
+	mempool   *MempoolWatcher
+	minter    *Minter
+	waker     Waker
+	clock     clock.Clock
+	log       zerolog.Logger
 
-	mintMu sync.Mutex
-	next   uint32 // next derivation index to hand out
+	// passedAt is the cursor block at the last forwarder pass; retryAt,
+	// when set, is when a pass left incomplete is tried again, after
+	// retryWait.
+	passedAt  chain.Hash
+	retryAt   time.Time
+	retryWait time.Duration
 
-	// open is the set of recorded deposits not yet spent on chain; only
-	// the run goroutine touches it.
-	open map[chain.OutPoint]struct{}
-	// longPoll is cleared when the node turns out not to support
-	// waitfornewblock.
-	longPoll bool
-	// forwardedAt is the cursor block at the last complete forwarder pass.
-	forwardedAt chain.Hash
-	// postponed remembers the deposits already reported as too small to
-	// forward, to report them once.
-	postponed map[chain.OutPoint]bool
-
-	// mempool is what the node's mempool pays to input addresses.
-	mempool *mempoolView
-
-	// Read by Health while the scanner runs.
-	scanHeight atomic.Int64
-	// scanning is set once the coin has a scan cursor: before it, an
-	// address handed out could be paid in a block the first scan would
-	// start after, so none is handed out.
-	scanning atomic.Bool
-	halted   atomic.Pointer[string]
+	halted atomic.Pointer[string]
 }
 
-func newCoinRunner(s *Service, ch Chain) (*coinRunner, error) {
-	if ch.Coin == nil || ch.Node == nil || ch.Keys == nil {
-		return nil, fmt.Errorf("chain: coin, node and keys are required")
+// run is the coin's pipeline loop: step after step, with backoff while the
+// node fails. It returns nil when ctx is done, or a fatal error.
+func (c *coinRunner) run(ctx context.Context) error {
+	c.log.Info().Int("watched", c.watch.Len()).Int("open_deposits", c.scanner.OpenDeposits()).Msg("scanner starting")
+	backoff := minRetry
+	for ctx.Err() == nil {
+		err := c.step(ctx)
+		if err == nil {
+			backoff = minRetry
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		var fatal fatalError
+		if errors.As(err, &fatal) {
+			msg := err.Error()
+			c.halted.Store(&msg)
+			c.log.Error().Err(err).Msg("scanner halted")
+			return fmt.Errorf("%s scanner: %w", c.Chain.Name(), err)
+		}
+		c.log.Warn().Err(err).Dur("retry_in", backoff).Msg("scanner")
+		select {
+		case <-ctx.Done():
+		case <-c.clock.After(backoff):
+		}
+		backoff = min(2*backoff, maxRetry)
 	}
-	if ch.FeeAddress.Script == nil {
-		return nil, fmt.Errorf("%s: a fee address is required", ch.Coin.Name())
-	}
-	r := &coinRunner{
-		Chain:     ch,
-		svc:       s,
-		db:        s.db,
-		ticker:    ch.Coin.Ticker(),
-		log:       s.log.With().Str("component", "relay").Str("coin", ch.Coin.Ticker()).Logger(),
-		longPoll:  true,
-		postponed: map[chain.OutPoint]bool{},
-		mempool:   newMempoolView(),
-	}
-	var err error
-	if r.watch, err = s.db.LoadWatchSet(r.ticker); err != nil {
-		return nil, fmt.Errorf("%s: load watch set: %w", ch.Coin.Name(), err)
-	}
-	if r.next, err = s.db.NextIndex(r.ticker); err != nil {
-		return nil, fmt.Errorf("%s: %w", ch.Coin.Name(), err)
-	}
-	if err := r.loadOpen(); err != nil {
-		return nil, err
-	}
-	if cur, err := s.db.Cursor(r.ticker); err == nil {
-		r.scanHeight.Store(cur.Height)
-		r.scanning.Store(true)
-	}
-	return r, nil
-}
-
-// loadOpen (re)loads the set of open deposits from the store.
-func (r *coinRunner) loadOpen() error {
-	deps, err := r.db.OpenDeposits(r.ticker)
-	if err != nil {
-		return fmt.Errorf("%s: load open deposits: %w", r.Coin.Name(), err)
-	}
-	r.open = make(map[chain.OutPoint]struct{}, len(deps))
-	for _, d := range deps {
-		r.open[chain.OutPoint{Hash: d.OutPoint.TxID, Index: d.OutPoint.Vout}] = struct{}{}
-	}
+	c.log.Info().Msg("scanner stopped")
 	return nil
 }
 
-// storeOP and chainOP convert outpoints between the two packages.
-func storeOP(o chain.OutPoint) store.OutPoint { return store.OutPoint{TxID: o.Hash, Vout: o.Index} }
-func chainOP(o store.OutPoint) chain.OutPoint { return chain.OutPoint{Hash: o.TxID, Index: o.Vout} }
+// step is one turn of the pipeline: blocks to the store, deposits to
+// transactions, callbacks to merchants, and a wait for what comes next.
+func (c *coinRunner) step(ctx context.Context) error {
+	// Blocks to the store.
+	cur, err := c.scanner.Sync(ctx)
+	if err != nil {
+		return err
+	}
+
+	// Deposits to transactions: once per block, and again after a wait
+	// when a pass could not reach the node.
+	if cur.Hash != c.passedAt || c.retryDue() {
+		c.passedAt = cur.Hash
+		if c.forwarder.Forward(ctx, cur.Height) {
+			c.retryAt, c.retryWait = time.Time{}, 0
+		} else {
+			c.retryWait = min(max(2*c.retryWait, minRetry), maxRetry)
+			c.retryAt = c.clock.Now().Add(c.retryWait)
+		}
+	}
+
+	// Callbacks due at this height.
+	c.waker.Wake()
+
+	// The next block, or the forwarder's retry.
+	return c.scanner.Wait(ctx, c.retryAt)
+}
+
+// retryDue reports whether an incomplete forwarder pass is due again.
+func (c *coinRunner) retryDue() bool {
+	return !c.retryAt.IsZero() && !c.clock.Now().Before(c.retryAt)
+}

@@ -3,13 +3,13 @@ package relay
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Kind classifies an error for the API: it picks the HTTP status.
+// Kind classifies an error for the clients of the engine: each API dialect
+// maps kinds to its own answers.
 type Kind int
 
-// The kinds of error the API answers with.
+// The kinds of error the engine's calls return.
 const (
 	// KindInternal is a fault of ferry or its store.
 	KindInternal Kind = iota
@@ -20,20 +20,9 @@ const (
 	// KindUnavailable is a request ferry cannot serve now: a coin that is
 	// off, a node that does not answer.
 	KindUnavailable
-	// KindRateLimited is a client over its request budget.
-	KindRateLimited
+	// KindUnsupported is a request for a coin ferry does not relay.
+	KindUnsupported
 )
-
-// statuses maps each kind to its HTTP status: on ferry's own endpoints,
-// and on the LitePay-compatible /api/receive, whose contract answers every
-// error with 500 text/plain.
-var statuses = map[Kind]struct{ ferry, litepay int }{
-	KindInternal:    {http.StatusInternalServerError, http.StatusInternalServerError},
-	KindInvalid:     {http.StatusBadRequest, http.StatusInternalServerError},
-	KindNotFound:    {http.StatusNotFound, http.StatusInternalServerError},
-	KindUnavailable: {http.StatusServiceUnavailable, http.StatusInternalServerError},
-	KindRateLimited: {http.StatusTooManyRequests, http.StatusTooManyRequests},
-}
 
 // Error is an error with a kind and a message fit for the client. The
 // wrapped error, if any, is for logs only.
@@ -65,16 +54,12 @@ func internal(msg string, err error) *Error {
 	return &Error{Kind: KindInternal, Message: msg, Err: err}
 }
 
-// explain returns the kind of an API call's error (KindInternal for errors
-// of no kind) and the message to show the client, and logs what the client
-// is not shown: the cause of an internal error.
-func (s *Service) explain(err error, call string) (Kind, string) {
+// Explain returns the kind of an error the engine returned (KindInternal
+// for an error of no kind) and the message its client may see.
+func Explain(err error) (Kind, string) {
 	var e *Error
-	if !errors.As(err, &e) {
-		e = internal("internal error", err)
+	if errors.As(err, &e) {
+		return e.Kind, e.Message
 	}
-	if e.Kind == KindInternal {
-		s.log.Error().Err(err).Str("component", "api").Str("call", call).Msg("internal error")
-	}
-	return e.Kind, e.Message
+	return KindInternal, "internal error"
 }

@@ -1,20 +1,21 @@
-package relay
+package relay_test
 
 import (
 	"context"
-	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/notify"
+	"github.com/ferry-relay/ferry/notify/notifytest"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/relay/relaytest"
 	"github.com/ferry-relay/ferry/torproxy"
 	"github.com/ferry-relay/ferry/torproxy/dnstest"
 )
@@ -41,7 +42,7 @@ func TestHostileCallbacks(t *testing.T) {
 	dns.Set("redirector.test", netip.MustParseAddr("93.184.216.34"))
 	atDial := map[string]netip.Addr{"rebind.test": netip.MustParseAddr("127.0.0.1"), "redirector.test": netip.MustParseAddr("127.0.0.1")}
 	d := &torproxy.Dialer{Resolver: dns.Resolver(), Timeout: 2 * time.Second}
-	s, cb := hostileService(t, d)
+	env := relaytest.NewEngine(t, relaytest.Options{Hosts: d, Started: true})
 
 	p := ":" + port
 	urls := []string{
@@ -104,22 +105,42 @@ func TestHostileCallbacks(t *testing.T) {
 		"http://93.184.216.34/cb x",
 		"http://93.184.216.34/" + strings.Repeat("a", 240),
 	}
+	// Registration: each is refused, or looks public for now.
+	var accepted []string
 	for _, u := range urls {
-		t.Run(u[:min(len(u), 60)], func(t *testing.T) {
-			_, err := s.checkCallback(context.Background(), u, true)
-			if err != nil {
-				return // refused at registration
-			}
-			j := job(t, u)
-			if ip, ok := atDial[j.url.Hostname()]; ok {
-				dns.Set(j.url.Hostname(), ip)
-				defer dns.Set(j.url.Hostname(), netip.MustParseAddr("93.184.216.34"))
-			}
-			a := cb.request(context.Background(), j)
-			if !strings.Contains(a.Error, "not allowed for callbacks") {
-				t.Errorf("accepted at registration and then not refused at dial: %q", a.Error)
-			}
-		})
+		_, err := env.Engine.Mint(context.Background(), relay.MintRequest{Coin: "ltc", Destination: dest, Callback: u, CallbackReq: true})
+		if err == nil {
+			accepted = append(accepted, u)
+		}
+	}
+	// Delivery: the names that rebind point at loopback now, and every
+	// connection is refused by the dialer's guard.
+	for host, ip := range atDial {
+		dns.Set(host, ip)
+	}
+	q := notifytest.NewMemQueue()
+	for i, u := range accepted {
+		q.Add(fmt.Sprint(i), u, notify.AckOK)
+	}
+	cfg := notify.DefaultConfig()
+	cfg.Queues, cfg.Outbound = []notify.Queue{q}, d
+	n, err := notify.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	for i, u := range accepted {
+		relaytest.WaitFor(t, "a delivery to "+u, func() bool { return len(q.Results(fmt.Sprint(i))) > 0 })
+		if r := q.Results(fmt.Sprint(i))[0]; !strings.Contains(r.Err, "not allowed for callbacks") {
+			t.Errorf("%s: accepted at registration and then not refused at dial: %q", u, r.Err)
+		}
+	}
+	cancel()
+	<-done
+	if len(accepted) == 0 || len(accepted) > 8 {
+		t.Errorf("%d hostile URLs passed registration: %v", len(accepted), accepted)
 	}
 	if n := v4.conns.Load(); n != 0 {
 		t.Errorf("the 127.0.0.1 listener saw %d connections", n)
@@ -130,27 +151,6 @@ func TestHostileCallbacks(t *testing.T) {
 	if len(urls) < 30 {
 		t.Errorf("only %d hostile URLs", len(urls))
 	}
-}
-
-// hostileService returns a service whose callbacks go through d.
-func hostileService(t *testing.T, d *torproxy.Dialer) (*Service, *callbacker) {
-	t.Helper()
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	coin, _ := chain.Litecoin(chain.Regtest)
-	seed, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-	keys, _ := chain.NewKeychain(seed, coin.CoinType())
-	fee, _ := coin.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
-	cfg := DefaultConfig()
-	cfg.Callbacks.Outbound = d
-	s, err := New(cfg, db, []Chain{{Coin: coin, Node: offline{}, Keys: keys, FeeAddress: fee, MinDeposit: 1, FallbackFeeRate: 1000}}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, s.callbacks
 }
 
 // listenV6 listens on [::1] and counts the connections it accepts; without
@@ -175,4 +175,25 @@ func listenV6(t *testing.T) (*atomic.Int64, string) {
 	}()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return &n, port
+}
+
+// counted is a 127.0.0.1 HTTP server that counts the connections it
+// accepts, whatever it answers.
+type counted struct {
+	*httptest.Server
+	conns atomic.Int64
+}
+
+func newCounted(t *testing.T, h http.HandlerFunc) *counted {
+	t.Helper()
+	c := &counted{}
+	c.Server = httptest.NewUnstartedServer(h)
+	c.Server.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			c.conns.Add(1)
+		}
+	}
+	c.Start()
+	t.Cleanup(c.Close)
+	return c
 }

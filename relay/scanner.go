@@ -4,130 +4,220 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
 )
+
+// BlockSource is what the scanner reads of a coin's node. *chain.Node
+// implements it.
+type BlockSource interface {
+	BlockCount(ctx context.Context) (int64, error)
+	BlockHash(ctx context.Context, height int64) (chain.Hash, error)
+	BestBlockHash(ctx context.Context) (chain.Hash, error)
+	RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error)
+	// WaitForNewBlock returns when the node's best block changes or
+	// timeout passes; an error wrapping chain.ErrMethodNotFound makes the
+	// scanner poll instead.
+	WaitForNewBlock(ctx context.Context, timeout time.Duration) error
+}
+
+var _ BlockSource = (*chain.Node)(nil)
+
+// ScanStore is what the scanner keeps in the store. *store.DB implements
+// it.
+type ScanStore interface {
+	Cursor(coin string) (store.Cursor, error)
+	Start(coin string, blocks []store.BlockRef) error
+	Apply(c *store.Changes) error
+	Rollback(coin string) (*store.Undo, error)
+	BlockHash(coin string, height int64) (chain.Hash, error)
+	AddressByProgram(coin string, program []byte) (*store.Address, error)
+	IdleAddresses(coin string, before time.Time, limit int) ([]*store.Address, error)
+	OpenDeposits(coin string) ([]*store.Deposit, error)
+}
+
+var _ ScanStore = (*store.DB)(nil)
+
+// BlockObserver learns of every block the scanner records or rolls back,
+// once the store has it. It is called from the scanner's goroutine.
+type BlockObserver interface {
+	Applied(ctx context.Context, c *store.Changes)
+	RolledBack(ctx context.Context, coin string, u *store.Undo)
+}
+
+// ScannerConfig configures a Scanner.
+type ScannerConfig struct {
+	Coin   *chain.Coin
+	Blocks BlockSource
+	Store  ScanStore
+	// Watch is the coin's watch set: the scanner removes the addresses
+	// that expire, and puts back those a rollback returns.
+	Watch *store.WatchSet
+	Clock clock.Clock
+	// PollInterval is how often a node without long polling is asked for
+	// its best block.
+	PollInterval time.Duration
+	// WatchFor is how long after its last activity an address stays
+	// watched (expiry and grace); 0 watches every address for ever.
+	WatchFor  time.Duration
+	Observers []BlockObserver
+	Log       zerolog.Logger
+}
+
+// Scanner brings the store up to the node's chain, block by block: it
+// records the deposits each block pays and the ones it spends, rolls back
+// the blocks a reorg orphans, and expires idle addresses. Its methods are
+// called from one goroutine, but Height and Started.
+type Scanner struct {
+	cfg ScannerConfig
+	id  string
+	// open is the set of recorded deposits not yet spent on chain.
+	open map[chain.OutPoint]struct{}
+	// longPoll is cleared when the node turns out not to support
+	// waitfornewblock.
+	longPoll bool
+	// seen is the node's best block when the last sync ended: Wait waits
+	// for it to change.
+	seen chain.Hash
+
+	height  atomic.Int64
+	started atomic.Bool
+}
 
 // fatalError marks an error after which a coin's scanner must stop: its
 // store can no longer be trusted to follow the chain.
 type fatalError struct{ err error }
 
+// Error returns the cause's message.
 func (e fatalError) Error() string { return e.err.Error() }
+
+// Unwrap returns the cause.
 func (e fatalError) Unwrap() error { return e.err }
 
-// Wait bounds of the scanner loop.
+// Wait bounds of the scanner.
 const (
 	// longPollTimeout bounds one waitfornewblock call. A block that lands
 	// between the scanner's check of the best block and its long poll is
 	// seen when the poll times out, so this is the worst-case delay.
 	longPollTimeout = time.Second
-	maxBackoff      = 30 * time.Second
+	// firstStartDepth is how many blocks below the node's best block a
+	// first start records, so that a reorg right after it rolls back like
+	// any other.
+	firstStartDepth = 100
+	// maxExpiryPerBlock bounds the addresses one block expires; the rest
+	// follow with the next blocks.
+	maxExpiryPerBlock = 10_000
 )
 
-// run is the coin's scanner loop: catch up with the node, forward what is
-// due, wait for the next block. Node errors are retried with backoff; it
-// returns nil when ctx is done, or a fatal error.
-func (r *coinRunner) run(ctx context.Context) error {
-	r.log.Info().Int("watched", r.watch.Len()).Int("open_deposits", len(r.open)).Msg("scanner starting")
-	backoff := time.Second
-	for ctx.Err() == nil {
-		err := r.step(ctx)
-		if err == nil {
-			backoff = time.Second
-			continue
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		var fatal fatalError
-		if errors.As(err, &fatal) {
-			msg := err.Error()
-			r.halted.Store(&msg)
-			r.log.Error().Err(err).Msg("scanner halted")
-			return fmt.Errorf("%s scanner: %w", r.Coin.Name(), err)
-		}
-		r.log.Warn().Err(err).Dur("retry_in", backoff).Msg("scanner")
-		select {
-		case <-ctx.Done():
-		case <-r.svc.cfg.Clock.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
+// NewScanner returns a scanner over cfg's store, with its open deposits
+// loaded. It does not contact the node.
+func NewScanner(cfg ScannerConfig) (*Scanner, error) {
+	s := &Scanner{cfg: cfg, id: cfg.Coin.ID(), longPoll: true}
+	if err := s.loadOpen(); err != nil {
+		return nil, err
 	}
-	r.log.Info().Msg("scanner stopped")
+	if cur, err := cfg.Store.Cursor(s.id); err == nil {
+		s.height.Store(cur.Height)
+		s.started.Store(true)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Height returns the height of the last block recorded.
+func (s *Scanner) Height() int64 { return s.height.Load() }
+
+// Started reports whether the coin has a scan cursor: before it, an address
+// handed out could be paid in a block the first scan would start after.
+func (s *Scanner) Started() bool { return s.started.Load() }
+
+// OpenDeposits returns how many recorded deposits are not spent on chain.
+func (s *Scanner) OpenDeposits() int { return len(s.open) }
+
+// loadOpen (re)loads the set of open deposits from the store.
+func (s *Scanner) loadOpen() error {
+	deps, err := s.cfg.Store.OpenDeposits(s.id)
+	if err != nil {
+		return fmt.Errorf("%s: load open deposits: %w", s.cfg.Coin.Name(), err)
+	}
+	s.open = make(map[chain.OutPoint]struct{}, len(deps))
+	for _, d := range deps {
+		s.open[d.OutPoint] = struct{}{}
+	}
 	return nil
 }
 
-// step makes one pass of the loop.
-func (r *coinRunner) step(ctx context.Context) error {
-	cur, err := r.cursor(ctx)
-	if err != nil {
-		return err
-	}
-	if cur, err = r.sync(ctx, cur); err != nil {
-		return err
-	}
-	if cur.Hash != r.forwardedAt {
-		// Callbacks do not wait for a complete forwarder pass: they are
-		// sent once per confirmation count whatever runs them.
-		complete := r.forwardAll(ctx, cur.Height)
-		r.callbacks(ctx, cur.Height)
-		if complete {
-			r.forwardedAt = cur.Hash
-		}
-	}
-	return r.wait(ctx, cur)
-}
-
-// cursor returns the scan cursor, setting it at the node's best block on the
-// coin's first start.
-func (r *coinRunner) cursor(ctx context.Context) (store.Cursor, error) {
-	cur, err := r.db.Cursor(r.ticker)
+// Cursor returns the scan cursor, setting it on the coin's first start at
+// the node's best block, with the blocks below it recorded.
+func (s *Scanner) Cursor(ctx context.Context) (store.Cursor, error) {
+	cur, err := s.cfg.Store.Cursor(s.id)
 	if !errors.Is(err, store.ErrNotFound) {
 		if err != nil {
 			return cur, fatalError{err}
 		}
 		return cur, nil
 	}
-	tip, err := r.Node.BlockCount(ctx)
+	tip, err := s.cfg.Blocks.BlockCount(ctx)
 	if err != nil {
 		return cur, err
 	}
-	hash, err := r.Node.BlockHash(ctx, tip)
-	if err != nil {
-		return cur, err
+	from := max(0, tip-firstStartDepth)
+	prev := chain.Hash{}
+	if from > 0 {
+		if prev, err = s.cfg.Blocks.BlockHash(ctx, from-1); err != nil {
+			return cur, err
+		}
 	}
-	blk, err := r.fetch(ctx, hash)
-	if err != nil {
-		return cur, err
+	refs := make([]store.BlockRef, 0, tip-from+1)
+	for h := from; h <= tip; h++ {
+		hash, err := s.cfg.Blocks.BlockHash(ctx, h)
+		if err != nil {
+			return cur, err
+		}
+		refs = append(refs, store.BlockRef{Height: h, Hash: hash, Prev: prev})
+		prev = hash
 	}
-	if err := r.db.Start(r.ticker, tip, hash, blk.Prev()); err != nil {
+	if err := s.cfg.Store.Start(s.id, refs); err != nil {
 		return cur, fatalError{err}
 	}
-	r.scanning.Store(true)
-	r.log.Info().Int64("height", tip).Str("hash", hash.String()).Msg("first start: scanning from the node's best block")
-	r.scanHeight.Store(tip)
-	return store.Cursor{Height: tip, Hash: hash}, nil
+	s.started.Store(true)
+	s.height.Store(tip)
+	s.cfg.Log.Info().Int64("height", tip).Str("hash", prev.String()).Int("recorded_below", len(refs)-1).
+		Msg("first start: scanning from the node's best block")
+	return store.Cursor{Height: tip, Hash: prev}, nil
 }
 
-// sync applies the node's blocks after cur until the cursor is the node's
-// best block, rolling back the blocks a reorg has orphaned.
-func (r *coinRunner) sync(ctx context.Context, cur store.Cursor) (store.Cursor, error) {
+// Sync applies the node's blocks after the cursor until the cursor is the
+// node's best block, rolling back the blocks a reorg has orphaned, and
+// returns the new cursor. A node behind the cursor on the same chain is
+// waited for, not followed back.
+func (s *Scanner) Sync(ctx context.Context) (store.Cursor, error) {
+	cur, err := s.Cursor(ctx)
+	if err != nil {
+		return cur, err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return cur, err
 		}
-		tip, err := r.Node.BlockCount(ctx)
+		tip, err := s.cfg.Blocks.BlockCount(ctx)
 		if err != nil {
 			return cur, err
 		}
 		if cur.Height >= tip {
-			hash, err := r.Node.BlockHash(ctx, tip)
+			hash, err := s.cfg.Blocks.BlockHash(ctx, tip)
 			if err != nil {
 				return cur, err
 			}
 			if cur.Height == tip && hash == cur.Hash {
+				s.seen = hash
 				return cur, nil
 			}
 			if cur.Height > tip {
@@ -135,47 +225,48 @@ func (r *coinRunner) sync(ctx context.Context, cur store.Cursor) (store.Cursor, 
 				// syncing, restored) or on a shorter fork. Only a block
 				// that differs from the one recorded at the node's
 				// height shows a fork; without one, wait for the node.
-				ours, err := r.db.BlockHash(r.ticker, tip)
-				if errors.Is(err, store.ErrNotFound) || err == nil && chain.Hash(ours) == hash {
-					r.log.Debug().Int64("node_height", tip).Int64("scan_height", cur.Height).Msg("node is behind the scanner: waiting")
+				ours, err := s.cfg.Store.BlockHash(s.id, tip)
+				if errors.Is(err, store.ErrNotFound) || err == nil && ours == hash {
+					s.seen = hash
+					s.cfg.Log.Debug().Int64("node_height", tip).Int64("scan_height", cur.Height).Msg("node is behind the scanner: waiting")
 					return cur, nil
 				}
 				if err != nil {
 					return cur, fatalError{err}
 				}
 			}
-			if cur, err = r.rollback(); err != nil {
+			if cur, err = s.rollback(ctx); err != nil {
 				return cur, err
 			}
 			continue
 		}
 
-		hash, err := r.Node.BlockHash(ctx, cur.Height+1)
+		hash, err := s.cfg.Blocks.BlockHash(ctx, cur.Height+1)
 		if err != nil {
 			return cur, err
 		}
-		blk, err := r.fetch(ctx, hash)
+		blk, err := s.fetch(ctx, hash)
 		if err != nil {
 			return cur, err
 		}
 		if blk.Prev() != cur.Hash {
-			if cur, err = r.rollback(); err != nil {
+			if cur, err = s.rollback(ctx); err != nil {
 				return cur, err
 			}
 			continue
 		}
-		if cur, err = r.apply(blk, cur.Height+1); err != nil {
+		if cur, err = s.apply(ctx, blk, cur.Height+1); err != nil {
 			return cur, err
 		}
 	}
 }
 
-func (r *coinRunner) fetch(ctx context.Context, hash chain.Hash) (*chain.Block, error) {
-	raw, err := r.Node.RawBlock(ctx, hash)
+func (s *Scanner) fetch(ctx context.Context, hash chain.Hash) (*chain.Block, error) {
+	raw, err := s.cfg.Blocks.RawBlock(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
-	blk, err := r.Coin.DecodeBlock(raw)
+	blk, err := s.cfg.Coin.DecodeBlock(raw)
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w", hash, err)
 	}
@@ -185,48 +276,46 @@ func (r *coinRunner) fetch(ctx context.Context, hash chain.Hash) (*chain.Block, 
 	return blk, nil
 }
 
-// apply scans blk, the block at height, and commits what it found, with the
-// addresses whose idle time has run out by the block's time.
-func (r *coinRunner) apply(blk *chain.Block, height int64) (store.Cursor, error) {
-	upd, err := r.scan(blk, height)
+// apply scans blk, the block at height, and commits what it found, with
+// the addresses whose watch has run out by the block's time.
+func (s *Scanner) apply(ctx context.Context, blk *chain.Block, height int64) (store.Cursor, error) {
+	c, err := s.scan(blk, height)
 	if err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
-	upd.Now = blk.Time()
-	expired, err := r.expiring(upd)
+	c.Now = blk.Time()
+	expired, err := s.expiring(c)
 	if err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
-	if err := r.db.ApplyBlock(upd); err != nil {
+	if err := s.cfg.Store.Apply(c); err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
 	for _, a := range expired {
-		r.watch.Remove(a.Program[:])
-		r.log.Info().Str("address", a.Address).Uint32("index", a.Index).Time("idle_since", a.LastActivity).Msg("address expired")
+		s.cfg.Watch.Remove(a.Program[:])
+		s.cfg.Log.Info().Str("address", a.Address).Uint32("index", a.Index).Time("idle_since", a.LastActivity).Msg("address expired")
 	}
-	for _, d := range upd.Deposits {
-		r.open[chainOP(d.OutPoint)] = struct{}{}
-		r.log.Info().Str("outpoint", chainOP(d.OutPoint).String()).Uint32("index", d.AddrIndex).
+	for _, d := range c.Deposits {
+		s.open[d.OutPoint] = struct{}{}
+		s.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Uint32("index", d.AddrIndex).
 			Int64("value", d.Value).Int64("height", height).Int64("maturity", d.Maturity).Msg("deposit detected")
 	}
-	for _, s := range upd.Spends {
-		delete(r.open, chainOP(s.OutPoint))
-		r.log.Info().Str("outpoint", chainOP(s.OutPoint).String()).Str("spent_by", chain.Hash(s.TxID).String()).
+	for _, sp := range c.Spends {
+		delete(s.open, sp.OutPoint)
+		s.cfg.Log.Info().Str("outpoint", sp.OutPoint.String()).Str("spent_by", sp.TxID.String()).
 			Int64("height", height).Msg("deposit spent")
-		// A forward confirmed while ferry was down was never seen
-		// accepted: its callback starts here.
-		if f, err := r.db.Forward(r.ticker, s.OutPoint); err == nil && f.TxID == s.TxID {
-			r.startCallback(f)
-		}
 	}
-	r.scanHeight.Store(height)
+	s.height.Store(height)
+	for _, o := range s.cfg.Observers {
+		o.Applied(ctx, c)
+	}
 	return store.Cursor{Height: height, Hash: blk.Hash()}, nil
 }
 
-// scan finds the deposits to watched addresses in blk and the open deposits
-// it spends. It hashes only the transactions that matter.
-func (r *coinRunner) scan(blk *chain.Block, height int64) (*store.Block, error) {
-	upd := &store.Block{Coin: r.ticker, Height: height, Hash: blk.Hash(), Prev: blk.Prev(), Time: blk.Time()}
+// scan finds the deposits to watched addresses in blk and the open
+// deposits it spends. It hashes only the transactions that matter.
+func (s *Scanner) scan(blk *chain.Block, height int64) (*store.Changes, error) {
+	c := &store.Changes{Coin: s.id, Height: height, Hash: blk.Hash(), Prev: blk.Prev(), Time: blk.Time()}
 	created := map[chain.OutPoint]bool{} // deposits paid in this block, which it may also spend
 	var (
 		tx     int
@@ -241,17 +330,17 @@ func (r *coinRunner) scan(blk *chain.Block, height int64) (*store.Block, error) 
 		return txid
 	}
 	onInput := func(prev chain.OutPoint) {
-		_, open := r.open[prev]
+		_, open := s.open[prev]
 		if open || created[prev] {
-			upd.Spends = append(upd.Spends, store.Spend{OutPoint: storeOP(prev), TxID: id()})
+			c.Spends = append(c.Spends, store.Spend{OutPoint: prev, TxID: id()})
 		}
 	}
 	onOutput := func(vout uint32, value int64, script []byte) {
 		prog, ok := chain.P2WPKHProgram(script)
-		if !ok || !r.watch.MayContain(prog) || err != nil {
+		if !ok || !s.cfg.Watch.MayContain(prog) || err != nil {
 			return
 		}
-		addr, aerr := r.db.AddressByProgram(r.ticker, prog)
+		addr, aerr := s.cfg.Store.AddressByProgram(s.id, prog)
 		if errors.Is(aerr, store.ErrNotFound) {
 			return // a fingerprint collision
 		}
@@ -260,13 +349,13 @@ func (r *coinRunner) scan(blk *chain.Block, height int64) (*store.Block, error) 
 			return
 		}
 		op := chain.OutPoint{Hash: id(), Index: vout}
-		upd.Deposits = append(upd.Deposits, store.Deposit{
-			OutPoint:  storeOP(op),
+		c.Deposits = append(c.Deposits, store.Deposit{
+			OutPoint:  op,
 			AddrIndex: addr.Index,
 			Value:     value,
 			Height:    height,
 			BlockHash: blk.Hash(),
-			Maturity:  r.Coin.Maturity(blk.Kind(tx)),
+			Maturity:  s.cfg.Coin.Maturity(blk.Kind(tx)),
 		})
 		created[op] = true
 	}
@@ -275,77 +364,83 @@ func (r *coinRunner) scan(blk *chain.Block, height int64) (*store.Block, error) 
 		blk.Inputs(tx, onInput)
 		blk.Outputs(tx, onOutput)
 	}
-	return upd, err
+	return c, err
 }
 
-// maxExpiryPerBlock bounds the addresses one block expires; the rest
-// follow with the next blocks.
-const maxExpiryPerBlock = 10_000
-
-// expiring lists the watched addresses idle for the address expiry at
-// upd's time and adds them to upd. An address paid in this block or in the
-// mempool stays. (An address whose deposit is still to be forwarded may
-// expire: the forwarder follows deposits, not addresses; expiry only stops
-// new payments from being picked up.)
-func (r *coinRunner) expiring(upd *store.Block) ([]*store.Address, error) {
-	expiry := r.svc.cfg.AddressExpiry
-	if expiry <= 0 {
+// expiring lists the watched addresses whose watch has run out at c's
+// time and adds them to c. An address paid in this block stays. (An
+// address whose deposit is still to be forwarded may expire: the forwarder
+// follows deposits, not addresses; expiry only stops new payments from
+// being picked up.) The watch lasts the address expiry and a grace as long
+// as a node keeps a transaction in its mempool, so a payment made before
+// the address expired is picked up whenever it is mined, whatever ferry
+// was doing meanwhile.
+func (s *Scanner) expiring(c *store.Changes) ([]*store.Address, error) {
+	if s.cfg.WatchFor <= 0 {
 		return nil, nil
 	}
-	idle, err := r.db.IdleAddresses(r.ticker, upd.Now.Add(-expiry), maxExpiryPerBlock)
+	idle, err := s.cfg.Store.IdleAddresses(s.id, c.Now.Add(-s.cfg.WatchFor), maxExpiryPerBlock)
 	if err != nil || len(idle) == 0 {
 		return nil, err
 	}
 	paid := map[uint32]bool{}
-	for _, d := range upd.Deposits {
+	for _, d := range c.Deposits {
 		paid[d.AddrIndex] = true
 	}
 	var out []*store.Address
 	for _, a := range idle {
-		if paid[a.Index] || r.mempool.pays(a.Index) {
+		if paid[a.Index] {
 			continue
 		}
 		out = append(out, a)
-		upd.Expire = append(upd.Expire, a.Index)
+		c.Expire = append(c.Expire, a.Index)
 	}
 	return out, nil
 }
 
 // rollback undoes the cursor block after a reorg.
-func (r *coinRunner) rollback() (store.Cursor, error) {
-	undo, err := r.db.Rollback(r.ticker)
+func (s *Scanner) rollback(ctx context.Context) (store.Cursor, error) {
+	undo, err := s.cfg.Store.Rollback(s.id)
 	if err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
-	if err := r.loadOpen(); err != nil {
+	if err := s.loadOpen(); err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
 	for _, p := range undo.Rewatched {
-		r.watch.Add(p)
+		s.cfg.Watch.Add(p)
 	}
-	r.scanHeight.Store(undo.Cursor.Height)
-	r.log.Warn().Int64("height", undo.Cursor.Height+1).Int("rewatched", len(undo.Rewatched)).Msg("reorg: rolled back block")
+	s.height.Store(undo.Cursor.Height)
+	s.cfg.Log.Warn().Int64("height", undo.Cursor.Height+1).Int("rewatched", len(undo.Rewatched)).Msg("reorg: rolled back block")
+	for _, o := range s.cfg.Observers {
+		o.RolledBack(ctx, s.id, undo)
+	}
 	return undo.Cursor, nil
 }
 
-// wait returns when the node's best block is no longer cur, or after a
-// bounded wait.
-func (r *coinRunner) wait(ctx context.Context, cur store.Cursor) error {
-	best, err := r.Node.BestBlockHash(ctx)
-	if err != nil || best != cur.Hash {
+// Wait returns when the node's best block is no longer the one the last
+// Sync saw, or after a bounded wait (a long poll, or the poll interval),
+// or at until if that comes first (the zero time: no limit).
+func (s *Scanner) Wait(ctx context.Context, until time.Time) error {
+	best, err := s.cfg.Blocks.BestBlockHash(ctx)
+	if err != nil || best != s.seen {
 		return err
 	}
-	if r.longPoll {
-		err := r.Node.WaitForNewBlock(ctx, longPollTimeout)
+	wait := s.cfg.PollInterval
+	if !until.IsZero() {
+		wait = min(wait, max(0, until.Sub(s.cfg.Clock.Now())))
+	}
+	if s.longPoll && wait >= s.cfg.PollInterval {
+		err := s.cfg.Blocks.WaitForNewBlock(ctx, longPollTimeout)
 		if !errors.Is(err, chain.ErrMethodNotFound) {
 			return err
 		}
-		r.longPoll = false
-		r.log.Info().Dur("interval", r.svc.cfg.PollInterval).Msg("node has no waitfornewblock: polling")
+		s.longPoll = false
+		s.cfg.Log.Info().Dur("interval", s.cfg.PollInterval).Msg("node has no waitfornewblock: polling")
 	}
 	select {
 	case <-ctx.Done():
-	case <-r.svc.cfg.Clock.After(r.svc.cfg.PollInterval):
+	case <-s.cfg.Clock.After(wait):
 	}
 	return nil
 }

@@ -66,16 +66,46 @@ func decodeAddress(coin string, index uint32, b []byte) (*Address, error) {
 	return a, nil
 }
 
-// NextIndex returns the index after the highest address of coin ever
-// stored: the first index never handed out.
+// NextIndex returns the first index of coin never handed out: the index
+// after the highest address ever stored, or the first index set by
+// SetFirstIndex if that is higher.
 func (db *DB) NextIndex(coin string) (uint32, error) {
+	var next uint32
 	it := db.ldb.NewIterator(prefix(tAddress, coin), nil)
 	defer it.Release()
-	if !it.Last() {
-		return 0, it.Error()
+	if it.Last() {
+		k := it.Key()
+		next = binary.BigEndian.Uint32(k[len(k)-4:]) + 1
 	}
-	k := it.Key()
-	return binary.BigEndian.Uint32(k[len(k)-4:]) + 1, nil
+	if err := it.Error(); err != nil {
+		return 0, fmt.Errorf("next index %s: %w", coin, err)
+	}
+	v, err := db.get(firstIndexKey(coin))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return next, nil
+	case err != nil:
+		return 0, fmt.Errorf("next index %s: %w", coin, err)
+	case len(v) != 4:
+		return 0, fmt.Errorf("next index %s: %w", coin, ErrCorrupt)
+	}
+	return max(next, binary.BigEndian.Uint32(v)), nil
+}
+
+func firstIndexKey(coin string) []byte { return key(tMeta, coin, []byte("first-index")) }
+
+// SetFirstIndex makes coin's addresses start at index first at the
+// earliest, synced: for a data directory rebuilt around a seed whose lower
+// indexes were handed out before. It never lowers the first index.
+func (db *DB) SetFirstIndex(coin string, first uint32) error {
+	next, err := db.NextIndex(coin)
+	if err != nil || first <= next {
+		return err
+	}
+	if err := db.ldb.Put(firstIndexKey(coin), u32(first), syncWrite); err != nil {
+		return fmt.Errorf("set first index %s: %w", coin, err)
+	}
+	return nil
 }
 
 // PutAddress records a new input address, synced to disk, and adds it to the

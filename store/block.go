@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/ferry-relay/ferry/chain"
 )
 
 // Errors of the block methods.
@@ -24,27 +26,37 @@ var (
 // Cursor is the last block of a coin's chain whose changes are recorded.
 type Cursor struct {
 	Height int64
-	Hash   [32]byte
+	Hash   chain.Hash
+}
+
+// BlockRef places a block in its chain: its height, hash and parent.
+type BlockRef struct {
+	Height     int64
+	Hash, Prev chain.Hash
 }
 
 // Deposit is one output paying an input address, as found in a block.
 type Deposit struct {
 	Coin     string
-	OutPoint OutPoint
+	OutPoint chain.OutPoint
 	// AddrIndex is the input address's index.
 	AddrIndex uint32
 	Value     int64
 	// Height and BlockHash place the block that holds the payment.
 	Height    int64
-	BlockHash [32]byte
+	BlockHash chain.Hash
 	// Maturity is the number of confirmations the chain requires before the
 	// output may be spent (coinbase and MWEB peg-out outputs), or 0.
 	Maturity int64
 	// SpentBy is the transaction that spent the deposit on chain, normally
 	// ferry's forward, and SpentHeight its block; zero while unspent.
-	SpentBy     [32]byte
+	SpentBy     chain.Hash
 	SpentHeight int64
 }
+
+// ID returns the deposit's stable identifier, "<txid>:<vout>": merchants
+// key on it, since one transaction can pay several deposits.
+func (d *Deposit) ID() string { return d.OutPoint.String() }
 
 // Spent reports whether the deposit has been spent in a recorded block.
 func (d *Deposit) Spent() bool { return d.SpentHeight != 0 }
@@ -61,7 +73,7 @@ func (d *Deposit) encode() []byte {
 	return e.b
 }
 
-func decodeDeposit(coin string, op OutPoint, b []byte) (*Deposit, error) {
+func decodeDeposit(coin string, op chain.OutPoint, b []byte) (*Deposit, error) {
 	d := newDec(b)
 	dep := &Deposit{Coin: coin, OutPoint: op}
 	dep.AddrIndex = d.u32()
@@ -79,18 +91,18 @@ func decodeDeposit(coin string, op OutPoint, b []byte) (*Deposit, error) {
 
 // Spend is a recorded deposit spent by a transaction in a block.
 type Spend struct {
-	OutPoint OutPoint
-	TxID     [32]byte
+	OutPoint chain.OutPoint
+	TxID     chain.Hash
 }
 
-// Block is everything one block changes: the deposits it pays, the
-// deposits it spends, and the addresses that expire with it. ApplyBlock
-// records it atomically with the cursor.
-type Block struct {
+// Changes is everything one block changes in the store: the deposits it
+// pays, the deposits it spends, and the addresses that expire with it. Apply
+// records them atomically with the cursor.
+type Changes struct {
 	Coin     string
 	Height   int64
-	Hash     [32]byte
-	Prev     [32]byte
+	Hash     chain.Hash
+	Prev     chain.Hash
 	Time     time.Time
 	Deposits []Deposit
 	Spends   []Spend
@@ -116,32 +128,47 @@ func (db *DB) Cursor(coin string) (Cursor, error) {
 	return c, nil
 }
 
-func encodeCursor(height int64, hash [32]byte) []byte {
+func encodeCursor(height int64, hash chain.Hash) []byte {
 	return append(u64(uint64(height)), hash[:]...)
 }
 
-// Start sets coin's cursor for the first time, at the block the scan starts
-// after. It fails if the coin already has a cursor.
-func (db *DB) Start(coin string, height int64, hash, prev [32]byte) error {
+// Start sets coin's cursor for the first time at the last of blocks, a run
+// of consecutive blocks of the node's chain ending where the scan starts.
+// Each is recorded with an empty undo log, as if scanned with nothing found
+// (nothing can pay an address not yet handed out), so that a reorg right
+// after the first start rolls back through them like through any other
+// block. It fails if the coin already has a cursor.
+func (db *DB) Start(coin string, blocks []BlockRef) error {
+	if len(blocks) == 0 {
+		return fmt.Errorf("start %s: no block", coin)
+	}
+	for i := 1; i < len(blocks); i++ {
+		if blocks[i].Height != blocks[i-1].Height+1 || blocks[i].Prev != blocks[i-1].Hash {
+			return fmt.Errorf("start %s: blocks %d and %d are not consecutive", coin, blocks[i-1].Height, blocks[i].Height)
+		}
+	}
 	if _, err := db.Cursor(coin); err == nil {
 		return fmt.Errorf("start %s: cursor exists", coin)
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	b := new(leveldb.Batch)
-	b.Put(key(tBlock, coin, u64(uint64(height))), encodeBlockRecord(hash, prev, time.Time{}, nil))
-	b.Put(key(tCursor, coin), encodeCursor(height, hash))
+	for _, r := range blocks {
+		b.Put(key(tBlock, coin, u64(uint64(r.Height))), encodeBlockRecord(r.Hash, r.Prev, time.Time{}, nil))
+	}
+	last := blocks[len(blocks)-1]
+	b.Put(key(tCursor, coin), encodeCursor(last.Height, last.Hash))
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("start %s: %w", coin, err)
 	}
 	return nil
 }
 
-// ApplyBlock records blk's deposits and spends, the block's hash and undo
-// log, and moves the cursor to it, in one synced batch: after a crash either
+// Apply records blk's deposits and spends, the block's hash and undo log,
+// and moves the cursor to it, in one synced batch: after a crash either
 // all of it is on disk or none. blk must extend the cursor
 // (ErrCursorMismatch otherwise).
-func (db *DB) ApplyBlock(blk *Block) error {
+func (db *DB) Apply(blk *Changes) error {
 	cur, err := db.Cursor(blk.Coin)
 	if err != nil {
 		return err
@@ -264,14 +291,14 @@ func (db *DB) Rollback(coin string) (*Undo, error) {
 
 // BlockHash returns the hash recorded for coin's block at height, or
 // ErrNotFound if that block is not among the recent ones the store keeps.
-func (db *DB) BlockHash(coin string, height int64) ([32]byte, error) {
+func (db *DB) BlockHash(coin string, height int64) (chain.Hash, error) {
 	v, err := db.get(key(tBlock, coin, u64(uint64(height))))
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
+		return chain.Hash{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
 	}
 	rec, err := decodeBlockRecord(v)
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
+		return chain.Hash{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
 	}
 	return rec.hash, nil
 }
@@ -284,12 +311,12 @@ type undoEntry struct {
 }
 
 type blockRecord struct {
-	hash, prev [32]byte
+	hash, prev chain.Hash
 	time       time.Time
 	undo       []undoEntry
 }
 
-func encodeBlockRecord(hash, prev [32]byte, t time.Time, undo []undoEntry) []byte {
+func encodeBlockRecord(hash, prev chain.Hash, t time.Time, undo []undoEntry) []byte {
 	e := newEnc(80 + 64*len(undo))
 	e.hash(hash)
 	e.hash(prev)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ferry-relay/ferry/chain"
 )
 
 // recordVersion leads every encoded record, so that a later ferry can tell
@@ -19,16 +21,16 @@ type enc struct{ b []byte }
 
 func newEnc(size int) *enc { e := &enc{b: make([]byte, 0, size)}; e.u8(recordVersion); return e }
 
-func (e *enc) u8(v uint8)       { e.b = append(e.b, v) }
-func (e *enc) u32(v uint32)     { e.b = binary.BigEndian.AppendUint32(e.b, v) }
-func (e *enc) i64(v int64)      { e.b = binary.AppendVarint(e.b, v) }
-func (e *enc) uvar(v uint64)    { e.b = binary.AppendUvarint(e.b, v) }
-func (e *enc) raw(v []byte)     { e.b = append(e.b, v...) }
-func (e *enc) bytes(v []byte)   { e.uvar(uint64(len(v))); e.b = append(e.b, v...) }
-func (e *enc) str(v string)     { e.uvar(uint64(len(v))); e.b = append(e.b, v...) }
-func (e *enc) time(v time.Time) { e.i64(unixNano(v)) }
-func (e *enc) bool(v bool)      { e.u8(b2u(v)) }
-func (e *enc) hash(v [32]byte)  { e.b = append(e.b, v[:]...) }
+func (e *enc) u8(v uint8)        { e.b = append(e.b, v) }
+func (e *enc) u32(v uint32)      { e.b = binary.BigEndian.AppendUint32(e.b, v) }
+func (e *enc) i64(v int64)       { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) uvar(v uint64)     { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) raw(v []byte)      { e.b = append(e.b, v...) }
+func (e *enc) bytes(v []byte)    { e.uvar(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *enc) str(v string)      { e.uvar(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *enc) time(v time.Time)  { e.i64(unixNano(v)) }
+func (e *enc) bool(v bool)       { e.u8(b2u(v)) }
+func (e *enc) hash(v chain.Hash) { e.b = append(e.b, v[:]...) }
 
 func b2u(v bool) uint8 {
 	if v {
@@ -144,7 +146,7 @@ func (d *dec) time() time.Time {
 
 func (d *dec) bool() bool { return d.u8() != 0 }
 
-func (d *dec) hash() (h [32]byte) {
+func (d *dec) hash() (h chain.Hash) {
 	copy(h[:], d.take(32))
 	return h
 }

@@ -14,7 +14,7 @@ import (
 
 // crashBlock is block h of the crash test's chain: two deposits, and a spend
 // of the first deposit of block h-1.
-func crashBlock(h int64) *store.Block {
+func crashBlock(h int64) *store.Changes {
 	b := chainBlock("ltc", h, 0, h, h+1)
 	if h > 101 {
 		b.Spends = []store.Spend{{OutPoint: chainBlock("ltc", h-1, 0, 0).Deposits[0].OutPoint, TxID: hashOf(-h)}}
@@ -40,7 +40,7 @@ func TestCrashHelper(t *testing.T) {
 	}
 	fmt.Println("ready")
 	for h := cur.Height + 1; ; h++ {
-		if err := db.ApplyBlock(crashBlock(h)); err != nil {
+		if err := db.Apply(crashBlock(h)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,10 +2,12 @@ package store
 
 import (
 	"fmt"
+
+	"github.com/ferry-relay/ferry/chain"
 )
 
 // Deposit returns coin's deposit at op, or ErrNotFound.
-func (db *DB) Deposit(coin string, op OutPoint) (*Deposit, error) {
+func (db *DB) Deposit(coin string, op chain.OutPoint) (*Deposit, error) {
 	v, err := db.get(key(tDeposit, coin, opKey(op)))
 	if err != nil {
 		return nil, fmt.Errorf("deposit %s: %w", coin, err)
@@ -45,11 +47,11 @@ func (db *DB) depositsIn(table byte, coin string, parts ...[]byte) ([]*Deposit, 
 }
 
 // outPointsIn returns the outpoints that end the keys of an index table
-// (o, i, q) under a prefix, in key order.
-func (db *DB) outPointsIn(table byte, coin string, parts ...[]byte) ([]OutPoint, error) {
+// (o, i, F) under a prefix, in key order.
+func (db *DB) outPointsIn(table byte, coin string, parts ...[]byte) ([]chain.OutPoint, error) {
 	it := db.ldb.NewIterator(prefix(table, coin, parts...), nil)
 	defer it.Release()
-	var ops []OutPoint
+	var ops []chain.OutPoint
 	for it.Next() {
 		k := it.Key()
 		if len(k) < 36 {
@@ -58,11 +60,4 @@ func (db *DB) outPointsIn(table byte, coin string, parts ...[]byte) ([]OutPoint,
 		ops = append(ops, decodeOpKey(k[len(k)-36:]))
 	}
 	return ops, it.Error()
-}
-
-func decodeOpKey(k []byte) OutPoint {
-	var o OutPoint
-	copy(o.TxID[:], k[:32])
-	o.Vout = uint32(k[32])<<24 | uint32(k[33])<<16 | uint32(k[34])<<8 | uint32(k[35])
-	return o
 }

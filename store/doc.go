@@ -5,7 +5,7 @@
 // # Atomicity
 //
 // Everything one block changes (its new deposits, the deposits it spends, its
-// hash and undo log, and the cursor) is written by ApplyBlock in one synced
+// hash and undo log, and the cursor) is written by Apply in one synced
 // batch, so that after a crash at any moment the store holds either all of a
 // block or none of it. Rollback undoes the cursor block the same way. Records
 // that are not derived from blocks (addresses, forwards) are written synced
@@ -13,12 +13,13 @@
 //
 // # Key layout
 //
-// Every key starts with a one-byte table name, then "/", the coin's ticker
+// Every key starts with a one-byte table name, then "/", the coin's id
 // ("ltc", "btc"), "/" and a binary suffix. Integers in keys are big-endian,
 // so that keys sort by them. An outpoint is the 32-byte transaction id in
 // internal byte order followed by the 4-byte output index.
 //
 //	m/seed                            fingerprint of the operator's seed
+//	m/<coin>/first-index              index:4 below which no address is handed out (--first-index)
 //	a/<coin>/<index:4>                Address record
 //	p/<coin>/<program:20>             index:4 of the address with that witness program (all addresses)
 //	w/<coin>/<program:20>             empty: the address is watched (the watch set on disk)
@@ -28,12 +29,14 @@
 //	o/<coin>/<outpoint:36>            empty: the deposit is not yet spent on chain
 //	i/<coin>/<index:4><outpoint:36>   empty: the deposits of an address
 //	f/<coin>/<outpoint:36>            Forward record of the deposit at that outpoint
+//	F/<coin>/<index:4><outpoint:36>   empty: the forwards of an address (its deposits' forwards, even those a reorg took away)
 //	x/<coin>/<idle since:8><index:4>  empty: expiry queue of watched addresses, by LastActivity (unix ns)
 //	k/<coin>/<outpoint:36>            Callback state of the deposit
 //	K/<coin>/<outpoint:36><seq:8>     one callback Attempt
-//	q/<coin>/<outpoint:36>            empty: the deposit's callback is pending
+//	q/<coin>/<host>\x00<due:8><outpoint:36>  empty: the callback queue: pending callbacks by host, then by the block height they are due at
+//	h/<coin>/<host>                   empty: the host has pending callbacks (the queue's hosts, found without walking the queue)
 //
-// Tables d, o and i change only through ApplyBlock and Rollback, and so do a,
+// Tables d, o and i change only through Apply and Rollback, and so do a,
 // w and x after an address is minted (a block that pays an address restarts
 // its idle time; a block can expire idle addresses). The undo log of a block
 // lists, for every key it changed, the value before (or its absence). Values are records with a leading version byte followed by their

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -31,7 +32,7 @@ func TestExpiry(t *testing.T) {
 	b := chainBlock("ltc", 101, 0, 5000)
 	b.Now = t0.Add(48 * time.Hour)
 	b.Expire = []uint32{1, 0}
-	if err := db.ApplyBlock(b); err != nil {
+	if err := db.Apply(b); err != nil {
 		t.Fatal(err)
 	}
 	a0, _ := db.Address("ltc", 0)
@@ -74,44 +75,83 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// TestCallbacks follows callbacks through the queue: started due at a
+// height, read only once due, moved to the next block by a failed attempt,
+// retired by an *ok*, given up, and restarted after vanishing with their
+// deposit.
 func TestCallbacks(t *testing.T) {
 	db := MustOpen(t)
-	op := store.OutPoint{TxID: hashOf(7), Vout: 1}
-	other := store.OutPoint{TxID: hashOf(8), Vout: 0}
+	op := chain.OutPoint{Hash: hashOf(7), Index: 1}
+	other := chain.OutPoint{Hash: hashOf(8), Index: 0}
 	if _, err := db.Callback("ltc", op); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Callback before start: %v", err)
 	}
-	for _, o := range []store.OutPoint{op, other} {
-		if err := db.StartCallback("ltc", o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.StartCallback("ltc", op); err != nil { // idempotent
+	if err := db.StartCallback("ltc", op, "shop.example:443", 10); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := db.PendingCallbacks("ltc"); len(p) != 2 {
-		t.Fatalf("%d pending", len(p))
+	if err := db.StartCallback("ltc", other, "other.example:80", 12); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.StartCallback("ltc", op, "shop.example:443", 11); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	due := func(tip int64) []chain.OutPoint {
+		t.Helper()
+		var ops []chain.OutPoint
+		var after []byte
+		for range 10 { // one at a time, resuming where the last read ended
+			cs, next, err := db.DueCallbacks("ltc", tip, after, 1, func(string) (int, []byte) { return 1, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs {
+				ops = append(ops, c.OutPoint)
+			}
+			if next == nil {
+				return ops
+			}
+			after = next
+		}
+		t.Fatal("DueCallbacks does not end")
+		return nil
+	}
+	if got := due(9); len(got) != 0 {
+		t.Fatalf("due at 9: %v", got)
+	}
+	if got := due(11); len(got) != 1 || got[0] != op {
+		t.Fatalf("due at 11: %v", got)
+	}
+	// Host by host: other.example sorts before shop.example.
+	if got := due(12); len(got) != 2 || got[0] != other || got[1] != op {
+		t.Fatalf("due at 12: %v", got)
+	}
+	if n, _ := db.QueuedCallbacks("ltc"); n != 2 {
+		t.Fatalf("%d queued", n)
 	}
 
+	// A failed attempt at height 12 makes it due at 13.
 	t0 := time.Unix(1700000000, 0).UTC()
-	fail := store.Attempt{Time: t0, Confirmations: 1, Status: 500, Error: "HTTP 500", Duration: time.Millisecond}
-	c, err := db.RecordAttempt("ltc", op, fail, store.CallbackPending)
-	if err != nil || c.Attempts != 1 || c.State != store.CallbackPending {
+	fail := store.Attempt{Time: t0, Confirmations: 3, Status: 500, Error: "HTTP 500", Duration: time.Millisecond}
+	c, err := db.RecordAttempt("ltc", op, fail, store.CallbackPending, 13)
+	if err != nil || c.Attempts != 1 || c.State != store.CallbackPending || c.Due != 13 {
 		t.Fatalf("after a failure: %+v, %v", c, err)
 	}
-	ok := store.Attempt{Time: t0.Add(time.Minute), Confirmations: 2, Status: 200}
-	if c, err = db.RecordAttempt("ltc", op, ok, store.CallbackAcked); err != nil || c.State != store.CallbackAcked {
+	if got := due(12); len(got) != 1 || got[0] != other {
+		t.Fatalf("due at 12 after the attempt: %v", got)
+	}
+	ok := store.Attempt{Time: t0.Add(time.Minute), Confirmations: 4, Status: 200}
+	if c, err = db.RecordAttempt("ltc", op, ok, store.CallbackAcked, 0); err != nil || c.State != store.CallbackAcked {
 		t.Fatalf("after *ok*: %+v, %v", c, err)
 	}
 	// Starting an acked callback again changes nothing.
-	if err := db.StartCallback("ltc", op); err != nil {
+	if err := db.StartCallback("ltc", op, "shop.example:443", 20); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", op); c.State != store.CallbackAcked || c.Attempts != 2 || c.Last.Confirmations != 2 {
+	if c, _ := db.Callback("ltc", op); c.State != store.CallbackAcked || c.Attempts != 2 || c.Last.Confirmations != 4 {
 		t.Errorf("acked callback: %+v", c)
 	}
-	if p, _ := db.PendingCallbacks("ltc"); len(p) != 1 || p[0].OutPoint != other {
-		t.Errorf("pending after the ack: %v", p)
+	if got := due(100); len(got) != 1 || got[0] != other {
+		t.Errorf("due after the ack: %v", got)
 	}
 	as, err := db.Attempts("ltc", op)
 	if err != nil || len(as) != 2 || as[0] != fail || as[1] != ok {
@@ -119,26 +159,121 @@ func TestCallbacks(t *testing.T) {
 	}
 
 	// A late attempt, and a give-up, leave an acked callback acked.
-	if c, err := db.RecordAttempt("ltc", op, fail, store.CallbackPending); err != nil || c.State != store.CallbackAcked || c.Attempts != 3 {
+	if c, err := db.RecordAttempt("ltc", op, fail, store.CallbackPending, 30); err != nil || c.State != store.CallbackAcked || c.Attempts != 3 {
 		t.Errorf("late attempt on an acked callback: %+v, %v", c, err)
 	}
-	if err := db.GiveUpCallback("ltc", op); err != nil {
+	if err := db.EndCallback("ltc", op, store.CallbackGaveUp); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := db.Callback("ltc", op); c.State != store.CallbackAcked {
 		t.Errorf("giving up an acked callback made it %v", c.State)
 	}
-	if p, _ := db.PendingCallbacks("ltc"); len(p) != 1 {
-		t.Errorf("%d pending after a late attempt", len(p))
+	if got := due(100); len(got) != 1 {
+		t.Errorf("%d due after a late attempt", len(got))
 	}
 
-	if err := db.GiveUpCallback("ltc", other); err != nil {
+	// The other deposit vanishes with a reorg, then comes back.
+	if err := db.EndCallback("ltc", other, store.CallbackVanished); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Callback("ltc", other); c.State != store.CallbackVanished {
+		t.Errorf("state %v after vanishing", c.State)
+	}
+	if got := due(100); len(got) != 0 {
+		t.Errorf("%d due after vanishing", len(got))
+	}
+	if err := db.StartCallback("ltc", other, "other.example:80", 40); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(40); len(got) != 1 || got[0] != other {
+		t.Errorf("due after the deposit came back: %v", got)
+	}
+	if err := db.EndCallback("ltc", other, store.CallbackGaveUp); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := db.Callback("ltc", other); c.State != store.CallbackGaveUp {
 		t.Errorf("state %v after giving up", c.State)
 	}
-	if p, _ := db.PendingCallbacks("ltc"); len(p) != 0 {
-		t.Errorf("%d pending after giving up", len(p))
+	if n, _ := db.QueuedCallbacks("ltc"); n != 0 {
+		t.Errorf("%d queued after giving up", n)
+	}
+}
+
+// TestCallbackQueueByHost: the queue is read host by host, taking from
+// each host only what the reader wants of it, so that a host with a long
+// backlog the reader wants none of costs one seek.
+func TestCallbackQueueByHost(t *testing.T) {
+	db := MustOpen(t)
+	hosts := []string{"a.example:80", "dead.example:80", "z.example:80"}
+	count := map[string]int{"a.example:80": 3, "dead.example:80": 1000, "z.example:80": 2}
+	n := 0
+	for _, h := range hosts {
+		for i := range count[h] {
+			n++
+			if err := db.StartCallback("ltc", chain.OutPoint{Hash: hashOf(int64(n)), Index: uint32(i)}, h, int64(100+i%3)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	asked := map[string]int{}
+	want := func(h string) (int, []byte) {
+		asked[h]++
+		if h == "dead.example:80" {
+			return 0, nil
+		}
+		return 2, nil
+	}
+	got, next, err := db.DueCallbacks("ltc", 101, nil, 100, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != nil {
+		t.Errorf("next = %q after reading every host", next)
+	}
+	per := map[string]int{}
+	for _, c := range got {
+		per[c.Host]++
+		if c.Due > 101 {
+			t.Errorf("%v due at %d, read at 101", c.OutPoint, c.Due)
+		}
+	}
+	// a: due at 100, 101 (the third at 102 is not due); z: 100, 101.
+	if per["a.example:80"] != 2 || per["z.example:80"] != 2 || per["dead.example:80"] != 0 {
+		t.Errorf("read %v", per)
+	}
+	if asked["dead.example:80"] != 1 {
+		t.Errorf("the dead host was asked about %d times", asked["dead.example:80"])
+	}
+
+	// A limit stops mid-way; reading resumes after the host it stopped in.
+	first, next, err := db.DueCallbacks("ltc", 101, nil, 1, want)
+	if err != nil || len(first) != 1 || first[0].Host != "a.example:80" || string(next) != "a.example:80" {
+		t.Fatalf("limit 1: %v, next %q, %v", first, next, err)
+	}
+	rest, next, err := db.DueCallbacks("ltc", 101, next, 10, want)
+	if err != nil || len(rest) != 2 || rest[0].Host != "z.example:80" || next != nil {
+		t.Fatalf("after a.example: %v, next %q, %v", rest, next, err)
+	}
+
+	// Resuming a host after the last callback taken, and back to its first
+	// once nothing due is left after it.
+	resume := func(h string) (int, []byte) {
+		if h == "a.example:80" {
+			return 5, first[0].Pos
+		}
+		return 0, nil
+	}
+	again, _, err := db.DueCallbacks("ltc", 101, nil, 10, resume)
+	if err != nil || len(again) != 1 || again[0].OutPoint == first[0].OutPoint || again[0].Host != "a.example:80" {
+		t.Fatalf("resumed after the first: %v, %v", again, err)
+	}
+	wrapped, _, err := db.DueCallbacks("ltc", 101, nil, 10, func(h string) (int, []byte) {
+		if h == "a.example:80" {
+			return 5, again[0].Pos
+		}
+		return 0, nil
+	})
+	if err != nil || len(wrapped) != 2 || wrapped[0].OutPoint != first[0].OutPoint {
+		t.Fatalf("resumed at the end of what is due: %v, %v", wrapped, err)
 	}
 }

@@ -1,8 +1,13 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/ferry-relay/ferry/chain"
 )
 
 // Forward is the signed transaction that pays a deposit out: to the
@@ -10,9 +15,11 @@ import (
 // alone. It is recorded before its first broadcast and never rebuilt.
 type Forward struct {
 	Coin     string
-	OutPoint OutPoint // the deposit it spends
-	TxID     [32]byte
-	Raw      []byte
+	OutPoint chain.OutPoint // the deposit it spends
+	// AddrIndex is the index of the input address the deposit paid.
+	AddrIndex uint32
+	TxID      chain.Hash
+	Raw       []byte
 	// Donation marks a deposit below the minimum, swept to the fee address.
 	Donation bool
 	// Value is the deposit; ServiceFee and NetworkFee come out of it and
@@ -47,10 +54,11 @@ func (f *Forward) encode() []byte {
 	e.time(f.LastAttempt)
 	e.str(f.LastError)
 	e.bool(f.Accepted)
+	e.u32(f.AddrIndex)
 	return e.b
 }
 
-func decodeForward(coin string, op OutPoint, b []byte) (*Forward, error) {
+func decodeForward(coin string, op chain.OutPoint, b []byte) (*Forward, error) {
 	d := newDec(b)
 	f := &Forward{Coin: coin, OutPoint: op}
 	f.TxID = d.hash()
@@ -66,27 +74,56 @@ func decodeForward(coin string, op OutPoint, b []byte) (*Forward, error) {
 	f.LastAttempt = d.time()
 	f.LastError = d.str()
 	f.Accepted = d.bool()
+	if d.more() {
+		f.AddrIndex = d.u32()
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("forward %s: %w", coin, err)
 	}
 	return f, nil
 }
 
-// PutForward records f, synced to disk. Recording a new forward before its
-// first broadcast is what makes a crash at any moment safe: after a restart
-// the same transaction is broadcast again, never a new one.
+// PutForward records f, synced to disk, with its place among its address's
+// forwards. Recording a new forward before its first broadcast is what makes
+// a crash at any moment safe: after a restart the same transaction is
+// broadcast again, never a new one.
 func (db *DB) PutForward(f *Forward) error {
-	if err := db.ldb.Put(key(tForward, f.Coin, opKey(f.OutPoint)), f.encode(), syncWrite); err != nil {
+	opk := opKey(f.OutPoint)
+	b := new(leveldb.Batch)
+	b.Put(key(tForward, f.Coin, opk), f.encode())
+	b.Put(key(tFwdByAddr, f.Coin, u32(f.AddrIndex), opk), nil)
+	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put forward %s: %w", f.Coin, err)
 	}
 	return nil
 }
 
 // Forward returns the forward of coin's deposit at op, or ErrNotFound.
-func (db *DB) Forward(coin string, op OutPoint) (*Forward, error) {
+func (db *DB) Forward(coin string, op chain.OutPoint) (*Forward, error) {
 	v, err := db.get(key(tForward, coin, opKey(op)))
 	if err != nil {
 		return nil, fmt.Errorf("forward %s: %w", coin, err)
 	}
 	return decodeForward(coin, op, v)
+}
+
+// ForwardsOf returns the forwards signed for deposits to coin's address at
+// index, in outpoint order, those whose deposit a reorg took away included.
+func (db *DB) ForwardsOf(coin string, index uint32) ([]*Forward, error) {
+	ops, err := db.outPointsIn(tFwdByAddr, coin, u32(index))
+	if err != nil {
+		return nil, err
+	}
+	fs := make([]*Forward, 0, len(ops))
+	for _, op := range ops {
+		f, err := db.Forward(coin, op)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
 }

@@ -12,6 +12,8 @@ import (
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/ferry-relay/ferry/chain"
 )
 
 // Errors callers branch on.
@@ -23,15 +25,8 @@ var (
 	ErrSeedMismatch = errors.New("store was created with another seed")
 )
 
-// OutPoint names a transaction output: a deposit, by the transaction that
-// paid it and its output index.
-type OutPoint struct {
-	TxID [32]byte
-	Vout uint32
-}
-
 // DB is ferry's persistent state in a goleveldb database. It is safe for
-// concurrent use; the block methods of one coin (ApplyBlock, Rollback,
+// concurrent use; the block methods of one coin (Apply, Rollback,
 // Start) must be called from one goroutine at a time.
 type DB struct {
 	ldb *leveldb.DB
@@ -71,15 +66,30 @@ func Open(dir string) (*DB, error) {
 // Close closes the database. Pending writes have all been synced already.
 func (db *DB) Close() error { return db.ldb.Close() }
 
+// seedKey holds the fingerprint of the operator's seed.
+var seedKey = []byte("m/seed")
+
+// Fresh reports whether the store is new: no seed has been recorded in it,
+// so it has never handed out an address.
+func (db *DB) Fresh() (bool, error) {
+	_, err := db.get(seedKey)
+	if errors.Is(err, ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check seed: %w", err)
+	}
+	return false, nil
+}
+
 // CheckSeed records the fingerprint of the operator's seed in a new store and
 // compares it in an existing one, returning ErrSeedMismatch if it differs:
 // addresses handed out under one seed cannot be spent with another.
 func (db *DB) CheckSeed(fingerprint []byte) error {
-	k := []byte("m/seed")
-	old, err := db.ldb.Get(k, nil)
+	old, err := db.ldb.Get(seedKey, nil)
 	switch {
 	case errors.Is(err, leveldb.ErrNotFound):
-		return db.ldb.Put(k, fingerprint, syncWrite)
+		return db.ldb.Put(seedKey, fingerprint, syncWrite)
 	case err != nil:
 		return fmt.Errorf("check seed: %w", err)
 	case !bytes.Equal(old, fingerprint):
@@ -99,19 +109,22 @@ func (db *DB) get(key []byte) ([]byte, error) {
 
 // Tables: the first byte of every key. doc.go lays them out.
 const (
-	tAddress  = 'a'
-	tProgram  = 'p'
-	tWatched  = 'w'
-	tCursor   = 'c'
-	tBlock    = 'b'
-	tDeposit  = 'd'
-	tOpen     = 'o'
-	tByAddr   = 'i'
-	tForward  = 'f'
-	tExpiry   = 'x'
-	tCallback = 'k'
-	tAttempt  = 'K'
-	tPending  = 'q'
+	tMeta      = 'm'
+	tAddress   = 'a'
+	tProgram   = 'p'
+	tWatched   = 'w'
+	tCursor    = 'c'
+	tBlock     = 'b'
+	tDeposit   = 'd'
+	tOpen      = 'o'
+	tByAddr    = 'i'
+	tForward   = 'f'
+	tFwdByAddr = 'F'
+	tExpiry    = 'x'
+	tCallback  = 'k'
+	tAttempt   = 'K'
+	tQueue     = 'q'
+	tHosts     = 'h'
 )
 
 // key builds "<table>/<coin>/" followed by parts.
@@ -133,8 +146,15 @@ func key(table byte, coin string, parts ...[]byte) []byte {
 func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-func opKey(o OutPoint) []byte {
-	return binary.BigEndian.AppendUint32(append(make([]byte, 0, 36), o.TxID[:]...), o.Vout)
+func opKey(o chain.OutPoint) []byte {
+	return binary.BigEndian.AppendUint32(append(make([]byte, 0, 36), o.Hash[:]...), o.Index)
+}
+
+func decodeOpKey(k []byte) chain.OutPoint {
+	var o chain.OutPoint
+	copy(o.Hash[:], k[:32])
+	o.Index = binary.BigEndian.Uint32(k[32:36])
+	return o
 }
 
 func prefix(table byte, coin string, parts ...[]byte) *util.Range {

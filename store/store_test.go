@@ -7,35 +7,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/store/storetest"
 )
 
-// MustOpen opens a store in a new temporary directory, closed at cleanup.
-func MustOpen(tb testing.TB) *store.DB {
-	tb.Helper()
-	db, err := store.Open(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
+// MustOpen is storetest.Open.
+var MustOpen = storetest.Open
 
 // hashOf returns a distinct 32-byte hash for n.
-func hashOf(n int64) [32]byte {
-	return sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(n)))
+func hashOf(n int64) chain.Hash {
+	return chain.Hash(sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(n))))
 }
 
 // chainBlock returns a block at height with deposits of the given values, on
 // a chain whose block hashes are hashOf(height+salt).
-func chainBlock(coin string, height, salt int64, values ...int64) *store.Block {
-	b := &store.Block{Coin: coin, Height: height, Hash: hashOf(height + salt), Prev: hashOf(height - 1 + salt), Time: time.Unix(1700000000+height, 0)}
+func chainBlock(coin string, height, salt int64, values ...int64) *store.Changes {
+	b := &store.Changes{Coin: coin, Height: height, Hash: hashOf(height + salt), Prev: hashOf(height - 1 + salt), Time: time.Unix(1700000000+height, 0)}
 	if height-1 == 100 {
 		b.Prev = hashOf(100) // the start block is shared by every chain
 	}
 	for i, v := range values {
 		b.Deposits = append(b.Deposits, store.Deposit{
-			OutPoint:  store.OutPoint{TxID: hashOf(height*1000 + salt + int64(i)), Vout: uint32(i)},
+			OutPoint:  chain.OutPoint{Hash: hashOf(height*1000 + salt + int64(i)), Index: uint32(i)},
 			AddrIndex: uint32(i),
 			Value:     v,
 			Height:    height,
@@ -49,7 +43,7 @@ func chainBlock(coin string, height, salt int64, values ...int64) *store.Block {
 // which chainBlock's deposits pay.
 func mustStart(t testing.TB, db *store.DB, coin string) {
 	t.Helper()
-	if err := db.Start(coin, 100, hashOf(100), hashOf(99)); err != nil {
+	if err := db.Start(coin, []store.BlockRef{{Height: 100, Hash: hashOf(100), Prev: hashOf(99)}}); err != nil {
 		t.Fatal(err)
 	}
 	for i := uint32(0); i < 2; i++ {
@@ -67,7 +61,7 @@ func TestApplyAndRollback(t *testing.T) {
 	mustStart(t, db, "ltc")
 
 	b101 := chainBlock("ltc", 101, 0, 5000, 7000)
-	if err := db.ApplyBlock(b101); err != nil {
+	if err := db.Apply(b101); err != nil {
 		t.Fatal(err)
 	}
 	// Block 102 spends the first deposit of 101, and pays a deposit that
@@ -77,7 +71,7 @@ func TestApplyAndRollback(t *testing.T) {
 		{OutPoint: b101.Deposits[0].OutPoint, TxID: hashOf(555)},
 		{OutPoint: b102.Deposits[0].OutPoint, TxID: hashOf(556)},
 	}
-	if err := db.ApplyBlock(b102); err != nil {
+	if err := db.Apply(b102); err != nil {
 		t.Fatal(err)
 	}
 
@@ -94,7 +88,7 @@ func TestApplyAndRollback(t *testing.T) {
 	}
 
 	// A block that does not extend the cursor changes nothing.
-	if err := db.ApplyBlock(chainBlock("ltc", 102, 7, 1)); !errors.Is(err, store.ErrCursorMismatch) {
+	if err := db.Apply(chainBlock("ltc", 102, 7, 1)); !errors.Is(err, store.ErrCursorMismatch) {
 		t.Fatalf("stale block: %v", err)
 	}
 
@@ -139,12 +133,12 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 			prev := chainBlock("ltc", h-1, 0, 0, 0)
 			b.Spends = []store.Spend{{OutPoint: prev.Deposits[h%2].OutPoint, TxID: hashOf(-h)}}
 		}
-		if err := db.ApplyBlock(b); err != nil {
+		if err := db.Apply(b); err != nil {
 			t.Fatal(err)
 		}
 	}
-	snapshot := func() map[store.OutPoint]store.Deposit {
-		m := map[store.OutPoint]store.Deposit{}
+	snapshot := func() map[chain.OutPoint]store.Deposit {
+		m := map[chain.OutPoint]store.Deposit{}
 		for i := uint32(0); i < 2; i++ {
 			ds, err := db.DepositsOf("ltc", i)
 			if err != nil {
@@ -170,7 +164,7 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 		if h == 107 {
 			b.Prev = hashOf(106) // the other branch forks after 106
 		}
-		if err := db.ApplyBlock(b); err != nil {
+		if err := db.Apply(b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +177,7 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 		b := chainBlock("ltc", h, 0, h*10, h*10+1)
 		prev := chainBlock("ltc", h-1, 0, 0, 0)
 		b.Spends = []store.Spend{{OutPoint: prev.Deposits[h%2].OutPoint, TxID: hashOf(-h)}}
-		if err := db.ApplyBlock(b); err != nil {
+		if err := db.Apply(b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,7 +188,7 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 	}
 	for op, d := range before {
 		if after[op] != d {
-			t.Errorf("deposit %x: %+v, before %+v", op.TxID[:4], after[op], d)
+			t.Errorf("deposit %x: %+v, before %+v", op.Hash[:4], after[op], d)
 		}
 	}
 }
@@ -204,7 +198,7 @@ func TestUndoDepth(t *testing.T) {
 	mustStart(t, db, "btc")
 	last := int64(100 + store.DefaultUndoDepth + 10)
 	for h := int64(101); h <= last; h++ {
-		if err := db.ApplyBlock(chainBlock("btc", h, 0)); err != nil {
+		if err := db.Apply(chainBlock("btc", h, 0)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,7 +219,7 @@ func TestCoinsAreSeparate(t *testing.T) {
 	db := MustOpen(t)
 	mustStart(t, db, "ltc")
 	mustStart(t, db, "btc")
-	if err := db.ApplyBlock(chainBlock("ltc", 101, 0, 1, 2)); err != nil {
+	if err := db.Apply(chainBlock("ltc", 101, 0, 1, 2)); err != nil {
 		t.Fatal(err)
 	}
 	if open, _ := db.OpenDeposits("btc"); len(open) != 0 {
@@ -272,7 +266,7 @@ func TestAddresses(t *testing.T) {
 
 func TestForwards(t *testing.T) {
 	db := MustOpen(t)
-	op := store.OutPoint{TxID: hashOf(1), Vout: 3}
+	op := chain.OutPoint{Hash: hashOf(1), Index: 3}
 	if _, err := db.Forward("ltc", op); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Forward before Put: %v", err)
 	}
@@ -302,5 +296,106 @@ func TestCheckSeed(t *testing.T) {
 	}
 	if err := db.CheckSeed([]byte("two")); !errors.Is(err, store.ErrSeedMismatch) {
 		t.Fatalf("other seed: %v", err)
+	}
+}
+
+// TestStartRecordsTheBlocksBelow starts a coin with the six blocks below
+// its first scan recorded: a reorg right after the first start rolls back
+// through them like through any scanned block, down to the first of them.
+func TestStartRecordsTheBlocksBelow(t *testing.T) {
+	db := MustOpen(t)
+	var refs []store.BlockRef
+	for h := int64(95); h <= 100; h++ {
+		refs = append(refs, store.BlockRef{Height: h, Hash: hashOf(h), Prev: hashOf(h - 1)})
+	}
+	if err := db.Start("ltc", refs[:2:2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Start("ltc", refs); err == nil {
+		t.Fatal("a second start was accepted")
+	}
+	db = MustOpen(t)
+	gap := append(append([]store.BlockRef{}, refs[:2]...), refs[3:]...)
+	if err := db.Start("ltc", gap); err == nil {
+		t.Fatal("blocks that are not consecutive were accepted")
+	}
+	if err := db.Start("ltc", refs); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := db.Cursor("ltc"); err != nil || cur.Height != 100 || cur.Hash != hashOf(100) {
+		t.Fatalf("cursor %+v, %v", cur, err)
+	}
+	if h, err := db.BlockHash("ltc", 97); err != nil || h != hashOf(97) {
+		t.Errorf("block 97 recorded as %v, %v", h, err)
+	}
+	// Six rollbacks reach block 94, the parent of the first recorded.
+	for want := int64(99); want >= 94; want-- {
+		undo, err := db.Rollback("ltc")
+		if err != nil || undo.Cursor.Height != want || undo.Cursor.Hash != hashOf(want) {
+			t.Fatalf("rollback to %d: %+v, %v", want, undo, err)
+		}
+	}
+	if _, err := db.Rollback("ltc"); !errors.Is(err, store.ErrNoUndo) {
+		t.Errorf("a rollback past the recorded blocks: %v", err)
+	}
+}
+
+// TestFirstIndex: a store rebuilt around a seed hands out no index below
+// the first index it is given, and the first index never goes down.
+func TestFirstIndex(t *testing.T) {
+	db := MustOpen(t)
+	if fresh, err := db.Fresh(); err != nil || !fresh {
+		t.Fatalf("new store: fresh %v, %v", fresh, err)
+	}
+	if err := db.CheckSeed([]byte("fp")); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, _ := db.Fresh(); fresh {
+		t.Fatal("a store with a seed is fresh")
+	}
+	if err := db.SetFirstIndex("ltc", 500); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetFirstIndex("ltc", 200); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.NextIndex("ltc"); err != nil || n != 500 {
+		t.Errorf("NextIndex = %d, %v; want 500", n, err)
+	}
+	if n, _ := db.NextIndex("btc"); n != 0 {
+		t.Errorf("the first index of ltc moved btc's to %d", n)
+	}
+	if err := db.PutAddress(&store.Address{Coin: "ltc", Index: 500, Created: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.NextIndex("ltc"); n != 501 {
+		t.Errorf("NextIndex after index 500 = %d", n)
+	}
+}
+
+// TestForwardsOf lists an address's forwards, also once their deposit is
+// rolled back.
+func TestForwardsOf(t *testing.T) {
+	db := MustOpen(t)
+	mustStart(t, db, "ltc")
+	b := chainBlock("ltc", 101, 0, 5000, 7000)
+	if err := db.Apply(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range b.Deposits {
+		f := &store.Forward{Coin: "ltc", OutPoint: d.OutPoint, AddrIndex: d.AddrIndex, TxID: hashOf(int64(d.Value)), Value: d.Value}
+		if err := db.PutForward(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Rollback("ltc"); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := db.ForwardsOf("ltc", 1)
+	if err != nil || len(fs) != 1 || fs[0].OutPoint != b.Deposits[1].OutPoint || fs[0].AddrIndex != 1 || fs[0].Value != 7000 {
+		t.Fatalf("forwards of address 1: %+v, %v", fs, err)
+	}
+	if ds, _ := db.DepositsOf("ltc", 1); len(ds) != 0 {
+		t.Errorf("%d deposits after the rollback", len(ds))
 	}
 }

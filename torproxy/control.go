@@ -37,6 +37,7 @@ func dialControl(ctx context.Context, addr string) (*control, error) {
 	return &control{conn: conn, r: bufio.NewReader(conn)}, nil
 }
 
+// Close closes the control connection.
 func (c *control) Close() error { return c.conn.Close() }
 
 // cmd sends one command line and reads its reply: the text of each line

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ferry-relay/ferry/clock"
 )
 
 // OnionConfig describes an onion service for ferry's API.
@@ -27,6 +29,8 @@ type OnionConfig struct {
 	// it forwards to (ferry's API).
 	Port   int
 	Target string
+	// Clock times the republishing backoff; nil is the system clock.
+	Clock clock.Clock
 }
 
 // Onion is an onion service kept published through Tor's control port:
@@ -137,6 +141,13 @@ func (o *Onion) publish(ctx context.Context) error {
 	return nil
 }
 
+func (o *Onion) clock() clock.Clock {
+	if o.cfg.Clock != nil {
+		return o.cfg.Clock
+	}
+	return clock.System{}
+}
+
 // keep watches the control connection and publishes the service again when
 // Tor comes back, with a backoff up to a minute.
 func (o *Onion) keep(ctx context.Context) {
@@ -160,7 +171,7 @@ func (o *Onion) keep(ctx context.Context) {
 				return
 			case <-o.done:
 				return
-			case <-time.After(backoff):
+			case <-o.clock().After(backoff):
 			}
 			err := o.publish(ctx)
 			if err == nil {

@@ -28,12 +28,15 @@ type Btcd struct {
 	Dir string
 	// RPCURL is btcd's RPC URL (plain HTTP) with its credentials.
 	RPCURL string
+	// P2PAddr is btcd's peer-to-peer address on 127.0.0.1, where it
+	// relays transactions to 127.0.0.1 without delay.
+	P2PAddr string
 	rpc
 
-	pass                 string
-	nodePort, walletPort int
-	miner                *chain.Keychain
-	node, wallet         *process
+	pass                          string
+	nodePort, walletPort, p2pPort int
+	miner                         *chain.Keychain
+	node, wallet                  *process
 }
 
 // minerSeed is the harness's own key for coinbases; regtest coins only.
@@ -63,6 +66,10 @@ func StartBtcd(ctx context.Context, dir string) (*Btcd, error) {
 	if b.walletPort, err = FreePort(); err != nil {
 		return nil, err
 	}
+	if b.p2pPort, err = FreePort(); err != nil {
+		return nil, err
+	}
+	b.P2PAddr = "127.0.0.1:" + strconv.Itoa(b.p2pPort)
 	b.RPCURL = fmt.Sprintf("http://ferry:%s@127.0.0.1:%d", b.pass, b.nodePort)
 	b.Node, _ = chain.NewNode(b.RPCURL)
 	b.Wallet, _ = chain.NewNode(fmt.Sprintf("http://ferry:%s@127.0.0.1:%d", b.pass, b.walletPort))
@@ -109,7 +116,8 @@ func (b *Btcd) startNode(ctx context.Context, miningAddr string) error {
 	args := []string{
 		"--regtest", "--datadir=" + filepath.Join(b.Dir, "btcd"), "--logdir=" + filepath.Join(b.Dir, "btcd"),
 		"--rpcuser=ferry", "--rpcpass=" + b.pass, "--rpclisten=127.0.0.1:" + strconv.Itoa(b.nodePort),
-		"--notls", "--nolisten", "--nodnsseed", "--txindex", "--miningaddr=" + miningAddr,
+		"--notls", "--listen=" + b.P2PAddr, "--whitelist=127.0.0.1", "--trickleinterval=50ms",
+		"--nodnsseed", "--txindex", "--miningaddr=" + miningAddr,
 	}
 	p, err := startProcess("btcd", args, logFile(b.Dir, "btcd"))
 	if err != nil {
@@ -265,6 +273,12 @@ func (b *Btcd) NewAddress(ctx context.Context) (string, error) {
 	var a string
 	err := b.Wallet.Call(ctx, "getnewaddress", &a, "default", "bech32")
 	return a, err
+}
+
+// PayMany pays each address its amount in satoshis, in one transaction
+// from the wallet.
+func (b *Btcd) PayMany(ctx context.Context, pay map[string]int64) (chain.Hash, error) {
+	return sendMany(ctx, b.Wallet, "default", pay)
 }
 
 // Pay sends sat satoshis from the wallet's confirmed coins to addr.

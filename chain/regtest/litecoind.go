@@ -23,14 +23,17 @@ type Litecoind struct {
 	Dir string
 	// RPCURL is the node's RPC URL with its credentials.
 	RPCURL string
+	// P2PAddr is the node's peer-to-peer address on 127.0.0.1, where it
+	// relays transactions to 127.0.0.1 without delay (noban).
+	P2PAddr string
 	rpc
 	// MWEB and Merchant are clients for two more wallets (Wallet is the
 	// paying customer's).
 	MWEB, Merchant *chain.Node
 
-	port int
-	pass string
-	proc *process
+	port, p2pPort int
+	pass          string
+	proc          *process
 }
 
 // StartLitecoind starts litecoind -regtest in dir, creates its wallets and
@@ -42,7 +45,11 @@ func StartLitecoind(ctx context.Context, dir string) (*Litecoind, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Litecoind{Dir: dir, port: port, pass: randomPassword()}
+	p2pPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	l := &Litecoind{Dir: dir, port: port, p2pPort: p2pPort, pass: randomPassword(), P2PAddr: "127.0.0.1:" + strconv.Itoa(p2pPort)}
 	if err := l.start(ctx, false); err != nil {
 		return nil, err
 	}
@@ -55,7 +62,8 @@ func StartLitecoind(ctx context.Context, dir string) (*Litecoind, error) {
 
 func (l *Litecoind) start(ctx context.Context, loadWallets bool) error {
 	args := []string{
-		"-regtest", "-datadir=" + l.Dir, "-server", "-listen=0", "-connect=0",
+		"-regtest", "-datadir=" + l.Dir, "-server", "-connect=0",
+		"-listen=1", "-bind=127.0.0.1:" + strconv.Itoa(l.p2pPort), "-whitelist=noban,mempool@127.0.0.1",
 		"-dnsseed=0", "-discover=0", "-upnp=0", "-printtoconsole",
 		"-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", "-rpcport=" + strconv.Itoa(l.port),
 		"-rpcuser=ferry", "-rpcpassword=" + l.pass, "-rpcthreads=8", "-rpcworkqueue=64",
@@ -148,6 +156,23 @@ func (l *Litecoind) NewAddress(ctx context.Context) (string, error) {
 // Pay sends sat satoshis from the paying wallet to addr and returns the txid.
 func (l *Litecoind) Pay(ctx context.Context, addr string, sat int64) (chain.Hash, error) {
 	return send(ctx, l.Wallet, addr, sat)
+}
+
+// PayMany pays each address its amount in satoshis, in one transaction
+// from the paying wallet.
+func (l *Litecoind) PayMany(ctx context.Context, pay map[string]int64) (chain.Hash, error) {
+	return sendMany(ctx, l.Wallet, "", pay)
+}
+
+// Hold keeps txid, in the mempool, out of the blocks mined until Release
+// (prioritisetransaction with a fee delta of -1 LTC).
+func (l *Litecoind) Hold(ctx context.Context, txid chain.Hash) error {
+	return l.Node.Call(ctx, "prioritisetransaction", nil, txid.String(), 0, -chain.SatoshiPerCoin)
+}
+
+// Release undoes Hold.
+func (l *Litecoind) Release(ctx context.Context, txid chain.Hash) error {
+	return l.Node.Call(ctx, "prioritisetransaction", nil, txid.String(), 0, chain.SatoshiPerCoin)
 }
 
 // PegIn moves sat satoshis of the paying wallet into the MWEB wallet.

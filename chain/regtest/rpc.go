@@ -73,6 +73,19 @@ func (r *rpc) Mempool(ctx context.Context) ([]chain.Hash, error) {
 	return r.Node.RawMempool(ctx)
 }
 
+// sendMany pays each address its amount in one transaction.
+func sendMany(ctx context.Context, wallet *chain.Node, account string, pay map[string]int64) (chain.Hash, error) {
+	amounts := map[string]json.Number{}
+	for a, sat := range pay {
+		amounts[a] = json.Number(chain.FormatAmount(sat))
+	}
+	var id string
+	if err := wallet.Call(ctx, "sendmany", &id, account, amounts); err != nil {
+		return chain.Hash{}, fmt.Errorf("pay %d addresses: %w", len(pay), err)
+	}
+	return chain.ParseHash(id)
+}
+
 func send(ctx context.Context, wallet *chain.Node, addr string, sat int64) (chain.Hash, error) {
 	var id string
 	// A JSON number with the amount's exact decimal text: btcwallet takes

@@ -70,7 +70,7 @@ func run(ferryBin string, keep bool) error {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cmd := exec.Command(ferryBin,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "ferry"),
-		"--network", "regtest", "--ltc-rpc", l.RPCURL, "--ltc-fee-address", feeAddr, "--log-format", "console")
+		"--network", "regtest", "--ltc-rpc", l.RPCURL, "--ltc-p2p", l.P2PAddr, "--ltc-fee-address", feeAddr, "--log-format", "console")
 	logf, err := os.Create(filepath.Join(dir, "ferry.log"))
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 type backend interface {
 	NewAddress(ctx context.Context) (string, error)
 	Pay(ctx context.Context, addr string, sat int64) (chain.Hash, error)
+	PayMany(ctx context.Context, pay map[string]int64) (chain.Hash, error)
 	Mine(ctx context.Context, n int) ([]chain.Hash, error)
 	Received(ctx context.Context, addr string) (int64, error)
 	Tx(ctx context.Context, txid chain.Hash) (*regtest.TxInfo, error)
@@ -28,8 +29,8 @@ type node struct {
 	backend
 	// coin is the API's method, litecoin or bitcoin; ticker its callback
 	// coin, ltc or btc.
-	coin, ticker string
-	rpcURL       string
+	coin, ticker    string
+	rpcURL, p2pAddr string
 	// minDeposit is ferry's default minimum for the coin.
 	minDeposit int64
 	// ltc is the Litecoin node, for what only it has (MWEB, mock time,
@@ -47,10 +48,10 @@ func startNode(t *testing.T, coin string) *node {
 	switch coin {
 	case "litecoin":
 		l := regtest.NewLitecoind(t)
-		return &node{backend: l, coin: coin, ticker: "ltc", rpcURL: l.RPCURL, minDeposit: 1_000_000, ltc: l}
+		return &node{backend: l, coin: coin, ticker: "ltc", rpcURL: l.RPCURL, p2pAddr: l.P2PAddr, minDeposit: 1_000_000, ltc: l}
 	case "bitcoin":
 		b := regtest.NewBtcd(t)
-		return &node{backend: b, coin: coin, ticker: "btc", rpcURL: b.RPCURL, minDeposit: 100_000}
+		return &node{backend: b, coin: coin, ticker: "btc", rpcURL: b.RPCURL, p2pAddr: b.P2PAddr, minDeposit: 100_000}
 	}
 	t.Fatalf("no coin %q", coin)
 	return nil
@@ -79,9 +80,9 @@ func nodeConfig(t *testing.T, n *node, dataDir string) Config {
 	cfg.RateLimit = 0 // tests poll; TestRateLimit tests the limit
 	switch n.coin {
 	case "litecoin":
-		cfg.LTCRPC, cfg.LTCFeeAddress, cfg.LTCFallbackFee = n.rpcURL, newAddress(t, n), 10
+		cfg.LTCRPC, cfg.LTCP2P, cfg.LTCFeeAddress, cfg.LTCFallbackFee = n.rpcURL, n.p2pAddr, newAddress(t, n), 10
 	case "bitcoin":
-		cfg.BTCRPC, cfg.BTCFeeAddress, cfg.BTCFallbackFee = n.rpcURL, newAddress(t, n), 10
+		cfg.BTCRPC, cfg.BTCP2P, cfg.BTCFeeAddress, cfg.BTCFallbackFee = n.rpcURL, n.p2pAddr, newAddress(t, n), 10
 	}
 	return cfg
 }

@@ -1,28 +1,38 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ferry-relay/ferry/api"
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/notify"
+	"github.com/ferry-relay/ferry/relay"
 )
 
 // flagOutput receives the usage text of -h.
 var flagOutput io.Writer = os.Stderr
 
-// Config is ferry's configuration, from flags and FERRY_* variables.
+// Config is ferry's configuration, from flags and FERRY_* variables. Its
+// defaults are those of the packages that use each value (relay, api,
+// notify); DefaultConfig only reads them.
 type Config struct {
 	Listen               string
 	DataDir              string
 	Network              string
 	LTCRPC               string
+	LTCP2P               string
 	LTCFeeAddress        string
 	MinLTC               string
 	LTCFallbackFee       int64 // sat/vB
 	BTCRPC               string
 	BTCRPCCert           string
+	BTCP2P               string
 	BTCFeeAddress        string
 	MinBTC               string
 	BTCFallbackFee       int64 // sat/vB
@@ -30,6 +40,8 @@ type Config struct {
 	ForwardConfirmations int64
 	FeeTarget            int
 	AddressExpiry        time.Duration
+	ExpiryGrace          time.Duration
+	FirstIndex           uint
 	MaxCallbackConfs     int64
 	CallbackAllowPrivate bool
 	RateLimit            int
@@ -48,6 +60,8 @@ type Config struct {
 
 // DefaultConfig returns the defaults of every flag.
 func DefaultConfig() Config {
+	r := relay.DefaultConfig()
+	a := api.DefaultConfig()
 	return Config{
 		Listen:               "127.0.0.1:8080",
 		DataDir:              "./ferry-data",
@@ -56,12 +70,13 @@ func DefaultConfig() Config {
 		LTCFallbackFee:       10,
 		MinBTC:               "0.0010",
 		BTCFallbackFee:       20,
-		FeePercent:           "0.01",
-		ForwardConfirmations: 1,
-		FeeTarget:            3,
-		AddressExpiry:        720 * time.Hour,
-		MaxCallbackConfs:     100,
-		RateLimit:            100,
+		FeePercent:           r.FeePercent.String(),
+		ForwardConfirmations: r.ForwardConfirmations,
+		FeeTarget:            r.FeeTarget,
+		AddressExpiry:        r.AddressExpiry,
+		ExpiryGrace:          r.ExpiryGrace,
+		MaxCallbackConfs:     r.MaxCallbackConfirmations,
+		RateLimit:            a.RateLimit,
 		TorOnionPort:         80,
 		TorOnionListen:       "127.0.0.1:0",
 		LogFormat:            "json",
@@ -77,18 +92,22 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "store, seed, keys")
 	fs.StringVar(&c.Network, "network", c.Network, "mainnet, testnet or regtest")
 	fs.StringVar(&c.LTCRPC, "ltc-rpc", c.LTCRPC, "http://user:pass@host:port of litecoind; empty turns Litecoin off")
+	fs.StringVar(&c.LTCP2P, "ltc-p2p", c.LTCP2P, "host:port of litecoind's peer-to-peer port, where ferry sees unconfirmed payments; empty: the RPC host and the network's port")
 	fs.StringVar(&c.LTCFeeAddress, "ltc-fee-address", c.LTCFeeAddress, "where the Litecoin service fee goes; required when Litecoin is on")
 	fs.StringVar(&c.MinLTC, "min-ltc", c.MinLTC, "smaller Litecoin deposits are donations")
 	fs.Int64Var(&c.LTCFallbackFee, "ltc-fallback-fee", c.LTCFallbackFee, "Litecoin fee rate in sat/vB when the node has no estimate")
 	fs.StringVar(&c.BTCRPC, "btc-rpc", c.BTCRPC, "http(s)://user:pass@host:port of bitcoind or btcd; empty turns Bitcoin off")
 	fs.StringVar(&c.BTCRPCCert, "btc-rpc-cert", c.BTCRPCCert, "PEM certificate to trust for an https --btc-rpc (btcd's rpc.cert)")
+	fs.StringVar(&c.BTCP2P, "btc-p2p", c.BTCP2P, "host:port of the Bitcoin node's peer-to-peer port; empty: the RPC host and the network's port")
 	fs.StringVar(&c.BTCFeeAddress, "btc-fee-address", c.BTCFeeAddress, "where the Bitcoin service fee goes; required when Bitcoin is on")
 	fs.StringVar(&c.MinBTC, "min-btc", c.MinBTC, "smaller Bitcoin deposits are donations")
 	fs.Int64Var(&c.BTCFallbackFee, "btc-fallback-fee", c.BTCFallbackFee, "Bitcoin fee rate in sat/vB when the node has no estimate (btcd never has one)")
 	fs.StringVar(&c.FeePercent, "fee-percent", c.FeePercent, "service fee, a fraction of each deposit")
 	fs.Int64Var(&c.ForwardConfirmations, "forward-confirmations", c.ForwardConfirmations, "confirmations before forwarding")
 	fs.IntVar(&c.FeeTarget, "fee-target", c.FeeTarget, "confirmation target in blocks for the network fee estimate")
-	fs.DurationVar(&c.AddressExpiry, "address-expiry", c.AddressExpiry, "idle time after which an input address stops being watched (0: never)")
+	fs.DurationVar(&c.AddressExpiry, "address-expiry", c.AddressExpiry, "idle time after which an input address expires (0: never)")
+	fs.DurationVar(&c.ExpiryGrace, "expiry-grace", c.ExpiryGrace, "how much longer an expired address is watched, for payments made before it expired")
+	fs.UintVar(&c.FirstIndex, "first-index", c.FirstIndex, "hand out no input address below this index (a data directory rebuilt around its seed)")
 	fs.Int64Var(&c.MaxCallbackConfs, "max-callback-confirmations", c.MaxCallbackConfs, "confirmations after which an unacknowledged callback is no longer sent")
 	fs.BoolVar(&c.CallbackAllowPrivate, "callback-allow-private", c.CallbackAllowPrivate, "let callbacks reach loopback, private and link-local addresses")
 	fs.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "API requests per minute per client IP (0: no limit)")
@@ -139,4 +158,146 @@ func (c *Config) ParseFlags(args []string, getenv func(string) string) error {
 		}
 	})
 	return err
+}
+
+// relayFlags names the flag of each relay.Config field, for errors.
+var relayFlags = map[string]string{
+	"ForwardConfirmations":     "--forward-confirmations",
+	"FeeTarget":                "--fee-target",
+	"AddressExpiry":            "--address-expiry",
+	"ExpiryGrace":              "--expiry-grace",
+	"MaxCallbackConfirmations": "--max-callback-confirmations",
+}
+
+// settings is a configuration checked and turned into the values the
+// packages take, without touching disk or network.
+type settings struct {
+	network chain.Network
+	relay   relay.Config
+	api     api.Config
+	notify  notify.Config
+	coins   []coinSetup
+}
+
+// Validate checks the whole configuration, without touching disk or
+// network, and names the flag of the first value it refuses.
+func (c Config) Validate() error {
+	_, err := c.settings()
+	return err
+}
+
+// settings checks c and returns its settings.
+func (c Config) settings() (*settings, error) {
+	s := &settings{relay: relay.DefaultConfig(), api: api.DefaultConfig(), notify: notify.DefaultConfig()}
+	var err error
+	if s.network, err = chain.ParseNetwork(c.Network); err != nil {
+		return nil, fmt.Errorf("--network: %w", err)
+	}
+	if s.relay.FeePercent, err = relay.ParseFraction(c.FeePercent); err != nil {
+		return nil, fmt.Errorf("--fee-percent: %w", err)
+	}
+	s.relay.ForwardConfirmations = c.ForwardConfirmations
+	s.relay.FeeTarget = c.FeeTarget
+	s.relay.AddressExpiry = c.AddressExpiry
+	s.relay.ExpiryGrace = c.ExpiryGrace
+	s.relay.MaxCallbackConfirmations = c.MaxCallbackConfs
+	if err := s.relay.Validate(); err != nil {
+		var fe *relay.FieldError
+		if errors.As(err, &fe) && relayFlags[fe.Field] != "" {
+			return nil, fmt.Errorf("%s: %w", relayFlags[fe.Field], fe.Err)
+		}
+		return nil, err
+	}
+	if c.FirstIndex >= 1<<31 {
+		return nil, fmt.Errorf("--first-index: must be below 2^31, not %d", c.FirstIndex)
+	}
+	if c.RateLimit < 0 {
+		return nil, fmt.Errorf("--rate-limit: must not be negative")
+	}
+	s.api.RateLimit, s.api.ClientIPHeader = c.RateLimit, c.RateLimitHeader
+	if c.TorAllCallbacks && c.TorSOCKS == "" {
+		return nil, errors.New("--tor-all-callbacks needs --tor-socks")
+	}
+	if c.TorControl != "" && (c.TorOnionPort < 1 || c.TorOnionPort > 65535) {
+		return nil, errors.New("--tor-onion-port must be a port number")
+	}
+	if _, err := newLogger(c, io.Discard); err != nil {
+		return nil, err
+	}
+	for _, f := range []coinFlags{
+		{rpc: c.LTCRPC, p2p: c.LTCP2P, feeAddress: c.LTCFeeAddress, min: c.MinLTC, fallback: c.LTCFallbackFee, prefix: "ltc", mk: chain.Litecoin},
+		{rpc: c.BTCRPC, rpcCert: c.BTCRPCCert, p2p: c.BTCP2P, feeAddress: c.BTCFeeAddress, min: c.MinBTC, fallback: c.BTCFallbackFee, prefix: "btc", mk: chain.Bitcoin},
+	} {
+		if f.rpc == "" {
+			continue
+		}
+		cs, err := parseCoin(f, s.network)
+		if err != nil {
+			return nil, err
+		}
+		s.coins = append(s.coins, cs)
+	}
+	if len(s.coins) == 0 {
+		return nil, errors.New("no coin is enabled: set --ltc-rpc, --btc-rpc or both")
+	}
+	return s, nil
+}
+
+// coinFlags are the flags of one coin.
+type coinFlags struct {
+	rpc, rpcCert, p2p, feeAddress, min string
+	fallback                           int64 // sat/vB
+	prefix                             string
+	mk                                 func(chain.Network) (*chain.Coin, error)
+}
+
+// coinSetup is one coin's configuration, checked but not yet running.
+type coinSetup struct {
+	coin       *chain.Coin
+	node       *chain.Node
+	p2p        string
+	feeDest    chain.Destination
+	minDeposit int64
+	fallback   int64 // sat/kvB
+}
+
+// parseCoin checks one coin's flags, without touching disk or network.
+func parseCoin(f coinFlags, n chain.Network) (coinSetup, error) {
+	coin, err := f.mk(n)
+	if err != nil {
+		return coinSetup{}, err
+	}
+	if f.feeAddress == "" {
+		return coinSetup{}, fmt.Errorf("--%s-fee-address is required when %s is on", f.prefix, coin.Name())
+	}
+	feeDest, err := coin.ParseDestination(f.feeAddress)
+	if err != nil {
+		return coinSetup{}, fmt.Errorf("--%s-fee-address: %w", f.prefix, err)
+	}
+	minDeposit, err := chain.ParseAmount(f.min)
+	if err != nil {
+		return coinSetup{}, fmt.Errorf("--min-%s: %w", f.prefix, err)
+	}
+	if f.fallback <= 0 {
+		return coinSetup{}, fmt.Errorf("--%s-fallback-fee must be positive", f.prefix)
+	}
+	var opts []chain.NodeOption
+	if f.rpcCert != "" {
+		pem, err := os.ReadFile(f.rpcCert)
+		if err != nil {
+			return coinSetup{}, fmt.Errorf("--%s-rpc-cert: %w", f.prefix, err)
+		}
+		opts = append(opts, chain.WithRootCAs(pem))
+	}
+	node, err := chain.NewNode(f.rpc, opts...)
+	if err != nil {
+		return coinSetup{}, fmt.Errorf("--%s-rpc: %w", f.prefix, err)
+	}
+	p2p := f.p2p
+	if p2p == "" {
+		if p2p, err = coin.DefaultP2PAddr(f.rpc); err != nil {
+			return coinSetup{}, fmt.Errorf("--%s-p2p: %w", f.prefix, err)
+		}
+	}
+	return coinSetup{coin: coin, node: node, p2p: p2p, feeDest: feeDest, minDeposit: minDeposit, fallback: f.fallback * 1000}, nil
 }

@@ -65,7 +65,12 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"bad network", func(c *Config) { c.Network = "signet" }, "unknown network"},
 		{"bad fee", func(c *Config) { c.FeePercent = "1" }, "--fee-percent"},
 		{"bad minimum", func(c *Config) { c.MinLTC = "0.0.1" }, "--min-ltc"},
-		{"zero confirmations", func(c *Config) { c.ForwardConfirmations = 0 }, "at least 1"},
+		{"zero confirmations", func(c *Config) { c.ForwardConfirmations = 0 }, "--forward-confirmations: must be at least 1"},
+		{"zero fee target", func(c *Config) { c.FeeTarget = 0 }, "--fee-target: must be at least 1 block, not 0"},
+		{"forward after the callbacks end", func(c *Config) { c.ForwardConfirmations, c.MaxCallbackConfs = 7, 6 },
+			"--forward-confirmations: 7 is above the confirmation limit of callbacks (6)"},
+		{"negative grace", func(c *Config) { c.ExpiryGrace = -time.Hour }, "--expiry-grace: must not be negative"},
+		{"first index out of range", func(c *Config) { c.FirstIndex = 1 << 31 }, "--first-index: must be below 2^31"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
 		{"bad rpc url", func(c *Config) { c.LTCRPC = "ftp://x" }, "--ltc-rpc"},
 	}

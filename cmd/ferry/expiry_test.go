@@ -12,11 +12,12 @@ import (
 	"github.com/ferry-relay/ferry/chain"
 )
 
-// TestAddressExpiry moves the chain's clock 31 days ahead (litecoind's
-// setmocktime): an address never paid expires with the next block, as do
-// one whose deposit was forwarded and one whose deposit is still open (a
-// donation too small to sweep), which stays tracked. A payment to the
-// expired address is not picked up, and stays recoverable from the seed.
+// TestAddressExpiry moves the chain's clock past the 30 days of the
+// address expiry and the 14 days of grace (litecoind's setmocktime): an
+// address never paid expires with the next block, as do one whose deposit
+// was forwarded and one whose deposit is still open (a donation too small
+// to sweep), which stays tracked. A payment to the expired address is not
+// picked up, and stays recoverable from the seed.
 func TestAddressExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -38,7 +39,7 @@ func TestAddressExpiry(t *testing.T) {
 		t.Fatalf("paid address: %+v", got)
 	}
 
-	if err := n.ltc.SetMockTime(ctx, time.Now().Add(721*time.Hour)); err != nil {
+	if err := n.ltc.SetMockTime(ctx, time.Now().Add(cfg.AddressExpiry+cfg.ExpiryGrace+time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	mine(t, n, 1)

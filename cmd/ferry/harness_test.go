@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/relay/relaytest"
 )
 
 // TestMain lets the test binary stand in for the ferry binary: run with
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // waitTimeout bounds every wait for the daemon or the node.
-const waitTimeout = 60 * time.Second
+const waitTimeout = relaytest.Timeout
 
 // logBuffer collects a daemon's log lines for tests to wait on.
 type logBuffer struct {
@@ -108,18 +109,18 @@ func (b *logBuffer) String() string {
 	return b.raw.String()
 }
 
-// daemon is a ferry run in-process.
-type daemon struct {
+// testDaemon is a ferry run in-process.
+type testDaemon struct {
 	URL  string
 	Log  *logBuffer
 	stop func() error
 }
 
 // startFerry runs ferry in-process with cfg until Stop or the end of the test.
-func startFerry(t *testing.T, cfg Config) *daemon {
+func startFerry(t *testing.T, cfg Config) *testDaemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{Log: &logBuffer{}}
+	d := &testDaemon{Log: &logBuffer{}}
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, d.Log, func(a net.Addr) { addr <- a }) }()
@@ -154,7 +155,7 @@ func startFerry(t *testing.T, cfg Config) *daemon {
 }
 
 // Stop stops the daemon and returns what Run returned.
-func (d *daemon) Stop() error { return d.stop() }
+func (d *testDaemon) Stop() error { return d.stop() }
 
 // receiveReply is /api/receive's answer.
 type receiveReply struct {
@@ -190,18 +191,8 @@ func receive(t *testing.T, base, method, dest, callback string) receiveReply {
 	return r
 }
 
-// waitFor polls cond every 50 ms until it holds, failing the test after
-// waitTimeout.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// waitFor is relaytest.WaitFor.
+var waitFor = relaytest.WaitFor
 
 // deposit pays sat to addr from the node's wallet and returns the outpoint.
 func pay(t *testing.T, n *node, addr string, sat int64) chain.OutPoint {

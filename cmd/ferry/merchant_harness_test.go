@@ -13,9 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ferry-relay/ferry/chain/regtest"
+	"github.com/ferry-relay/ferry/relay/relaytest"
 )
 
 // merchant is a `php -S` server running testdata/php/merchant.php.
@@ -223,17 +223,9 @@ func runCommand(t *testing.T, env []string, name string, args ...string) string 
 	return string(out)
 }
 
-// waitTimeoutLong bounds waits that include a callback timing out.
-const waitTimeoutLong = 2 * waitTimeout
-
-// waitForLong is waitFor with waitTimeoutLong.
+// waitForLong is waitFor with a bound that allows a callback to time out
+// first.
 func waitForLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeoutLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	relaytest.WaitWithin(t, 2*relaytest.Timeout, what, cond)
 }

@@ -15,7 +15,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/torproxy"
@@ -24,22 +27,10 @@ import (
 // shutdownTimeout bounds the wait for in-flight API requests at shutdown.
 const shutdownTimeout = 10 * time.Second
 
-// coinFlags are the flags of one coin.
-type coinFlags struct {
-	rpc, rpcCert, feeAddress, min string
-	fallback                      int64 // sat/vB
-	prefix                        string
-	mk                            func(chain.Network) (*chain.Coin, error)
-}
-
-// coinSetup is one coin's configuration, checked but not yet running.
-type coinSetup struct {
-	coin       *chain.Coin
-	node       *chain.Node
-	feeDest    chain.Destination
-	minDeposit int64
-	fallback   int64 // sat/kvB
-}
+// ErrSeedWithoutStore reports a data directory that holds a seed but no
+// store: addresses of that seed may have been handed out, and a new store
+// would hand their indexes out again.
+var ErrSeedWithoutStore = errors.New("the data directory has a seed but no store")
 
 // Run runs ferry with cfg until ctx is done, logging to logOut. If ready is
 // not nil it is called with the API's address once the API listens. It
@@ -49,165 +40,175 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	if err != nil {
 		return err
 	}
-	network, err := chain.ParseNetwork(cfg.Network)
+	set, err := cfg.settings()
 	if err != nil {
 		return err
 	}
-	rcfg := relay.DefaultConfig()
-	if rcfg.FeePercent, err = relay.ParseFraction(cfg.FeePercent); err != nil {
-		return fmt.Errorf("--fee-percent: %w", err)
+	d, err := open(ctx, cfg, set, log)
+	if err != nil {
+		return err
 	}
-	if cfg.ForwardConfirmations < 1 {
-		return fmt.Errorf("--forward-confirmations must be at least 1")
+	defer d.close()
+	return d.run(ctx, ready)
+}
+
+// daemon is ferry opened: its store, engine, notifier and API, ready to
+// run.
+type daemon struct {
+	cfg      Config
+	log      zerolog.Logger
+	nodes    []*chain.Node
+	db       *store.DB
+	engine   *relay.Engine
+	notifier *notify.Notifier
+	servers  []*httpServer
+	onion    *torproxy.Onion
+}
+
+// httpServer is a server and the listener it serves.
+type httpServer struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// open opens the data directory, the seed and the store, builds the engine,
+// the notifier and the API, and listens. What it opened is closed by
+// close, or by open itself if it fails.
+func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d *daemon, err error) {
+	d = &daemon{cfg: cfg, log: log}
+	for _, c := range set.coins {
+		d.nodes = append(d.nodes, c.node)
 	}
-	rcfg.ForwardConfirmations = cfg.ForwardConfirmations
-	rcfg.FeeTarget = cfg.FeeTarget
-	if cfg.AddressExpiry < 0 {
-		return fmt.Errorf("--address-expiry must not be negative")
-	}
-	rcfg.AddressExpiry = cfg.AddressExpiry
-	if cfg.MaxCallbackConfs < 1 {
-		return fmt.Errorf("--max-callback-confirmations must be at least 1")
-	}
-	rcfg.Callbacks.MaxConfirmations = cfg.MaxCallbackConfs
-	if cfg.RateLimit < 0 {
-		return fmt.Errorf("--rate-limit must not be negative")
-	}
-	rcfg.RateLimit = cfg.RateLimit
-	rcfg.ClientIPHeader = cfg.RateLimitHeader
-	dialer := &torproxy.Dialer{Guard: torproxy.Guard{AllowPrivate: cfg.CallbackAllowPrivate}, AllViaTor: cfg.TorAllCallbacks}
-	if cfg.TorSOCKS != "" {
-		if dialer.Tor, err = torproxy.NewTor(cfg.TorSOCKS, rcfg.Callbacks.Timeout); err != nil {
-			return fmt.Errorf("--tor-socks: %w", err)
-		}
-	} else if cfg.TorAllCallbacks {
-		return errors.New("--tor-all-callbacks needs --tor-socks")
-	}
-	rcfg.Callbacks.Outbound = dialer
-	if cfg.TorControl != "" && (cfg.TorOnionPort < 1 || cfg.TorOnionPort > 65535) {
-		return fmt.Errorf("--tor-onion-port must be a port number")
-	}
-	var setups []coinSetup
-	for _, f := range []coinFlags{
-		{rpc: cfg.LTCRPC, feeAddress: cfg.LTCFeeAddress, min: cfg.MinLTC, fallback: cfg.LTCFallbackFee, prefix: "ltc", mk: chain.Litecoin},
-		{rpc: cfg.BTCRPC, rpcCert: cfg.BTCRPCCert, feeAddress: cfg.BTCFeeAddress, min: cfg.MinBTC, fallback: cfg.BTCFallbackFee, prefix: "btc", mk: chain.Bitcoin},
-	} {
-		if f.rpc == "" {
-			continue
-		}
-		s, err := parseCoin(f, network)
-		if err != nil {
-			return err
-		}
-		setups = append(setups, s)
-	}
-	if len(setups) == 0 {
-		return errors.New("no coin is enabled: set --ltc-rpc, --btc-rpc or both")
-	}
-	// Drop the nodes' idle connections at exit: litecoind and bitcoind
-	// wait for open HTTP connections when they shut down.
 	defer func() {
-		for _, s := range setups {
-			s.node.Close()
+		if err != nil {
+			d.close()
 		}
 	}()
 
 	// The data directory, the seed and the store.
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return d, fmt.Errorf("data dir: %w", err)
 	}
 	seedPath := filepath.Join(cfg.DataDir, "seed")
-	seed, created, err := store.LoadSecret(seedPath, chain.SeedLen)
+	seed, seedCreated, err := store.LoadSecret(seedPath, chain.SeedLen)
 	if err != nil {
-		return err
+		return d, err
 	}
 	defer clear(seed)
-	if created {
+	if seedCreated {
 		log.Warn().Str("path", seedPath).Msg("created a new HD seed: back this file up now; every input address is derived from it")
 	}
 	fp, err := chain.SeedFingerprint(seed)
 	if err != nil {
-		return err
+		return d, err
 	}
-	db, err := store.Open(cfg.DataDir)
+	if d.db, err = store.Open(cfg.DataDir); err != nil {
+		return d, err
+	}
+	fresh, err := d.db.Fresh()
 	if err != nil {
-		return err
+		return d, err
 	}
-	defer db.Close()
-	if err := db.CheckSeed(fp); err != nil {
-		return fmt.Errorf("%s: %w", seedPath, err)
+	if fresh && !seedCreated && cfg.FirstIndex == 0 {
+		return d, fmt.Errorf("%w: %s is there but the store is new, so input addresses of this seed may have been handed out "+
+			"already, and would be handed out again. Restore the store from a backup, or recover it from the chain with "+
+			"ferry recover; if you know the highest index handed out on every coin, start with --first-index above it", ErrSeedWithoutStore, seedPath)
+	}
+	if err := d.db.CheckSeed(fp); err != nil {
+		return d, fmt.Errorf("%s: %w", seedPath, err)
+	}
+	if cfg.FirstIndex > 0 {
+		for _, c := range set.coins {
+			if err := d.db.SetFirstIndex(c.coin.ID(), uint32(cfg.FirstIndex)); err != nil {
+				return d, err
+			}
+		}
 	}
 	// The callback signing key: merchants check X-Ferry-Signature with
 	// the text of this file.
 	keyPath := filepath.Join(cfg.DataDir, "callback.key")
 	cbKey, created, err := store.LoadSecret(keyPath, 32)
 	if err != nil {
-		return err
+		return d, err
 	}
 	if created {
 		log.Info().Str("path", keyPath).Msg("created the callback signing key: give its text to the shops that check X-Ferry-Signature")
 	}
-	rcfg.Callbacks.Key = []byte(hex.EncodeToString(cbKey))
 
 	// The coins.
-	var chains []relay.Chain
-	for _, s := range setups {
-		ch, err := s.start(ctx, seed, log)
+	var coins []relay.Coin
+	for _, c := range set.coins {
+		rc, err := c.start(ctx, seed, log)
 		if err != nil {
-			return err
+			return d, err
 		}
-		chains = append(chains, ch)
+		coins = append(coins, rc)
 	}
-	svc, err := relay.New(rcfg, db, chains, log)
-	if err != nil {
-		return err
+
+	// The outbound dialer, the notifier and the engine.
+	dialer := &torproxy.Dialer{Guard: torproxy.Guard{AllowPrivate: cfg.CallbackAllowPrivate}, AllViaTor: cfg.TorAllCallbacks}
+	if cfg.TorSOCKS != "" {
+		if dialer.Tor, err = torproxy.NewTor(cfg.TorSOCKS, set.notify.Timeout); err != nil {
+			return d, fmt.Errorf("--tor-socks: %w", err)
+		}
+	}
+	set.notify.Outbound = dialer
+	set.notify.Queues = relay.NewCallbackQueues(set.relay, d.db, coins, []byte(hex.EncodeToString(cbKey)), log)
+	set.notify.Log = log.With().Str("component", "notifier").Logger()
+	if d.notifier, err = notify.New(set.notify); err != nil {
+		return d, err
+	}
+	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: d.notifier, Log: log}); err != nil {
+		return d, err
 	}
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-	svc.Prepare(pctx)
+	d.engine.Prepare(pctx)
 	pcancel()
 
-	// The API.
+	// The API, and the API as an onion service, on a listener of its own
+	// (its clients share one rate limit), with a key kept in the data
+	// directory so that its address stays the same.
+	set.api.Log = log
+	server := api.New(set.api, d.engine)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return d, fmt.Errorf("listen: %w", err)
 	}
-	servers := []*httpServer{{ln: ln, srv: newHTTPServer(svc.Handler())}}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	// The API as an onion service, on a listener of its own (its clients
-	// share one rate limit), with a key kept in the data directory so
-	// that its address stays the same.
+	d.servers = append(d.servers, &httpServer{ln: ln, srv: newHTTPServer(server.Handler())})
 	if cfg.TorControl != "" {
 		oln, err := net.Listen("tcp", cfg.TorOnionListen)
 		if err != nil {
-			ln.Close()
-			return fmt.Errorf("--tor-onion-listen: %w", err)
+			return d, fmt.Errorf("--tor-onion-listen: %w", err)
 		}
-		servers = append(servers, &httpServer{ln: oln, srv: newHTTPServer(svc.OnionHandler())})
-		o, err := publishOnion(ctx, cfg, oln.Addr(), log)
-		if err != nil {
-			ln.Close()
-			oln.Close()
-			return err
+		d.servers = append(d.servers, &httpServer{ln: oln, srv: newHTTPServer(server.OnionHandler())})
+		if d.onion, err = publishOnion(ctx, cfg, oln.Addr(), log); err != nil {
+			return d, err
 		}
-		defer o.Close()
-		svc.SetOnion(o)
-		log.Info().Str("onion", "http://"+o.Address()+portSuffix(cfg.TorOnionPort)).Str("target", oln.Addr().String()).Msg("API published as an onion service")
+		server.SetOnion(d.onion)
+		log.Info().Str("onion", "http://"+d.onion.Address()+portSuffix(cfg.TorOnionPort)).Str("target", oln.Addr().String()).Msg("API published as an onion service")
 	}
+	return d, nil
+}
 
-	log.Info().Str("listen", ln.Addr().String()).Str("network", cfg.Network).Msg("ferry started")
+// run serves the API and runs the engine and the notifier until ctx is
+// done or one of them fails, then shuts them down.
+func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
+	d.log.Info().Str("listen", d.servers[0].ln.Addr().String()).Str("network", d.cfg.Network).Msg("ferry started")
 	if ready != nil {
-		ready(ln.Addr())
+		ready(d.servers[0].ln.Addr())
 	}
-
-	srvErr := make(chan error, len(servers))
-	for _, s := range servers {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srvErr := make(chan error, len(d.servers))
+	for _, s := range d.servers {
 		go func() { srvErr <- s.srv.Serve(s.ln) }()
 	}
 	runErr := make(chan error, 1)
-	go func() { runErr <- svc.Run(ctx) }()
+	go func() { runErr <- d.engine.Run(ctx) }()
+	notifierDone := make(chan error, 1)
+	go func() { notifierDone <- d.notifier.Run(ctx) }()
 
+	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-srvErr:
@@ -218,7 +219,7 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	cancel()
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer scancel()
-	for _, s := range servers {
+	for _, s := range d.servers {
 		if serr := s.srv.Shutdown(sctx); serr != nil && err == nil {
 			err = serr
 		}
@@ -226,14 +227,27 @@ func Run(ctx context.Context, cfg Config, logOut io.Writer, ready func(net.Addr)
 	if rerr := <-runErr; rerr != nil && err == nil {
 		err = rerr
 	}
-	log.Info().Msg("ferry stopped")
+	<-notifierDone
+	d.log.Info().Msg("ferry stopped")
 	return err
 }
 
-// httpServer is a server and the listener it serves.
-type httpServer struct {
-	ln  net.Listener
-	srv *http.Server
+// close releases what open opened: the listeners, the onion service, the
+// store, and the nodes' idle connections (litecoind and bitcoind wait for
+// open HTTP connections when they shut down).
+func (d *daemon) close() {
+	for _, s := range d.servers {
+		s.ln.Close()
+	}
+	if d.onion != nil {
+		d.onion.Close()
+	}
+	if d.db != nil {
+		d.db.Close()
+	}
+	for _, n := range d.nodes {
+		n.Close()
+	}
 }
 
 func newHTTPServer(h http.Handler) *http.Server {
@@ -274,10 +288,11 @@ func publishOnion(ctx context.Context, cfg Config, addr net.Addr, log zerolog.Lo
 		Target:  target,
 	}
 	olog := log.With().Str("component", "tor").Logger()
-	deadline := time.Now().Add(30 * time.Second)
+	clk := clock.System{}
+	deadline := clk.Now().Add(30 * time.Second)
 	for {
 		o, err := torproxy.PublishOnion(ctx, oc, olog)
-		if err == nil || time.Now().After(deadline) || errors.Is(err, torproxy.ErrControl) {
+		if err == nil || clk.Now().After(deadline) || errors.Is(err, torproxy.ErrControl) {
 			if err != nil {
 				return nil, fmt.Errorf("--tor-control %s: %w", cfg.TorControl, err)
 			}
@@ -287,7 +302,7 @@ func publishOnion(ctx context.Context, cfg Config, addr net.Addr, log zerolog.Lo
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Second):
+		case <-clk.After(time.Second):
 		}
 	}
 }
@@ -300,59 +315,27 @@ func portSuffix(port int) string {
 	return ":" + strconv.Itoa(port)
 }
 
-// parseCoin checks one coin's flags, without touching disk or network.
-func parseCoin(f coinFlags, n chain.Network) (coinSetup, error) {
-	coin, err := f.mk(n)
-	if err != nil {
-		return coinSetup{}, err
-	}
-	if f.feeAddress == "" {
-		return coinSetup{}, fmt.Errorf("--%s-fee-address is required when %s is on", f.prefix, coin.Name())
-	}
-	feeDest, err := coin.ParseDestination(f.feeAddress)
-	if err != nil {
-		return coinSetup{}, fmt.Errorf("--%s-fee-address: %w", f.prefix, err)
-	}
-	minDeposit, err := chain.ParseAmount(f.min)
-	if err != nil {
-		return coinSetup{}, fmt.Errorf("--min-%s: %w", f.prefix, err)
-	}
-	if f.fallback <= 0 {
-		return coinSetup{}, fmt.Errorf("--%s-fallback-fee must be positive", f.prefix)
-	}
-	var opts []chain.NodeOption
-	if f.rpcCert != "" {
-		pem, err := os.ReadFile(f.rpcCert)
-		if err != nil {
-			return coinSetup{}, fmt.Errorf("--%s-rpc-cert: %w", f.prefix, err)
-		}
-		opts = append(opts, chain.WithRootCAs(pem))
-	}
-	node, err := chain.NewNode(f.rpc, opts...)
-	if err != nil {
-		return coinSetup{}, fmt.Errorf("--%s-rpc: %w", f.prefix, err)
-	}
-	return coinSetup{coin: coin, node: node, feeDest: feeDest, minDeposit: minDeposit, fallback: f.fallback * 1000}, nil
-}
-
 // start derives the coin's keychain and checks its node's network.
-func (s coinSetup) start(ctx context.Context, seed []byte, log zerolog.Logger) (relay.Chain, error) {
+func (s coinSetup) start(ctx context.Context, seed []byte, log zerolog.Logger) (relay.Coin, error) {
 	keys, err := chain.NewKeychain(seed, s.coin.CoinType())
 	if err != nil {
-		return relay.Chain{}, err
+		return relay.Coin{}, err
 	}
 	// A node on the wrong network would make every address wrong; a node
 	// that is down is only waited for.
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.node.CheckNetwork(cctx, s.coin.Network()); errors.Is(err, chain.ErrWrongChain) || errors.Is(err, chain.ErrUnauthorized) {
-		return relay.Chain{}, fmt.Errorf("%s node %s: %w", s.coin.Name(), s.node, err)
+		return relay.Coin{}, fmt.Errorf("%s node %s: %w", s.coin.Name(), s.node, err)
 	} else if err != nil {
-		log.Warn().Err(err).Str("coin", s.coin.Ticker()).Str("node", s.node.String()).Msg("node not reachable yet; the scanner will keep trying")
+		log.Warn().Err(err).Str("coin", s.coin.ID()).Str("node", s.node.String()).Msg("node not reachable yet; the scanner will keep trying")
 	}
-	return relay.Chain{
-		Coin:            s.coin,
-		Node:            s.node,
+	return relay.Coin{
+		Chain:           s.coin,
+		Blocks:          s.node,
+		Broadcaster:     s.node,
+		Fees:            s.node,
+		Mempool:         &chain.Mempool{Coin: s.coin, Node: s.node, Addr: s.p2p},
 		Keys:            keys,
 		FeeAddress:      s.feeDest,
 		MinDeposit:      s.minDeposit,

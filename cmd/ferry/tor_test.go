@@ -69,7 +69,7 @@ func TestOnionServiceRestart(t *testing.T) {
 	cfg.TorControl = tor.Control
 	cfg.RateLimit = 100
 
-	onionOf := func(d *daemon) (string, bool) {
+	onionOf := func(d *testDaemon) (string, bool) {
 		resp, err := http.Get(d.URL + "/healthz")
 		if err != nil {
 			t.Fatal(err)

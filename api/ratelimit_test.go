@@ -1,48 +1,27 @@
-package relay_test
+package api_test
 
 import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/api"
+	"github.com/ferry-relay/ferry/relay/relaytest"
 	"github.com/ferry-relay/ferry/torproxy"
 	"github.com/ferry-relay/ferry/torproxy/dnstest"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestRateLimit(t *testing.T) {
 	dns := dnstest.NewServer(t)
 	dns.Set("shop.example", netip.MustParseAddr("93.184.216.34"))
-	clock := &fakeClock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	cfg := relay.DefaultConfig()
-	cfg.Callbacks.Outbound = &torproxy.Dialer{Resolver: dns.Resolver()}
+	clock := relaytest.Clock()
+	cfg := api.DefaultConfig()
 	cfg.RateLimit = 3
 	cfg.ClientIPHeader = "X-Real-IP"
 	cfg.Clock = clock
-	srv, db := newAPIWith(t, cfg)
+	srv, db := newAPIWith(t, cfg, &torproxy.Dialer{Resolver: dns.Resolver()})
 
 	call := func(ip, path string) *http.Response {
 		t.Helper()
@@ -89,7 +68,7 @@ func TestRateLimit(t *testing.T) {
 	}
 
 	// The next minute starts afresh.
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if resp := call("203.0.113.7", mintPath); resp.StatusCode != 200 || resp.Header.Get("x-ratelimit-remaining") != "2" {
 		t.Errorf("next minute: %d, remaining %q", resp.StatusCode, resp.Header.Get("x-ratelimit-remaining"))
 	}

@@ -1,10 +1,7 @@
-package relay_test
+package api_test
 
 import (
-	"context"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,69 +9,37 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/relay/relaytest"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/torproxy"
 	"github.com/ferry-relay/ferry/torproxy/dnstest"
 )
 
-var _ relay.Node = (*chain.Node)(nil)
-
-// downNode is a node that cannot be reached: the seam where the API is
-// tested without a chain.
-type downNode struct{}
-
-var errDown = errors.New("connection refused")
-
-func (downNode) BlockCount(context.Context) (int64, error)            { return 0, errDown }
-func (downNode) BestBlockHash(context.Context) (chain.Hash, error)    { return chain.Hash{}, errDown }
-func (downNode) BlockHash(context.Context, int64) (chain.Hash, error) { return chain.Hash{}, errDown }
-func (downNode) RawBlock(context.Context, chain.Hash) ([]byte, error) { return nil, errDown }
-func (downNode) WaitForNewBlock(context.Context, time.Duration) error { return errDown }
-func (downNode) SendRawTransaction(context.Context, []byte) (chain.Hash, error) {
-	return chain.Hash{}, errDown
-}
-func (downNode) EstimateFeeRate(context.Context, int) (int64, error)        { return 0, errDown }
-func (downNode) MinFeeRate(context.Context) (int64, error)                  { return 0, errDown }
-func (downNode) RawMempool(context.Context) ([]chain.Hash, error)           { return nil, errDown }
-func (downNode) RawTransaction(context.Context, chain.Hash) ([]byte, error) { return nil, errDown }
-
-const testSeed = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-
-// newAPI returns a test server for a Litecoin regtest service over a fresh
-// store, and the store.
+// newAPI returns a test server for a Litecoin regtest engine whose node is
+// down, over a fresh store in which the scan has started; and the store.
 func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 	t.Helper()
 	dns := dnstest.NewServer(t)
 	dns.Set("shop.example", netip.MustParseAddr("93.184.216.34")) // never dialed here
-	cfg := relay.DefaultConfig()
-	cfg.Callbacks.Outbound = &torproxy.Dialer{Resolver: dns.Resolver()}
-	return newAPIWith(t, cfg)
+	return newAPIWith(t, api.DefaultConfig(), &torproxy.Dialer{Resolver: dns.Resolver()})
 }
 
-// newAPIWith is newAPI with cfg.
-func newAPIWith(t testing.TB, cfg relay.Config) (*httptest.Server, *store.DB) {
+// newAPIWith is newAPI with cfg and hosts.
+func newAPIWith(t testing.TB, cfg api.Config, hosts relay.HostChecker) (*httptest.Server, *store.DB) {
 	t.Helper()
-	db := openScanning(t, "ltc")
-	coin, _ := chain.Litecoin(chain.Regtest)
-	seed, _ := hex.DecodeString(testSeed)
-	keys, err := chain.NewKeychain(seed, coin.CoinType())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fee, _ := coin.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
-	svc, err := relay.New(cfg, db, []relay.Chain{{
-		Coin: coin, Node: downNode{}, Keys: keys, FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000,
-	}}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newServer(t, svc), db
+	env := relaytest.NewEngine(t, relaytest.Options{Hosts: hosts, Started: true, Down: true})
+	return newServer(t, api.New(cfg, env.Engine)), env.Store
+}
+
+// newServer serves s's API for the test.
+func newServer(t testing.TB, s *api.Server) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func get(t *testing.T, srv *httptest.Server, path string) (int, string, string) {
@@ -306,25 +271,8 @@ func TestCheckErrors(t *testing.T) {
 // takes its own coin's addresses only, and input addresses come from each
 // coin's own derivation path.
 func TestTwoCoins(t *testing.T) {
-	db := openScanning(t, "ltc", "btc")
-	seed, _ := hex.DecodeString(testSeed)
-	var chains []relay.Chain
-	for _, mk := range []func(chain.Network) (*chain.Coin, error){chain.Litecoin, chain.Bitcoin} {
-		coin, _ := mk(chain.Regtest)
-		keys, _ := chain.NewKeychain(seed, coin.CoinType())
-		fee, err := coin.ParseDestination(map[string]string{"ltc": "rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4", "btc": "bcrt1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5phstwt"}[coin.Ticker()])
-		if err != nil {
-			t.Fatal(err)
-		}
-		chains = append(chains, relay.Chain{Coin: coin, Node: downNode{}, Keys: keys, FeeAddress: fee, MinDeposit: 100_000, FallbackFeeRate: 10_000})
-	}
-	cfg := relay.DefaultConfig()
-	cfg.Callbacks.Outbound = &torproxy.Dialer{}
-	svc, err := relay.New(cfg, db, chains, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newServer(t, svc)
+	env := relaytest.NewEngine(t, relaytest.Options{Coins: []string{"ltc", "btc"}, Hosts: &torproxy.Dialer{}, Started: true, Down: true})
+	srv := newServer(t, api.New(api.DefaultConfig(), env.Engine))
 
 	const ltcDest, btcDest = "rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr", "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
 	tests := []struct {
@@ -350,43 +298,13 @@ func TestTwoCoins(t *testing.T) {
 	}
 }
 
-// openScanning opens a store in which the coins' scans have started, as if
-// their nodes had been reached: the API hands out addresses only then.
-func openScanning(tb testing.TB, tickers ...string) *store.DB {
-	tb.Helper()
-	db, err := store.Open(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	for _, tk := range tickers {
-		if err := db.Start(tk, 100, [32]byte{1}, [32]byte{2}); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return db
-}
-
 // TestReceiveBeforeFirstScan refuses addresses while a coin's node has
 // never been reached: a payment to one could land in a block before the
 // first scan's starting point.
 func TestReceiveBeforeFirstScan(t *testing.T) {
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	coin, _ := chain.Litecoin(chain.Regtest)
-	seed, _ := hex.DecodeString(testSeed)
-	keys, _ := chain.NewKeychain(seed, coin.CoinType())
-	fee, _ := coin.ParseDestination(dest)
-	cfg := relay.DefaultConfig()
-	cfg.Callbacks.Outbound = &torproxy.Dialer{}
-	svc, err := relay.New(cfg, db, []relay.Chain{{Coin: coin, Node: downNode{}, Keys: keys, FeeAddress: fee, MinDeposit: 1, FallbackFeeRate: 1000}}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newServer(t, svc)
+	env := relaytest.NewEngine(t, relaytest.Options{Hosts: &torproxy.Dialer{}, Down: true})
+	db := env.Store
+	srv := newServer(t, api.New(api.DefaultConfig(), env.Engine))
 	status, _, body := get(t, srv, "/api/receive?method=litecoin&callback_req=0&address="+dest)
 	if status != 500 || !strings.Contains(body, "litecoin is starting") {
 		t.Errorf("before the first scan: %d %s", status, body)

@@ -1,4 +1,4 @@
-package relay
+package api
 
 import (
 	"net"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+
+	"github.com/ferry-relay/ferry/clock"
 )
 
 // rateWindow is the rate limit's window: limits count requests per minute
@@ -25,15 +27,15 @@ const maxRateClients = 1 << 20
 // is safe for concurrent use.
 type rateLimiter struct {
 	limit int
-	clock Clock
+	clock clock.Clock
 
 	mu     sync.Mutex
 	window time.Time
 	counts map[netip.Prefix]int
 }
 
-func newRateLimiter(limit int, clock Clock) *rateLimiter {
-	return &rateLimiter{limit: limit, clock: clock, counts: map[netip.Prefix]int{}}
+func newRateLimiter(limit int, clk clock.Clock) *rateLimiter {
+	return &rateLimiter{limit: limit, clock: clk, counts: map[netip.Prefix]int{}}
 }
 
 // allow counts a request of client and returns whether it is within the
@@ -83,15 +85,11 @@ func clientOf(req *http.Request, header string) netip.Prefix {
 	return p
 }
 
-// onionRateFactor multiplies the rate limit for the onion service, whose
-// clients all arrive from Tor's one address and share one budget.
-const onionRateFactor = 10
-
 // limited wraps an API handler with the rate limit: every answer carries
 // x-ratelimit-limit and x-ratelimit-remaining, and a client past its limit
 // gets 429 "Too Many Attempts". client names the budget a request draws
 // on.
-func (s *Service) limited(l *rateLimiter, client func(*http.Request) netip.Prefix, h httprouter.Handle) httprouter.Handle {
+func limited(l *rateLimiter, client func(*http.Request) netip.Prefix, h httprouter.Handle) httprouter.Handle {
 	if l.limit <= 0 {
 		return h
 	}
@@ -103,7 +101,7 @@ func (s *Service) limited(l *rateLimiter, client func(*http.Request) netip.Prefi
 		if !ok {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Retry-After", strconv.Itoa(int(rateWindow.Seconds())))
-			w.WriteHeader(statuses[KindRateLimited].ferry)
+			w.WriteHeader(http.StatusTooManyRequests)
 			w.Write([]byte("Too Many Attempts\n"))
 			return
 		}

@@ -1,4 +1,4 @@
-package relay_test
+package api_test
 
 import (
 	"io"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/torproxy"
 )
 
@@ -30,10 +30,9 @@ func BenchmarkReceiveHTTP(b *testing.B) {
 		loadHTTP(b, srv.URL+"/api/receive?method=litecoin&callback_req=0&address="+dest)
 	})
 	b.Run("receive", func(b *testing.B) {
-		cfg := relay.DefaultConfig()
-		cfg.Callbacks.Outbound = &torproxy.Dialer{}
+		cfg := api.DefaultConfig()
 		cfg.RateLimit = 0
-		srv, _ := newAPIWith(b, cfg)
+		srv, _ := newAPIWith(b, cfg, &torproxy.Dialer{})
 		loadHTTP(b, srv.URL+"/api/receive?method=litecoin&callback_req=0&address="+dest)
 	})
 }

@@ -1,0 +1,138 @@
+package relay_test
+
+import (
+	"context"
+	"encoding/binary"
+	"flag"
+	"net"
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/notify"
+	"github.com/ferry-relay/ferry/notify/notifytest"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/relay/relaytest"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// callbackCount is how many callbacks BenchmarkCallbacks queues: make
+// test runs it at 1,000, make bench at 100,000.
+var callbackCount = flag.Int("callbacks", 1000, "callbacks queued by BenchmarkCallbacks")
+
+// queueCallbacks records n deposits to addresses whose callbacks go to
+// base, each forwarded and its callback pending, the way the engine
+// records them; it returns the store and the coin's callback queue.
+func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.CallbackQueue) {
+	tb.Helper()
+	ltc, _ := chain.Litecoin(chain.Regtest)
+	db := relaytest.OpenStore(tb)
+	if err := db.Start("ltc", []store.BlockRef{{Height: 100, Hash: chain.Hash{100}}}); err != nil {
+		tb.Fatal(err)
+	}
+	d, _ := ltc.ParseDestination(dest)
+	m, err := relay.NewMinter(ltc, relaytest.Keys(tb, ltc), db, store.NewWatchSet(), clock.System{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &store.Changes{Coin: "ltc", Height: 101, Hash: chain.Hash{101}, Prev: chain.Hash{100}}
+	var host string
+	for i := range n {
+		a, err := m.Mint(d, base+"/cb?order=1", true)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var txid chain.Hash
+		binary.BigEndian.PutUint64(txid[:], uint64(i)+1)
+		c.Deposits = append(c.Deposits, store.Deposit{OutPoint: chain.OutPoint{Hash: txid}, AddrIndex: a.Index, Value: 2_000_000, Height: 101})
+		host = a.Callback
+	}
+	if err := db.Apply(c); err != nil {
+		tb.Fatal(err)
+	}
+	host = host[len("http://"):]
+	host = host[:len(host)-len("/cb?order=1")]
+	for _, dep := range c.Deposits {
+		if err := db.PutForward(&store.Forward{Coin: "ltc", OutPoint: dep.OutPoint, AddrIndex: dep.AddrIndex, TxID: chain.Hash{1}, Value: dep.Value, Accepted: true}); err != nil {
+			tb.Fatal(err)
+		}
+		if err := db.StartCallback("ltc", dep.OutPoint, host, 101); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	q := relay.NewCallbackQueue(relay.CallbackQueueConfig{Coin: ltc, Store: db, Key: []byte("k"), MaxConfirmations: 100, Clock: clock.System{}, Log: zerolog.Nop()})
+	return db, q
+}
+
+// runNotifier runs a notifier with the default configuration over q until
+// the returned stop is called.
+func runNotifier(tb testing.TB, q notify.Queue) (stop func()) {
+	tb.Helper()
+	cfg := notify.DefaultConfig()
+	cfg.Queues, cfg.Outbound = []notify.Queue{q}, &net.Dialer{}
+	n, err := notify.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+// BenchmarkCallbacks delivers -callbacks callbacks due at once, through
+// the store-backed queue and the notifier with its defaults (32 workers,
+// 2 per host), to a local endpoint answering *ok* ("sink", in callbacks
+// per second; all are delivered and recorded); and keeps as many pending to
+// a host that refuses every connection ("dead", in MB of heap added while
+// the notifier runs over them).
+func BenchmarkCallbacks(b *testing.B) {
+	n := *callbackCount
+	b.Run("sink", func(b *testing.B) {
+		sink := notifytest.NewEndpoint(b, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("*ok*")) })
+		var rate float64
+		for range b.N {
+			b.StopTimer()
+			db, q := queueCallbacks(b, n, sink.URL)
+			sent := sink.Requests.Load()
+			b.StartTimer()
+			start := time.Now()
+			stop := runNotifier(b, q)
+			relaytest.WaitWithin(b, 10*time.Minute, "every callback", func() bool { return sink.Requests.Load()-sent >= int64(n) })
+			// Each ack is recorded before its worker takes the next one:
+			// with the workers stopped, the queue is empty.
+			stop()
+			elapsed := time.Since(start)
+			if left, err := db.QueuedCallbacks("ltc"); err != nil || left != 0 {
+				b.Fatalf("%d callbacks left in the queue, %v", left, err)
+			}
+			rate = float64(n) / elapsed.Seconds()
+		}
+		b.ReportMetric(rate, "callbacks/s")
+	})
+	b.Run("dead", func(b *testing.B) {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		dead := "http://" + ln.Addr().String()
+		ln.Close()
+		var grown float64
+		for range b.N {
+			b.StopTimer()
+			_, q := queueCallbacks(b, n, dead)
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			b.StartTimer()
+			stop := runNotifier(b, q)
+			time.Sleep(2 * time.Second) // the first attempts fail and the host is paused
+			runtime.ReadMemStats(&after)
+			stop()
+			grown = float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / (1 << 20)
+		}
+		b.ReportMetric(grown, "MB")
+	})
+}

@@ -1,0 +1,144 @@
+package relay_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/relay/relaytest"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// TestSyncNodeBehind: a node that falls behind the scanner on the same
+// chain (reindexing, restored, still syncing) is waited for; only a block
+// that differs from the recorded one at the node's height is a reorg.
+func TestSyncNodeBehind(t *testing.T) {
+	node := relaytest.NewNode(t, 10)
+	db := relaytest.OpenStore(t)
+	ltc, _ := chain.Litecoin(chain.Regtest)
+	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: node.Hash(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := relay.NewScanner(relay.ScannerConfig{Coin: ltc, Blocks: node, Store: db, Watch: store.NewWatchSet(),
+		Clock: relaytest.Clock(), PollInterval: time.Second, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cur, err := s.Sync(ctx)
+	if err != nil || cur.Height != 10 {
+		t.Fatalf("sync to 10: %+v, %v", cur, err)
+	}
+
+	// Behind on the same chain: no rollback.
+	node.SetTip(6)
+	if cur, err = s.Sync(ctx); err != nil || cur.Height != 10 || cur.Hash != node.Hash(10) {
+		t.Fatalf("node behind: cursor %d, %v", cur.Height, err)
+	}
+	// Caught up again: nothing to do.
+	node.SetTip(10)
+	if cur, err = s.Sync(ctx); err != nil || cur.Height != 10 {
+		t.Fatalf("node back: cursor %d, %v", cur.Height, err)
+	}
+
+	// A real fork below the cursor, shorter than our chain: rolled back to
+	// the fork point and rescanned.
+	node.Extend(t, 5, 3, 1) // new blocks 6..8, tip 8 < 10
+	if cur, err = s.Sync(ctx); err != nil || cur.Height != 8 || cur.Hash != node.Hash(8) {
+		t.Fatalf("after a fork: cursor %d %s, want 8 %s, %v", cur.Height, cur.Hash, node.Hash(8), err)
+	}
+	for h := int64(6); h <= 8; h++ {
+		if got, _ := db.BlockHash("ltc", h); got != node.Hash(h) {
+			t.Errorf("block %d recorded as %s, the node has %s", h, got, node.Hash(h))
+		}
+	}
+}
+
+// engineOnClock runs a test engine on a test clock over node.
+func engineOnClock(t *testing.T, node *relaytest.Node, mod func(*relay.Config)) (*relaytest.Env, *testClock) {
+	t.Helper()
+	clk := &testClock{relaytest.Clock()}
+	cfg := relay.DefaultConfig()
+	cfg.Clock = clk.Test
+	if mod != nil {
+		mod(&cfg)
+	}
+	env := relaytest.NewEngine(t, relaytest.Options{Config: &cfg, Node: node})
+	env.Run(t)
+	return env, clk
+}
+
+// testClock is a test clock that knows the waits an idle engine keeps on
+// it: the scanner's poll and the mempool watcher's recheck.
+type testClock struct{ *clock.Test }
+
+// idleWaiters is how many waits an engine of one coin holds on its clock
+// when it has nothing to do.
+const idleWaiters = 2
+
+// idle waits until the engine waits on the clock and nothing else.
+func (c *testClock) idle(t *testing.T) {
+	t.Helper()
+	if !c.BlockUntil(idleWaiters, relaytest.Timeout) {
+		t.Fatalf("the engine never waited on the clock: %d waits", c.Waiters())
+	}
+}
+
+// scanHeight returns the engine's scan height.
+func scanHeight(env *relaytest.Env) int64 {
+	return env.Engine.Health(context.Background()).Coins[0].ScanHeight
+}
+
+// TestScannerWaitsForANodeBehind: while its node is behind the scan
+// cursor, the scanner waits on its clock between polls; it does not spin.
+// (A scanner that spins never waits on its clock, and the node's calls
+// grow without the clock moving.)
+func TestScannerWaitsForANodeBehind(t *testing.T) {
+	node := relaytest.NewNode(t, 10)
+	env, clk := engineOnClock(t, node, nil)
+	relaytest.WaitFor(t, "the scan of block 10", func() bool { return scanHeight(env) == 10 })
+	clk.idle(t)
+
+	node.SetTip(6)
+	clk.Advance(time.Second)
+	clk.idle(t)
+	before := node.Calls()
+	const polls = 20
+	for range polls {
+		clk.Advance(relay.DefaultConfig().PollInterval)
+		clk.idle(t)
+	}
+	if calls := node.Calls() - before; calls > polls*4 {
+		t.Errorf("%d node calls in %d polls of a node behind", calls, polls)
+	}
+	if h := scanHeight(env); h != 10 {
+		t.Errorf("scan height %d: the scanner went back with its node", h)
+	}
+}
+
+// TestReorgRightAfterFirstStart reorganizes six blocks right after a first
+// start: the blocks below the start point were recorded, so the scanner
+// rolls back through them and rescans like after any reorg.
+func TestReorgRightAfterFirstStart(t *testing.T) {
+	node := relaytest.NewNode(t, 150)
+	env, clk := engineOnClock(t, node, nil)
+	relaytest.WaitFor(t, "the first start", func() bool { return scanHeight(env) == 150 })
+	clk.idle(t)
+
+	node.Extend(t, 144, 7, 1) // blocks 145..151 on another branch
+	clk.Advance(time.Second)
+	relaytest.WaitFor(t, "the scan of the new branch", func() bool { return scanHeight(env) == 151 })
+	if h := env.Engine.Health(context.Background()); !h.OK || h.Coins[0].Halted != "" {
+		t.Fatalf("health after the reorg: %+v", h)
+	}
+	for h := int64(145); h <= 151; h++ {
+		if got, _ := env.Store.BlockHash("ltc", h); got != node.Hash(h) {
+			t.Errorf("block %d recorded as %s, the node has %s", h, got, node.Hash(h))
+		}
+	}
+}

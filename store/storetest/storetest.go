@@ -1,0 +1,20 @@
+// Package storetest opens real stores for tests, in temporary directories.
+package storetest
+
+import (
+	"testing"
+
+	"github.com/ferry-relay/ferry/store"
+)
+
+// Open opens a store in a new temporary directory, closed at the end of
+// the test.
+func Open(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
