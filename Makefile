@@ -5,13 +5,18 @@ export PATH := $(PATH):/usr/local/go/bin
 # Where go install puts btcd and btcwallet.
 export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
-.PHONY: build deps test fuzz demo bench clean
+.PHONY: build deps test fuzz demo bench screenshots clean
 
-# Fuzz targets: package:target. make test runs each briefly, make fuzz long.
+# Fuzz targets: package:target[:divisor]. make test runs each briefly, make
+# fuzz long; a target whose every run touches the store gets FUZZTIME's
+# count divided by its divisor.
 # Budgets are counts of executions, not durations: Go 1.26's fuzz
 # coordinator can fail a duration-bound run with a spurious "context
 # deadline exceeded" when it ends (go.dev/issue/75804, fixed in Go 1.27).
-FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./relay:FuzzParseCallback ./chain:FuzzDecodeBlock
+FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantForm:20 ./api:FuzzAdminVendor:20 \
+	./relay:FuzzParseCallback ./chain:FuzzDecodeBlock \
+	./rates:FuzzParseDecimal ./rates:FuzzParseFiatAmount ./rates:FuzzCoinGecko ./rates:FuzzKraken \
+	./mail:FuzzHeaders ./mail:FuzzParseURL
 FUZZTIME ?= 5000000x
 
 build:
@@ -34,9 +39,10 @@ test: deps
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; \
-	  echo "fuzz $$name ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  pkg=$$(echo $$t | cut -d: -f1); name=$$(echo $$t | cut -d: -f2); div=$$(echo $$t | cut -d: -s -f3); \
+	  n=$(FUZZTIME); n=$${n%x}; n=$$((n / $${div:-1}))x; \
+	  echo "fuzz $$name ($$n)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$n $$pkg; \
 	done
 
 demo: build
@@ -45,6 +51,10 @@ demo: build
 
 bench:
 	bench/run.sh
+
+# The README's pictures of the payment page, taken by the end-to-end test.
+screenshots: deps
+	FERRY_REQUIRE_NODES=1 FERRY_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestInvoiceFlow$$' ./cmd/ferry
 
 clean:
 	rm -rf bin

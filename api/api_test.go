@@ -31,7 +31,7 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 func newAPIWith(t testing.TB, cfg api.Config, hosts relay.HostChecker) (*httptest.Server, *store.DB) {
 	t.Helper()
 	env := relaytest.NewEngine(t, relaytest.Options{Hosts: hosts, Started: true, Down: true})
-	return newServer(t, api.New(cfg, env.Engine)), env.Store
+	return newServer(t, api.New(cfg, env.Engine, nil)), env.Store
 }
 
 // newServer serves s's API for the test.
@@ -272,7 +272,7 @@ func TestCheckErrors(t *testing.T) {
 // coin's own derivation path.
 func TestTwoCoins(t *testing.T) {
 	env := relaytest.NewEngine(t, relaytest.Options{Coins: []string{"ltc", "btc"}, Hosts: &torproxy.Dialer{}, Started: true, Down: true})
-	srv := newServer(t, api.New(api.DefaultConfig(), env.Engine))
+	srv := newServer(t, api.New(api.DefaultConfig(), env.Engine, nil))
 
 	const ltcDest, btcDest = "rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr", "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
 	tests := []struct {
@@ -304,7 +304,7 @@ func TestTwoCoins(t *testing.T) {
 func TestReceiveBeforeFirstScan(t *testing.T) {
 	env := relaytest.NewEngine(t, relaytest.Options{Hosts: &torproxy.Dialer{}, Down: true})
 	db := env.Store
-	srv := newServer(t, api.New(api.DefaultConfig(), env.Engine))
+	srv := newServer(t, api.New(api.DefaultConfig(), env.Engine, nil))
 	status, _, body := get(t, srv, "/api/receive?method=litecoin&callback_req=0&address="+dest)
 	if status != 500 || !strings.Contains(body, "litecoin is starting") {
 		t.Errorf("before the first scan: %d %s", status, body)

@@ -85,11 +85,14 @@ func clientOf(req *http.Request, header string) netip.Prefix {
 	return p
 }
 
+// tooMany is what a client past its limit is told, as LitePay says it.
+const tooMany = "Too Many Attempts"
+
 // limited wraps an API handler with the rate limit: every answer carries
 // x-ratelimit-limit and x-ratelimit-remaining, and a client past its limit
-// gets 429 "Too Many Attempts". client names the budget a request draws
-// on.
-func limited(l *rateLimiter, client func(*http.Request) netip.Prefix, h httprouter.Handle) httprouter.Handle {
+// gets 429 "Too Many Attempts", as text, or through refuse, which answers
+// it in the dialect's form. client names the budget a request draws on.
+func limited(l *rateLimiter, client func(*http.Request) netip.Prefix, h httprouter.Handle, refuse ...func(http.ResponseWriter, string)) httprouter.Handle {
 	if l.limit <= 0 {
 		return h
 	}
@@ -99,10 +102,14 @@ func limited(l *rateLimiter, client func(*http.Request) netip.Prefix, h httprout
 		w.Header().Set("x-ratelimit-limit", limit)
 		w.Header().Set("x-ratelimit-remaining", strconv.Itoa(left))
 		if !ok {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Retry-After", strconv.Itoa(int(rateWindow.Seconds())))
+			if len(refuse) > 0 {
+				refuse[0](w, tooMany)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusTooManyRequests)
-			w.Write([]byte("Too Many Attempts\n"))
+			w.Write([]byte(tooMany + "\n"))
 			return
 		}
 		h(w, req, ps)

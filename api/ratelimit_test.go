@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,6 +63,20 @@ func TestRateLimit(t *testing.T) {
 	}
 	if resp := call("2001:db8:1:2:ffff::1", checkPath); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("a fourth address of the same /64: %d", resp.StatusCode)
+	}
+	// The merchant API shares the budget, and refuses in its own form.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/p/", strings.NewReader("vendor=x"))
+	req.Header.Set("X-Real-IP", "203.0.113.7")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		var r struct{ Status, Message string }
+		err := json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || err != nil || r.Status != "error" || r.Message != "Too Many Attempts" {
+			t.Errorf("/p/ past the limit: %d %+v %v", resp.StatusCode, r, err)
+		}
 	}
 	// /healthz is not limited.
 	if resp := call("203.0.113.7", "/healthz"); resp.StatusCode == http.StatusTooManyRequests {

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -30,6 +31,20 @@ type Engine interface {
 }
 
 var _ Engine = (*relay.Engine)(nil)
+
+// Invoices is what the API needs of the invoice engine.
+// *invoice.Engine implements it.
+type Invoices interface {
+	Authenticate(ctx context.Context, vendor, secret string) (*store.Vendor, error)
+	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
+	Show(ctx context.Context, id string) (*invoice.View, error)
+	Get(ctx context.Context, id string) (*invoice.View, error)
+	AddVendor(ctx context.Context, nv invoice.NewVendor) (*invoice.Credentials, error)
+	Vendors(ctx context.Context) ([]*store.Vendor, error)
+	RemoveVendor(ctx context.Context, id string) error
+}
+
+var _ Invoices = (*invoice.Engine)(nil)
 
 // Onion is what the API shows of an onion service publishing it;
 // *torproxy.Onion implements it.
@@ -47,8 +62,11 @@ type Config struct {
 	// proxy, that carries the client's IP for the rate limit; empty uses
 	// the connection's address.
 	ClientIPHeader string
-	Clock          clock.Clock
-	Log            zerolog.Logger
+	// PublicURL is the server's address as customers reach it, for the
+	// links it hands out (an invoice's page); empty: the request's host.
+	PublicURL string
+	Clock     clock.Clock
+	Log       zerolog.Logger
 }
 
 // DefaultConfig returns the defaults: 100 requests per minute per client,
@@ -59,24 +77,28 @@ func DefaultConfig() Config {
 
 // Server serves the API over an engine. Create it with New.
 type Server struct {
-	cfg    Config
-	engine Engine
-	log    zerolog.Logger
+	cfg      Config
+	engine   Engine
+	invoices Invoices
+	log      zerolog.Logger
 	// limiter is the clients' budget; onionLimiter the onion service's
 	// one shared budget.
 	limiter, onionLimiter *rateLimiter
-	onion                 atomic.Pointer[Onion]
+	// qrs keeps the payment pages' QR codes.
+	qrs   qrCache
+	onion atomic.Pointer[Onion]
 }
 
 // onionRateFactor multiplies the rate limit for the onion service, whose
 // clients all arrive from Tor's one address and share one budget.
 const onionRateFactor = 10
 
-// New returns a server for engine.
-func New(cfg Config, engine Engine) *Server {
+// New returns a server for engine and invoices (nil: no invoices).
+func New(cfg Config, engine Engine, invoices Invoices) *Server {
 	return &Server{
 		cfg:          cfg,
 		engine:       engine,
+		invoices:     invoices,
 		log:          cfg.Log.With().Str("component", "api").Logger(),
 		limiter:      newRateLimiter(cfg.RateLimit, cfg.Clock),
 		onionLimiter: newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock),
@@ -85,11 +107,17 @@ func New(cfg Config, engine Engine) *Server {
 
 // Handler returns the API:
 //
-//	GET /api/receive  LitePay's receive call: mint an input address
-//	GET /api/check    the state of an input address and its deposits
-//	GET /healthz      node reachability and scanner height per coin
+//	GET  /api/receive        LitePay's receive call: mint an input address
+//	GET  /api/check          the state of an input address and its deposits
+//	POST /merch/             LitePay's merchant call: an invoice, answered with a redirect to its page
+//	POST /p/                 the same, answered in JSON
+//	GET  /merch/inv          an invoice's payment page
+//	GET  /merch/inv/status   the page's status, for its script
+//	GET  /assets/…           the page's stylesheet and script
+//	GET  /healthz            node reachability and scanner height per coin
 //
-// The two API calls are rate limited per client IP.
+// The API calls are rate limited per client IP; the page and its assets
+// are not (a customer's browser polls its status).
 func (s *Server) Handler() http.Handler {
 	return s.router(s.limiter, func(req *http.Request) netip.Prefix { return clientOf(req, s.cfg.ClientIPHeader) })
 }
@@ -109,17 +137,28 @@ func (s *Server) router(l *rateLimiter, client func(*http.Request) netip.Prefix)
 	rt := httprouter.New()
 	rt.GET("/api/receive", limited(l, client, s.receive))
 	rt.GET("/api/check", limited(l, client, s.check))
+	rt.POST("/merch/", limited(l, client, s.merchCreate))
+	rt.POST("/p/", limited(l, client, s.merchJSON, func(w http.ResponseWriter, msg string) {
+		writeJSON(w, http.StatusTooManyRequests, laterError{Status: "error", Message: msg})
+	}))
+	rt.GET("/merch/inv", s.page)
+	rt.GET("/merch/inv/status", s.pageStatusJSON)
+	rt.Handler(http.MethodGet, "/assets/*file", assets())
 	rt.GET("/healthz", s.healthz)
 	return rt
 }
 
 // explain returns the kind of an engine error and the message to show the
 // client, and logs what the client is not shown: the cause of an internal
-// error.
+// error, or of a service being unavailable.
 func (s *Server) explain(err error, call string) (relay.Kind, string) {
 	kind, msg := relay.Explain(err)
-	if kind == relay.KindInternal {
+	switch kind {
+	case relay.KindInternal:
 		s.log.Error().Err(err).Str("call", call).Msg("internal error")
+	case relay.KindUnavailable:
+		// The caller is told to try again; the operator, why.
+		s.log.Warn().Err(err).Str("call", call).Msg("unavailable")
 	}
 	return kind, msg
 }

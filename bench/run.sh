@@ -39,8 +39,13 @@ go run ./bench/blocklatency -ferry "$out/ferry" -blocks 40
 
 echo
 echo "== /api/receive over HTTP, 64 clients, next to a bare net/http handler"
-go test ./relay -run '^$' -bench 'ReceiveHTTP' -benchtime 20000x -count "$count" -timeout 30m > "$out/http.txt"
+go test ./api -run '^$' -bench 'ReceiveHTTP' -benchtime 20000x -count "$count" -timeout 30m > "$out/http.txt"
 benchstat "$out/http.txt"
+
+echo
+echo "== an invoice's payment page over HTTP, 64 clients, next to a bare net/http handler"
+go test ./api -run '^$' -bench 'InvoicePage' -benchtime 5000x -count "$count" -timeout 30m > "$out/page.txt"
+benchstat "$out/page.txt"
 
 echo
 echo "== notifier: 100k callbacks due at once to a local *ok* sink; 100k pending to a dead host"

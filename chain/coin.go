@@ -107,6 +107,20 @@ func CoinName(id string) string {
 	return ""
 }
 
+// ErrUnknownCoin is returned by CoinByID for an id ferry does not know.
+var ErrUnknownCoin = errors.New("unknown coin")
+
+// CoinByID returns the coin whose id is id ("ltc", "btc") on net.
+func CoinByID(id string, net Network) (*Coin, error) {
+	switch id {
+	case "ltc":
+		return Litecoin(net)
+	case "btc":
+		return Bitcoin(net)
+	}
+	return nil, fmt.Errorf("%w %.20q", ErrUnknownCoin, id)
+}
+
 // CoinbaseMaturity is the number of confirmations a coinbase output needs
 // before it can be spent, on Litecoin and Bitcoin alike.
 const CoinbaseMaturity = 100

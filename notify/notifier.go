@@ -76,6 +76,13 @@ func New(cfg Config) (*Notifier, error) {
 	return n, nil
 }
 
+// Add adds a queue to read deliveries from. It must be called before Run.
+func (n *Notifier) Add(qs ...Queue) {
+	for _, q := range qs {
+		n.queues = append(n.queues, &queueState{q: q})
+	}
+}
+
 // Wake tells the notifier that deliveries may have come due (a new block,
 // a new event). It never blocks.
 func (n *Notifier) Wake() {

@@ -39,11 +39,11 @@ type CallbackStore interface {
 	Deposit(coin string, op chain.OutPoint) (*store.Deposit, error)
 	Address(coin string, index uint32) (*store.Address, error)
 	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
-	Callback(coin string, op chain.OutPoint) (*store.Callback, error)
-	StartCallback(coin string, op chain.OutPoint, host string, due int64) error
-	DueCallbacks(coin string, tip int64, afterHost []byte, limit int, want func(string) (int, []byte)) ([]store.QueuedCallback, []byte, error)
-	RecordAttempt(coin string, op chain.OutPoint, a store.Attempt, state store.CallbackState, nextDue int64) (*store.Callback, error)
-	EndCallback(coin string, op chain.OutPoint, state store.CallbackState) error
+	Callback(queue string, ref []byte) (*store.Callback, error)
+	StartCallback(queue string, ref []byte, host string, due int64) error
+	DueCallbacks(queue string, upTo int64, afterHost []byte, limit int, want func(string) (int, []byte)) ([]store.QueuedCallback, []byte, error)
+	RecordAttempt(queue string, ref []byte, a store.Attempt, state store.CallbackState, nextDue int64) (*store.Callback, error)
+	EndCallback(queue string, ref []byte, state store.CallbackState) error
 }
 
 var _ CallbackStore = (*store.DB)(nil)
@@ -102,7 +102,11 @@ func (q *CallbackQueue) Due(_ context.Context, after []byte, limit int, want fun
 	}
 	items := make([]notify.Item, len(cs))
 	for i, c := range cs {
-		items[i] = notify.Item{Key: q.id + "/" + c.OutPoint.String(), Host: c.Host, Pos: c.Pos, Ref: queuedRef{op: c.OutPoint, tip: cur.Height}}
+		op, err := store.RefOutPoint(c.Ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		items[i] = notify.Item{Key: q.id + "/" + op.String(), Host: c.Host, Pos: c.Pos, Ref: queuedRef{op: op, tip: cur.Height}}
 	}
 	return items, next, nil
 }
@@ -113,7 +117,7 @@ func (q *CallbackQueue) Due(_ context.Context, after []byte, limit int, want fun
 // confirmation limit that has been sent at least once is given up.
 func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Request, error) {
 	ref := it.Ref.(queuedRef)
-	c, err := q.cfg.Store.Callback(q.id, ref.op)
+	c, err := q.cfg.Store.Callback(q.id, store.OutPointRef(ref.op))
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +126,7 @@ func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Reques
 	}
 	dep, err := q.cfg.Store.Deposit(q.id, ref.op)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := q.cfg.Store.EndCallback(q.id, ref.op, store.CallbackVanished); err != nil {
+		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), store.CallbackVanished); err != nil {
 			return nil, err
 		}
 		q.cfg.Log.Warn().Str("outpoint", ref.op.String()).Msg("callback dropped: a reorg took its deposit away")
@@ -133,7 +137,7 @@ func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Reques
 	}
 	confs := ref.tip - dep.Height + 1
 	if confs > q.cfg.MaxConfirmations && c.Attempts > 0 {
-		if err := q.cfg.Store.EndCallback(q.id, ref.op, store.CallbackGaveUp); err != nil {
+		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), store.CallbackGaveUp); err != nil {
 			return nil, err
 		}
 		q.cfg.Log.Warn().Str("outpoint", ref.op.String()).Int64("attempts", c.Attempts).Int64("confirmations", confs).
@@ -184,7 +188,7 @@ func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Resul
 	if res.Delivered() {
 		state = store.CallbackAcked
 	}
-	c, err := q.cfg.Store.RecordAttempt(q.id, ref.op, a, state, ref.tip+1)
+	c, err := q.cfg.Store.RecordAttempt(q.id, store.OutPointRef(ref.op), a, state, ref.tip+1)
 	if err != nil {
 		return fmt.Errorf("record callback %s: %w", ref.op, err)
 	}
@@ -256,7 +260,7 @@ func (s *callbackStarter) Accepted(_ context.Context, f *store.Forward) {
 	if !addr.CallbackReq || addr.Callback == "" {
 		return
 	}
-	if err := s.store.StartCallback(s.id, f.OutPoint, callbackHost(addr.Callback), s.tip()); err != nil {
+	if err := s.store.StartCallback(s.id, store.OutPointRef(f.OutPoint), callbackHost(addr.Callback), s.tip()); err != nil {
 		s.log.Error().Err(err).Msg("start callback")
 		return
 	}

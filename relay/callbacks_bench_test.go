@@ -61,7 +61,7 @@ func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.Callba
 		if err := db.PutForward(&store.Forward{Coin: "ltc", OutPoint: dep.OutPoint, AddrIndex: dep.AddrIndex, TxID: chain.Hash{1}, Value: dep.Value, Accepted: true}); err != nil {
 			tb.Fatal(err)
 		}
-		if err := db.StartCallback("ltc", dep.OutPoint, host, 101); err != nil {
+		if err := db.StartCallback("ltc", store.OutPointRef(dep.OutPoint), host, 101); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -87,7 +87,7 @@ func (f *callbackFixture) due(t *testing.T) []notify.Item {
 func TestCallbackSentOnceAfterTheLimit(t *testing.T) {
 	f := newCallbackFixture(t)
 	f.advance(t, 150) // 50 confirmations: past the limit of 10
-	if err := f.db.StartCallback("ltc", f.op, "shop.example", 150); err != nil {
+	if err := f.db.StartCallback("ltc", store.OutPointRef(f.op), "shop.example", 150); err != nil {
 		t.Fatal(err)
 	}
 	items := f.due(t)
@@ -123,7 +123,7 @@ func TestCallbackSentOnceAfterTheLimit(t *testing.T) {
 	if _, err := f.q.Build(context.Background(), items[0]); !errors.Is(err, notify.ErrDropped) {
 		t.Fatalf("a second attempt past the limit: %v", err)
 	}
-	if c, _ := f.db.Callback("ltc", f.op); c.State != store.CallbackGaveUp || c.Attempts != 1 {
+	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != store.CallbackGaveUp || c.Attempts != 1 {
 		t.Errorf("callback %+v, want given up after its one attempt", c)
 	}
 }
@@ -133,7 +133,7 @@ func TestCallbackSentOnceAfterTheLimit(t *testing.T) {
 // the deposit comes back.
 func TestCallbackOfAVanishedDeposit(t *testing.T) {
 	f := newCallbackFixture(t)
-	if err := f.db.StartCallback("ltc", f.op, "shop.example", 101); err != nil {
+	if err := f.db.StartCallback("ltc", store.OutPointRef(f.op), "shop.example", 101); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.db.Rollback("ltc"); err != nil {
@@ -147,16 +147,16 @@ func TestCallbackOfAVanishedDeposit(t *testing.T) {
 	if _, err := f.q.Build(context.Background(), items[0]); !errors.Is(err, notify.ErrDropped) {
 		t.Fatalf("the callback of a vanished deposit: %v", err)
 	}
-	if c, _ := f.db.Callback("ltc", f.op); c.State != store.CallbackVanished {
+	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != store.CallbackVanished {
 		t.Errorf("state %v, want vanished", c.State)
 	}
 	if n, _ := f.db.QueuedCallbacks("ltc"); n != 0 {
 		t.Errorf("%d callbacks still queued", n)
 	}
-	if err := f.db.StartCallback("ltc", f.op, "shop.example", 103); err != nil {
+	if err := f.db.StartCallback("ltc", store.OutPointRef(f.op), "shop.example", 103); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := f.db.Callback("ltc", f.op); c.State != store.CallbackPending || c.Due != 103 {
+	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != store.CallbackPending || c.Due != 103 {
 		t.Errorf("after the deposit came back: %+v", c)
 	}
 }

@@ -159,5 +159,39 @@ func (e *Engine) Health(ctx context.Context) Health {
 	return h
 }
 
+// Coins returns the ids of the coins the engine runs, in order.
+func (e *Engine) Coins() []string {
+	ids := make([]string, len(e.order))
+	for i, r := range e.order {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+// Height returns the height of the last block of coin the scanner
+// recorded, or 0 for a coin the engine does not run.
+func (e *Engine) Height(coin string) int64 {
+	if r, ok := e.coins[coin]; ok {
+		return r.scanner.Height()
+	}
+	return 0
+}
+
+// MinDeposit returns coin's smallest deposit the engine forwards, in
+// satoshis (smaller ones are donations), or 0 for a coin it does not run.
+func (e *Engine) MinDeposit(coin string) int64 {
+	if r, ok := e.coins[coin]; ok {
+		return r.MinDeposit
+	}
+	return 0
+}
+
+// CheckHost reports whether callbacks may reach host, as registration
+// checks a callback URL's host (the notifier's dialer checks every address
+// it connects to again).
+func (e *Engine) CheckHost(ctx context.Context, host string) error {
+	return e.hosts.CheckHost(ctx, host)
+}
+
 // FeePercent returns the service fee.
 func (e *Engine) FeePercent() Fraction { return e.cfg.FeePercent }

@@ -79,7 +79,8 @@ func (c *coinRunner) run(ctx context.Context) error {
 }
 
 // step is one turn of the pipeline: blocks to the store, deposits to
-// transactions, callbacks to merchants, and a wait for what comes next.
+// transactions, a wake-up for what follows the blocks (callbacks due,
+// invoices), and a wait for what comes next.
 func (c *coinRunner) step(ctx context.Context) error {
 	// Blocks to the store.
 	cur, err := c.scanner.Sync(ctx)
@@ -97,10 +98,9 @@ func (c *coinRunner) step(ctx context.Context) error {
 			c.retryWait = min(max(2*c.retryWait, minRetry), maxRetry)
 			c.retryAt = c.clock.Now().Add(c.retryWait)
 		}
+		// Callbacks due at this height; what follows the blocks.
+		c.waker.Wake()
 	}
-
-	// Callbacks due at this height.
-	c.waker.Wake()
 
 	// The next block, or the forwarder's retry.
 	return c.scanner.Wait(ctx, c.retryAt)

@@ -22,6 +22,11 @@ const (
 	KindUnavailable
 	// KindUnsupported is a request for a coin ferry does not relay.
 	KindUnsupported
+	// KindUnauthorized is a request with wrong or missing credentials.
+	KindUnauthorized
+	// KindConflict is a request that clashes with the state of what it
+	// names (cancelling a paid invoice).
+	KindConflict
 )
 
 // Error is an error with a kind and a message fit for the client. The

@@ -192,7 +192,7 @@ func (e *Engine) describe(r *coinRunner, d *store.Deposit, tip int64) (DepositRe
 
 // callbackReport reports a deposit's callback, or nil if it has none.
 func (e *Engine) callbackReport(coin string, op chain.OutPoint) (*CallbackReport, error) {
-	c, err := e.db.Callback(coin, op)
+	c, err := e.db.Callback(coin, store.OutPointRef(op))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, nil
@@ -200,7 +200,7 @@ func (e *Engine) callbackReport(coin string, op chain.OutPoint) (*CallbackReport
 		return nil, err
 	}
 	cr := &CallbackReport{State: c.State.String(), Attempts: c.Attempts}
-	attempts, err := e.db.Attempts(coin, op)
+	attempts, err := e.db.Attempts(coin, store.OutPointRef(op))
 	if err != nil {
 		return nil, err
 	}

@@ -59,11 +59,15 @@ type Attempt struct {
 	Duration time.Duration
 }
 
-// Callback is the state of one deposit's merchant callback.
+// Callback is the state of one outbound notification of a delivery queue:
+// a deposit's merchant callback (the queue named after the deposit's coin,
+// the deposit's outpoint as its reference), an invoice's callback, a
+// webhook event.
 type Callback struct {
-	Coin     string
-	OutPoint chain.OutPoint
-	State    CallbackState
+	Queue string
+	// Ref names the notification within its queue (see OutPointRef).
+	Ref   []byte
+	State CallbackState
 	// Attempts counts the requests made; Last is the latest.
 	Attempts int64
 	Last     Attempt
@@ -98,50 +102,72 @@ func decodeAttempt(d *dec) Attempt {
 	return Attempt{Time: d.time(), Confirmations: d.i64(), Status: int(d.i64()), Error: d.str(), Duration: time.Duration(d.i64())}
 }
 
-func decodeCallback(coin string, op chain.OutPoint, b []byte) (*Callback, error) {
+func decodeCallback(queue string, ref []byte, b []byte) (*Callback, error) {
 	d := newDec(b)
-	c := &Callback{Coin: coin, OutPoint: op, State: CallbackState(d.u8()), Attempts: d.i64()}
+	c := &Callback{Queue: queue, Ref: bytes.Clone(ref), State: CallbackState(d.u8()), Attempts: d.i64()}
 	c.Last = decodeAttempt(d)
 	if d.more() {
 		c.Due = d.i64()
 		c.Host = d.str()
 	}
 	if err := d.done(); err != nil {
-		return nil, fmt.Errorf("callback %s: %w", coin, err)
+		return nil, fmt.Errorf("callback %s: %w", queue, err)
 	}
 	return c, nil
 }
 
-// queueKey is a pending callback's place in coin's queue: grouped by host,
-// then by due height.
-func queueKey(coin, host string, due int64, op chain.OutPoint) []byte {
-	return key(tQueue, coin, []byte(host), []byte{0}, u64(uint64(due)), opKey(op))
+// OutPointRef is the reference of a deposit's callback in its coin's
+// queue: the deposit's outpoint.
+func OutPointRef(op chain.OutPoint) []byte { return opKey(op) }
+
+// RefOutPoint returns the outpoint an OutPointRef names.
+func RefOutPoint(ref []byte) (chain.OutPoint, error) {
+	if len(ref) != 36 {
+		return chain.OutPoint{}, fmt.Errorf("outpoint reference: %w", ErrCorrupt)
+	}
+	return decodeOpKey(ref), nil
+}
+
+// maxRef bounds a reference's length.
+const maxRef = 255
+
+// queueKey is a pending callback's place in its queue: grouped by host,
+// then by when it is due.
+func queueKey(queue, host string, due int64, ref []byte) []byte {
+	return key(tQueue, queue, []byte(host), []byte{0}, u64(uint64(due)), ref)
+}
+
+// attemptPrefix prefixes the attempts of one callback: the reference's
+// length first, so that no reference's attempts are another's.
+func attemptPrefix(queue string, ref []byte) []byte {
+	return key(tAttempt, queue, []byte{byte(len(ref))}, ref)
 }
 
 // hostKey is a host's entry in the index of the queue's hosts.
-func hostKey(coin, host string) []byte { return key(tHosts, coin, []byte(host)) }
+func hostKey(queue, host string) []byte { return key(tHosts, queue, []byte(host)) }
 
 // hostEmpty reports whether the queue holds nothing for host.
-func (db *DB) hostEmpty(coin, host string) (bool, error) {
-	it := db.ldb.NewIterator(util.BytesPrefix(key(tQueue, coin, []byte(host), []byte{0})), nil)
+func (db *DB) hostEmpty(queue, host string) (bool, error) {
+	it := db.ldb.NewIterator(util.BytesPrefix(key(tQueue, queue, []byte(host), []byte{0})), nil)
 	defer it.Release()
 	return !it.First(), it.Error()
 }
 
-// StartCallback makes the callback of coin's deposit at op, to host (host
-// and port), pending, due from block height due, if it has none yet, or if
-// it vanished with its deposit and the deposit is back: a callback starts
-// when its forward is first accepted by the node.
-func (db *DB) StartCallback(coin string, op chain.OutPoint, host string, due int64) error {
-	if strings.IndexByte(host, 0) >= 0 {
-		return fmt.Errorf("start callback %s: host has a NUL byte", coin)
+// StartCallback makes the callback ref of queue, to host (host and port),
+// pending, due from due (a block height or a time, as the queue counts),
+// if it has none yet, or if it vanished (a deposit a reorg took away) and
+// is back: a deposit's callback starts when its forward is first accepted
+// by the node.
+func (db *DB) StartCallback(queue string, ref []byte, host string, due int64) error {
+	if strings.IndexByte(host, 0) >= 0 || len(ref) == 0 || len(ref) > maxRef {
+		return fmt.Errorf("start callback %s: bad host or reference", queue)
 	}
 	db.cbMu.Lock()
 	defer db.cbMu.Unlock()
-	c, err := db.Callback(coin, op)
+	c, err := db.Callback(queue, ref)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		c = &Callback{Coin: coin, OutPoint: op}
+		c = &Callback{Queue: queue, Ref: bytes.Clone(ref)}
 	case err != nil:
 		return err
 	case c.State != CallbackVanished:
@@ -149,42 +175,63 @@ func (db *DB) StartCallback(coin string, op chain.OutPoint, host string, due int
 	}
 	c.State, c.Due, c.Host = CallbackPending, due, host
 	b := new(leveldb.Batch)
-	b.Put(key(tCallback, coin, opKey(op)), c.encode())
-	b.Put(queueKey(coin, host, due, op), nil)
+	b.Put(key(tCallback, queue, ref), c.encode())
+	b.Put(queueKey(queue, host, due, ref), nil)
 	// The host joins the index with its first pending callback; the index
 	// changes only when hosts come and go.
-	if _, err := db.get(hostKey(coin, host)); errors.Is(err, ErrNotFound) {
-		b.Put(hostKey(coin, host), nil)
+	if _, err := db.get(hostKey(queue, host)); errors.Is(err, ErrNotFound) {
+		b.Put(hostKey(queue, host), nil)
 	} else if err != nil {
-		return fmt.Errorf("start callback %s: %w", coin, err)
+		return fmt.Errorf("start callback %s: %w", queue, err)
 	}
 	if err := db.ldb.Write(b, syncWrite); err != nil {
-		return fmt.Errorf("start callback %s: %w", coin, err)
+		return fmt.Errorf("start callback %s: %w", queue, err)
 	}
 	return nil
 }
 
-// Callback returns the callback state of coin's deposit at op, or
-// ErrNotFound if it has none.
-func (db *DB) Callback(coin string, op chain.OutPoint) (*Callback, error) {
-	v, err := db.get(key(tCallback, coin, opKey(op)))
-	if err != nil {
-		return nil, fmt.Errorf("callback %s: %w", coin, err)
+// Reschedule makes a pending callback due at due instead (a webhook waiting
+// for the one before it). A callback no longer pending is left as it is.
+func (db *DB) Reschedule(queue string, ref []byte, due int64) error {
+	db.cbMu.Lock()
+	defer db.cbMu.Unlock()
+	c, err := db.Callback(queue, ref)
+	if err != nil || c.State != CallbackPending || c.Due == due {
+		return err
 	}
-	return decodeCallback(coin, op, v)
+	b := new(leveldb.Batch)
+	b.Delete(queueKey(queue, c.Host, c.Due, ref))
+	c.Due = due
+	b.Put(queueKey(queue, c.Host, c.Due, ref), nil)
+	b.Put(key(tCallback, queue, ref), c.encode())
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return fmt.Errorf("reschedule callback %s: %w", queue, err)
+	}
+	return nil
+}
+
+// Callback returns the callback ref of queue, or ErrNotFound if there is
+// none.
+func (db *DB) Callback(queue string, ref []byte) (*Callback, error) {
+	v, err := db.get(key(tCallback, queue, ref))
+	if err != nil {
+		return nil, fmt.Errorf("callback %s: %w", queue, err)
+	}
+	return decodeCallback(queue, ref, v)
 }
 
 // QueuedCallback is a pending callback as the queue holds it.
 type QueuedCallback struct {
-	OutPoint chain.OutPoint
-	Host     string
-	Due      int64
+	Ref  []byte
+	Host string
+	Due  int64
 	// Pos is its place in the queue, to resume its host's reading after.
 	Pos []byte
 }
 
-// DueCallbacks returns up to limit of coin's pending callbacks due at block
-// height tip, host by host in host order, starting with the host after
+// DueCallbacks returns up to limit of queue's pending callbacks due at
+// upTo (a block height or a time, as the queue counts), host by host in
+// host order, starting with the host after
 // afterHost (nil: the first). Within a host, callbacks come in the order
 // they came due. want says how many of a host's callbacks the caller can
 // take now, and the place to take them after (nil: the host's first); a
@@ -194,10 +241,10 @@ type QueuedCallback struct {
 // past the deliveries it has already made. It returns the host to resume
 // after, or nil when the last host has been read. Only the due part of the
 // queue is read.
-func (db *DB) DueCallbacks(coin string, tip int64, afterHost []byte, limit int, want func(host string) (int, []byte)) ([]QueuedCallback, []byte, error) {
+func (db *DB) DueCallbacks(queue string, upTo int64, afterHost []byte, limit int, want func(host string) (int, []byte)) ([]QueuedCallback, []byte, error) {
 	// The hosts, from their index: a walk of the queue itself would pass
 	// over every delivery made since its last compaction.
-	hpfx := key(tHosts, coin)
+	hpfx := key(tHosts, queue)
 	hosts := db.ldb.NewIterator(util.BytesPrefix(hpfx), nil)
 	defer hosts.Release()
 	var ok bool
@@ -206,7 +253,7 @@ func (db *DB) DueCallbacks(coin string, tip int64, afterHost []byte, limit int, 
 	} else {
 		ok = hosts.Seek(append(append(bytes.Clone(hpfx), afterHost...), 0))
 	}
-	qpfx := key(tQueue, coin)
+	qpfx := key(tQueue, queue)
 	it := db.ldb.NewIterator(util.BytesPrefix(qpfx), nil)
 	defer it.Release()
 	seek := func(parts ...[]byte) bool {
@@ -230,30 +277,30 @@ func (db *DB) DueCallbacks(coin string, tip int64, afterHost []byte, limit int, 
 		found := false
 		if from != nil && seek(from, []byte{0}) {
 			h, due, _, err := splitQueueKey(it.Key()[len(qpfx):])
-			found = err == nil && h == host && due <= tip
+			found = err == nil && h == host && due <= upTo
 		}
 		if !found && !seek([]byte(host), []byte{0}) || !bytes.HasPrefix(it.Key(), append(append(bytes.Clone(qpfx), host...), 0)) {
 			// Nothing queued for the host any more: it leaves the index.
-			if err := db.dropHost(coin, host); err != nil {
+			if err := db.dropHost(queue, host); err != nil {
 				return nil, nil, err
 			}
 			continue
 		}
 		for more := true; more && n > 0 && len(out) < limit; more = it.Next() {
 			k := it.Key()[len(qpfx):]
-			h, due, op, err := splitQueueKey(k)
+			h, due, ref, err := splitQueueKey(k)
 			if err != nil {
-				return nil, nil, fmt.Errorf("callback queue %s: %w", coin, err)
+				return nil, nil, fmt.Errorf("callback queue %s: %w", queue, err)
 			}
-			if h != host || due > tip {
+			if h != host || due > upTo {
 				break
 			}
-			out = append(out, QueuedCallback{OutPoint: op, Host: host, Due: due, Pos: bytes.Clone(k)})
+			out = append(out, QueuedCallback{Ref: bytes.Clone(ref), Host: host, Due: due, Pos: bytes.Clone(k)})
 			n--
 		}
 	}
 	if err := errors.Join(hosts.Error(), it.Error()); err != nil {
-		return nil, nil, fmt.Errorf("callback queue %s: %w", coin, err)
+		return nil, nil, fmt.Errorf("callback queue %s: %w", queue, err)
 	}
 	if !ok {
 		last = nil // every host has been read
@@ -264,32 +311,32 @@ func (db *DB) DueCallbacks(coin string, tip int64, afterHost []byte, limit int, 
 // dropHost takes host out of the index of the queue's hosts if nothing is
 // queued for it, under the callback lock, so that a callback started
 // meanwhile keeps it in.
-func (db *DB) dropHost(coin, host string) error {
+func (db *DB) dropHost(queue, host string) error {
 	db.cbMu.Lock()
 	defer db.cbMu.Unlock()
-	empty, err := db.hostEmpty(coin, host)
+	empty, err := db.hostEmpty(queue, host)
 	if err != nil || !empty {
 		return err
 	}
-	if err := db.ldb.Delete(hostKey(coin, host), nil); err != nil {
-		return fmt.Errorf("callback hosts %s: %w", coin, err)
+	if err := db.ldb.Delete(hostKey(queue, host), nil); err != nil {
+		return fmt.Errorf("callback hosts %s: %w", queue, err)
 	}
 	return nil
 }
 
-// splitQueueKey parses a queue key after its table and coin.
-func splitQueueKey(k []byte) (host string, due int64, op chain.OutPoint, err error) {
+// splitQueueKey parses a queue key after its table and queue name.
+func splitQueueKey(k []byte) (host string, due int64, ref []byte, err error) {
 	nul := bytes.IndexByte(k, 0)
-	if nul < 0 || len(k) != nul+1+8+36 {
-		return "", 0, op, ErrCorrupt
+	if nul < 0 || len(k) <= nul+1+8 {
+		return "", 0, nil, ErrCorrupt
 	}
-	return string(k[:nul]), int64(binary.BigEndian.Uint64(k[nul+1:])), decodeOpKey(k[nul+9:]), nil
+	return string(k[:nul]), int64(binary.BigEndian.Uint64(k[nul+1:])), k[nul+9:], nil
 }
 
-// QueuedCallbacks returns how many callbacks of coin are pending. It walks
-// the queue: for tests and tools, not for the delivery path.
-func (db *DB) QueuedCallbacks(coin string) (int, error) {
-	it := db.ldb.NewIterator(prefix(tQueue, coin), nil)
+// QueuedCallbacks returns how many callbacks of queue are pending. It
+// walks the queue: for tests and tools, not for the delivery path.
+func (db *DB) QueuedCallbacks(queue string) (int, error) {
+	it := db.ldb.NewIterator(prefix(tQueue, queue), nil)
 	defer it.Release()
 	n := 0
 	for it.Next() {
@@ -303,30 +350,30 @@ func (db *DB) QueuedCallbacks(coin string) (int, error) {
 // height nextDue; CallbackAcked retires it. An acked or ended callback
 // stays as it is: a late attempt is recorded but moves it no more. It
 // returns the updated state.
-func (db *DB) RecordAttempt(coin string, op chain.OutPoint, a Attempt, state CallbackState, nextDue int64) (*Callback, error) {
+func (db *DB) RecordAttempt(queue string, ref []byte, a Attempt, state CallbackState, nextDue int64) (*Callback, error) {
 	db.cbMu.Lock()
 	defer db.cbMu.Unlock()
-	c, err := db.Callback(coin, op)
+	c, err := db.Callback(queue, ref)
 	if err != nil {
 		return nil, err
 	}
 	b := new(leveldb.Batch)
 	e := newEnc(48 + len(a.Error))
 	encodeAttempt(e, &a)
-	b.Put(key(tAttempt, coin, opKey(op), u64(uint64(c.Attempts))), e.b)
+	b.Put(append(attemptPrefix(queue, ref), u64(uint64(c.Attempts))...), e.b)
 	c.Attempts++
 	c.Last = a
 	if c.State == CallbackPending {
-		b.Delete(queueKey(coin, c.Host, c.Due, op))
+		b.Delete(queueKey(queue, c.Host, c.Due, ref))
 		c.State = state
 		if state == CallbackPending {
 			c.Due = nextDue
-			b.Put(queueKey(coin, c.Host, c.Due, op), nil)
+			b.Put(queueKey(queue, c.Host, c.Due, ref), nil)
 		}
 	}
-	b.Put(key(tCallback, coin, opKey(op)), c.encode())
+	b.Put(key(tCallback, queue, ref), c.encode())
 	if err := db.ldb.Write(b, syncWrite); err != nil {
-		return nil, fmt.Errorf("record callback %s: %w", coin, err)
+		return nil, fmt.Errorf("record callback %s: %w", queue, err)
 	}
 	return c, nil
 }
@@ -334,10 +381,10 @@ func (db *DB) RecordAttempt(coin string, op chain.OutPoint, a Attempt, state Cal
 // EndCallback takes a pending callback out of the queue in state
 // (CallbackGaveUp or CallbackVanished). A callback no longer pending is
 // left as it is.
-func (db *DB) EndCallback(coin string, op chain.OutPoint, state CallbackState) error {
+func (db *DB) EndCallback(queue string, ref []byte, state CallbackState) error {
 	db.cbMu.Lock()
 	defer db.cbMu.Unlock()
-	c, err := db.Callback(coin, op)
+	c, err := db.Callback(queue, ref)
 	if err != nil {
 		return err
 	}
@@ -345,26 +392,26 @@ func (db *DB) EndCallback(coin string, op chain.OutPoint, state CallbackState) e
 		return nil // acked meanwhile: that stands
 	}
 	b := new(leveldb.Batch)
-	b.Delete(queueKey(coin, c.Host, c.Due, op))
+	b.Delete(queueKey(queue, c.Host, c.Due, ref))
 	c.State = state
-	b.Put(key(tCallback, coin, opKey(op)), c.encode())
+	b.Put(key(tCallback, queue, ref), c.encode())
 	if err := db.ldb.Write(b, syncWrite); err != nil {
-		return fmt.Errorf("end callback %s: %w", coin, err)
+		return fmt.Errorf("end callback %s: %w", queue, err)
 	}
 	return nil
 }
 
-// Attempts returns every recorded request of the callback of coin's
-// deposit at op, oldest first.
-func (db *DB) Attempts(coin string, op chain.OutPoint) ([]Attempt, error) {
-	it := db.ldb.NewIterator(prefix(tAttempt, coin, opKey(op)), nil)
+// Attempts returns every recorded request of the callback ref of queue,
+// oldest first.
+func (db *DB) Attempts(queue string, ref []byte) ([]Attempt, error) {
+	it := db.ldb.NewIterator(util.BytesPrefix(attemptPrefix(queue, ref)), nil)
 	defer it.Release()
 	var as []Attempt
 	for it.Next() {
 		d := newDec(it.Value())
 		a := decodeAttempt(d)
 		if err := d.done(); err != nil {
-			return nil, fmt.Errorf("attempt %s/%d: %w", coin, binary.BigEndian.Uint64(it.Key()[len(it.Key())-8:]), err)
+			return nil, fmt.Errorf("attempt %s/%d: %w", queue, binary.BigEndian.Uint64(it.Key()[len(it.Key())-8:]), err)
 		}
 		as = append(as, a)
 	}

@@ -19,6 +19,8 @@
 // internal byte order followed by the 4-byte output index.
 //
 //	m/seed                            fingerprint of the operator's seed
+//	m/network                         the network the store's addresses are on
+//	m/invoice-seq                     seq:8, the number of the last invoice created
 //	m/<coin>/first-index              index:4 below which no address is handed out (--first-index)
 //	a/<coin>/<index:4>                Address record
 //	p/<coin>/<program:20>             index:4 of the address with that witness program (all addresses)
@@ -31,10 +33,23 @@
 //	f/<coin>/<outpoint:36>            Forward record of the deposit at that outpoint
 //	F/<coin>/<index:4><outpoint:36>   empty: the forwards of an address (its deposits' forwards, even those a reorg took away)
 //	x/<coin>/<idle since:8><index:4>  empty: expiry queue of watched addresses, by LastActivity (unix ns)
-//	k/<coin>/<outpoint:36>            Callback state of the deposit
-//	K/<coin>/<outpoint:36><seq:8>     one callback Attempt
-//	q/<coin>/<host>\x00<due:8><outpoint:36>  empty: the callback queue: pending callbacks by host, then by the block height they are due at
-//	h/<coin>/<host>                   empty: the host has pending callbacks (the queue's hosts, found without walking the queue)
+//	k/<queue>/<ref>                   Callback state of one notification of a delivery queue
+//	K/<queue>/<len:1><ref><seq:8>     one callback Attempt
+//	q/<queue>/<host>\x00<due:8><ref>  empty: the queue: pending callbacks by host, then by when they are due
+//	h/<queue>/<host>                  empty: the host has pending callbacks (the queue's hosts, found without walking the queue)
+//	e/mail/<id>                       Mail record: an email to a vendor and its delivery state
+//	E/mail/<due:8><id>                empty: the mail queue: pending mail by when it is due (unix ns)
+//	l/mail/<queued:8><id>             empty: every mail by when it was queued (unix ns), latest last
+//	v/vendor/<id>                     Vendor record (secret and API key hashed)
+//	V/key/<sha256 of API key:32>      vendor id
+//	n/inv/<id>                        Invoice record
+//	N/inv/<vendor>\x00<number>        invoice id: a vendor's own invoice number
+//	A/<coin>/<index:4>                invoice id of an input address
+//	O/inv/<id>                        empty: the invoice is open (its status may still change)
+//
+// A delivery queue is named: a coin's id for its deposits' callbacks (due
+// at a block height of that coin; the reference is the deposit's outpoint),
+// others for invoices' callbacks and webhooks.
 //
 // Tables d, o and i change only through Apply and Rollback, and so do a,
 // w and x after an address is minted (a block that pays an address restarts

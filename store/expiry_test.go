@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -83,16 +84,16 @@ func TestCallbacks(t *testing.T) {
 	db := MustOpen(t)
 	op := chain.OutPoint{Hash: hashOf(7), Index: 1}
 	other := chain.OutPoint{Hash: hashOf(8), Index: 0}
-	if _, err := db.Callback("ltc", op); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.Callback("ltc", store.OutPointRef(op)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Callback before start: %v", err)
 	}
-	if err := db.StartCallback("ltc", op, "shop.example:443", 10); err != nil {
+	if err := db.StartCallback("ltc", store.OutPointRef(op), "shop.example:443", 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.StartCallback("ltc", other, "other.example:80", 12); err != nil {
+	if err := db.StartCallback("ltc", store.OutPointRef(other), "other.example:80", 12); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.StartCallback("ltc", op, "shop.example:443", 11); err != nil { // idempotent
+	if err := db.StartCallback("ltc", store.OutPointRef(op), "shop.example:443", 11); err != nil { // idempotent
 		t.Fatal(err)
 	}
 	due := func(tip int64) []chain.OutPoint {
@@ -105,7 +106,11 @@ func TestCallbacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, c := range cs {
-				ops = append(ops, c.OutPoint)
+				op, err := store.RefOutPoint(c.Ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ops = append(ops, op)
 			}
 			if next == nil {
 				return ops
@@ -132,7 +137,7 @@ func TestCallbacks(t *testing.T) {
 	// A failed attempt at height 12 makes it due at 13.
 	t0 := time.Unix(1700000000, 0).UTC()
 	fail := store.Attempt{Time: t0, Confirmations: 3, Status: 500, Error: "HTTP 500", Duration: time.Millisecond}
-	c, err := db.RecordAttempt("ltc", op, fail, store.CallbackPending, 13)
+	c, err := db.RecordAttempt("ltc", store.OutPointRef(op), fail, store.CallbackPending, 13)
 	if err != nil || c.Attempts != 1 || c.State != store.CallbackPending || c.Due != 13 {
 		t.Fatalf("after a failure: %+v, %v", c, err)
 	}
@@ -140,32 +145,32 @@ func TestCallbacks(t *testing.T) {
 		t.Fatalf("due at 12 after the attempt: %v", got)
 	}
 	ok := store.Attempt{Time: t0.Add(time.Minute), Confirmations: 4, Status: 200}
-	if c, err = db.RecordAttempt("ltc", op, ok, store.CallbackAcked, 0); err != nil || c.State != store.CallbackAcked {
+	if c, err = db.RecordAttempt("ltc", store.OutPointRef(op), ok, store.CallbackAcked, 0); err != nil || c.State != store.CallbackAcked {
 		t.Fatalf("after *ok*: %+v, %v", c, err)
 	}
 	// Starting an acked callback again changes nothing.
-	if err := db.StartCallback("ltc", op, "shop.example:443", 20); err != nil {
+	if err := db.StartCallback("ltc", store.OutPointRef(op), "shop.example:443", 20); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", op); c.State != store.CallbackAcked || c.Attempts != 2 || c.Last.Confirmations != 4 {
+	if c, _ := db.Callback("ltc", store.OutPointRef(op)); c.State != store.CallbackAcked || c.Attempts != 2 || c.Last.Confirmations != 4 {
 		t.Errorf("acked callback: %+v", c)
 	}
 	if got := due(100); len(got) != 1 || got[0] != other {
 		t.Errorf("due after the ack: %v", got)
 	}
-	as, err := db.Attempts("ltc", op)
+	as, err := db.Attempts("ltc", store.OutPointRef(op))
 	if err != nil || len(as) != 2 || as[0] != fail || as[1] != ok {
 		t.Errorf("attempts %+v, %v", as, err)
 	}
 
 	// A late attempt, and a give-up, leave an acked callback acked.
-	if c, err := db.RecordAttempt("ltc", op, fail, store.CallbackPending, 30); err != nil || c.State != store.CallbackAcked || c.Attempts != 3 {
+	if c, err := db.RecordAttempt("ltc", store.OutPointRef(op), fail, store.CallbackPending, 30); err != nil || c.State != store.CallbackAcked || c.Attempts != 3 {
 		t.Errorf("late attempt on an acked callback: %+v, %v", c, err)
 	}
-	if err := db.EndCallback("ltc", op, store.CallbackGaveUp); err != nil {
+	if err := db.EndCallback("ltc", store.OutPointRef(op), store.CallbackGaveUp); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", op); c.State != store.CallbackAcked {
+	if c, _ := db.Callback("ltc", store.OutPointRef(op)); c.State != store.CallbackAcked {
 		t.Errorf("giving up an acked callback made it %v", c.State)
 	}
 	if got := due(100); len(got) != 1 {
@@ -173,25 +178,25 @@ func TestCallbacks(t *testing.T) {
 	}
 
 	// The other deposit vanishes with a reorg, then comes back.
-	if err := db.EndCallback("ltc", other, store.CallbackVanished); err != nil {
+	if err := db.EndCallback("ltc", store.OutPointRef(other), store.CallbackVanished); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", other); c.State != store.CallbackVanished {
+	if c, _ := db.Callback("ltc", store.OutPointRef(other)); c.State != store.CallbackVanished {
 		t.Errorf("state %v after vanishing", c.State)
 	}
 	if got := due(100); len(got) != 0 {
 		t.Errorf("%d due after vanishing", len(got))
 	}
-	if err := db.StartCallback("ltc", other, "other.example:80", 40); err != nil {
+	if err := db.StartCallback("ltc", store.OutPointRef(other), "other.example:80", 40); err != nil {
 		t.Fatal(err)
 	}
 	if got := due(40); len(got) != 1 || got[0] != other {
 		t.Errorf("due after the deposit came back: %v", got)
 	}
-	if err := db.EndCallback("ltc", other, store.CallbackGaveUp); err != nil {
+	if err := db.EndCallback("ltc", store.OutPointRef(other), store.CallbackGaveUp); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", other); c.State != store.CallbackGaveUp {
+	if c, _ := db.Callback("ltc", store.OutPointRef(other)); c.State != store.CallbackGaveUp {
 		t.Errorf("state %v after giving up", c.State)
 	}
 	if n, _ := db.QueuedCallbacks("ltc"); n != 0 {
@@ -210,7 +215,7 @@ func TestCallbackQueueByHost(t *testing.T) {
 	for _, h := range hosts {
 		for i := range count[h] {
 			n++
-			if err := db.StartCallback("ltc", chain.OutPoint{Hash: hashOf(int64(n)), Index: uint32(i)}, h, int64(100+i%3)); err != nil {
+			if err := db.StartCallback("ltc", store.OutPointRef(chain.OutPoint{Hash: hashOf(int64(n)), Index: uint32(i)}), h, int64(100+i%3)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -234,7 +239,7 @@ func TestCallbackQueueByHost(t *testing.T) {
 	for _, c := range got {
 		per[c.Host]++
 		if c.Due > 101 {
-			t.Errorf("%v due at %d, read at 101", c.OutPoint, c.Due)
+			t.Errorf("%x due at %d, read at 101", c.Ref, c.Due)
 		}
 	}
 	// a: due at 100, 101 (the third at 102 is not due); z: 100, 101.
@@ -264,7 +269,7 @@ func TestCallbackQueueByHost(t *testing.T) {
 		return 0, nil
 	}
 	again, _, err := db.DueCallbacks("ltc", 101, nil, 10, resume)
-	if err != nil || len(again) != 1 || again[0].OutPoint == first[0].OutPoint || again[0].Host != "a.example:80" {
+	if err != nil || len(again) != 1 || bytes.Equal(again[0].Ref, first[0].Ref) || again[0].Host != "a.example:80" {
 		t.Fatalf("resumed after the first: %v, %v", again, err)
 	}
 	wrapped, _, err := db.DueCallbacks("ltc", 101, nil, 10, func(h string) (int, []byte) {
@@ -273,7 +278,46 @@ func TestCallbackQueueByHost(t *testing.T) {
 		}
 		return 0, nil
 	})
-	if err != nil || len(wrapped) != 2 || wrapped[0].OutPoint != first[0].OutPoint {
+	if err != nil || len(wrapped) != 2 || !bytes.Equal(wrapped[0].Ref, first[0].Ref) {
 		t.Fatalf("resumed at the end of what is due: %v, %v", wrapped, err)
+	}
+}
+
+// TestQueueRefs: a queue's references may be any bytes, of any length:
+// one that extends another keeps its attempts apart; Reschedule moves a
+// pending callback's due time.
+func TestQueueRefs(t *testing.T) {
+	db := MustOpen(t)
+	short, long := []byte("inv-1"), []byte("inv-10")
+	for _, r := range [][]byte{short, long} {
+		if err := db.StartCallback("hooks", r, "shop.example:443", 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fail := store.Attempt{Time: time.Unix(1, 0).UTC(), Status: 500, Error: "HTTP 500"}
+	if _, err := db.RecordAttempt("hooks", long, fail, store.CallbackPending, 2000); err != nil {
+		t.Fatal(err)
+	}
+	if as, _ := db.Attempts("hooks", short); len(as) != 0 {
+		t.Errorf("inv-1 has %d attempts of inv-10", len(as))
+	}
+	if as, _ := db.Attempts("hooks", long); len(as) != 1 {
+		t.Errorf("inv-10 has %d attempts", len(as))
+	}
+	all := func(string) (int, []byte) { return 10, nil }
+	if due, _, _ := db.DueCallbacks("hooks", 1500, nil, 10, all); len(due) != 1 || string(due[0].Ref) != "inv-1" {
+		t.Fatalf("due at 1500: %v", due)
+	}
+	if err := db.Reschedule("hooks", short, 1<<62); err != nil {
+		t.Fatal(err)
+	}
+	if due, _, _ := db.DueCallbacks("hooks", 1500, nil, 10, all); len(due) != 0 {
+		t.Errorf("a rescheduled callback is still due: %v", due)
+	}
+	if due, _, _ := db.DueCallbacks("hooks", 2000, nil, 10, all); len(due) != 1 || string(due[0].Ref) != "inv-10" {
+		t.Errorf("due at 2000: %v", due)
+	}
+	if c, _ := db.Callback("hooks", short); c.Due != 1<<62 || c.State != store.CallbackPending {
+		t.Errorf("rescheduled: %+v", c)
 	}
 }

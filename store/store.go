@@ -23,6 +23,9 @@ var (
 	// ErrSeedMismatch reports a data directory whose addresses were derived
 	// from another seed than the one given.
 	ErrSeedMismatch = errors.New("store was created with another seed")
+	// ErrNetworkMismatch reports a store of another network than the one
+	// given.
+	ErrNetworkMismatch = errors.New("store is on another network")
 )
 
 // DB is ferry's persistent state in a goleveldb database. It is safe for
@@ -34,8 +37,11 @@ type DB struct {
 	// deepest reorg that can be rolled back.
 	undoDepth int64
 	// cbMu serializes the read-modify-writes of callback records, which
-	// the scanner and the callback workers make.
-	cbMu sync.Mutex
+	// the scanner and the callback workers make; invMu those of vendors and
+	// invoices' indexes and counter; mailMu those of mail records (PutMail's
+	// check for an existing ID, RecordMail), so that a message is neither
+	// queued twice nor brought back after it was sent.
+	cbMu, invMu, mailMu sync.Mutex
 }
 
 var syncWrite = &opt.WriteOptions{Sync: true}
@@ -68,6 +74,35 @@ func (db *DB) Close() error { return db.ldb.Close() }
 
 // seedKey holds the fingerprint of the operator's seed.
 var seedKey = []byte("m/seed")
+
+// networkKey holds the network the store's addresses are on.
+var networkKey = []byte("m/network")
+
+// CheckNetwork records the network ("mainnet", "testnet", "regtest") in a
+// store that has none, and refuses another one later: addresses of one
+// network are no use on another.
+func (db *DB) CheckNetwork(network string) error {
+	old, err := db.get(networkKey)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return db.ldb.Put(networkKey, []byte(network), syncWrite)
+	case err != nil:
+		return fmt.Errorf("check network: %w", err)
+	case string(old) != network:
+		return fmt.Errorf("%w: the store is on %s, not %s", ErrNetworkMismatch, old, network)
+	}
+	return nil
+}
+
+// Network returns the network the store is on, or ErrNotFound before the
+// daemon first ran on it.
+func (db *DB) Network() (string, error) {
+	v, err := db.get(networkKey)
+	if err != nil {
+		return "", fmt.Errorf("network: %w", err)
+	}
+	return string(v), nil
+}
 
 // Fresh reports whether the store is new: no seed has been recorded in it,
 // so it has never handed out an address.

@@ -5,13 +5,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/invoice"
+	"github.com/ferry-relay/ferry/mail"
 	"github.com/ferry-relay/ferry/notify"
+	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
 )
 
@@ -54,6 +58,13 @@ type Config struct {
 	TorOnionPort         int
 	TorOnionListen       string
 	TorOnionTarget       string
+	FiatRates            string
+	FiatRatesURL         string
+	QuoteValidity        time.Duration
+	InvoiceExpiry        time.Duration
+	SMTPURL              string
+	SMTPFrom             string
+	PublicURL            string
 	LogFormat            string
 	LogLevel             string
 }
@@ -62,6 +73,7 @@ type Config struct {
 func DefaultConfig() Config {
 	r := relay.DefaultConfig()
 	a := api.DefaultConfig()
+	inv := invoice.DefaultConfig()
 	return Config{
 		Listen:               "127.0.0.1:8080",
 		DataDir:              "./ferry-data",
@@ -79,6 +91,9 @@ func DefaultConfig() Config {
 		RateLimit:            a.RateLimit,
 		TorOnionPort:         80,
 		TorOnionListen:       "127.0.0.1:0",
+		FiatRates:            "coingecko",
+		QuoteValidity:        inv.QuoteValidity,
+		InvoiceExpiry:        inv.Expiry,
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -120,6 +135,13 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.TorOnionPort, "tor-onion-port", c.TorOnionPort, "the onion service's virtual port")
 	fs.StringVar(&c.TorOnionListen, "tor-onion-listen", c.TorOnionListen, "address of the API listener that onion connections arrive on (port 0: any free port)")
 	fs.StringVar(&c.TorOnionTarget, "tor-onion-target", c.TorOnionTarget, "host:port Tor forwards onion connections to; empty: the onion listener's address (127.0.0.1 if it listens on all addresses)")
+	fs.StringVar(&c.FiatRates, "fiat-rates", c.FiatRates, "where fiat prices come from: coingecko, kraken, or static:LTC/USD=80,BTC/USD=90000")
+	fs.StringVar(&c.FiatRatesURL, "fiat-rates-url", c.FiatRatesURL, "base URL of the price API instead of its own (a mirror, a proxy)")
+	fs.DurationVar(&c.QuoteValidity, "quote-validity", c.QuoteValidity, "how long a fiat invoice's quote in a coin holds")
+	fs.DurationVar(&c.InvoiceExpiry, "invoice-expiry", c.InvoiceExpiry, "how long an invoice stays payable")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… to email vendors; empty: no email")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "the address vendors' email comes from")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "ferry's address as customers reach it (https://pay.example), for the links it hands out; empty: the request's host")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	return fs
@@ -160,13 +182,25 @@ func (c *Config) ParseFlags(args []string, getenv func(string) string) error {
 	return err
 }
 
-// relayFlags names the flag of each relay.Config field, for errors.
-var relayFlags = map[string]string{
+// fieldFlags names the flag of each configuration field of the relay and
+// invoice engines, for errors.
+var fieldFlags = map[string]string{
 	"ForwardConfirmations":     "--forward-confirmations",
 	"FeeTarget":                "--fee-target",
 	"AddressExpiry":            "--address-expiry",
 	"ExpiryGrace":              "--expiry-grace",
 	"MaxCallbackConfirmations": "--max-callback-confirmations",
+	"QuoteValidity":            "--quote-validity",
+	"Expiry":                   "--invoice-expiry",
+}
+
+// flagError names the flag of a configuration field's error.
+func flagError(err error) error {
+	var fe *relay.FieldError
+	if errors.As(err, &fe) && fieldFlags[fe.Field] != "" {
+		return fmt.Errorf("%s: %w", fieldFlags[fe.Field], fe.Err)
+	}
+	return err
 }
 
 // settings is a configuration checked and turned into the values the
@@ -176,6 +210,9 @@ type settings struct {
 	relay   relay.Config
 	api     api.Config
 	notify  notify.Config
+	invoice invoice.Config
+	rates   rates.Source
+	mail    *mail.Config
 	coins   []coinSetup
 }
 
@@ -202,10 +239,9 @@ func (c Config) settings() (*settings, error) {
 	s.relay.ExpiryGrace = c.ExpiryGrace
 	s.relay.MaxCallbackConfirmations = c.MaxCallbackConfs
 	if err := s.relay.Validate(); err != nil {
-		var fe *relay.FieldError
-		if errors.As(err, &fe) && relayFlags[fe.Field] != "" {
-			return nil, fmt.Errorf("%s: %w", relayFlags[fe.Field], fe.Err)
-		}
+		return nil, flagError(err)
+	}
+	if err := c.invoiceSettings(s); err != nil {
 		return nil, err
 	}
 	if c.FirstIndex >= 1<<31 {
@@ -215,6 +251,13 @@ func (c Config) settings() (*settings, error) {
 		return nil, fmt.Errorf("--rate-limit: must not be negative")
 	}
 	s.api.RateLimit, s.api.ClientIPHeader = c.RateLimit, c.RateLimitHeader
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, errors.New("--public-url: want http(s)://host[:port][/path]")
+		}
+		s.api.PublicURL = c.PublicURL
+	}
 	if c.TorAllCallbacks && c.TorSOCKS == "" {
 		return nil, errors.New("--tor-all-callbacks needs --tor-socks")
 	}
@@ -241,6 +284,46 @@ func (c Config) settings() (*settings, error) {
 		return nil, errors.New("no coin is enabled: set --ltc-rpc, --btc-rpc or both")
 	}
 	return s, nil
+}
+
+// invoiceSettings checks the invoice engine's flags: the price source,
+// the quote and the expiry, the SMTP server.
+func (c Config) invoiceSettings(s *settings) error {
+	s.invoice = invoice.DefaultConfig()
+	s.invoice.QuoteValidity, s.invoice.Expiry = c.QuoteValidity, c.InvoiceExpiry
+	s.invoice.ForwardConfirmations = c.ForwardConfirmations
+	if c.QuoteValidity < time.Minute {
+		return flagError(&relay.FieldError{Field: "QuoteValidity", Err: fmt.Errorf("must be at least a minute, not %v", c.QuoteValidity)})
+	}
+	if c.InvoiceExpiry < time.Minute {
+		return flagError(&relay.FieldError{Field: "Expiry", Err: fmt.Errorf("must be at least a minute, not %v", c.InvoiceExpiry)})
+	}
+	// An invoice's address is an input address: it must stay watched for
+	// as long as the invoice shows it.
+	if c.AddressExpiry != 0 && c.InvoiceExpiry > c.AddressExpiry {
+		return flagError(&relay.FieldError{Field: "Expiry", Err: fmt.Errorf(
+			"%v is longer than --address-expiry (%v): an invoice's address would stop being watched while the invoice is payable", c.InvoiceExpiry, c.AddressExpiry)})
+	}
+	var err error
+	if c.FiatRatesURL != "" && strings.HasPrefix(c.FiatRates, "static:") {
+		return errors.New("--fiat-rates-url: static rates are not fetched from anywhere")
+	}
+	s.rates, err = rates.New(c.FiatRates, rates.Options{BaseURL: c.FiatRatesURL})
+	switch {
+	case errors.Is(err, rates.ErrBadBaseURL):
+		return fmt.Errorf("--fiat-rates-url: %w", err)
+	case err != nil:
+		return fmt.Errorf("--fiat-rates: %w", err)
+	}
+	if c.SMTPURL != "" || c.SMTPFrom != "" {
+		m := mail.Config{URL: c.SMTPURL, From: c.SMTPFrom}
+		if err := m.Validate(); err != nil {
+			// mail names the fields as the flags, without their dashes.
+			return errors.New("--" + strings.ReplaceAll(err.Error(), "\n", "; --"))
+		}
+		s.mail = &m
+	}
+	return nil
 }
 
 // coinFlags are the flags of one coin.

@@ -73,6 +73,18 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"first index out of range", func(c *Config) { c.FirstIndex = 1 << 31 }, "--first-index: must be below 2^31"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
 		{"bad rpc url", func(c *Config) { c.LTCRPC = "ftp://x" }, "--ltc-rpc"},
+		{"unknown price source", func(c *Config) { c.FiatRates = "bitstamp" }, "--fiat-rates"},
+		{"bad static rate", func(c *Config) { c.FiatRates = "static:LTC/USD=abc" }, "--fiat-rates"},
+		{"bad price API URL", func(c *Config) { c.FiatRatesURL = "not a url" }, "--fiat-rates-url: coingecko: bad base url"},
+		{"price API URL for static rates", func(c *Config) { c.FiatRates, c.FiatRatesURL = "static:LTC/USD=80", "http://127.0.0.1:1" }, "--fiat-rates-url"},
+		{"short quote", func(c *Config) { c.QuoteValidity = 10 * time.Second }, "--quote-validity: must be at least a minute"},
+		{"invoice outliving its address", func(c *Config) { c.InvoiceExpiry, c.AddressExpiry = 1000*time.Hour, 720*time.Hour },
+			"--invoice-expiry: 1000h0m0s is longer than --address-expiry (720h0m0s)"},
+		{"short invoice expiry", func(c *Config) { c.InvoiceExpiry = 0 }, "--invoice-expiry: must be at least a minute"},
+		{"smtp without a sender", func(c *Config) { c.SMTPURL = "smtp://127.0.0.1:25" }, "--smtp-from: required"},
+		{"bad smtp url", func(c *Config) { c.SMTPURL, c.SMTPFrom = "http://mail.example", "ferry@relay.example" }, "--smtp-url: scheme"},
+		{"sender without smtp", func(c *Config) { c.SMTPFrom = "ferry@relay.example" }, "--smtp-url: required"},
+		{"bad public url", func(c *Config) { c.PublicURL = "ftp://pay.example" }, "--public-url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,8 +1,10 @@
 // Command ferry is a self-hosted, non-custodial payment forwarding relay
-// for Litecoin and Bitcoin, compatible with LitePay's receive API.
+// for Litecoin and Bitcoin, compatible with LitePay's receive and merchant
+// APIs.
 //
 // Every flag has an environment variable: --ltc-rpc is FERRY_LTC_RPC. A flag
-// given on the command line wins over its variable.
+// given on the command line wins over its variable. "ferry vendor add|list|
+// remove" manages the invoice engine's vendors.
 package main
 
 import (
@@ -24,6 +26,12 @@ func init() {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "vendor" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := vendorMain(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv)
+		stop()
+		os.Exit(code)
+	}
 	cfg := DefaultConfig()
 	if err := cfg.ParseFlags(os.Args[1:], os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

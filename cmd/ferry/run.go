@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,7 +19,10 @@ import (
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/invoice"
+	"github.com/ferry-relay/ferry/mail"
 	"github.com/ferry-relay/ferry/notify"
+	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/torproxy"
@@ -60,9 +64,22 @@ type daemon struct {
 	nodes    []*chain.Node
 	db       *store.DB
 	engine   *relay.Engine
+	invoices *invoice.Engine
+	mailer   *mail.Mailer
 	notifier *notify.Notifier
 	servers  []*httpServer
 	onion    *torproxy.Onion
+}
+
+// wakers wakes each of the parts that follow the blocks: the notifier
+// (callbacks due) and the invoice engine (statuses to work out).
+type wakers []relay.Waker
+
+// Wake wakes them all.
+func (ws *wakers) Wake() {
+	for _, w := range *ws {
+		w.Wake()
+	}
 }
 
 // httpServer is a server and the listener it serves.
@@ -103,6 +120,9 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		return d, err
 	}
 	if d.db, err = store.Open(cfg.DataDir); err != nil {
+		return d, err
+	}
+	if err := d.db.CheckNetwork(cfg.Network); err != nil {
 		return d, err
 	}
 	fresh, err := d.db.Fresh()
@@ -153,14 +173,38 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		}
 	}
 	set.notify.Outbound = dialer
-	set.notify.Queues = relay.NewCallbackQueues(set.relay, d.db, coins, []byte(hex.EncodeToString(cbKey)), log)
 	set.notify.Log = log.With().Str("component", "notifier").Logger()
 	if d.notifier, err = notify.New(set.notify); err != nil {
 		return d, err
 	}
-	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: d.notifier, Log: log}); err != nil {
+	woken := &wakers{d.notifier}
+	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Log: log}); err != nil {
 		return d, err
 	}
+	signing := []byte(hex.EncodeToString(cbKey))
+	d.notifier.Add(relay.NewCallbackQueues(set.relay, d.db, coins, signing, log)...)
+
+	// Invoices: the price source, the vendors' email, the engine.
+	clk := clock.System{}
+	inv := set.invoice
+	inv.Network, inv.Relay, inv.Store, inv.Waker, inv.Clock, inv.Log = set.network, d.engine, d.db, d.notifier, clk, log
+	inv.Quoter = rates.NewCache(set.rates, time.Minute, clk)
+	inv.CallbackKey = signing
+	if set.mail != nil {
+		sender, err := mail.NewSender(*set.mail, clk)
+		if err != nil {
+			return d, err
+		}
+		if d.mailer, err = mail.NewMailer(mail.MailerConfig{Sender: sender, Store: d.db, Clock: clk, Log: log}); err != nil {
+			return d, err
+		}
+		inv.Mailer = d.mailer
+	}
+	if d.invoices, err = invoice.New(inv); err != nil {
+		return d, flagError(err)
+	}
+	*woken = append(*woken, d.invoices)
+	d.notifier.Add(d.invoices.Queues()...)
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
 	d.engine.Prepare(pctx)
 	pcancel()
@@ -169,12 +213,19 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	// (its clients share one rate limit), with a key kept in the data
 	// directory so that its address stays the same.
 	set.api.Log = log
-	server := api.New(set.api, d.engine)
+	server := api.New(set.api, d.engine, d.invoices)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return d, fmt.Errorf("listen: %w", err)
 	}
 	d.servers = append(d.servers, &httpServer{ln: ln, srv: newHTTPServer(server.Handler())})
+	// The operator's API, on a socket only the data directory's owner
+	// reaches: ferry vendor talks to it while the daemon holds the store.
+	aln, err := listenAdmin(cfg.DataDir)
+	if err != nil {
+		return d, err
+	}
+	d.servers = append(d.servers, &httpServer{ln: aln, srv: newHTTPServer(server.AdminHandler())})
 	if cfg.TorControl != "" {
 		oln, err := net.Listen("tcp", cfg.TorOnionListen)
 		if err != nil {
@@ -205,8 +256,12 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- d.engine.Run(ctx) }()
-	notifierDone := make(chan error, 1)
-	go func() { notifierDone <- d.notifier.Run(ctx) }()
+	var parts sync.WaitGroup
+	parts.Go(func() { d.notifier.Run(ctx) })
+	parts.Go(func() { d.invoices.Run(ctx) })
+	if d.mailer != nil {
+		parts.Go(func() { d.mailer.Run(ctx) })
+	}
 
 	var err error
 	select {
@@ -227,18 +282,20 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	if rerr := <-runErr; rerr != nil && err == nil {
 		err = rerr
 	}
-	<-notifierDone
+	parts.Wait()
 	d.log.Info().Msg("ferry stopped")
 	return err
 }
 
-// close releases what open opened: the listeners, the onion service, the
-// store, and the nodes' idle connections (litecoind and bitcoind wait for
-// open HTTP connections when they shut down).
+// close releases what open opened: the listeners (and the admin socket's
+// file), the onion service, the store, and the nodes' idle connections
+// (litecoind and bitcoind wait for open HTTP connections when they shut
+// down).
 func (d *daemon) close() {
 	for _, s := range d.servers {
 		s.ln.Close()
 	}
+	os.Remove(adminSocket(d.cfg.DataDir))
 	if d.onion != nil {
 		d.onion.Close()
 	}

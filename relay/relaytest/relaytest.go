@@ -138,11 +138,10 @@ func NewEngine(tb testing.TB, opt Options) *Env {
 	}
 	env := &Env{Store: opt.Store, Nodes: map[string]NodeSource{}, Wakes: &Waker{}}
 	for i, id := range opt.Coins {
-		mk := map[string]func(chain.Network) (*chain.Coin, error){"ltc": chain.Litecoin, "btc": chain.Bitcoin}[id]
-		if mk == nil {
-			tb.Fatalf("relaytest: no coin %q", id)
+		coin, err := chain.CoinByID(id, chain.Regtest)
+		if err != nil {
+			tb.Fatalf("relaytest: %v", err)
 		}
-		coin, _ := mk(chain.Regtest)
 		fee, err := coin.ParseDestination(feeAddresses[id])
 		if err != nil {
 			tb.Fatal(err)

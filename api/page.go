@@ -1,0 +1,243 @@
+package api
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/invoice"
+	"github.com/ferry-relay/ferry/rates"
+)
+
+// The hosted payment page of an invoice: /merch/inv?id=…[&coin=…], its
+// status as JSON for the page's script at /merch/inv/status?id=…, and the
+// page's assets under /assets/. Everything the page shows is rendered on
+// the server, the QR code included, so that it works without JavaScript
+// (Tor Browser's safest mode: a meta refresh then keeps it current); with
+// JavaScript, it updates itself without a reload. It makes no request to
+// any other site, under a strict Content-Security-Policy.
+
+//go:embed page
+var pageFS embed.FS
+
+var pageTmpl = template.Must(template.ParseFS(pageFS, "page/invoice.html"))
+
+// pageCSP lets the page load only its own stylesheet and script, and call
+// only its own status URL.
+const pageCSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// pageRefresh is how often a page without JavaScript reloads while its
+// invoice may still change.
+const pageRefresh = 15
+
+// pageCoin is a coin the customer may choose.
+type pageCoin struct {
+	Ticker, URL string
+	Current     bool
+}
+
+// pageData is what the page template shows.
+type pageData struct {
+	ID, Number, Vendor     string
+	Amount, Currency       string
+	Coin, Ticker, CoinName string
+	Due, Seen, Confirmed   string
+	Address                string
+	// URI is the BIP21 payment URI, made of the coin's name, an address
+	// ferry minted and an amount it formatted: html/template would
+	// otherwise refuse its scheme.
+	URI template.URL
+	// QR is the URI's QR code, drawn for the page only (not for its
+	// status, which the script polls).
+	QR                      template.HTML
+	Status, StatusText      string
+	Final, Paid             bool
+	QuoteExpires            time.Time
+	QuoteRunOut, FiatPriced bool
+	QuoteLeft               string
+	MinPayment              string
+	Expires                 time.Time
+	Coins                   []pageCoin
+	ReturnURL               string
+	StatusURL               string
+	Refresh                 int
+}
+
+// statusText says a status to the customer.
+var statusText = map[invoice.Status]string{
+	invoice.StatusPending:     "Waiting for your payment",
+	invoice.StatusUnconfirmed: "Payment seen: waiting for its confirmation",
+	invoice.StatusPaid:        "Paid: thank you",
+	invoice.StatusOverpaid:    "Paid (more than the amount): thank you",
+	invoice.StatusUnderpaid:   "Part paid: the rest is still due",
+	invoice.StatusExpired:     "Expired: this invoice can no longer be paid",
+	invoice.StatusCancelled:   "Cancelled",
+}
+
+// page answers GET /merch/inv?id=…[&coin=…].
+func (s *Server) page(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	if s.invoices == nil {
+		http.NotFound(w, req)
+		return
+	}
+	q := req.URL.Query()
+	v, err := s.invoices.Show(req.Context(), q.Get("id"))
+	if err != nil {
+		kind, msg := s.explain(err, "page")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(merchantStatuses[kind])
+		w.Write([]byte(msg + "\n"))
+		return
+	}
+	d, err := s.pageData(v, q.Get("coin"))
+	if err == nil && !d.Final {
+		d.QR, err = s.qrs.get(string(d.URI))
+	}
+	if err != nil {
+		s.explain(err, "page")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := pageTmpl.Execute(&buf, d); err != nil {
+		s.explain(err, "page")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+}
+
+// pageData prepares an invoice's page in coin ("" for the one the customer
+// paid in, or the first).
+func (s *Server) pageData(v *invoice.View, coin string) (*pageData, error) {
+	c, ok := v.Coin(coin)
+	if !ok {
+		c = v.Paying()
+	}
+	name := chain.CoinName(c.Coin)
+	ticker := strings.ToUpper(c.Coin)
+	// The URI asks for what is left to pay, but never less than a payment
+	// the relay forwards.
+	left := max(c.Due-c.Seen, 0)
+	if left == 0 {
+		left = c.Due
+	}
+	left = max(left, c.MinPayment)
+	uri := name + ":" + c.Address + "?amount=" + chain.FormatAmountShort(left)
+	d := &pageData{
+		ID: v.ID, Number: v.Number, Amount: v.Amount, Currency: v.Currency,
+		Coin: c.Coin, Ticker: ticker, CoinName: name,
+		Due: chain.FormatAmountShort(c.Due), Seen: chain.FormatAmountShort(c.Seen), Confirmed: chain.FormatAmountShort(c.Confirmed),
+		Address: c.Address, URI: template.URL(uri), MinPayment: chain.FormatAmountShort(c.MinPayment),
+		Status: string(v.Status), StatusText: statusText[v.Status],
+		Final: v.Status.Final(), Paid: v.Status == invoice.StatusPaid || v.Status == invoice.StatusOverpaid,
+		QuoteExpires: c.QuoteExpires, FiatPriced: c.Rate != "",
+		Expires:   v.Expires,
+		ReturnURL: v.ReturnURL,
+		StatusURL: "/merch/inv/status?id=" + url.QueryEscape(v.ID) + "&coin=" + c.Coin,
+		Refresh:   pageRefresh,
+	}
+	if d.Number == "" {
+		d.Number = v.ID
+	}
+	if a, err := rates.ParseDecimal(v.Amount); err == nil && d.FiatPriced {
+		d.Amount = a.Fixed(rates.MinorUnits(v.Currency)) // 10 USD is 10.00 USD
+	}
+	if name != "" {
+		d.CoinName = strings.ToUpper(name[:1]) + name[1:]
+	}
+	if v.Vendor != nil {
+		d.Vendor = v.Vendor.Name
+	}
+	if d.FiatPriced && !c.QuoteExpires.IsZero() {
+		rest := c.QuoteExpires.Sub(s.cfg.Clock.Now())
+		d.QuoteRunOut = rest < 0
+		d.QuoteLeft = timeLeft(rest)
+	}
+	if len(v.Coins) > 1 {
+		for _, o := range v.Coins {
+			d.Coins = append(d.Coins, pageCoin{Ticker: strings.ToUpper(o.Coin), URL: "/merch/inv?id=" + url.QueryEscape(v.ID) + "&coin=" + o.Coin, Current: o.Coin == c.Coin})
+		}
+	}
+	return d, nil
+}
+
+// timeLeft says how long a quote has left, for a page without JavaScript
+// (its script counts down by the second).
+func timeLeft(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d < time.Minute:
+		return " (less than a minute left)"
+	case d < 2*time.Minute:
+		return " (1 minute left)"
+	}
+	return fmt.Sprintf(" (%d minutes left)", int(d/time.Minute))
+}
+
+// pageStatus is what the page's script polls.
+type pageStatus struct {
+	Status     string `json:"status"`
+	StatusText string `json:"status_text"`
+	Final      bool   `json:"final"`
+	Paid       bool   `json:"paid"`
+	Seen       string `json:"seen"`
+	Confirmed  string `json:"confirmed"`
+	Due        string `json:"due"`
+	// Reload asks the page to load again: its quote ran out and a new one
+	// is made when it does.
+	Reload bool `json:"reload"`
+}
+
+// pageStatusJSON answers GET /merch/inv/status?id=…&coin=….
+func (s *Server) pageStatusJSON(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	if s.invoices == nil {
+		http.NotFound(w, req)
+		return
+	}
+	q := req.URL.Query()
+	v, err := s.invoices.Get(req.Context(), q.Get("id"))
+	if err != nil {
+		kind, msg := s.explain(err, "page status")
+		writeJSON(w, merchantStatuses[kind], map[string]string{"error": msg})
+		return
+	}
+	d, err := s.pageData(v, q.Get("coin"))
+	if err != nil {
+		kind, msg := s.explain(err, "page status")
+		writeJSON(w, merchantStatuses[kind], map[string]string{"error": msg})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, pageStatus{Status: d.Status, StatusText: d.StatusText, Final: d.Final, Paid: d.Paid,
+		Seen: d.Seen, Confirmed: d.Confirmed, Due: d.Due, Reload: d.QuoteRunOut && v.Status == invoice.StatusPending})
+}
+
+// assets serves the page's stylesheet and script.
+func assets() http.Handler {
+	sub, _ := fs.Sub(pageFS, "page/assets")
+	files := http.FileServer(http.FS(sub))
+	return http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, req)
+	}))
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/invoice"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// vendorUsage is ferry vendor's help.
+const vendorUsage = `usage:
+  ferry vendor add --name NAME --email EMAIL [--ltc-address A] [--btc-address B]
+  ferry vendor list
+  ferry vendor remove ID
+Each takes --data-dir (FERRY_DATA_DIR), and --network (FERRY_NETWORK) for a
+data directory the daemon never ran on. With the daemon running, they go
+through its admin socket; otherwise they open the store themselves.`
+
+// vendorMain runs "ferry vendor …" and returns the exit code: it prints
+// JSON on stdout, and errors on stderr.
+func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, vendorUsage)
+		return 2
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("ferry vendor "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	def := DefaultConfig()
+	dataDir := fs.String("data-dir", def.DataDir, "the daemon's data directory")
+	network := fs.String("network", def.Network, "mainnet, testnet or regtest")
+	var nv invoice.NewVendor
+	var ltc, btc string
+	if cmd == "add" {
+		fs.StringVar(&nv.Name, "name", "", "the vendor's name, shown to its customers")
+		fs.StringVar(&nv.Email, "email", "", "where the vendor's email goes")
+		fs.StringVar(&ltc, "ltc-address", "", "the vendor's Litecoin payout address")
+		fs.StringVar(&btc, "btc-address", "", "the vendor's Bitcoin payout address")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		fmt.Fprintf(stderr, "ferry vendor %s: %v\n%s\n", cmd, err, vendorUsage)
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if v := getenv(EnvName("data-dir")); v != "" && !set["data-dir"] {
+		*dataDir = v
+	}
+	if v := getenv(EnvName("network")); v != "" && !set["network"] {
+		*network = v
+	}
+	nv.Payout = map[string]string{}
+	for coin, a := range map[string]string{"ltc": ltc, "btc": btc} {
+		if a != "" {
+			nv.Payout[coin] = a
+		}
+	}
+
+	var c vendorClient
+	if daemon, err := dialAdmin(*dataDir); err == nil {
+		c = daemon
+	} else {
+		offline, closeStore, err := openVendors(*dataDir, *network)
+		if err != nil {
+			fmt.Fprintln(stderr, "ferry vendor:", err)
+			return 1
+		}
+		defer closeStore()
+		c = offline
+	}
+
+	var out any
+	var err error
+	switch {
+	case cmd == "add" && fs.NArg() == 0:
+		out, err = c.add(ctx, nv)
+	case cmd == "list" && fs.NArg() == 0:
+		out, err = c.list(ctx)
+	case cmd == "remove" && fs.NArg() == 1:
+		out, err = c.remove(ctx, fs.Arg(0))
+	default:
+		fmt.Fprintln(stderr, vendorUsage)
+		return 2
+	}
+	if err != nil {
+		_, msg := relay.Explain(err)
+		if msg == "internal error" {
+			msg = err.Error()
+		}
+		fmt.Fprintln(stderr, "ferry vendor:", msg)
+		return 1
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(out)
+	return 0
+}
+
+// vendorClient is where ferry vendor's commands go: the daemon, or the
+// store.
+type vendorClient interface {
+	add(ctx context.Context, nv invoice.NewVendor) (any, error)
+	list(ctx context.Context) (any, error)
+	remove(ctx context.Context, id string) (any, error)
+}
+
+// adminClient talks to a running daemon's admin socket.
+type adminClient struct{ http *http.Client }
+
+// dialAdmin connects to the daemon's admin socket, if a daemon runs.
+func dialAdmin(dataDir string) (*adminClient, error) {
+	path := adminSocket(dataDir)
+	conn, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	conn.Close()
+	return &adminClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}}, nil
+}
+
+func (a *adminClient) do(ctx context.Context, method, path string, body any) (any, error) {
+	var in io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		in = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://ferry"+path, in)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		return nil, errors.New(fmt.Sprint(out["error"]))
+	}
+	return out, nil
+}
+
+func (a *adminClient) add(ctx context.Context, nv invoice.NewVendor) (any, error) {
+	return a.do(ctx, http.MethodPost, "/vendors", nv)
+}
+func (a *adminClient) list(ctx context.Context) (any, error) {
+	return a.do(ctx, http.MethodGet, "/vendors", nil)
+}
+func (a *adminClient) remove(ctx context.Context, id string) (any, error) {
+	return a.do(ctx, http.MethodDelete, "/vendors/"+id, nil)
+}
+
+// storeVendors manages vendors in the store itself, the daemon not
+// running.
+type storeVendors struct{ v *invoice.Vendors }
+
+// openVendors opens the data directory's store to manage its vendors; a
+// daemon holding it is reported.
+func openVendors(dataDir, network string) (*storeVendors, func(), error) {
+	if _, err := os.Stat(dataDir); err != nil {
+		return nil, nil, fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	db, err := store.Open(dataDir)
+	if err != nil {
+		if strings.Contains(err.Error(), "resource temporarily unavailable") {
+			return nil, nil, fmt.Errorf("the daemon holds %s but its admin socket does not answer", dataDir)
+		}
+		return nil, nil, err
+	}
+	if n, err := db.Network(); err == nil {
+		network = n
+	} else if !errors.Is(err, store.ErrNotFound) {
+		db.Close()
+		return nil, nil, err
+	}
+	net, err := chain.ParseNetwork(network)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("--network: %w", err)
+	}
+	v := &invoice.Vendors{Store: db, Destination: invoice.PayoutParser(net), Clock: clock.System{}, Log: zerolog.Nop()}
+	return &storeVendors{v: v}, func() { db.Close() }, nil
+}
+
+func (s *storeVendors) add(ctx context.Context, nv invoice.NewVendor) (any, error) {
+	return s.v.Add(ctx, nv)
+}
+func (s *storeVendors) list(ctx context.Context) (any, error) {
+	vs, err := s.v.List(ctx)
+	return map[string]any{"vendors": vs}, err
+}
+func (s *storeVendors) remove(ctx context.Context, id string) (any, error) {
+	return map[string]string{"removed": id}, s.v.Remove(ctx, id)
+}

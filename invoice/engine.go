@@ -1,0 +1,232 @@
+// Package invoice is ferry's invoice engine: the one place where invoices
+// (and the payment sessions and orders other gateways call them) live.
+//
+// An invoice is an amount a vendor asks, in fiat (quoted in each coin the
+// vendor takes, a quote valid for a while) or in a coin. It gets one input
+// address per coin from the relay engine: an ordinary input address paying
+// the vendor's payout address, so that its payments take the money path
+// every deposit takes (forwarded less the fee, after the configured
+// confirmations). Its status is worked out from those payments, the clock
+// and its expiry, and the engine tells the vendor when it changes for good:
+// a callback through the notifier, an email through the mailer. The API's
+// dialects are thin adapters over Create, Show, Cancel and the vendor
+// calls.
+package invoice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/mail"
+	"github.com/ferry-relay/ferry/notify"
+	"github.com/ferry-relay/ferry/rates"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// Relay is what invoices need of the relay engine. *relay.Engine
+// implements it.
+type Relay interface {
+	Mint(ctx context.Context, req relay.MintRequest) (*store.Address, error)
+	Report(ctx context.Context, coin, address string) (*relay.Report, error)
+	Coins() []string
+	Height(coin string) int64
+	MinDeposit(coin string) int64
+	CheckHost(ctx context.Context, host string) error
+}
+
+var _ Relay = (*relay.Engine)(nil)
+
+// Store is what the engine keeps. *store.DB implements it.
+type Store interface {
+	VendorStore
+	PutInvoice(inv *store.Invoice, prefix string) error
+	UpdateInvoice(inv *store.Invoice) error
+	CloseInvoice(id string) error
+	Invoice(id string) (*store.Invoice, error)
+	InvoiceByNumber(vendor, number string) (*store.Invoice, error)
+	OpenInvoices() ([]string, error)
+	CallbackStore
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Quoter prices coins in fiat currencies. *rates.Cache implements it.
+type Quoter interface {
+	Price(ctx context.Context, p rates.Pair) (rates.Price, error)
+}
+
+// Mailer queues email to vendors, to be sent in the background.
+// *mail.Mailer implements it.
+type Mailer interface {
+	Enqueue(m mail.Message) error
+}
+
+// Config configures an Engine.
+type Config struct {
+	// Network is the chain network of the vendors' payout addresses.
+	Network chain.Network
+	Relay   Relay
+	Store   Store
+	Quoter  Quoter
+	// Mailer sends vendors their email; nil sends none.
+	Mailer Mailer
+	// Waker is woken when an invoice's callback is queued.
+	Waker relay.Waker
+	Clock clock.Clock
+	// QuoteValidity is how long a fiat quote holds (LitePay: 15 minutes);
+	// Expiry how long an invoice stays payable (LitePay: 30 days).
+	QuoteValidity time.Duration
+	Expiry        time.Duration
+	// Tolerance is how far from the amount a payment may be and still
+	// count as exact (0.005: half a percent either way).
+	Tolerance relay.Fraction
+	// ForwardConfirmations is the number of confirmations that make a
+	// payment count: the relay's own.
+	ForwardConfirmations int64
+	// CallbackKey signs invoice callbacks as the relay signs deposit
+	// callbacks (X-Ferry-Signature); MaxCallbackBlocks bounds how many
+	// blocks a callback never answered *ok* is sent again.
+	CallbackKey       []byte
+	MaxCallbackBlocks int64
+	// Recheck is how often open invoices are looked at between blocks
+	// (unconfirmed payments, expiry).
+	Recheck time.Duration
+	// Name is how emails sign ("ferry").
+	Name string
+	Log  zerolog.Logger
+}
+
+// DefaultConfig returns the defaults: quotes valid 15 minutes, invoices
+// payable 30 days, half a percent of tolerance, callbacks for 100 blocks, a
+// look at open invoices every 10 seconds.
+func DefaultConfig() Config {
+	tol, _ := relay.ParseFraction("0.005")
+	return Config{
+		QuoteValidity:        15 * time.Minute,
+		Expiry:               720 * time.Hour,
+		Tolerance:            tol,
+		ForwardConfirmations: 1,
+		MaxCallbackBlocks:    100,
+		Recheck:              10 * time.Second,
+		Name:                 "ferry",
+		Clock:                clock.System{},
+		Log:                  zerolog.Nop(),
+	}
+}
+
+// Validate returns a *relay.FieldError for the first field out of range.
+func (c Config) Validate() error {
+	field := func(name, format string, args ...any) error {
+		return &relay.FieldError{Field: name, Err: fmt.Errorf(format, args...)}
+	}
+	switch {
+	case c.Network == "" || c.Relay == nil || c.Store == nil || c.Quoter == nil || c.Waker == nil || c.Clock == nil:
+		return errors.New("invoice: Network, Relay, Store, Quoter, Waker and Clock are required")
+	case c.QuoteValidity < time.Minute:
+		return field("QuoteValidity", "must be at least a minute, not %v", c.QuoteValidity)
+	case c.Expiry < time.Minute:
+		return field("Expiry", "must be at least a minute, not %v", c.Expiry)
+	case c.ForwardConfirmations < 1:
+		return field("ForwardConfirmations", "must be at least 1")
+	case len(c.CallbackKey) == 0:
+		return field("CallbackKey", "required")
+	case c.MaxCallbackBlocks < 1:
+		return field("MaxCallbackBlocks", "must be at least 1")
+	case c.Recheck <= 0:
+		return field("Recheck", "must be positive")
+	}
+	return nil
+}
+
+// Engine is the invoice engine. Create it with New; run Run, and give
+// Queues to the notifier. Its calls are safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	log     zerolog.Logger
+	vendors *Vendors
+	queues  map[string]*CallbackQueue // by coin
+	wake    chan struct{}
+}
+
+// New returns an engine for cfg.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, log: cfg.Log.With().Str("component", "invoices").Logger(), queues: map[string]*CallbackQueue{}, wake: make(chan struct{}, 1)}
+	e.vendors = &Vendors{Store: cfg.Store, Destination: PayoutParser(cfg.Network), Clock: cfg.Clock, Log: e.log}
+	for _, coin := range cfg.Relay.Coins() {
+		e.queues[coin] = newCallbackQueue(e, coin)
+	}
+	return e, nil
+}
+
+// Queues returns the queues of invoice callbacks, one per coin, for the
+// notifier.
+func (e *Engine) Queues() []notify.Queue {
+	var qs []notify.Queue
+	for _, coin := range e.cfg.Relay.Coins() {
+		qs = append(qs, e.queues[coin])
+	}
+	return qs
+}
+
+// Wake tells the engine that a block arrived: open invoices are looked at
+// again. It never blocks.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run looks at the open invoices after every block, and every Recheck
+// between blocks, until ctx is done: an invoice whose status changed has
+// it recorded and its vendor told.
+func (e *Engine) Run(ctx context.Context) error {
+	for {
+		if err := e.reconcile(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error().Err(err).Msg("invoices")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.wake:
+		case <-e.cfg.Clock.After(e.cfg.Recheck):
+		}
+	}
+}
+
+// reconcile works out the status of every open invoice and records each
+// change.
+func (e *Engine) reconcile(ctx context.Context) error {
+	ids, err := e.cfg.Store.OpenInvoices()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		inv, err := e.cfg.Store.Invoice(id)
+		if err != nil {
+			return err
+		}
+		v, err := e.view(ctx, inv)
+		if err != nil {
+			e.log.Warn().Err(err).Str("invoice", id).Msg("look at invoice")
+			continue
+		}
+		if err := e.settle(ctx, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

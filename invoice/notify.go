@@ -1,0 +1,278 @@
+package invoice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/mail"
+	"github.com/ferry-relay/ferry/notify"
+	"github.com/ferry-relay/ferry/rates"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// CallbackStore is what invoice callbacks keep. *store.DB implements it.
+type CallbackStore interface {
+	Callback(queue string, ref []byte) (*store.Callback, error)
+	StartCallback(queue string, ref []byte, host string, due int64) error
+	DueCallbacks(queue string, upTo int64, afterHost []byte, limit int, want func(string) (int, []byte)) ([]store.QueuedCallback, []byte, error)
+	RecordAttempt(queue string, ref []byte, a store.Attempt, state store.CallbackState, nextDue int64) (*store.Callback, error)
+	EndCallback(queue string, ref []byte, state store.CallbackState) error
+}
+
+// event is a change of an invoice the vendor is told of: it is paid
+// (overpaid), or it ended underpaid or unpaid.
+func event(s Status, expired bool) bool {
+	switch s {
+	case StatusPaid, StatusOverpaid, StatusExpired:
+		return true
+	case StatusUnderpaid:
+		return expired
+	}
+	return false
+}
+
+// settle records a view's status if it changed, and tells the vendor of a
+// change that is an event: a callback queued and an email, both durable
+// before the status is. It closes an invoice whose status can no longer
+// change.
+func (e *Engine) settle(ctx context.Context, v *View) error {
+	now := e.cfg.Clock.Now().UTC()
+	expired := !now.Before(v.Expires)
+	tell := event(v.Status, expired) && Status(v.Told) != v.Status
+	if Status(v.Invoice.Status) != v.Status || tell {
+		if tell {
+			if err := e.tell(ctx, v); err != nil {
+				return err
+			}
+			v.Told = string(v.Status)
+		}
+		if Status(v.Invoice.Status) != v.Status {
+			e.log.Info().Str("invoice", v.ID).Str("from", v.Invoice.Status).Str("to", string(v.Status)).Msg("invoice status")
+			v.Invoice.Status, v.StatusChanged = string(v.Status), now
+		}
+		if err := e.cfg.Store.UpdateInvoice(v.Invoice); err != nil {
+			return err
+		}
+	}
+	// Watched until it expires, so that a paid invoice overpaid later is
+	// seen; then closed once its status is final.
+	if expired && (v.Status.Final() || v.Status == StatusUnderpaid) {
+		return e.cfg.Store.CloseInvoice(v.ID)
+	}
+	return nil
+}
+
+// tell queues the vendor's callback and email for v's status.
+func (e *Engine) tell(ctx context.Context, v *View) error {
+	paying := v.Paying()
+	if v.CallbackURL != "" {
+		u, _ := url.Parse(v.CallbackURL)
+		ref := []byte(v.ID + "/" + string(v.Status))
+		if err := e.cfg.Store.StartCallback(queueName(paying.Coin), ref, strings.ToLower(u.Host), e.cfg.Relay.Height(paying.Coin)); err != nil {
+			return err
+		}
+		e.cfg.Waker.Wake()
+	}
+	if e.cfg.Mailer != nil && v.Vendor != nil {
+		if err := e.cfg.Mailer.Enqueue(e.email(v, paying)); err != nil {
+			return fmt.Errorf("queue email of %s: %w", v.ID, err)
+		}
+	}
+	return nil
+}
+
+// queueName is the delivery queue of invoice callbacks paid in coin: due at
+// that coin's block heights.
+func queueName(coin string) string { return "inv-" + coin }
+
+// email is the vendor's email about v's status, as LitePay's: the invoice,
+// the address, the amount in coin and fiat, the transaction, its time and
+// confirmations.
+func (e *Engine) email(v *View, c CoinView) mail.Message {
+	number := v.Number
+	if number == "" {
+		number = v.ID
+	}
+	var subject, what string
+	switch v.Status {
+	case StatusPaid, StatusOverpaid:
+		subject, what = "has been paid!", "has been paid"
+		if v.Status == StatusOverpaid {
+			what = "has been paid, more than its amount"
+		}
+	case StatusUnderpaid:
+		subject, what = "has ended underpaid", "has ended with less paid than its amount"
+	default:
+		subject, what = "has expired unpaid", "has expired without being paid"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello, %s\n\nInvoice number #%s %s.\n\nPayment information:\n", v.Vendor.Name, number, what)
+	ticker := strings.ToUpper(c.Coin)
+	fmt.Fprintf(&b, "Used %s address : %s\n", ticker, c.Address)
+	amount := chain.FormatAmountShort(c.Confirmed) + " " + ticker
+	if c.Rate != "" {
+		if rate, err := rates.ParseDecimal(c.Rate); err == nil {
+			fiat := rates.Fiat(c.Confirmed, rates.Price{Pair: rates.Pair{Coin: c.Coin, Fiat: v.Currency}, Value: rate})
+			amount += " / ~" + fiat.Fixed(2) + " " + v.Currency
+		}
+	}
+	fmt.Fprintf(&b, "Amount:  %s (asked: %s %s)\n", amount, v.Amount, v.Currency)
+	for _, p := range c.Payments {
+		fmt.Fprintf(&b, "TxID: %s\n", p.TxID)
+	}
+	fmt.Fprintf(&b, "TxTime: %s\n", e.cfg.Clock.Now().UTC().Format(time.DateTime))
+	if len(c.Payments) > 0 {
+		fmt.Fprintf(&b, "Status: Payment has %d confirmations\n", minConfirmations(c.Payments))
+	}
+	if v.Status == StatusPaid || v.Status == StatusOverpaid {
+		b.WriteString("\nThis payment is forwarded to your own wallet address, less the service fee and the network fee, by itself.\n")
+	}
+	fmt.Fprintf(&b, "\nBest regards,\n%s\n", e.cfg.Name)
+	return mail.Message{
+		ID:      v.ID + "-" + string(v.Status),
+		To:      []string{v.Vendor.Email},
+		Subject: fmt.Sprintf("%s Merchant | Invoice %s %s", e.cfg.Name, number, subject),
+		Body:    b.String(),
+	}
+}
+
+func minConfirmations(ps []Payment) int64 {
+	m := ps[0].Confirmations
+	for _, p := range ps[1:] {
+		m = min(m, p.Confirmations)
+	}
+	return m
+}
+
+// CallbackQueue is the invoice callbacks paid in one coin, as the notifier
+// delivers them: a GET of the invoice's callback URL, its own query kept,
+// with the invoice's parameters, signed as deposit callbacks are, sent
+// once per block until the vendor answers *ok*, for MaxCallbackBlocks
+// blocks at most. It is safe for concurrent use.
+type CallbackQueue struct {
+	e    *Engine
+	coin string
+	name string
+}
+
+var _ notify.Queue = (*CallbackQueue)(nil)
+
+func newCallbackQueue(e *Engine, coin string) *CallbackQueue {
+	return &CallbackQueue{e: e, coin: coin, name: queueName(coin)}
+}
+
+// queued is a queue item: an invoice event's callback, read at a height.
+type queued struct {
+	ref []byte
+	tip int64
+}
+
+// Due returns the callbacks due at the coin's height.
+func (q *CallbackQueue) Due(_ context.Context, after []byte, limit int, want func(string) (int, []byte)) ([]notify.Item, []byte, error) {
+	tip := q.e.cfg.Relay.Height(q.coin)
+	cs, next, err := q.e.cfg.Store.DueCallbacks(q.name, tip, after, limit, want)
+	if err != nil {
+		return nil, nil, err
+	}
+	items := make([]notify.Item, len(cs))
+	for i, c := range cs {
+		items[i] = notify.Item{Key: q.name + "/" + string(c.Ref), Host: c.Host, Pos: c.Pos, Ref: queued{ref: c.Ref, tip: tip}}
+	}
+	return items, next, nil
+}
+
+// Build makes an invoice callback's request, or gives it up after
+// MaxCallbackBlocks attempts.
+func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Request, error) {
+	ref := it.Ref.(queued)
+	c, err := q.e.cfg.Store.Callback(q.name, ref.ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.State != store.CallbackPending {
+		return nil, notify.ErrDropped
+	}
+	if c.Attempts >= q.e.cfg.MaxCallbackBlocks {
+		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, store.CallbackGaveUp); err != nil {
+			return nil, err
+		}
+		q.e.log.Warn().Str("callback", string(ref.ref)).Int64("attempts", c.Attempts).Msg("invoice callback abandoned: no *ok*")
+		return nil, notify.ErrDropped
+	}
+	id, status, _ := strings.Cut(string(ref.ref), "/")
+	v, err := q.e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := url.Values{
+		"invoice":  {v.Number},
+		"id":       {v.ID},
+		"status":   {status},
+		"price":    {v.Amount},
+		"currency": {v.Currency},
+	}
+	if v.Number == "" {
+		p.Set("invoice", v.ID)
+	}
+	if cv, ok := v.Coin(q.coin); ok {
+		p.Set("coin", q.coin)
+		p.Set("value", strconv.FormatInt(cv.Confirmed, 10))
+		p.Set("input_address", cv.Address)
+		if n := len(cv.Payments); n > 0 {
+			last := cv.Payments[n-1] // the least confirmed: the one that made the change
+			p.Set("transaction_hash", last.TxID)
+			p.Set("vout", strconv.FormatUint(uint64(last.Vout), 10))
+			p.Set("deposit_id", last.DepositID)
+			p.Set("confirmations", strconv.FormatInt(minConfirmations(cv.Payments), 10))
+		} else {
+			p.Set("confirmations", "0")
+		}
+	}
+	u, err := url.Parse(v.CallbackURL)
+	if err != nil {
+		return nil, err
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
+	}
+	u.RawQuery += p.Encode()
+	u.Fragment, u.RawFragment = "", ""
+	req := &notify.Request{Method: "GET", URL: u, Ack: notify.AckOK, Header: map[string][]string{}}
+	req.Header.Set(relay.SignatureHeader, relay.Sign(q.e.cfg.CallbackKey, q.e.cfg.Clock.Now(), u.String()))
+	return req, nil
+}
+
+// Done records an attempt: an *ok* retires the callback, anything else
+// makes it due again at the next block.
+func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Result) error {
+	ref := it.Ref.(queued)
+	a := store.Attempt{Time: res.Time, Status: res.Status, Error: res.Err, Duration: res.Duration}
+	state := store.CallbackPending
+	if res.Delivered() {
+		state = store.CallbackAcked
+	}
+	c, err := q.e.cfg.Store.RecordAttempt(q.name, ref.ref, a, state, ref.tip+1)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ev := q.e.log.Info()
+	if !res.Delivered() {
+		ev = q.e.log.Warn().Str("error", res.Err)
+	}
+	ev.Str("callback", string(ref.ref)).Str("host", it.Host).Int("status", res.Status).Int64("attempt", c.Attempts).
+		Str("state", c.State.String()).Msg("invoice callback")
+	return nil
+}

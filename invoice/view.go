@@ -1,0 +1,273 @@
+package invoice
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"net/url"
+	"sort"
+
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// Status is where an invoice stands.
+type Status string
+
+// The statuses of an invoice.
+const (
+	// StatusPending: nothing paid yet, or less than the amount seen.
+	StatusPending Status = "pending"
+	// StatusUnconfirmed: enough seen, not yet with the confirmations
+	// that make a payment count.
+	StatusUnconfirmed Status = "unconfirmed"
+	// StatusPaid: the amount paid, within the tolerance, confirmed.
+	StatusPaid Status = "paid"
+	// StatusUnderpaid: confirmed payments short of the amount; final once
+	// the invoice has expired.
+	StatusUnderpaid Status = "underpaid"
+	// StatusOverpaid: confirmed payments above the amount beyond the
+	// tolerance.
+	StatusOverpaid Status = "overpaid"
+	// StatusExpired: not paid by its expiry.
+	StatusExpired Status = "expired"
+	// StatusCancelled: cancelled before any payment.
+	StatusCancelled Status = "cancelled"
+)
+
+// Final reports whether nothing a customer does changes the status any
+// more, as far as the vendor is told.
+func (s Status) Final() bool {
+	switch s {
+	case StatusPaid, StatusOverpaid, StatusExpired, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Payment is one deposit to an invoice's input address.
+type Payment struct {
+	Coin          string
+	DepositID     string
+	TxID          string
+	Vout          uint32
+	Value         int64
+	Confirmations int64
+	// Counts reports whether it has the confirmations that make it
+	// count.
+	Counts bool
+}
+
+// CoinView is an invoice's side in one coin, with what it was paid.
+type CoinView struct {
+	store.InvoiceCoin
+	// Seen is every payment seen, unconfirmed ones included; Confirmed
+	// those that count.
+	Seen, Confirmed int64
+	Payments        []Payment
+	// MinPayment is the smallest payment the relay forwards: a smaller one
+	// is a donation to the operator, and is not among Payments.
+	MinPayment int64
+	// Ignored counts the payments below MinPayment.
+	Ignored int
+}
+
+// View is an invoice as its dialects show it: its record, and what its
+// payments make of it now.
+type View struct {
+	*store.Invoice
+	Status Status
+	Coins  []CoinView
+	// Vendor is the vendor's record, nil if it was removed.
+	Vendor *store.Vendor
+	// Tolerance is how many satoshis from the amount still count as the
+	// amount, by coin.
+	Tolerance map[string]int64
+}
+
+// Coin returns the invoice's side in coin, and false if it has none.
+func (v *View) Coin(coin string) (CoinView, bool) {
+	for _, c := range v.Coins {
+		if c.Coin == coin {
+			return c, true
+		}
+	}
+	return CoinView{}, false
+}
+
+// Paying returns the side the customer paid in most (by share of its
+// amount), or the first side when nothing was paid.
+func (v *View) Paying() CoinView {
+	best := v.Coins[0]
+	for _, c := range v.Coins[1:] {
+		if c.Seen*best.Due > best.Seen*c.Due {
+			best = c
+		}
+	}
+	return best
+}
+
+// Get returns an invoice's view, its status worked out now.
+func (e *Engine) Get(ctx context.Context, id string) (*View, error) {
+	inv, err := e.cfg.Store.Invoice(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "no invoice " + clip(id)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.view(ctx, inv)
+}
+
+// Show returns an invoice's view for its page: an invoice not paid at all
+// whose quote has expired is first quoted again.
+func (e *Engine) Show(ctx context.Context, id string) (*View, error) {
+	v, err := e.Get(ctx, id)
+	if err != nil || v.Status != StatusPending || v.paidAny() {
+		return v, err
+	}
+	if err := e.requote(ctx, v.Invoice); err != nil {
+		e.log.Warn().Err(err).Str("invoice", id).Msg("requote")
+		return v, nil // the old quote is shown, marked as run out
+	}
+	return e.view(ctx, v.Invoice)
+}
+
+// paidAny reports whether any payment was seen.
+func (v *View) paidAny() bool {
+	for _, c := range v.Coins {
+		if c.Seen > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// view works out an invoice's status from its payments.
+func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
+	v := &View{Invoice: inv, Tolerance: map[string]int64{}}
+	if vendor, err := e.cfg.Store.Vendor(inv.Vendor); err == nil {
+		v.Vendor = vendor
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	for _, c := range inv.Coins {
+		cv := CoinView{InvoiceCoin: c, MinPayment: e.cfg.Relay.MinDeposit(c.Coin)}
+		rep, err := e.cfg.Relay.Report(ctx, c.Coin, c.Address)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range rep.Deposits {
+			switch d.Status {
+			case relay.StatusVanished:
+				continue
+			case relay.StatusDonation:
+				// Not forwarded to the vendor: it pays nothing of the invoice.
+				cv.Ignored++
+				continue
+			}
+			p := Payment{Coin: c.Coin, DepositID: d.ID, TxID: d.TxID, Vout: d.Vout, Value: d.Value, Confirmations: d.Confirmations,
+				Counts: d.Confirmations >= e.cfg.ForwardConfirmations}
+			cv.Seen += p.Value
+			if p.Counts {
+				cv.Confirmed += p.Value
+			}
+			cv.Payments = append(cv.Payments, p)
+		}
+		sort.SliceStable(cv.Payments, func(i, j int) bool { return cv.Payments[i].Confirmations > cv.Payments[j].Confirmations })
+		v.Tolerance[c.Coin] = e.cfg.Tolerance.Of(c.Due)
+		v.Coins = append(v.Coins, cv)
+	}
+	v.Status = e.status(v)
+	return v, nil
+}
+
+// status works out where an invoice stands: payments that count decide
+// first (paid, overpaid); then cancellation; then expiry (underpaid, or
+// expired); then what is seen (unconfirmed, underpaid); then pending.
+func (e *Engine) status(v *View) Status {
+	var confirmed, seenEnough bool
+	for _, c := range v.Coins {
+		tol := v.Tolerance[c.Coin]
+		if c.Confirmed > 0 {
+			confirmed = true
+		}
+		if c.Confirmed >= c.Due-tol {
+			if c.Confirmed > c.Due+tol {
+				return StatusOverpaid
+			}
+			return StatusPaid
+		}
+		if c.Seen >= c.Due-tol {
+			seenEnough = true
+		}
+	}
+	switch {
+	case v.Cancelled:
+		return StatusCancelled
+	case !e.cfg.Clock.Now().Before(v.Expires) && confirmed:
+		return StatusUnderpaid
+	case !e.cfg.Clock.Now().Before(v.Expires):
+		return StatusExpired
+	case seenEnough:
+		return StatusUnconfirmed
+	case confirmed:
+		return StatusUnderpaid
+	}
+	return StatusPending
+}
+
+// Cancel cancels an invoice nothing was paid to: it is expired at once.
+// One with payments seen, or already final, is a conflict.
+func (e *Engine) Cancel(ctx context.Context, id string) (*View, error) {
+	v, err := e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if v.Status == StatusCancelled {
+		return v, nil
+	}
+	if v.paidAny() || v.Status.Final() {
+		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + id + " is " + string(v.Status) + ": it can no longer be cancelled"}
+	}
+	v.Cancelled = true
+	if err := e.cfg.Store.UpdateInvoice(v.Invoice); err != nil {
+		return nil, err
+	}
+	v, err = e.view(ctx, v.Invoice)
+	if err != nil {
+		return nil, err
+	}
+	return v, e.settle(ctx, v)
+}
+
+// checkURL checks a URL given with an invoice: http or https, of the
+// form callbacks have; a callback URL's host must also be one callbacks
+// may reach.
+func checkURL(ctx context.Context, e *Engine, field, raw string, callback bool) error {
+	if raw == "" {
+		return nil
+	}
+	if _, err := relay.ParseCallback(raw); err != nil {
+		_, msg := relay.Explain(err)
+		return invalid(field + ": " + msg)
+	}
+	if !callback {
+		return nil
+	}
+	if u, _ := url.Parse(raw); u != nil {
+		if err := e.cfg.Relay.CheckHost(ctx, u.Hostname()); err != nil {
+			return invalid(field + ": callback host refused: " + err.Error())
+		}
+	}
+	return nil
+}
+
+// checkEmail checks a buyer's email address.
+func checkEmail(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || len(s) > 254 {
+		return invalid("email: not an email address")
+	}
+	return nil
+}

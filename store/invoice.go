@@ -1,0 +1,365 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// Tables of the invoice engine. doc.go lays them out.
+const (
+	tVendor    = 'v'
+	tVendorKey = 'V'
+	tInvoice   = 'n'
+	tInvNumber = 'N'
+	tInvAddr   = 'A'
+	tInvOpen   = 'O'
+)
+
+// ErrExists reports a record that is already there.
+var ErrExists = errors.New("already exists")
+
+// Vendor is a merchant of the invoice engine: who invoices are paid to.
+// Its secret and API key are kept as SHA-256 hashes only.
+type Vendor struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	// Payout is the vendor's address by coin id, where its invoices'
+	// payments are forwarded.
+	Payout     map[string]string `json:"payout"`
+	SecretHash [32]byte          `json:"-"`
+	APIKeyHash [32]byte          `json:"-"`
+	Created    time.Time         `json:"created"`
+}
+
+func (v *Vendor) encode() []byte {
+	e := newEnc(128)
+	e.str(v.Name)
+	e.str(v.Email)
+	coins := make([]string, 0, len(v.Payout))
+	for c := range v.Payout {
+		coins = append(coins, c)
+	}
+	sort.Strings(coins)
+	e.uvar(uint64(len(coins)))
+	for _, c := range coins {
+		e.str(c)
+		e.str(v.Payout[c])
+	}
+	e.raw(v.SecretHash[:])
+	e.raw(v.APIKeyHash[:])
+	e.time(v.Created)
+	return e.b
+}
+
+func decodeVendor(id string, b []byte) (*Vendor, error) {
+	d := newDec(b)
+	v := &Vendor{ID: id, Name: d.str(), Email: d.str(), Payout: map[string]string{}}
+	n := d.uvar()
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		c := d.str()
+		v.Payout[c] = d.str()
+	}
+	copy(v.SecretHash[:], d.take(32))
+	copy(v.APIKeyHash[:], d.take(32))
+	v.Created = d.time()
+	if err := d.done(); err != nil {
+		return nil, fmt.Errorf("vendor %s: %w", id, err)
+	}
+	return v, nil
+}
+
+func vendorKey(id string) []byte { return key(tVendor, "vendor", []byte(id)) }
+
+func vendorAPIKey(hash [32]byte) []byte { return key(tVendorKey, "key", hash[:]) }
+
+// PutVendor records a new vendor, synced, with the index of its API key.
+// It returns ErrExists if the ID is taken.
+func (db *DB) PutVendor(v *Vendor) error {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	if _, err := db.get(vendorKey(v.ID)); err == nil {
+		return fmt.Errorf("put vendor %s: %w", v.ID, ErrExists)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	b := new(leveldb.Batch)
+	b.Put(vendorKey(v.ID), v.encode())
+	b.Put(vendorAPIKey(v.APIKeyHash), []byte(v.ID))
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return fmt.Errorf("put vendor %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// Vendor returns the vendor id, or ErrNotFound.
+func (db *DB) Vendor(id string) (*Vendor, error) {
+	v, err := db.get(vendorKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("vendor %s: %w", id, err)
+	}
+	return decodeVendor(id, v)
+}
+
+// VendorByAPIKey returns the vendor whose API key hashes to hash, or
+// ErrNotFound.
+func (db *DB) VendorByAPIKey(hash [32]byte) (*Vendor, error) {
+	id, err := db.get(vendorAPIKey(hash))
+	if err != nil {
+		return nil, fmt.Errorf("vendor by key: %w", err)
+	}
+	return db.Vendor(string(id))
+}
+
+// Vendors returns every vendor, by id.
+func (db *DB) Vendors() ([]*Vendor, error) {
+	pfx := key(tVendor, "vendor")
+	it := db.ldb.NewIterator(util.BytesPrefix(pfx), nil)
+	defer it.Release()
+	var vs []*Vendor
+	for it.Next() {
+		v, err := decodeVendor(string(it.Key()[len(pfx):]), it.Value())
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, it.Error()
+}
+
+// DeleteVendor removes the vendor id and its API key, synced; its invoices
+// stay, and are paid out as they were created. It returns ErrNotFound for
+// an unknown vendor.
+func (db *DB) DeleteVendor(id string) error {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	v, err := db.Vendor(id)
+	if err != nil {
+		return err
+	}
+	b := new(leveldb.Batch)
+	b.Delete(vendorKey(id))
+	b.Delete(vendorAPIKey(v.APIKeyHash))
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return fmt.Errorf("delete vendor %s: %w", id, err)
+	}
+	return nil
+}
+
+// Invoice is an amount a vendor asks of a customer: in fiat, quoted in
+// each coin the vendor takes, or in a coin. Its payments are the deposits
+// to its input addresses, one per coin.
+type Invoice struct {
+	ID     string
+	Vendor string
+	// Number is the vendor's own number for it, if any: the same vendor
+	// and number always name the same invoice.
+	Number string
+	// Amount is a decimal string in Currency: a fiat code ("USD") or a
+	// coin's ticker ("LTC").
+	Amount   string
+	Currency string
+	Email    string // the buyer's
+	// CallbackURL is called (GET) when the invoice is paid or ends;
+	// ReturnURL is where the buyer goes back to once paid.
+	CallbackURL string
+	ReturnURL   string
+	Created     time.Time
+	Expires     time.Time
+	Coins       []InvoiceCoin
+	Cancelled   bool
+	// Status is the last status the engine recorded, and StatusChanged
+	// when; Told is the last status the vendor was told of (its
+	// notifications were queued before it was recorded).
+	Status        string
+	StatusChanged time.Time
+	Told          string
+}
+
+// InvoiceCoin is an invoice's side in one coin: its input address and what
+// it costs in that coin.
+type InvoiceCoin struct {
+	Coin    string
+	Index   uint32
+	Address string
+	// Due is the amount asked in satoshis; Rate the price of a coin in the
+	// invoice's fiat currency it was quoted at ("" for an amount in
+	// coin), until QuoteExpires.
+	Due          int64
+	Rate         string
+	Quoted       time.Time
+	QuoteExpires time.Time
+}
+
+func (inv *Invoice) encode() []byte {
+	e := newEnc(256)
+	for _, s := range []string{inv.Vendor, inv.Number, inv.Amount, inv.Currency, inv.Email, inv.CallbackURL, inv.ReturnURL} {
+		e.str(s)
+	}
+	e.time(inv.Created)
+	e.time(inv.Expires)
+	e.uvar(uint64(len(inv.Coins)))
+	for _, c := range inv.Coins {
+		e.str(c.Coin)
+		e.u32(c.Index)
+		e.str(c.Address)
+		e.i64(c.Due)
+		e.str(c.Rate)
+		e.time(c.Quoted)
+		e.time(c.QuoteExpires)
+	}
+	e.bool(inv.Cancelled)
+	e.str(inv.Status)
+	e.time(inv.StatusChanged)
+	e.str(inv.Told)
+	return e.b
+}
+
+func decodeInvoice(id string, b []byte) (*Invoice, error) {
+	d := newDec(b)
+	inv := &Invoice{ID: id}
+	for _, p := range []*string{&inv.Vendor, &inv.Number, &inv.Amount, &inv.Currency, &inv.Email, &inv.CallbackURL, &inv.ReturnURL} {
+		*p = d.str()
+	}
+	inv.Created = d.time()
+	inv.Expires = d.time()
+	n := d.uvar()
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		inv.Coins = append(inv.Coins, InvoiceCoin{Coin: d.str(), Index: d.u32(), Address: d.str(), Due: d.i64(), Rate: d.str(),
+			Quoted: d.time(), QuoteExpires: d.time()})
+	}
+	inv.Cancelled = d.bool()
+	inv.Status = d.str()
+	inv.StatusChanged = d.time()
+	inv.Told = d.str()
+	if err := d.done(); err != nil {
+		return nil, fmt.Errorf("invoice %s: %w", id, err)
+	}
+	return inv, nil
+}
+
+func invoiceKey(id string) []byte { return key(tInvoice, "inv", []byte(id)) }
+
+func invoiceNumberKey(vendor, number string) []byte {
+	return key(tInvNumber, "inv", []byte(vendor), []byte{0}, []byte(number))
+}
+
+func invoiceAddrKey(coin string, index uint32) []byte { return key(tInvAddr, coin, u32(index)) }
+
+func invoiceOpenKey(id string) []byte { return key(tInvOpen, "inv", []byte(id)) }
+
+var invoiceSeqKey = []byte("m/invoice-seq")
+
+// PutInvoice records a new invoice, synced, with its indexes (vendor and
+// number, each input address, the open set), under the ID that
+// prefix and the next number of a counter make ("LTPP-" and 1, 2, …),
+// which it sets in inv.ID. A vendor's number already used returns
+// ErrExists with the existing invoice's ID set in inv.ID.
+func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	if inv.Number != "" {
+		if id, err := db.get(invoiceNumberKey(inv.Vendor, inv.Number)); err == nil {
+			inv.ID = string(id)
+			return fmt.Errorf("put invoice %s %s: %w", inv.Vendor, inv.Number, ErrExists)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	var seq uint64
+	if v, err := db.get(invoiceSeqKey); err == nil && len(v) == 8 {
+		seq = bytesToU64(v)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	seq++
+	inv.ID = prefix + strconv.FormatUint(seq, 10)
+	b := new(leveldb.Batch)
+	b.Put(invoiceSeqKey, u64(seq))
+	b.Put(invoiceKey(inv.ID), inv.encode())
+	if inv.Number != "" {
+		b.Put(invoiceNumberKey(inv.Vendor, inv.Number), []byte(inv.ID))
+	}
+	for _, c := range inv.Coins {
+		b.Put(invoiceAddrKey(c.Coin, c.Index), []byte(inv.ID))
+	}
+	b.Put(invoiceOpenKey(inv.ID), nil)
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
+	}
+	return nil
+}
+
+// UpdateInvoice rewrites an invoice's record, synced: its quotes, its
+// status, cancellation. The open set is left to CloseInvoice.
+func (db *DB) UpdateInvoice(inv *Invoice) error {
+	if err := db.ldb.Put(invoiceKey(inv.ID), inv.encode(), syncWrite); err != nil {
+		return fmt.Errorf("update invoice %s: %w", inv.ID, err)
+	}
+	return nil
+}
+
+// CloseInvoice takes an invoice out of the open set: nothing about it
+// changes any more.
+func (db *DB) CloseInvoice(id string) error {
+	if err := db.ldb.Delete(invoiceOpenKey(id), syncWrite); err != nil {
+		return fmt.Errorf("close invoice %s: %w", id, err)
+	}
+	return nil
+}
+
+// Invoice returns the invoice id, or ErrNotFound.
+func (db *DB) Invoice(id string) (*Invoice, error) {
+	v, err := db.get(invoiceKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("invoice %s: %w", id, err)
+	}
+	return decodeInvoice(id, v)
+}
+
+// InvoiceByNumber returns the vendor's invoice with its own number, or
+// ErrNotFound.
+func (db *DB) InvoiceByNumber(vendor, number string) (*Invoice, error) {
+	id, err := db.get(invoiceNumberKey(vendor, number))
+	if err != nil {
+		return nil, fmt.Errorf("invoice %s %s: %w", vendor, number, err)
+	}
+	return db.Invoice(string(id))
+}
+
+// InvoiceOfAddress returns the invoice whose input address of coin is at
+// index, or ErrNotFound.
+func (db *DB) InvoiceOfAddress(coin string, index uint32) (*Invoice, error) {
+	id, err := db.get(invoiceAddrKey(coin, index))
+	if err != nil {
+		return nil, fmt.Errorf("invoice of %s/%d: %w", coin, index, err)
+	}
+	return db.Invoice(string(id))
+}
+
+// OpenInvoices returns the ids of the invoices not yet closed, in id order.
+func (db *DB) OpenInvoices() ([]string, error) {
+	pfx := invoiceOpenKey("")
+	it := db.ldb.NewIterator(util.BytesPrefix(pfx), nil)
+	defer it.Release()
+	var ids []string
+	for it.Next() {
+		ids = append(ids, string(bytes.Clone(it.Key()[len(pfx):])))
+	}
+	return ids, it.Error()
+}
+
+func bytesToU64(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}

@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"crypto/sha256"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ferry-relay/ferry/store"
+)
+
+func TestVendors(t *testing.T) {
+	db := MustOpen(t)
+	v := &store.Vendor{ID: "V1", Name: "Coffee Shop", Email: "shop@example.com", Payout: map[string]string{"ltc": "rltc1q…", "btc": "bcrt1q…"},
+		SecretHash: sha256.Sum256([]byte("s")), APIKeyHash: sha256.Sum256([]byte("k")), Created: time.Unix(1700000000, 0).UTC()}
+	if err := db.PutVendor(v); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutVendor(v); !errors.Is(err, store.ErrExists) {
+		t.Errorf("a second vendor V1: %v", err)
+	}
+	got, err := db.VendorByAPIKey(sha256.Sum256([]byte("k")))
+	if err != nil || got.Name != v.Name || got.Payout["btc"] != "bcrt1q…" || got.SecretHash != v.SecretHash || !got.Created.Equal(v.Created) {
+		t.Fatalf("by key: %+v, %v", got, err)
+	}
+	if _, err := db.VendorByAPIKey(sha256.Sum256([]byte("other"))); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown key: %v", err)
+	}
+	if vs, _ := db.Vendors(); len(vs) != 1 {
+		t.Errorf("%d vendors", len(vs))
+	}
+	if err := db.DeleteVendor("V1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.VendorByAPIKey(sha256.Sum256([]byte("k"))); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the key of a removed vendor: %v", err)
+	}
+	if err := db.DeleteVendor("V1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("removing twice: %v", err)
+	}
+}
+
+func TestInvoices(t *testing.T) {
+	db := MustOpen(t)
+	t0 := time.Unix(1700000000, 0).UTC()
+	inv := &store.Invoice{Vendor: "V1", Number: "42", Amount: "10.00", Currency: "USD", CallbackURL: "https://shop.example/cb?i=42",
+		Created: t0, Expires: t0.Add(720 * time.Hour),
+		Coins: []store.InvoiceCoin{{Coin: "ltc", Index: 7, Address: "rltc1q…", Due: 12_500_000, Rate: "80", Quoted: t0, QuoteExpires: t0.Add(15 * time.Minute)}}}
+	if err := db.PutInvoice(inv, "LTPP-"); err != nil {
+		t.Fatal(err)
+	}
+	if inv.ID != "LTPP-1" {
+		t.Fatalf("first invoice is %s", inv.ID)
+	}
+	again := &store.Invoice{Vendor: "V1", Number: "42"}
+	if err := db.PutInvoice(again, "LTPP-"); !errors.Is(err, store.ErrExists) || again.ID != "LTPP-1" {
+		t.Fatalf("the same vendor and number again: %v, %s", err, again.ID)
+	}
+	other := &store.Invoice{Vendor: "V2", Number: "42", Created: t0}
+	if err := db.PutInvoice(other, "LTPP-"); err != nil || other.ID != "LTPP-2" {
+		t.Fatalf("another vendor's 42: %s, %v", other.ID, err)
+	}
+	got, err := db.InvoiceOfAddress("ltc", 7)
+	if err != nil || got.ID != "LTPP-1" || got.Coins[0].Due != 12_500_000 || got.Amount != "10.00" || !got.Expires.Equal(inv.Expires) {
+		t.Fatalf("by address: %+v, %v", got, err)
+	}
+	got.Status, got.StatusChanged = "paid", t0.Add(time.Hour)
+	if err := db.UpdateInvoice(got); err != nil {
+		t.Fatal(err)
+	}
+	if byNum, _ := db.InvoiceByNumber("V1", "42"); byNum.Status != "paid" {
+		t.Errorf("status after update: %q", byNum.Status)
+	}
+	if err := db.CloseInvoice("LTPP-1"); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := db.OpenInvoices(); len(open) != 1 || open[0] != "LTPP-2" {
+		t.Errorf("open invoices: %v", open)
+	}
+}
+
+func TestCheckNetwork(t *testing.T) {
+	db := MustOpen(t)
+	if _, err := db.Network(); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("network of a new store: %v", err)
+	}
+	if err := db.CheckNetwork("regtest"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckNetwork("mainnet"); !errors.Is(err, store.ErrNetworkMismatch) {
+		t.Errorf("another network: %v", err)
+	}
+	if n, _ := db.Network(); n != "regtest" {
+		t.Errorf("network %q", n)
+	}
+}
