@@ -5,7 +5,7 @@ export PATH := $(PATH):/usr/local/go/bin
 # Where go install puts btcd and btcwallet.
 export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
-.PHONY: build deps test fuzz demo bench screenshots clean
+.PHONY: build deps test fuzz demo bench screenshots proto clean
 
 # Fuzz targets: package:target[:divisor]. make test runs each briefly, make
 # fuzz long; a target whose every run touches the store gets FUZZTIME's
@@ -16,7 +16,8 @@ export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantForm:20 ./api:FuzzAdminVendor:20 \
 	./relay:FuzzParseCallback ./chain:FuzzDecodeBlock \
 	./rates:FuzzParseDecimal ./rates:FuzzParseFiatAmount ./rates:FuzzCoinGecko ./rates:FuzzKraken \
-	./mail:FuzzHeaders ./mail:FuzzParseURL
+	./mail:FuzzHeaders ./mail:FuzzParseURL ./webhook:FuzzVerify \
+	./api:FuzzFluxcordBody:20 ./api:FuzzPayscryptBody:20
 FUZZTIME ?= 5000000x
 
 build:
@@ -51,6 +52,13 @@ demo: build
 
 bench:
 	bench/run.sh
+
+# Payscrypt's gRPC service: the generated code, from its .proto (a test
+# checks that the committed code is what this makes).
+proto:
+	.ci/install-deps protoc protoc-gen-go protoc-gen-go-grpc
+	cd api/payscryptpb && protoc --go_out=. --go_opt=paths=source_relative \
+	  --go-grpc_out=. --go-grpc_opt=paths=source_relative pg_api.proto
 
 # The README's pictures of the payment page, taken by the end-to-end test.
 screenshots: deps

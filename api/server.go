@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
@@ -39,9 +42,9 @@ type Invoices interface {
 	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
 	Show(ctx context.Context, id string) (*invoice.View, error)
 	Get(ctx context.Context, id string) (*invoice.View, error)
-	AddVendor(ctx context.Context, nv invoice.NewVendor) (*invoice.Credentials, error)
-	Vendors(ctx context.Context) ([]*store.Vendor, error)
-	RemoveVendor(ctx context.Context, id string) error
+	VendorByAPIKey(ctx context.Context, key string) (*store.Vendor, error)
+	Cancel(ctx context.Context, id string) (*invoice.View, error)
+	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
 }
 
 var _ Invoices = (*invoice.Engine)(nil)
@@ -65,14 +68,21 @@ type Config struct {
 	// PublicURL is the server's address as customers reach it, for the
 	// links it hands out (an invoice's page); empty: the request's host.
 	PublicURL string
-	Clock     clock.Clock
-	Log       zerolog.Logger
+	// SessionExpiry is how long a Fluxcord payment stays payable.
+	SessionExpiry time.Duration
+	// Confirmations is the confirmations a payment needs to count (the
+	// relay's forward confirmations); Network is the chain network's
+	// name, as Payscrypt's orders show them.
+	Confirmations int64
+	Network       string
+	Clock         clock.Clock
+	Log           zerolog.Logger
 }
 
 // DefaultConfig returns the defaults: 100 requests per minute per client,
-// the system clock.
+// Fluxcord sessions payable for an hour, the system clock.
 func DefaultConfig() Config {
-	return Config{RateLimit: 100, Clock: clock.System{}, Log: zerolog.Nop()}
+	return Config{RateLimit: 100, SessionExpiry: time.Hour, Confirmations: 1, Network: "mainnet", Clock: clock.System{}, Log: zerolog.Nop()}
 }
 
 // Server serves the API over an engine. Create it with New.
@@ -87,6 +97,9 @@ type Server struct {
 	// qrs keeps the payment pages' QR codes.
 	qrs   qrCache
 	onion atomic.Pointer[Onion]
+	// listenURL is the API's own address, for the links gRPC answers hold
+	// when no PublicURL is set.
+	listenURL atomic.Pointer[string]
 }
 
 // onionRateFactor multiplies the rate limit for the onion service, whose
@@ -114,6 +127,13 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 //	GET  /merch/inv          an invoice's payment page
 //	GET  /merch/inv/status   the page's status, for its script
 //	GET  /assets/…           the page's stylesheet and script
+//	POST /api/payments       Fluxcord: a payment session (x-api-key)
+//	GET  /api/payments/:id   Fluxcord: a payment's public status
+//	GET  /api/payments/:id/webhooks  Fluxcord: a payment's webhooks and their attempts (x-api-key)
+//	POST /v1/orders          Payscrypt: CreateOrder (apikey)
+//	POST /v1/orders/:id/cancel  Payscrypt: CancelOrder (apikey)
+//	GET  /v1/orders/:id/webhooks  Payscrypt: an order's webhooks and their attempts (apikey)
+//	GET  /v1/public/orders/:id  Payscrypt: GetPublicOrderById
 //	GET  /healthz            node reachability and scanner height per coin
 //
 // The API calls are rate limited per client IP; the page and its assets
@@ -141,6 +161,19 @@ func (s *Server) router(l *rateLimiter, client func(*http.Request) netip.Prefix)
 	rt.POST("/p/", limited(l, client, s.merchJSON, func(w http.ResponseWriter, msg string) {
 		writeJSON(w, http.StatusTooManyRequests, laterError{Status: "error", Message: msg})
 	}))
+	jsonRefuse := func(w http.ResponseWriter, msg string) {
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": msg})
+	}
+	rt.POST("/api/payments", limited(l, client, s.fluxcordCreate, jsonRefuse))
+	rt.GET("/api/payments/:id", limited(l, client, s.fluxcordGet, jsonRefuse))
+	rt.GET("/api/payments/:id/webhooks", limited(l, client, s.fluxcordDeliveries, jsonRefuse))
+	grpcRefuse := func(w http.ResponseWriter, msg string) {
+		s.payscryptREST(w, nil, status.Error(codes.ResourceExhausted, msg))
+	}
+	rt.POST("/v1/orders", limited(l, client, s.restCreateOrder, grpcRefuse))
+	rt.POST("/v1/orders/:id/cancel", limited(l, client, s.restCancelOrder, grpcRefuse))
+	rt.GET("/v1/orders/:id/webhooks", limited(l, client, s.restWebhooks, grpcRefuse))
+	rt.GET("/v1/public/orders/:id", limited(l, client, s.restPublicOrder, grpcRefuse))
 	rt.GET("/merch/inv", s.page)
 	rt.GET("/merch/inv/status", s.pageStatusJSON)
 	rt.Handler(http.MethodGet, "/assets/*file", assets())

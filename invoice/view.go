@@ -77,7 +77,10 @@ type CoinView struct {
 type View struct {
 	*store.Invoice
 	Status Status
-	Coins  []CoinView
+	// Expired is set once the invoice is past its expiry: an underpaid
+	// invoice is then final.
+	Expired bool
+	Coins   []CoinView
 	// Vendor is the vendor's record, nil if it was removed.
 	Vendor *store.Vendor
 	// Tolerance is how many satoshis from the amount still count as the
@@ -126,11 +129,17 @@ func (e *Engine) Show(ctx context.Context, id string) (*View, error) {
 	if err != nil || v.Status != StatusPending || v.paidAny() {
 		return v, err
 	}
-	if err := e.requote(ctx, v.Invoice); err != nil {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	inv, err := e.cfg.Store.Invoice(id) // as it is now, under the lock
+	if err != nil {
+		return nil, err
+	}
+	if err := e.requote(ctx, inv); err != nil {
 		e.log.Warn().Err(err).Str("invoice", id).Msg("requote")
 		return v, nil // the old quote is shown, marked as run out
 	}
-	return e.view(ctx, v.Invoice)
+	return e.view(ctx, inv)
 }
 
 // paidAny reports whether any payment was seen.
@@ -179,6 +188,7 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 		v.Coins = append(v.Coins, cv)
 	}
 	v.Status = e.status(v)
+	v.Expired = !e.cfg.Clock.Now().Before(v.Expires)
 	return v, nil
 }
 
@@ -220,6 +230,8 @@ func (e *Engine) status(v *View) Status {
 // Cancel cancels an invoice nothing was paid to: it is expired at once.
 // One with payments seen, or already final, is a conflict.
 func (e *Engine) Cancel(ctx context.Context, id string) (*View, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	v, err := e.Get(ctx, id)
 	if err != nil {
 		return nil, err

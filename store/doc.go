@@ -43,9 +43,12 @@
 //	v/vendor/<id>                     Vendor record (secret and API key hashed)
 //	V/key/<sha256 of API key:32>      vendor id
 //	n/inv/<id>                        Invoice record
-//	N/inv/<vendor>\x00<number>        invoice id: a vendor's own invoice number
+//	N/inv/<vendor>\x00<dialect>\x00<number>  invoice id: a vendor's own invoice number in one API dialect
 //	A/<coin>/<index:4>                invoice id of an input address
 //	O/inv/<id>                        empty: the invoice is open (its status may still change)
+//	u/wh/<vendor>\x00<id>             Endpoint: a URL the vendor registered for webhooks
+//	j/<queue>/<len:1><ref>            Message: a webhook event for one endpoint, its body as sent
+//	J/inv/<invoice>\x00<queue>\x00<ref> empty: the messages about an invoice
 //
 // A delivery queue is named: a coin's id for its deposits' callbacks (due
 // at a block height of that coin; the reference is the deposit's outpoint),

@@ -65,6 +65,8 @@ type Config struct {
 	SMTPURL              string
 	SMTPFrom             string
 	PublicURL            string
+	SessionExpiry        time.Duration
+	GRPCListen           string
 	LogFormat            string
 	LogLevel             string
 }
@@ -94,6 +96,7 @@ func DefaultConfig() Config {
 		FiatRates:            "coingecko",
 		QuoteValidity:        inv.QuoteValidity,
 		InvoiceExpiry:        inv.Expiry,
+		SessionExpiry:        a.SessionExpiry,
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -142,6 +145,8 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… to email vendors; empty: no email")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "the address vendors' email comes from")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "ferry's address as customers reach it (https://pay.example), for the links it hands out; empty: the request's host")
+	fs.DurationVar(&c.SessionExpiry, "session-expiry", c.SessionExpiry, "how long a Fluxcord payment session stays payable")
+	fs.StringVar(&c.GRPCListen, "grpc-listen", c.GRPCListen, "address of the gRPC API (Payscrypt's PaymentGateway); empty: off")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	return fs
@@ -251,6 +256,11 @@ func (c Config) settings() (*settings, error) {
 		return nil, fmt.Errorf("--rate-limit: must not be negative")
 	}
 	s.api.RateLimit, s.api.ClientIPHeader = c.RateLimit, c.RateLimitHeader
+	s.api.Confirmations, s.api.Network = c.ForwardConfirmations, c.Network
+	if c.SessionExpiry < 10*time.Second || c.AddressExpiry != 0 && c.SessionExpiry > c.AddressExpiry {
+		return nil, fmt.Errorf("--session-expiry: must be from 10s to --address-expiry (%v), not %v", c.AddressExpiry, c.SessionExpiry)
+	}
+	s.api.SessionExpiry = c.SessionExpiry
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

@@ -254,9 +254,9 @@ func TestSeedWithoutStore(t *testing.T) {
 
 // TestPendingCallbacksHoldNoGoroutines (finding 6): two hundred callbacks
 // pending to a host that never answers cost no goroutine each: the
-// notifier's workers are a fixed pool.
+// notifier's workers are a fixed pool. (Not parallel: the count is the
+// whole process's.)
 func TestPendingCallbacksHoldNoGoroutines(t *testing.T) {
-	t.Parallel()
 	n := startNode(t, "litecoin")
 	cfg := merchantConfig(t, n)
 	// A host that accepts connections and never answers.

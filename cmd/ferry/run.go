@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
 
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/chain"
@@ -69,6 +70,8 @@ type daemon struct {
 	notifier *notify.Notifier
 	servers  []*httpServer
 	onion    *torproxy.Onion
+	// grpcAddr is where the gRPC API listens, if it does.
+	grpcAddr net.Addr
 }
 
 // wakers wakes each of the parts that follow the blocks: the notifier
@@ -85,7 +88,31 @@ func (ws *wakers) Wake() {
 // httpServer is a server and the listener it serves.
 type httpServer struct {
 	ln  net.Listener
-	srv *http.Server
+	srv servable
+}
+
+// servable is a server: *http.Server, or gRPC's through grpcServable.
+type servable interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+// grpcServable shuts a gRPC server down as http.Server does: gracefully,
+// until ctx is done.
+type grpcServable struct{ *grpc.Server }
+
+// Shutdown stops the server, letting calls in progress end until ctx is
+// done.
+func (g grpcServable) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { g.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		g.Stop()
+		<-done
+	}
+	return nil
 }
 
 // open opens the data directory, the seed and the store, builds the engine,
@@ -190,6 +217,7 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	inv.Network, inv.Relay, inv.Store, inv.Waker, inv.Clock, inv.Log = set.network, d.engine, d.db, d.notifier, clk, log
 	inv.Quoter = rates.NewCache(set.rates, time.Minute, clk)
 	inv.CallbackKey = signing
+	inv.Announcers = map[string]invoice.Announcer{"fluxcord": api.FluxcordEvents{}, "payscrypt": api.PayscryptEvents{}}
 	if set.mail != nil {
 		sender, err := mail.NewSender(*set.mail, clk)
 		if err != nil {
@@ -219,13 +247,23 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		return d, fmt.Errorf("listen: %w", err)
 	}
 	d.servers = append(d.servers, &httpServer{ln: ln, srv: newHTTPServer(server.Handler())})
+	server.SetListenURL("http://" + ln.Addr().String())
+	if cfg.GRPCListen != "" {
+		gln, err := net.Listen("tcp", cfg.GRPCListen)
+		if err != nil {
+			return d, fmt.Errorf("--grpc-listen: %w", err)
+		}
+		d.servers = append(d.servers, &httpServer{ln: gln, srv: grpcServable{server.GRPCServer()}})
+		d.grpcAddr = gln.Addr()
+		log.Info().Str("listen", gln.Addr().String()).Msg("gRPC API (Payscrypt) listening")
+	}
 	// The operator's API, on a socket only the data directory's owner
 	// reaches: ferry vendor talks to it while the daemon holds the store.
 	aln, err := listenAdmin(cfg.DataDir)
 	if err != nil {
 		return d, err
 	}
-	d.servers = append(d.servers, &httpServer{ln: aln, srv: newHTTPServer(server.AdminHandler())})
+	d.servers = append(d.servers, &httpServer{ln: aln, srv: newHTTPServer(api.AdminHandler(d.invoices.Admin(), log))})
 	if cfg.TorControl != "" {
 		oln, err := net.Listen("tcp", cfg.TorOnionListen)
 		if err != nil {
