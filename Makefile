@@ -5,7 +5,7 @@ export PATH := $(PATH):/usr/local/go/bin
 # Where go install puts btcd and btcwallet.
 export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
-.PHONY: build deps test fuzz demo bench screenshots clean
+.PHONY: build deps test fuzz demo bench screenshots image clean
 
 # Fuzz targets: package:target[:divisor]. make test runs each briefly, make
 # fuzz long; a target whose every run touches the store gets FUZZTIME's
@@ -51,6 +51,14 @@ demo: build
 
 bench:
 	bench/run.sh
+
+# The container image operators run (Dockerfile), built with buildah: no
+# daemon, and RUN steps in a chroot (no OCI runtime). docker build -t ferry .
+# builds the same image.
+IMAGE ?= ferry
+image:
+	.ci/install-deps buildah
+	buildah build --isolation chroot -t $(IMAGE) .
 
 # The README's pictures of the payment page, taken by the end-to-end test.
 screenshots: deps
