@@ -5,7 +5,7 @@ export PATH := $(PATH):/usr/local/go/bin
 # Where go install puts btcd and btcwallet.
 export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
-.PHONY: build deps test fuzz demo bench screenshots proto clean
+.PHONY: build deps test fuzz demo bench screenshots proto image clean
 
 # Fuzz targets: package:target[:divisor]. make test runs each briefly, make
 # fuzz long; a target whose every run touches the store gets FUZZTIME's
@@ -59,6 +59,14 @@ proto:
 	.ci/install-deps protoc protoc-gen-go protoc-gen-go-grpc
 	cd api/payscryptpb && protoc --go_out=. --go_opt=paths=source_relative \
 	  --go-grpc_out=. --go-grpc_opt=paths=source_relative pg_api.proto
+
+# The container image operators run (Dockerfile), built with buildah: no
+# daemon, and RUN steps in a chroot (no OCI runtime). docker build -t ferry .
+# builds the same image.
+IMAGE ?= ferry
+image:
+	.ci/install-deps buildah
+	buildah build --isolation chroot -t $(IMAGE) .
 
 # The README's pictures of the payment page, taken by the end-to-end test.
 screenshots: deps

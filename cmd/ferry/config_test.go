@@ -155,3 +155,33 @@ func TestREADMEConfigTable(t *testing.T) {
 		t.Errorf("README's table has %d flags, ferry %d", len(rows), n)
 	}
 }
+
+// TestDeployEnvFile checks the settings file of the systemd unit: every
+// variable it names, set or commented out, is one of ferry's, and it
+// leaves FERRY_DATA_DIR to the unit.
+func TestDeployEnvFile(t *testing.T) {
+	text, err := os.ReadFile("../../deploy/ferry.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	cfg := DefaultConfig()
+	cfg.flagSet(io.Discard).VisitAll(func(f *flag.Flag) { known[EnvName(f.Name)] = true })
+	n := 0
+	for _, line := range strings.Split(string(text), "\n") {
+		name, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if !ok || !strings.HasPrefix(name, "FERRY_") {
+			continue
+		}
+		n++
+		if !known[name] {
+			t.Errorf("deploy/ferry.env: %s is not a variable of ferry's", name)
+		}
+		if name == "FERRY_DATA_DIR" {
+			t.Error("deploy/ferry.env sets FERRY_DATA_DIR, which would override the unit's state directory")
+		}
+	}
+	if n == 0 {
+		t.Error("deploy/ferry.env names no variable")
+	}
+}
