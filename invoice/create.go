@@ -38,6 +38,10 @@ type Request struct {
 	// none); ReturnURL is where the buyer goes back to.
 	CallbackURL string
 	ReturnURL   string
+	// Hold keeps the payments the invoice does not take for the vendor to
+	// accept or refund (see Release); otherwise every payment is
+	// forwarded.
+	Hold bool
 	// WebhookURL receives the invoice's own webhooks ("" for none);
 	// Description is the vendor's text about it.
 	WebhookURL  string
@@ -97,7 +101,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	// The quote first: a rate source that fails creates nothing.
 	now := e.cfg.Clock.Now().UTC()
 	inv := &store.Invoice{ID: req.ID, Vendor: req.Vendor.ID, Dialect: req.Dialect, Number: req.Number, Email: req.Email,
-		CallbackURL: req.CallbackURL, ReturnURL: req.ReturnURL, WebhookURL: req.WebhookURL, Description: req.Description,
+		CallbackURL: req.CallbackURL, ReturnURL: req.ReturnURL, WebhookURL: req.WebhookURL, Description: req.Description, Hold: req.Hold,
 		Created: now, Expires: now.Add(e.cfg.Expiry)}
 	if req.Expiry > 0 {
 		inv.Expires = now.Add(req.Expiry)

@@ -39,6 +39,7 @@ type Relay interface {
 	Coins() []string
 	Height(coin string) int64
 	MinDeposit(coin string) int64
+	Nudge(coin string)
 	CheckHost(ctx context.Context, host string) error
 }
 
@@ -55,6 +56,7 @@ type Store interface {
 	OpenInvoices() ([]string, error)
 	CallbackStore
 	WebhookStore
+	ReleaseStore
 }
 
 var _ Store = (*store.DB)(nil)
@@ -100,6 +102,9 @@ type Config struct {
 	// Recheck is how often open invoices are looked at between blocks
 	// (unconfirmed payments, expiry).
 	Recheck time.Duration
+	// HoldExpiry is how long a payment an invoice holds waits for the
+	// vendor's decision before it is forwarded.
+	HoldExpiry time.Duration
 	// Name is how emails sign ("ferry").
 	Name string
 	// Announcers tell of invoices' status changes in webhooks, by the
@@ -120,6 +125,7 @@ func DefaultConfig() Config {
 		ForwardConfirmations: 1,
 		MaxCallbackBlocks:    100,
 		Recheck:              10 * time.Second,
+		HoldExpiry:           7 * 24 * time.Hour,
 		Name:                 "ferry",
 		Clock:                clock.System{},
 		Log:                  zerolog.Nop(),
@@ -146,6 +152,8 @@ func (c Config) Validate() error {
 		return field("MaxCallbackBlocks", "must be at least 1")
 	case c.Recheck <= 0:
 		return field("Recheck", "must be positive")
+	case c.HoldExpiry < time.Minute:
+		return field("HoldExpiry", "must be at least a minute, not %v", c.HoldExpiry)
 	}
 	return nil
 }

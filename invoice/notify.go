@@ -44,6 +44,9 @@ func event(s Status, expired bool) bool {
 // also durable first. It closes an invoice whose status can no longer
 // change. The caller holds e.mu.
 func (e *Engine) settle(ctx context.Context, v *View) error {
+	if err := e.markExpired(v); err != nil {
+		return err
+	}
 	now := e.cfg.Clock.Now().UTC()
 	expired := !now.Before(v.Expires)
 	tell := event(v.Status, expired) && Status(v.Told) != v.Status

@@ -29,7 +29,10 @@ type Deps struct {
 	Hosts HostChecker
 	// Waker is woken when callbacks may have come due.
 	Waker Waker
-	Log   zerolog.Logger
+	// Releaser decides about deposits before they are forwarded; nil
+	// forwards every deposit.
+	Releaser Releaser
+	Log      zerolog.Logger
 }
 
 // Engine is ferry's relay: for each coin, a pipeline that scans blocks into
@@ -106,6 +109,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 		FeeTarget:       e.cfg.FeeTarget,
 		Confirmations:   e.cfg.ForwardConfirmations,
 		Listener:        starter,
+		Releaser:        deps.Releaser,
 		Log:             log.With().Str("component", "forwarder").Logger(),
 	})
 	watchFor := time.Duration(0)

@@ -51,6 +51,23 @@ type ForwardListener interface {
 	Accepted(ctx context.Context, f *store.Forward)
 }
 
+// Releaser decides what becomes of a confirmed deposit that has no
+// forward yet: forwarded as every deposit (the default), held at its
+// input address, or refunded. The invoice engine implements it for the
+// invoices that hold the payments they do not take. It is called from the
+// forwarder's goroutine, at every pass, until the deposit has a forward.
+type Releaser interface {
+	Release(ctx context.Context, coin string, d *store.Deposit) (Release, error)
+}
+
+// Release is a Releaser's decision about a deposit.
+type Release struct {
+	// Hold keeps the deposit where it is, for now.
+	Hold bool
+	// Refund, if set, sends the deposit there, less the network fee only.
+	Refund *chain.Destination
+}
+
 // ForwarderConfig configures a Forwarder.
 type ForwarderConfig struct {
 	Coin        *chain.Coin
@@ -71,7 +88,10 @@ type ForwarderConfig struct {
 	// Confirmations a deposit needs before it is forwarded.
 	Confirmations int64
 	Listener      ForwardListener
-	Log           zerolog.Logger
+	// Releaser, if set, decides about each deposit before its forward is
+	// built; nil forwards every deposit.
+	Releaser Releaser
+	Log      zerolog.Logger
 }
 
 // Forwarder pays deposits out. A deposit with enough confirmations gets a
@@ -84,8 +104,8 @@ type Forwarder struct {
 	cfg ForwarderConfig
 	id  string
 	// postponed remembers the deposits already reported as too small to
-	// forward, to report them once.
-	postponed map[chain.OutPoint]bool
+	// forward, and held remembers those reported held, to report them once.
+	postponed, held map[chain.OutPoint]bool
 }
 
 // errUneconomical reports a deposit whose value cannot cover its own network
@@ -99,7 +119,7 @@ const defaultMinFeeRate = 1000
 
 // NewForwarder returns a forwarder for cfg.
 func NewForwarder(cfg ForwarderConfig) *Forwarder {
-	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}}
+	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}, held: map[chain.OutPoint]bool{}}
 }
 
 // Forward forwards, or broadcasts again, every open deposit that has
@@ -126,13 +146,28 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 		}
 		f, err := fw.cfg.Store.Forward(fw.id, d.OutPoint)
 		if errors.Is(err, store.ErrNotFound) {
+			var rel Release
+			if fw.cfg.Releaser != nil {
+				if rel, err = fw.cfg.Releaser.Release(ctx, fw.id, d); err != nil {
+					fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder: release")
+					complete = false
+					continue
+				}
+			}
+			if rel.Hold {
+				if !fw.held[d.OutPoint] {
+					fw.held[d.OutPoint] = true
+					fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", d.Value).Msg("deposit held")
+				}
+				continue
+			}
 			if rate == 0 {
 				if rate, err = fw.feeRate(ctx); err != nil {
 					fw.cfg.Log.Warn().Err(err).Msg("forwarder: fee rate")
 					return false
 				}
 			}
-			f, err = fw.build(d, rate)
+			f, err = fw.build(d, rate, rel.Refund)
 		}
 		if errors.Is(err, errUneconomical) {
 			// Said once at warning level; every block after at debug.
@@ -153,9 +188,11 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 			complete = false
 		}
 	}
-	for op := range fw.postponed {
-		if !open[op] {
-			delete(fw.postponed, op) // spent, or rolled back
+	for _, m := range []map[chain.OutPoint]bool{fw.postponed, fw.held} {
+		for op := range m {
+			if !open[op] {
+				delete(m, op) // spent, or rolled back
+			}
 		}
 	}
 	return complete
@@ -180,14 +217,19 @@ func (fw *Forwarder) feeRate(ctx context.Context) (int64, error) {
 	return max(rate, floor), nil
 }
 
-// build signs the forward of deposit d and records it, synced, before
-// anything is broadcast.
-func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, error) {
+// build signs the forward of deposit d (its refund, if refund is set) and
+// records it, synced, before anything is broadcast.
+func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destination) (*store.Forward, error) {
 	addr, err := fw.cfg.Store.Address(fw.id, d.AddrIndex)
 	if err != nil {
 		return nil, err
 	}
-	p, err := planForward(fw.cfg.Coin, d.Value, addr.DestScript, fw.cfg.FeeAddress.Script, fw.cfg.FeePercent, fw.cfg.MinDeposit, rate)
+	var p plan
+	if refund != nil {
+		p, err = planRefund(fw.cfg.Coin, d.Value, refund.Script, rate)
+	} else {
+		p, err = planForward(fw.cfg.Coin, d.Value, addr.DestScript, fw.cfg.FeeAddress.Script, fw.cfg.FeePercent, fw.cfg.MinDeposit, rate)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -210,10 +252,13 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, error)
 		FeeRate:    rate,
 		Created:    fw.cfg.Clock.Now(),
 	}
+	if refund != nil {
+		f.Refund, f.Destination = true, refund.Address
+	}
 	if err := fw.cfg.Store.PutForward(f); err != nil {
 		return nil, err
 	}
-	fw.cfg.Log.Info().Str("outpoint", in.OutPoint.String()).Str("txid", tx.TxID.String()).Bool("donation", p.donation).
+	fw.cfg.Log.Info().Str("outpoint", in.OutPoint.String()).Str("txid", tx.TxID.String()).Bool("donation", p.donation).Bool("refund", refund != nil).
 		Int64("value", d.Value).Int64("forwarded", p.forwarded).Int64("service_fee", p.service).
 		Int64("network_fee", p.network).Int64("vsize", tx.VSize).Msg("forward signed")
 	return f, nil

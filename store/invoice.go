@@ -221,6 +221,12 @@ type Invoice struct {
 	// Changes counts the status changes recorded: the nth is announced
 	// as event n.
 	Changes int64
+	// Hold keeps at its input address a payment the invoice does not
+	// take (one that leaves it underpaid, or comes once it is paid,
+	// expired or cancelled), for the vendor to accept or refund; without
+	// it every payment is forwarded. Accepted and Refunded record the
+	// vendor's decision.
+	Hold, Accepted, Refunded bool
 }
 
 // InvoiceCoin is an invoice's side in one coin: its input address and what
@@ -236,6 +242,9 @@ type InvoiceCoin struct {
 	Rate         string
 	Quoted       time.Time
 	QuoteExpires time.Time
+	// ExpiredAt is the coin's height when the invoice was first seen
+	// expired (0 before): payments in later blocks come after it.
+	ExpiredAt int64
 }
 
 func (inv *Invoice) encode() []byte {
@@ -263,6 +272,12 @@ func (inv *Invoice) encode() []byte {
 	e.str(inv.WebhookURL)
 	e.str(inv.Description)
 	e.i64(inv.Changes)
+	e.bool(inv.Hold)
+	e.bool(inv.Accepted)
+	e.bool(inv.Refunded)
+	for _, c := range inv.Coins {
+		e.i64(c.ExpiredAt)
+	}
 	return e.b
 }
 
@@ -285,6 +300,12 @@ func decodeInvoice(id string, b []byte) (*Invoice, error) {
 	inv.Told = d.str()
 	if d.more() {
 		inv.Dialect, inv.WebhookURL, inv.Description, inv.Changes = d.str(), d.str(), d.str(), d.i64()
+	}
+	if d.more() {
+		inv.Hold, inv.Accepted, inv.Refunded = d.bool(), d.bool(), d.bool()
+		for i := range inv.Coins {
+			inv.Coins[i].ExpiredAt = d.i64()
+		}
 	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("invoice %s: %w", id, err)

@@ -62,6 +62,7 @@ type Config struct {
 	FiatRatesURL         string
 	QuoteValidity        time.Duration
 	InvoiceExpiry        time.Duration
+	HoldExpiry           time.Duration
 	SMTPURL              string
 	SMTPFrom             string
 	PublicURL            string
@@ -96,6 +97,7 @@ func DefaultConfig() Config {
 		FiatRates:            "coingecko",
 		QuoteValidity:        inv.QuoteValidity,
 		InvoiceExpiry:        inv.Expiry,
+		HoldExpiry:           inv.HoldExpiry,
 		SessionExpiry:        a.SessionExpiry,
 		LogFormat:            "json",
 		LogLevel:             "info",
@@ -142,6 +144,7 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.FiatRatesURL, "fiat-rates-url", c.FiatRatesURL, "base URL of the price API instead of its own (a mirror, a proxy)")
 	fs.DurationVar(&c.QuoteValidity, "quote-validity", c.QuoteValidity, "how long a fiat invoice's quote in a coin holds")
 	fs.DurationVar(&c.InvoiceExpiry, "invoice-expiry", c.InvoiceExpiry, "how long an invoice stays payable")
+	fs.DurationVar(&c.HoldExpiry, "hold-expiry", c.HoldExpiry, "how long a payment an invoice holds waits for the vendor to accept or refund it before it is forwarded")
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… to email vendors; empty: no email")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "the address vendors' email comes from")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "ferry's address as customers reach it (https://pay.example), for the links it hands out; empty: the request's host")
@@ -197,6 +200,7 @@ var fieldFlags = map[string]string{
 	"MaxCallbackConfirmations": "--max-callback-confirmations",
 	"QuoteValidity":            "--quote-validity",
 	"Expiry":                   "--invoice-expiry",
+	"HoldExpiry":               "--hold-expiry",
 }
 
 // flagError names the flag of a configuration field's error.
@@ -300,7 +304,10 @@ func (c Config) settings() (*settings, error) {
 // the quote and the expiry, the SMTP server.
 func (c Config) invoiceSettings(s *settings) error {
 	s.invoice = invoice.DefaultConfig()
-	s.invoice.QuoteValidity, s.invoice.Expiry = c.QuoteValidity, c.InvoiceExpiry
+	s.invoice.QuoteValidity, s.invoice.Expiry, s.invoice.HoldExpiry = c.QuoteValidity, c.InvoiceExpiry, c.HoldExpiry
+	if c.HoldExpiry < time.Minute {
+		return flagError(&relay.FieldError{Field: "HoldExpiry", Err: fmt.Errorf("must be at least a minute, not %v", c.HoldExpiry)})
+	}
 	s.invoice.ForwardConfirmations = c.ForwardConfirmations
 	if c.QuoteValidity < time.Minute {
 		return flagError(&relay.FieldError{Field: "QuoteValidity", Err: fmt.Errorf("must be at least a minute, not %v", c.QuoteValidity)})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -83,6 +84,21 @@ func (ws *wakers) Wake() {
 	for _, w := range *ws {
 		w.Wake()
 	}
+}
+
+// releaseVia hands the relay's forwarder to the invoice engine's Release,
+// once the invoice engine (made after the relay) is there.
+type releaseVia struct {
+	inv atomic.Pointer[invoice.Engine]
+}
+
+// Release implements relay.Releaser: every deposit is forwarded until the
+// invoice engine is set (before the engine runs).
+func (r *releaseVia) Release(ctx context.Context, coin string, d *store.Deposit) (relay.Release, error) {
+	if inv := r.inv.Load(); inv != nil {
+		return inv.Release(ctx, coin, d)
+	}
+	return relay.Release{}, errors.New("invoice engine not set")
 }
 
 // httpServer is a server and the listener it serves.
@@ -205,7 +221,8 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		return d, err
 	}
 	woken := &wakers{d.notifier}
-	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Log: log}); err != nil {
+	releaser := &releaseVia{}
+	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Releaser: releaser, Log: log}); err != nil {
 		return d, err
 	}
 	signing := []byte(hex.EncodeToString(cbKey))
@@ -232,6 +249,7 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		return d, flagError(err)
 	}
 	*woken = append(*woken, d.invoices)
+	releaser.inv.Store(d.invoices)
 	d.notifier.Add(d.invoices.Queues()...)
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
 	d.engine.Prepare(pctx)
