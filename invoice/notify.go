@@ -188,6 +188,9 @@ type queued struct {
 	tip int64
 }
 
+// Name is the queue's name ("inv-ltc"), for the notifier's metrics.
+func (q *CallbackQueue) Name() string { return q.name }
+
 // Due returns the callbacks due at the coin's height.
 func (q *CallbackQueue) Due(_ context.Context, after []byte, limit int, want func(string) (int, []byte)) ([]notify.Item, []byte, error) {
 	tip := q.e.cfg.Relay.Height(q.coin)

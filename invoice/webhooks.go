@@ -75,6 +75,9 @@ type WebhookQueue struct {
 	mu sync.Mutex
 }
 
+// Name is the queue's name, for the notifier's metrics.
+func (q *WebhookQueue) Name() string { return webhookQueue }
+
 // Due implements notify.Queue.
 func (q *WebhookQueue) Due(_ context.Context, after []byte, limit int, want func(string) (int, []byte)) ([]notify.Item, []byte, error) {
 	now := q.e.cfg.Clock.Now().Unix()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -40,6 +41,7 @@ type ForwardStore interface {
 	Address(coin string, index uint32) (*store.Address, error)
 	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
 	PutForward(f *store.Forward) error
+	BlockTime(coin string, height int64) (time.Time, error)
 }
 
 var _ ForwardStore = (*store.DB)(nil)
@@ -91,7 +93,10 @@ type ForwarderConfig struct {
 	// Releaser, if set, decides about each deposit before its forward is
 	// built; nil forwards every deposit.
 	Releaser Releaser
-	Log      zerolog.Logger
+	// Metrics is told of forwards accepted, refused and held; nil:
+	// nothing is.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // Forwarder pays deposits out. A deposit with enough confirmations gets a
@@ -119,6 +124,7 @@ const defaultMinFeeRate = 1000
 
 // NewForwarder returns a forwarder for cfg.
 func NewForwarder(cfg ForwarderConfig) *Forwarder {
+	cfg.Metrics = orNop(cfg.Metrics)
 	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}, held: map[chain.OutPoint]bool{}}
 }
 
@@ -157,6 +163,7 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 			if rel.Hold {
 				if !fw.held[d.OutPoint] {
 					fw.held[d.OutPoint] = true
+					fw.cfg.Metrics.Held(fw.id)
 					fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", d.Value).Msg("deposit held")
 				}
 				continue
@@ -184,7 +191,7 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 			complete = false
 			continue
 		}
-		if !fw.broadcast(ctx, f) {
+		if !fw.broadcast(ctx, f, d.Height) {
 			complete = false
 		}
 	}
@@ -264,10 +271,11 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destinati
 	return f, nil
 }
 
-// broadcast sends f to the node and records the attempt. The node's reason
-// for a rejection is logged and kept; the forward is tried again on the next
-// block. It returns false if the node could not be reached.
-func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) bool {
+// broadcast sends f, the forward of a deposit in the block at height, to
+// the node and records the attempt. The node's reason for a rejection is
+// logged and kept; the forward is tried again on the next block. It
+// returns false if the node could not be reached.
+func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward, height int64) bool {
 	op := f.OutPoint.String()
 	txid := f.TxID.String()
 	_, err := fw.cfg.Broadcaster.SendRawTransaction(ctx, f.Raw)
@@ -281,6 +289,7 @@ func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) bool {
 		f.Accepted, f.LastError = true, ""
 	case errors.As(err, &rpcErr):
 		f.LastError = rpcErr.Message
+		fw.cfg.Metrics.Rejected(fw.id, rpcErr.Message)
 		fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Str("reason", rpcErr.Message).Msg("forward rejected by node; retrying next block")
 	default:
 		f.LastError = err.Error()
@@ -292,6 +301,18 @@ func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) bool {
 		fw.cfg.Log.Error().Err(err).Str("outpoint", op).Msg("record forward attempt")
 	}
 	if f.Accepted && !wasAccepted {
+		kind := "forward"
+		switch {
+		case f.Donation:
+			kind = "donation"
+		case f.Refund:
+			kind = "refund"
+		}
+		delay := time.Duration(-1)
+		if t, err := fw.cfg.Store.BlockTime(fw.id, height); err == nil {
+			delay = max(0, fw.cfg.Clock.Now().Sub(t)) // a block stamped ahead of this clock counts as now
+		}
+		fw.cfg.Metrics.Forwarded(fw.id, kind, delay)
 		fw.cfg.Log.Info().Str("outpoint", op).Str("txid", txid).Int64("forwarded", f.Forwarded).Bool("donation", f.Donation).Msg("forward broadcast")
 	}
 	if f.Accepted && fw.cfg.Listener != nil {

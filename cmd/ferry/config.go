@@ -68,6 +68,7 @@ type Config struct {
 	PublicURL            string
 	SessionExpiry        time.Duration
 	GRPCListen           string
+	MetricsListen        string
 	LogFormat            string
 	LogLevel             string
 }
@@ -150,6 +151,7 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "ferry's address as customers reach it (https://pay.example), for the links it hands out; empty: the request's host")
 	fs.DurationVar(&c.SessionExpiry, "session-expiry", c.SessionExpiry, "how long a Fluxcord payment session stays payable")
 	fs.StringVar(&c.GRPCListen, "grpc-listen", c.GRPCListen, "address of the gRPC API (Payscrypt's PaymentGateway); empty: off")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address of /metrics (Prometheus); empty: off. Never the API's address")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	return fs
@@ -265,6 +267,9 @@ func (c Config) settings() (*settings, error) {
 		return nil, fmt.Errorf("--session-expiry: must be from 10s to --address-expiry (%v), not %v", c.AddressExpiry, c.SessionExpiry)
 	}
 	s.api.SessionExpiry = c.SessionExpiry
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
+		return nil, errors.New("--metrics-listen: must not be the API's address (--listen): metrics are for the operator")
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

@@ -85,6 +85,8 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"bad smtp url", func(c *Config) { c.SMTPURL, c.SMTPFrom = "http://mail.example", "ferry@relay.example" }, "--smtp-url: scheme"},
 		{"sender without smtp", func(c *Config) { c.SMTPFrom = "ferry@relay.example" }, "--smtp-url: required"},
 		{"bad public url", func(c *Config) { c.PublicURL = "ftp://pay.example" }, "--public-url"},
+		{"metrics on the API", func(c *Config) { c.MetricsListen = c.Listen }, "--metrics-listen: must not be the API's address"},
+		{"short hold", func(c *Config) { c.HoldExpiry = time.Second }, "--hold-expiry: must be at least a minute"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/mail"
+	"github.com/ferry-relay/ferry/metrics"
 	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
@@ -73,6 +74,7 @@ type daemon struct {
 	onion    *torproxy.Onion
 	// grpcAddr is where the gRPC API listens, if it does.
 	grpcAddr net.Addr
+	metrics  *metrics.Metrics
 }
 
 // wakers wakes each of the parts that follow the blocks: the notifier
@@ -217,16 +219,22 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	}
 	set.notify.Outbound = dialer
 	set.notify.Log = log.With().Str("component", "notifier").Logger()
+	// Metrics, when asked for: every part reports to one registry.
+	var relayMetrics relay.Metrics
+	if cfg.MetricsListen != "" {
+		d.metrics = metrics.New(clock.System{})
+		relayMetrics, set.notify.Metrics, set.api.Metrics = d.metrics, d.metrics, d.metrics
+	}
 	if d.notifier, err = notify.New(set.notify); err != nil {
 		return d, err
 	}
 	woken := &wakers{d.notifier}
 	releaser := &releaseVia{}
-	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Releaser: releaser, Log: log}); err != nil {
+	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Releaser: releaser, Metrics: relayMetrics, Log: log}); err != nil {
 		return d, err
 	}
 	signing := []byte(hex.EncodeToString(cbKey))
-	d.notifier.Add(relay.NewCallbackQueues(set.relay, d.db, coins, signing, log)...)
+	d.notifier.Add(relay.NewCallbackQueues(set.relay, d.db, coins, signing, relayMetrics, log)...)
 
 	// Invoices: the price source, the vendors' email, the engine.
 	clk := clock.System{}
@@ -266,6 +274,23 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	}
 	d.servers = append(d.servers, &httpServer{ln: ln, srv: newHTTPServer(server.Handler())})
 	server.SetListenURL("http://" + ln.Addr().String())
+	if d.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return d, fmt.Errorf("--metrics-listen: %w", err)
+		}
+		for _, c := range coins {
+			id := c.Chain.ID()
+			d.metrics.Coin(id, func() int { return d.engine.Watched(id) })
+		}
+		for _, q := range d.queueNames(coins) {
+			d.metrics.QueueDepth(q, 15*time.Second, func() (int, error) { return d.db.QueuedCallbacks(q) })
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", d.metrics.Handler())
+		d.servers = append(d.servers, &httpServer{ln: mln, srv: newHTTPServer(mux)})
+		log.Info().Str("listen", mln.Addr().String()).Msg("metrics listening")
+	}
 	if cfg.GRPCListen != "" {
 		gln, err := net.Listen("tcp", cfg.GRPCListen)
 		if err != nil {
@@ -469,4 +494,14 @@ func newLogger(cfg Config, out io.Writer) (zerolog.Logger, error) {
 		return zerolog.Logger{}, fmt.Errorf("--log-format: want json or console, not %q", cfg.LogFormat)
 	}
 	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
+}
+
+// queueNames are the notifier's delivery queues in the store: each coin's
+// callbacks, its invoices' callbacks, and webhooks.
+func (d *daemon) queueNames(coins []relay.Coin) []string {
+	var qs []string
+	for _, c := range coins {
+		qs = append(qs, c.Chain.ID(), "inv-"+c.Chain.ID())
+	}
+	return append(qs, "wh")
 }
