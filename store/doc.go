@@ -46,7 +46,7 @@
 //	N/inv/<vendor>\x00<dialect>\x00<number>  invoice id: a vendor's own invoice number in one API dialect
 //	A/<coin>/<index:4>                invoice id of an input address
 //	O/inv/<id>                        empty: the invoice is open (its status may still change)
-//	r/<coin>/<outpoint:36>            Release: a decision about a deposit an invoice holds (held, accepted, refunded)
+//	y/<coin>/<outpoint:36>            Release: a decision about a deposit an invoice holds (held, accepted, refunded)
 //	u/wh/<vendor>\x00<id>             Endpoint: a URL the vendor registered for webhooks
 //	j/<queue>/<len:1><ref>            Message: a webhook event for one endpoint, its body as sent
 //	J/inv/<invoice>\x00<queue>\x00<ref> empty: the messages about an invoice

@@ -12,7 +12,7 @@ import (
 
 // tRelease holds the decisions about deposits that are not forwarded as
 // they come: held, accepted, refunded. doc.go lays it out.
-const tRelease = 'r'
+const tRelease = 'y'
 
 // Action is what is decided about a deposit to an invoice that holds the
 // payments it does not take.
