@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,6 +55,35 @@ func runRecoverCLI(t *testing.T, cfg Config, extra ...string) recoverReport {
 		t.Fatalf("report: %v\n%s", err, stdout.String())
 	}
 	return rep
+}
+
+// killRecoverAt runs ferry recover as a child process and kills it with
+// SIGKILL when it reports phase.
+func killRecoverAt(t *testing.T, cfg Config, phase string, extra ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"recover"}, recoverArgs(cfg, extra...)...)...)
+	cmd.Env = append(os.Environ(), "FERRY_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.Write(append(sc.Bytes(), '\n'))
+		var ev recovery.Event
+		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Phase == phase {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("ferry recover was not killed at %s: %v\n%s", phase, err, log.String())
+	}
 }
 
 // dumpStore returns every key and value of the store in dataDir.
@@ -196,7 +228,14 @@ func TestRecover(t *testing.T) {
 		t.Fatalf("start after an interrupted recovery: %v", err)
 	}
 
-	// Resumed, through the command line: a dry run.
+	// Resumed in a process killed with SIGKILL once it rebuilds, as the
+	// daemon's scanner brings the rebuilt store up to the chain.
+	killRecoverAt(t, cfg, recovery.PhaseSync, "--from-height="+fmt.Sprint(start))
+	if err := Run(ctx, cfg, &logBuffer{}, nil); !errors.Is(err, ErrSeedWithoutStore) {
+		t.Fatalf("start after a killed recovery: %v", err)
+	}
+
+	// Resumed again, through the command line, to the end: a dry run.
 	rep := runRecoverCLI(t, cfg, "--from-height="+fmt.Sprint(start))
 	if !rep.DryRun || len(rep.Coins) != 1 {
 		t.Fatalf("report: %+v", rep)
@@ -309,4 +348,103 @@ func scriptOf(t *testing.T, addr string) []byte {
 		t.Fatal(err)
 	}
 	return d.Script
+}
+
+// TestRecoverBothCoins loses the store of a ferry running Litecoin and
+// Bitcoin (btcd): one recovery, heights given per coin, rebuilds both
+// before the store is startable; then a sweep of Bitcoin only, Litecoin
+// listed.
+func TestRecoverBothCoins(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ltc, btc := startNode(t, "litecoin"), startNode(t, "bitcoin")
+	cfg := nodeConfig(t, ltc, t.TempDir())
+	btcCfg := nodeConfig(t, btc, cfg.DataDir)
+	cfg.BTCRPC, cfg.BTCP2P, cfg.BTCFeeAddress, cfg.BTCFallbackFee = btcCfg.BTCRPC, btcCfg.BTCP2P, btcCfg.BTCFeeAddress, btcCfg.BTCFallbackFee
+	from := map[*node]int64{}
+	for _, n := range []*node{ltc, btc} {
+		h, err := n.NodeClient().BlockCount(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from[n] = h
+	}
+	d := startFerry(t, cfg)
+	type coinRun struct {
+		n           *node
+		dest        string
+		addrs       []string
+		paid, later chain.OutPoint
+	}
+	runs := []*coinRun{{n: ltc}, {n: btc}}
+	for _, c := range runs {
+		c.dest = newAddress(t, c.n)
+		for range 2 {
+			c.addrs = append(c.addrs, receive(t, d.URL, c.n.coin, c.dest, "").InputAddress)
+		}
+		c.paid = pay(t, c.n, c.addrs[0], 10*c.n.minDeposit)
+		mine(t, c.n, 1)
+	}
+	for _, c := range runs {
+		waitFor(t, c.n.ticker+" forward", func() bool { return !spender(t, c.n, c.paid).IsZero() })
+		mine(t, c.n, 1)
+		waitScanned(t, c.n, d.URL)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(cfg.DataDir, "db")); err != nil {
+		t.Fatal(err)
+	}
+	// Litecoin's forwarded address paid again; Bitcoin's second address
+	// paid for the first time.
+	runs[0].later = pay(t, ltc, runs[0].addrs[0], 5*ltc.minDeposit)
+	runs[1].later = pay(t, btc, runs[1].addrs[1], 5*btc.minDeposit)
+	mine(t, ltc, 1)
+	mine(t, btc, 1)
+
+	heights := fmt.Sprintf("--from-height=ltc=%d,btc=%d", from[ltc], from[btc])
+	rep := runRecoverCLI(t, cfg, heights)
+	if len(rep.Coins) != 2 || rep.Coins[0].Coin != "ltc" || rep.Coins[1].Coin != "btc" {
+		t.Fatalf("report: %+v", rep)
+	}
+	l, b := rep.Coins[0], rep.Coins[1]
+	if l.Addresses != 1 || l.WithDestination != 1 || l.ToForward != 1 || len(l.Stranded) != 0 {
+		t.Errorf("litecoin: %+v", l)
+	}
+	if b.Addresses != 2 || b.WithDestination != 1 || b.ToForward != 0 || len(b.Stranded) != 1 || b.Stranded[0].OutPoint != runs[1].later.String() {
+		t.Errorf("bitcoin: %+v", b)
+	}
+
+	// ferry starts and forwards Litecoin's later payment; the next
+	// addresses lie past each window.
+	d = startFerry(t, cfg)
+	var fwd chain.Hash
+	waitFor(t, "litecoin forward", func() bool { fwd = spender(t, ltc, runs[0].later); return !fwd.IsZero() })
+	mine(t, ltc, 1)
+	checkForward(t, ltc, runs[0].later, 5*ltc.minDeposit, fwd, runs[0].dest, ltc.feeAddress(cfg))
+	for _, c := range runs {
+		in := receive(t, d.URL, c.n.coin, c.dest, "").InputAddress
+		if r := checkRaw(t, c.n, d.URL, in); !strings.Contains(r, fmt.Sprintf(`/0/%d"`, 2*defaultGap)) {
+			t.Errorf("%s: the first address after the recovery: %s", c.n.ticker, r)
+		}
+	}
+	if c := d.Log.count("forward signed", nil); c != 1 {
+		t.Errorf("%d forwards signed, want 1", c)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Bitcoin swept, Litecoin only listed.
+	to := newAddress(t, btc)
+	rep = runRecoverCLI(t, cfg, "--sweep-to="+to)
+	l, b = rep.Coins[0], rep.Coins[1]
+	if len(l.Sweeps) != 0 || l.SweepTo != "" || len(b.Sweeps) != 1 || b.Sweeps[0].Status != recovery.SweepBroadcast || b.SweepTo != to {
+		t.Fatalf("sweeps: litecoin %+v, bitcoin %+v", l.Sweeps, b.Sweeps)
+	}
+	mine(t, btc, 1)
+	if got := received(t, btc, to); got != b.Sweeps[0].Value || got != 5*btc.minDeposit-b.Sweeps[0].NetworkFee {
+		t.Errorf("bitcoin sweep: %d received, sweep %+v", got, b.Sweeps[0])
+	}
 }
