@@ -20,9 +20,9 @@ const ReplayDepth = 100
 
 // rebuild writes what the store lacks of what the scan found, brings it to
 // the node's best block with the daemon's scanner (if Config.Scan is set),
-// and records the forwards found on chain. The next index handed out is set past the window first,
-// so that a store left half rebuilt never hands out an index the chain
-// shows used.
+// and records the forwards found on chain. The next index handed out is
+// set past the window first, so that a store left half rebuilt never hands
+// out an index the chain shows used.
 func (r *run) rebuild(ctx context.Context, rep *Report) error {
 	if err := r.db.SetFirstIndex(r.id, r.st.Window); err != nil {
 		return err

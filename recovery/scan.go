@@ -132,6 +132,13 @@ func (r *run) open(ctx context.Context) error {
 				return err
 			}
 		}
+		tip, err := r.c.Node.BlockCount(ctx)
+		if err != nil {
+			return err
+		}
+		if from > tip+1 {
+			return fmt.Errorf("%w: height %d is above the node's best block, %d", ErrNoStart, from, tip)
+		}
 		st = &store.RecoveryState{From: from, Window: window(uint64(next) + uint64(r.cfg.Gap)), CatchUpTo: -1, CatchUpAt: -1, MergeAt: -1}
 		st.Cursor.Height = from - 1
 		if from > 0 {
@@ -160,8 +167,11 @@ func (r *run) open(ctx context.Context) error {
 	for i := range r.found {
 		high = max(high, int64(i))
 	}
-	if r.grow(high) && r.st.CatchUpTo < 0 && r.st.Cursor.Height >= r.st.From {
-		r.st.CatchUpTo, r.st.CatchUpAt = r.st.Cursor.Height, r.st.From-1
+	if r.grow(high) && r.st.Cursor.Height >= r.st.From {
+		if r.st.CatchUpTo < 0 {
+			r.st.CatchUpTo = r.st.Cursor.Height
+		}
+		r.st.CatchUpAt = r.st.From - 1
 	}
 	end, err := r.db.AddressEnd(r.id)
 	if err != nil {

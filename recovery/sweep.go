@@ -17,6 +17,7 @@ const (
 	SweepBroadcast = "broadcast" // the node took it
 	SweepRejected  = "rejected"  // the node refused it: Error says why
 	SweepUnsent    = "unsent"    // the node could not be reached
+	SweepReplaced  = "replaced"  // another transaction spent an input: never broadcast again
 )
 
 // SweepReport is a sweep this run made, or found recorded.
@@ -50,11 +51,16 @@ func (r *run) sweep(ctx context.Context, rate int64, cands []*stranded, outs []*
 	for _, s := range recorded {
 		sr := SweepReport{TxID: s.TxID.String(), To: s.To, Inputs: len(s.Inputs), Value: s.Value, NetworkFee: s.NetworkFee,
 			FeeRate: s.FeeRate, Status: SweepConfirmed}
-		confirmed := true
+		confirmed, replaced := true, false
 		for _, in := range s.Inputs {
-			confirmed = confirmed && spentBy[in.OutPoint] == s.TxID
+			by := spentBy[in.OutPoint]
+			confirmed = confirmed && by == s.TxID
+			replaced = replaced || !by.IsZero() && by != s.TxID
 		}
-		if !confirmed {
+		switch {
+		case replaced:
+			sr.Status = SweepReplaced
+		case !confirmed:
 			if err := r.broadcast(ctx, s, &sr); err != nil {
 				return err
 			}
