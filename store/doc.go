@@ -50,6 +50,18 @@
 //	u/wh/<vendor>\x00<id>             Endpoint: a URL the vendor registered for webhooks
 //	j/<queue>/<len:1><ref>            Message: a webhook event for one endpoint, its body as sent
 //	J/inv/<invoice>\x00<queue>\x00<ref> empty: the messages about an invoice
+//	r/<coin>                          RecoveryState of a recovery from the chain (ferry recover)
+//	R/<coin>/<outpoint:36>            RecoveredOutput: an output paying one of the seed's addresses, and its spend
+//	H/<coin>/<height:8>               block hash:32 of the recovery's main pass (last DefaultUndoDepth blocks)
+//	s/<coin>/<txid:32>                Sweep record: stranded outputs spent to one address
+//	S/<coin>/<outpoint:36>            txid:32 of the sweep that spends the output
+//
+// A recovery (ferry recover) keeps tables r, R and H apart from the
+// daemon's: ApplyRecovered writes what one block shows with the recovery's
+// state in one batch. Rebuilding, RestoreAddress writes an address with its
+// deposits (tables a, p, w, x, d, o, i) as history below the scan cursor,
+// outside Apply; PutSweep writes a sweep with the forward record of each
+// open deposit it spends.
 //
 // A delivery queue is named: a coin's id for its deposits' callbacks (due
 // at a block height of that coin; the reference is the deposit's outpoint),

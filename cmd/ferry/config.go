@@ -166,10 +166,16 @@ func EnvName(flagName string) string {
 // ParseFlags sets c from args, and from getenv for every flag args leave
 // out.
 func (c *Config) ParseFlags(args []string, getenv func(string) string) error {
-	fs := c.flagSet(io.Discard)
+	return parseFlags(c.flagSet(io.Discard), args, getenv)
+}
+
+// parseFlags parses args into fs, then sets every flag args leave out from
+// its variable (see EnvName). -h prints fs's flags to flagOutput.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			c.flagSet(flagOutput).PrintDefaults()
+			fs.SetOutput(flagOutput)
+			fs.PrintDefaults()
 		}
 		return err
 	}

@@ -106,8 +106,9 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// TestREADMEConfigTable checks README.md's configuration table against the
-// flags: every flag is there once, with its variable and its default.
+// TestREADMEConfigTable checks README.md's configuration tables against the
+// flags of ferry and ferry recover: every flag is there once, with its
+// variable and its default.
 func TestREADMEConfigTable(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -128,9 +129,10 @@ func TestREADMEConfigTable(t *testing.T) {
 		}
 		rows[name] = []string{strings.Trim(strings.TrimSpace(cells[2]), "`"), strings.Trim(strings.TrimSpace(cells[3]), "`")}
 	}
-	cfg := DefaultConfig()
+	// ferry's flags, and ferry recover's, which has them all.
+	rc := recoverConfig{Config: DefaultConfig(), Gap: defaultGap}
 	n := 0
-	cfg.flagSet(io.Discard).VisitAll(func(f *flag.Flag) {
+	rc.flagSet(io.Discard).VisitAll(func(f *flag.Flag) {
 		n++
 		row, ok := rows[f.Name]
 		if !ok {
