@@ -89,12 +89,14 @@ func TestMetrics(t *testing.T) {
 	op := pay(t, n, in, 20_000_000)
 	pay(t, n, small, 500_000) // below the minimum: a donation
 	mine(t, n, 1)
+	// One of the two is refused once, and broadcast again at the next block.
+	waitFor(t, "both signed", func() bool { return d.Log.count("forward signed", nil) == 2 })
+	mine(t, n, 1)
+	waitFor(t, "both broadcast", func() bool { return d.Log.count("forward broadcast", nil) == 2 })
 	waitFor(t, "the callback", func() bool { return len(m.calls(t, "end", nil)) >= 1 })
 	spender(t, n, op)
 	top := mine(t, n, 2)
 	waitScanned(t, n, d.URL)
-	// One of the two was refused once, and broadcast again at the next block.
-	waitFor(t, "both broadcast", func() bool { return d.Log.count("forward broadcast", nil) == 2 })
 	if err := n.InvalidateBlock(t.Context(), top[1]); err != nil {
 		t.Fatal(err)
 	}
