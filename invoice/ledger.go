@@ -114,7 +114,9 @@ func (o *Owner) Vendor() string {
 
 // notFound answers a transaction or an address that is not the vendor's
 // as one that does not exist.
-func notFound(what string) error { return &relay.Error{Kind: relay.KindNotFound, Message: what + " not found"} }
+func notFound(what string) error {
+	return &relay.Error{Kind: relay.KindNotFound, Message: what + " not found"}
+}
 
 // AddressOwner returns the owner of coin's input address, if it is
 // vendor's; not found otherwise.
