@@ -235,9 +235,9 @@ func TestCoinremitterNewAddress(t *testing.T) {
 	}
 }
 
-// TestCoinremitterRateLimit: past the limit, 429 in Coinremitter's form,
-// with the rate limit's headers.
-func TestCoinremitterRateLimit(t *testing.T) {
+// TestDialectsRateLimit: past the limit, 429 in Coinremitter's form and
+// in the Open API's, with the rate limit's headers.
+func TestDialectsRateLimit(t *testing.T) {
 	m := newMerchantEnv(t, relaytest.InvoiceOptions{})
 	cfg := api.DefaultConfig()
 	cfg.RateLimit = 2
@@ -259,5 +259,31 @@ func TestCoinremitterRateLimit(t *testing.T) {
 	if last.StatusCode != 429 || r.Flag != 0 || r.Msg != "Too Many Attempts" || last.Header.Get("x-ratelimit-limit") != "2" ||
 		last.Header.Get("x-ratelimit-remaining") != "0" {
 		t.Errorf("past the limit: %d %v %s", last.StatusCode, last.Header, body)
+	}
+	resp, err := http.Get(srv.URL + "/v2/GetCurrencyList/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := new(bytes.Buffer)
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || b.String() != `{"err":"Too Many Attempts"}`+"\n" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the Open API past the limit: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestDialectsInternalError: a store that fails is an internal error:
+// Coinremitter's flag 0 with 500 and data {}, the Open API's {"err"} with
+// 500; neither says more than that.
+func TestDialectsInternalError(t *testing.T) {
+	m := newMerchantEnv(t, relaytest.InvoiceOptions{})
+	m.db.Close()
+	status, r := m.cr(t, "LTC", "get-invoice", map[string]string{"invoice_id": "LTC1"})
+	if status != 500 || r.Flag != 0 || r.Msg != "Oops something went wrong" || string(r.Data) != "{}" || r.Action == nil {
+		t.Errorf("Coinremitter: %d %+v %s", status, r, r.Data)
+	}
+	status, body := m.oa(t, "GetTransactions", nil, m.creds.Vendor.ID, m.creds.APIKey)
+	if status != 500 || body != `{"err":"internal error"}`+"\n" {
+		t.Errorf("the Open API: %d %s", status, body)
 	}
 }

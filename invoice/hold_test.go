@@ -210,6 +210,13 @@ func TestHoldExpires(t *testing.T) {
 			t.Errorf("a lapsed hold went elsewhere: %+v", tx.Outputs)
 		}
 	}
+	// Forwarded, nothing is left to refund or accept.
+	if _, err := f.inv.Refund(context.Background(), v.ID, "ltc", refundTo, 12_500_000); kindOf(err) != relay.KindConflict {
+		t.Errorf("a refund after the hold lapsed: %v", err)
+	}
+	if g, _ := f.inv.Get(context.Background(), v.ID); g.Coins[0].Held != 0 {
+		t.Errorf("still held after the lapse: %d", g.Coins[0].Held)
+	}
 }
 
 // TestNoHold: an invoice that does not hold forwards an underpayment as it
