@@ -60,9 +60,15 @@ type crReply struct {
 type crError struct {
 	flag, status int
 	msg          string
+	// bare leaves the action out of the answer, as Coinremitter answers
+	// wrong credentials.
+	bare bool
 }
 
 func (e *crError) Error() string { return e.msg }
+
+// errCRCredentials answers a wrong api_key or password.
+var errCRCredentials = &crError{flag: crFail, status: http.StatusOK, msg: crBadCredentials, bare: true}
 
 // crInvalidf is a validation error (flag 2).
 func crInvalidf(format string, args ...any) error {
@@ -89,11 +95,6 @@ type crAction func(c *crCall) (data any, msg string, err error)
 // crActions are the actions, by name; crOpen those that need no
 // credentials.
 var (
-	crActions map[string]crAction
-	crOpen    = map[string]bool{"get-coin-rate": true}
-)
-
-func init() {
 	crActions = map[string]crAction{
 		"get-new-address":            crNewAddress,
 		"validate-address":           crValidateAddress,
@@ -108,7 +109,8 @@ func init() {
 		"accept-payment":             crAccept,
 		"refund-payment":             crRefund,
 	}
-}
+	crOpen = map[string]bool{"get-coin-rate": true}
+)
 
 // coinremitter answers POST /api/v3/:coin/:action.
 func (s *Server) coinremitter(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
@@ -121,7 +123,7 @@ func (s *Server) coinremitter(w http.ResponseWriter, req *http.Request, ps httpr
 func (s *Server) coinremitterCall(req *http.Request, ticker, action string) (int, crReply) {
 	do, known := crActions[action]
 	if !known {
-		return http.StatusNotFound, crReply{Flag: crFail, Msg: fmt.Sprintf("Unknown action %.40q.", action), Action: action, Data: crNone}
+		return http.StatusNotFound, crReply{Flag: crFail, Msg: fmt.Sprintf("Unknown action %.40q.", action), Action: clipText(action), Data: crNone}
 	}
 	fail := func(err error) (int, crReply) {
 		var ce *crError
@@ -129,8 +131,8 @@ func (s *Server) coinremitterCall(req *http.Request, ticker, action string) (int
 			ce = s.crExplain(err, action)
 		}
 		r := crReply{Flag: ce.flag, Msg: ce.msg, Action: action, Data: crNone}
-		if ce.msg == crBadCredentials {
-			r.Action = "" // as Coinremitter answers it
+		if ce.bare {
+			r.Action = ""
 		}
 		if ce.status == http.StatusInternalServerError {
 			r.Data = struct{}{}
@@ -181,7 +183,7 @@ func (s *Server) crExplain(err error, action string) *crError {
 	case relay.KindInvalid, relay.KindTooLarge:
 		return &crError{flag: crInvalid, status: http.StatusOK, msg: crSentence(msg)}
 	case relay.KindUnauthorized:
-		return &crError{flag: crFail, status: http.StatusOK, msg: crBadCredentials}
+		return errCRCredentials
 	case relay.KindInternal:
 		return &crError{flag: crFail, status: http.StatusInternalServerError, msg: crOops}
 	}
@@ -212,7 +214,7 @@ func (s *Server) crAuthenticate(c *crCall) (*store.Vendor, error) {
 		v, err = s.invoices.Authenticate(c.req.Context(), v.ID, c.form.Get("password"))
 	}
 	if k, _ := relay.Explain(err); err != nil && k == relay.KindUnauthorized {
-		return nil, &crError{flag: crFail, status: http.StatusOK, msg: crBadCredentials}
+		return nil, errCRCredentials
 	}
 	return v, err
 }

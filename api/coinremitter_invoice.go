@@ -332,7 +332,11 @@ func (e CoinremitterEvents) Announce(v *invoice.View, _ invoice.Status) []invoic
 	if v.WebhookURL == "" {
 		return nil
 	}
-	d, err := crInvoice(context.Background(), e.Ledger, v, e.Base())
+	base := ""
+	if e.Base != nil {
+		base = e.Base()
+	}
+	d, err := crInvoice(context.Background(), e.Ledger, v, base)
 	if err != nil {
 		return nil
 	}

@@ -54,19 +54,15 @@ type oaCall struct {
 }
 
 // oaCalls are the calls, by name.
-var oaCalls map[string]func(c *oaCall) (any, error)
-
-func init() {
-	oaCalls = map[string]func(c *oaCall) (any, error){
-		"GetRate":         oaGetRate,
-		"StartPayment":    oaStartPayment,
-		"CheckPayment":    oaCheckPayment,
-		"CancelPayment":   oaCancelPayment,
-		"AcceptPayment":   oaAcceptPayment,
-		"RefundPayment":   oaRefundPayment,
-		"GetCurrencyList": oaCurrencyList,
-		"GetTransactions": oaTransactions,
-	}
+var oaCalls = map[string]func(c *oaCall) (any, error){
+	"GetRate":         oaGetRate,
+	"StartPayment":    oaStartPayment,
+	"CheckPayment":    oaCheckPayment,
+	"CancelPayment":   oaCancelPayment,
+	"AcceptPayment":   oaAcceptPayment,
+	"RefundPayment":   oaRefundPayment,
+	"GetCurrencyList": oaCurrencyList,
+	"GetTransactions": oaTransactions,
 }
 
 // maxOAQuery bounds a call's query string (a payer's user agent may be
