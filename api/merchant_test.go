@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
+	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/torproxy"
@@ -24,10 +25,11 @@ import (
 // merchantEnv is an API over a test engine (its node down) with invoices
 // priced by static rates, and one vendor.
 type merchantEnv struct {
-	srv   *httptest.Server
-	db    *store.DB
-	inv   *invoice.Engine
-	creds *invoice.Credentials
+	srv    *httptest.Server
+	engine *relay.Engine
+	db     *store.DB
+	inv    *invoice.Engine
+	creds  *invoice.Credentials
 }
 
 func newMerchantEnv(t testing.TB, opt relaytest.InvoiceOptions) *merchantEnv {
@@ -42,9 +44,13 @@ func newMerchantEnv(t testing.TB, opt relaytest.InvoiceOptions) *merchantEnv {
 	}
 	cfg := api.DefaultConfig()
 	cfg.RateLimit = 0 // TestRateLimit tests the limit
+	cfg.Network = "regtest"
+	if opt.Clock != nil {
+		cfg.Clock = opt.Clock
+	}
 	srv := httptest.NewServer(api.New(cfg, env.Engine, inv).Handler())
 	t.Cleanup(srv.Close)
-	return &merchantEnv{srv: srv, db: env.Store, inv: inv, creds: creds}
+	return &merchantEnv{srv: srv, engine: env.Engine, db: env.Store, inv: inv, creds: creds}
 }
 
 // form is a valid merchant form for the env's vendor, with mod applied.

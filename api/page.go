@@ -102,7 +102,7 @@ func (s *Server) page(w http.ResponseWriter, req *http.Request, _ httprouter.Par
 	}
 	d, err := s.pageData(v, q.Get("coin"))
 	if err == nil && !d.Final {
-		d.QR, err = s.qrs.get(string(d.URI))
+		d.QR, err = s.qrs.get(string(d.URI), qrSVG)
 	}
 	if err != nil {
 		s.explain(err, "page")

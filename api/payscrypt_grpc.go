@@ -28,6 +28,11 @@ func (s *Server) GRPCServer() *grpc.Server {
 // the links of gRPC answers when Config.PublicURL is empty.
 func (s *Server) SetListenURL(u string) { s.listenURL.Store(&u) }
 
+// BaseURL is the base of the links the server hands out when it answers
+// no request (gRPC, webhooks): Config.PublicURL, or else its own address
+// (SetListenURL), or "" before it is known.
+func (s *Server) BaseURL() string { return s.grpcBase() }
+
 // grpcBase is the base of the links in gRPC answers.
 func (s *Server) grpcBase() string {
 	if s.cfg.PublicURL != "" {

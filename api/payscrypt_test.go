@@ -46,7 +46,7 @@ func TestPayscryptREST(t *testing.T) {
 	id, _ := o["id"].(string)
 	for k, want := range map[string]any{"type": "NORMAL", "asset_name": "LTC", "target_value": "0.1", "target_confirmations": "1",
 		"merchant_order_id": "A-1", "description": "two mugs", "status": "PENDING", "value": "0", "confirmations": "0",
-		"chain": "litecoin", "network": "mainnet", "callback_url": "https://shop.example/done",
+		"chain": "litecoin", "network": "regtest", "callback_url": "https://shop.example/done",
 		"redirect_url": m.srv.URL + "/merch/inv?id=" + id} {
 		if o[k] != want {
 			t.Errorf("%s = %v, want %v", k, o[k], want)

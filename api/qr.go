@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/julienschmidt/httprouter"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
@@ -13,40 +18,72 @@ import (
 // every 15 seconds, and its code changes only with the amount still due.
 const qrCacheSize = 1024
 
-// qrCache keeps the latest QR codes drawn, by text. Safe for concurrent
-// use; the oldest entry goes first.
-type qrCache struct {
+// qrCache keeps the latest QR codes drawn (V: an SVG, or a PNG), by text.
+// Safe for concurrent use; the oldest entry goes first.
+type qrCache[V any] struct {
 	mu    sync.Mutex
-	svg   map[string]template.HTML
+	m     map[string]V
 	order []string
 }
 
-// get returns text's QR code, drawn once.
-func (c *qrCache) get(text string) (template.HTML, error) {
+// get returns text's QR code, drawn once by draw.
+func (c *qrCache[V]) get(text string, draw func(string) (V, error)) (V, error) {
 	c.mu.Lock()
-	svg, ok := c.svg[text]
+	v, ok := c.m[text]
 	c.mu.Unlock()
 	if ok {
-		return svg, nil
+		return v, nil
 	}
-	svg, err := qrSVG(text)
+	v, err := draw(text)
 	if err != nil {
-		return "", err
+		return v, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.svg == nil {
-		c.svg = map[string]template.HTML{}
+	if c.m == nil {
+		c.m = map[string]V{}
 	}
-	if _, ok := c.svg[text]; !ok {
+	if _, ok := c.m[text]; !ok {
 		if len(c.order) >= qrCacheSize {
-			delete(c.svg, c.order[0])
+			delete(c.m, c.order[0])
 			c.order = c.order[1:]
 		}
-		c.svg[text] = svg
+		c.m[text] = v
 		c.order = append(c.order, text)
 	}
-	return svg, nil
+	return v, nil
+}
+
+// maxQRText bounds the text of a QR code image: a payment URI, or an
+// address.
+const maxQRText = 512
+
+// qrPNGSize is the side of a QR code image, in pixels.
+const qrPNGSize = 256
+
+// qrPNG answers GET /api/qr/?d=<text>: text's QR code as a PNG image, for
+// the qr_code and qr_img links the Coinremitter and Open API dialects hand
+// out. The image depends on the text alone, so it may be cached.
+func (s *Server) qrPNG(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	text := req.URL.Query().Get("d")
+	if text == "" || len(text) > maxQRText || !utf8.ValidString(text) {
+		http.Error(w, fmt.Sprintf("d must be the text of the QR code, 1 to %d bytes", maxQRText), http.StatusBadRequest)
+		return
+	}
+	png, err := s.pngs.get(text, func(t string) ([]byte, error) { return qrcode.Encode(t, qrcode.Medium, qrPNGSize) })
+	if err != nil {
+		http.Error(w, "the text does not fit a QR code", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(png)
+}
+
+// qrLink is the link of text's QR code image on the server at base.
+func qrLink(base, text string) string {
+	return strings.TrimRight(base, "/") + "/api/qr/?d=" + url.QueryEscape(text)
 }
 
 // qrSVG renders text as a QR code in an inline SVG: one path of dark

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/netip"
 	"sync/atomic"
@@ -31,6 +32,9 @@ type Engine interface {
 	Report(ctx context.Context, coin, address string) (*relay.Report, error)
 	Health(ctx context.Context) relay.Health
 	FeePercent() relay.Fraction
+	Coins() []string
+	MinDeposit(coin string) int64
+	FeeRate(ctx context.Context, coin string) (int64, error)
 }
 
 var _ Engine = (*relay.Engine)(nil)
@@ -45,6 +49,14 @@ type Invoices interface {
 	VendorByAPIKey(ctx context.Context, key string) (*store.Vendor, error)
 	Cancel(ctx context.Context, id string) (*invoice.View, error)
 	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
+	Accept(ctx context.Context, id string, amount int64) (*invoice.View, error)
+	Refund(ctx context.Context, id, coin, address string, amount int64) (*invoice.View, error)
+	Quote(ctx context.Context, amount, currency, coin string) (*invoice.Quote, error)
+	NewAddress(ctx context.Context, vendor *store.Vendor, coin, label string) (*store.Address, error)
+	Transactions(ctx context.Context, vendor, coin, address string) ([]invoice.Transaction, error)
+	Transaction(ctx context.Context, vendor, coin, id string) (*invoice.Transaction, error)
+	PaymentTransactions(ctx context.Context, v *invoice.View, coin string) ([]invoice.Transaction, error)
+	Invoices(ctx context.Context, vendor, dialect string, offset, limit int) ([]*invoice.View, error)
 }
 
 var _ Invoices = (*invoice.Engine)(nil)
@@ -77,14 +89,24 @@ type Config struct {
 	// name, as Payscrypt's orders show them.
 	Confirmations int64
 	Network       string
-	Clock         clock.Clock
-	Log           zerolog.Logger
+	// InvoiceExpiry is the longest an invoice stays payable (the invoice
+	// engine's Expiry): Coinremitter's expire_time may not go beyond it.
+	InvoiceExpiry time.Duration
+	// ZeroConf is, by coin, the largest payment (satoshis) the Open API
+	// confirms while it is in the mempool, when asked to
+	// (accept_zero_confirmations).
+	ZeroConf map[string]int64
+	Clock    clock.Clock
+	Log      zerolog.Logger
 }
 
 // DefaultConfig returns the defaults: 100 requests per minute per client,
-// Fluxcord sessions payable for an hour, the system clock.
+// Fluxcord sessions payable for an hour, invoices for 30 days, payments
+// up to 0.5 LTC or 0.0005 BTC confirmed unconfirmed when asked, the
+// system clock.
 func DefaultConfig() Config {
-	return Config{RateLimit: 100, SessionExpiry: time.Hour, Confirmations: 1, Network: "mainnet", Clock: clock.System{}, Log: zerolog.Nop()}
+	return Config{RateLimit: 100, SessionExpiry: time.Hour, Confirmations: 1, Network: "mainnet", InvoiceExpiry: 720 * time.Hour,
+		ZeroConf: map[string]int64{"ltc": 50_000_000, "btc": 50_000}, Clock: clock.System{}, Log: zerolog.Nop()}
 }
 
 // Server serves the API over an engine. Create it with New.
@@ -96,9 +118,12 @@ type Server struct {
 	// limiter is the clients' budget; onionLimiter the onion service's
 	// one shared budget.
 	limiter, onionLimiter *rateLimiter
-	// qrs keeps the payment pages' QR codes.
-	qrs   qrCache
-	onion atomic.Pointer[Onion]
+	// qrs keeps the payment pages' QR codes, pngs the QR code images.
+	qrs  qrCache[template.HTML]
+	pngs qrCache[[]byte]
+	// quotes keeps the quotes the Open API's GetRate handed out.
+	quotes quotes
+	onion  atomic.Pointer[Onion]
 	// listenURL is the API's own address, for the links gRPC answers hold
 	// when no PublicURL is set.
 	listenURL atomic.Pointer[string]
@@ -180,6 +205,9 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 //	POST /v1/orders/:id/cancel  Payscrypt: CancelOrder (apikey)
 //	GET  /v1/orders/:id/webhooks  Payscrypt: an order's webhooks and their attempts (apikey)
 //	GET  /v1/public/orders/:id  Payscrypt: GetPublicOrderById
+//	POST /api/v3/:coin/:action  Coinremitter: every action (api_key and password)
+//	GET  /v2/:call/          the Open API: every call (HTTP Basic auth: vendor id, api_key)
+//	GET  /api/qr/?d=…        a QR code image (PNG) of the text d
 //	GET  /healthz            node reachability and scanner height per coin
 //
 // The API calls are rate limited per client IP; the page and its assets
@@ -221,6 +249,13 @@ func (s *Server) router(l *rateLimiter, client func(*http.Request) netip.Prefix)
 	handle(http.MethodPost, "/v1/orders/:id/cancel", limited(l, client, s.restCancelOrder, grpcRefuse))
 	handle(http.MethodGet, "/v1/orders/:id/webhooks", limited(l, client, s.restWebhooks, grpcRefuse))
 	handle(http.MethodGet, "/v1/public/orders/:id", limited(l, client, s.restPublicOrder, grpcRefuse))
+	handle(http.MethodPost, "/api/v3/:coin/:action", limited(l, client, s.coinremitter, func(w http.ResponseWriter, msg string) {
+		writeJSON(w, http.StatusTooManyRequests, crReply{Flag: crFail, Msg: msg, Data: crNone})
+	}))
+	handle(http.MethodGet, "/v2/:call/", limited(l, client, s.openAPI, func(w http.ResponseWriter, msg string) {
+		writeJSON(w, http.StatusTooManyRequests, openAPIErr{Err: msg})
+	}))
+	handle(http.MethodGet, "/api/qr/", limited(l, client, s.qrPNG))
 	handle(http.MethodGet, "/merch/inv", s.page)
 	handle(http.MethodGet, "/merch/inv/status", s.pageStatusJSON)
 	rt.Handler(http.MethodGet, "/assets/*file", assets())

@@ -50,6 +50,79 @@ type Request struct {
 	Expiry time.Duration
 	// Prefix starts the invoice's id ("LTPP-").
 	Prefix string
+	// Fields are the dialect's own fields, kept with the invoice and shown
+	// back: at most MaxFields, each value printable and at most
+	// MaxFieldLen bytes.
+	Fields map[string]string
+	// Quote is a quote the dialect handed out before (Quote's): the
+	// invoice keeps it if it is of the same amount, currency and coin and
+	// has not run out; otherwise the invoice is quoted now.
+	Quote *Quote
+}
+
+// Limits of Request.Fields.
+const (
+	MaxFields   = 16
+	MaxFieldLen = 1000
+)
+
+// Quote is an amount priced in one coin, as an invoice would be now.
+type Quote struct {
+	// Amount and Currency are the amount asked, normalized ("10",
+	// "USD"), as the invoice would keep them.
+	Amount, Currency string
+	// Coin is the price in the coin: Due satoshis, at Rate (the coin's
+	// price in Currency; "" for an amount in the coin), until
+	// QuoteExpires (zero for an amount in the coin: it does not run out).
+	Coin store.InvoiceCoin
+}
+
+// Quote prices amount of currency (a fiat code, or coin's ticker) in coin
+// as Create would now, without creating anything. Its errors are
+// Create's.
+func (e *Engine) Quote(ctx context.Context, amount, currency, coin string) (*Quote, error) {
+	if _, err := e.coin(coin); err != nil {
+		return nil, err
+	}
+	if tk := strings.ToLower(currency); chain.CoinName(tk) != "" && tk != coin {
+		return nil, invalid(fmt.Sprintf("an amount in %s is paid in %s, not %s", strings.ToUpper(tk), strings.ToUpper(tk), strings.ToUpper(coin)))
+	}
+	a, cur, cs, err := e.quote(ctx, amount, currency, []string{coin})
+	if err != nil {
+		return nil, err
+	}
+	return &Quote{Amount: a, Currency: cur, Coin: cs[0]}, nil
+}
+
+// holds reports whether q prices req, offered in coins, at now.
+func (q *Quote) holds(req Request, coins []string, now time.Time) bool {
+	amount, currency, err := normalize(req.Amount, req.Currency)
+	return err == nil && amount == q.Amount && currency == q.Currency && len(coins) == 1 && coins[0] == q.Coin.Coin &&
+		(q.Coin.QuoteExpires.IsZero() || now.Before(q.Coin.QuoteExpires))
+}
+
+// coin checks that coin is one ferry runs.
+func (e *Engine) coin(coin string) (string, error) {
+	if !contains(e.cfg.Relay.Coins(), coin) {
+		return "", &relay.Error{Kind: relay.KindUnsupported, Message: fmt.Sprintf("coin %.20q is not relayed by this server", coin)}
+	}
+	return coin, nil
+}
+
+// checkFields checks a request's dialect fields.
+func checkFields(fs map[string]string) error {
+	if len(fs) > MaxFields {
+		return invalid(fmt.Sprintf("at most %d fields", MaxFields))
+	}
+	for k, v := range fs {
+		if k == "" || len(k) > 40 || !printable(k) {
+			return invalid("a field's name must be printable text of 1 to 40 bytes")
+		}
+		if len(v) > MaxFieldLen || !printable(strings.ReplaceAll(v, "\n", " ")) {
+			return invalid(fmt.Sprintf("%s must be printable text of at most %d bytes", clip(k), MaxFieldLen))
+		}
+	}
+	return nil
 }
 
 // ErrExists reports an invoice the vendor already created with that
@@ -93,6 +166,9 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 			return nil, err
 		}
 	}
+	if err := checkFields(req.Fields); err != nil {
+		return nil, err
+	}
 	coins, err := e.coinsFor(req)
 	if err != nil {
 		return nil, err
@@ -102,11 +178,14 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	now := e.cfg.Clock.Now().UTC()
 	inv := &store.Invoice{ID: req.ID, Vendor: req.Vendor.ID, Dialect: req.Dialect, Number: req.Number, Email: req.Email,
 		CallbackURL: req.CallbackURL, ReturnURL: req.ReturnURL, WebhookURL: req.WebhookURL, Description: req.Description, Hold: req.Hold,
-		Created: now, Expires: now.Add(e.cfg.Expiry)}
+		Created: now, Expires: now.Add(e.cfg.Expiry), Fields: req.Fields}
 	if req.Expiry > 0 {
 		inv.Expires = now.Add(req.Expiry)
 	}
-	if inv.Amount, inv.Currency, inv.Coins, err = e.quote(ctx, req.Amount, req.Currency, coins); err != nil {
+	if q := req.Quote; q != nil && q.holds(req, coins, now) {
+		// The price the customer was shown, while it holds.
+		inv.Amount, inv.Currency, inv.Coins = q.Amount, q.Currency, []store.InvoiceCoin{q.Coin}
+	} else if inv.Amount, inv.Currency, inv.Coins, err = e.quote(ctx, req.Amount, req.Currency, coins); err != nil {
 		return nil, err
 	}
 	if inv.Coins, err = e.payable(inv.Coins); err != nil {
@@ -186,21 +265,16 @@ func (e *Engine) coinsFor(req Request) ([]string, error) {
 // fiat amount at the price each coin has now, rounded up to the satoshi.
 func (e *Engine) quote(ctx context.Context, amount, currency string, coins []string) (string, string, []store.InvoiceCoin, error) {
 	now := e.cfg.Clock.Now().UTC()
+	amount, currency, err := normalize(amount, currency)
+	if err != nil {
+		return "", "", nil, err
+	}
 	if tk := strings.ToLower(currency); chain.CoinName(tk) != "" {
-		sat, err := chain.ParseAmount(amount)
-		if err != nil || sat <= 0 {
-			return "", "", nil, invalid(fmt.Sprintf("the amount must be a positive number of %s with at most 8 decimals, not %q", strings.ToUpper(tk), clip(amount)))
-		}
-		return chain.FormatAmountShort(sat), strings.ToUpper(tk), []store.InvoiceCoin{{Coin: tk, Due: sat, Quoted: now}}, nil
+		sat, _ := chain.ParseAmount(amount)
+		return amount, currency, []store.InvoiceCoin{{Coin: tk, Due: sat, Quoted: now}}, nil
 	}
-	fiat, err := rates.CheckCurrency(currency)
-	if err != nil {
-		return "", "", nil, invalid(fmt.Sprintf("unknown currency %q: use one of %s, or LTC or BTC", clip(currency), strings.Join(rates.Currencies(), ", ")))
-	}
-	value, err := rates.ParseFiatAmount(amount, fiat)
-	if err != nil {
-		return "", "", nil, &relay.Error{Kind: relay.KindInvalid, Message: "the price must be a positive amount of " + fiat + ": " + err.Error()}
-	}
+	value, _ := rates.ParseFiatAmount(amount, currency)
+	fiat := currency
 	out := make([]store.InvoiceCoin, 0, len(coins))
 	for _, coin := range coins {
 		c, err := e.quoteCoin(ctx, coin, value, fiat)
@@ -210,6 +284,28 @@ func (e *Engine) quote(ctx context.Context, amount, currency string, coins []str
 		out = append(out, c)
 	}
 	return value.String(), fiat, out, nil
+}
+
+// normalize checks an amount and its currency (a fiat code or a coin's
+// ticker) and returns them as an invoice keeps them ("10", "USD"; "0.5",
+// "LTC").
+func normalize(amount, currency string) (string, string, error) {
+	if tk := strings.ToLower(currency); chain.CoinName(tk) != "" {
+		sat, err := chain.ParseAmount(amount)
+		if err != nil || sat <= 0 {
+			return "", "", invalid(fmt.Sprintf("the amount must be a positive number of %s with at most 8 decimals, not %q", strings.ToUpper(tk), clip(amount)))
+		}
+		return chain.FormatAmountShort(sat), strings.ToUpper(tk), nil
+	}
+	fiat, err := rates.CheckCurrency(currency)
+	if err != nil {
+		return "", "", invalid(fmt.Sprintf("unknown currency %q: use one of %s, or LTC or BTC", clip(currency), strings.Join(rates.Currencies(), ", ")))
+	}
+	value, err := rates.ParseFiatAmount(amount, fiat)
+	if err != nil {
+		return "", "", &relay.Error{Kind: relay.KindInvalid, Message: "the price must be a positive amount of " + fiat + ": " + err.Error()}
+	}
+	return value.String(), fiat, nil
 }
 
 // quoteCoin prices value of fiat in coin at the price it has now.

@@ -57,6 +57,7 @@ type Store interface {
 	CallbackStore
 	WebhookStore
 	ReleaseStore
+	LedgerStore
 }
 
 var _ Store = (*store.DB)(nil)

@@ -115,7 +115,7 @@ func payingSet(c CoinView, tolerance int64, cancelled bool) ([]string, int64) {
 	if cancelled {
 		return nil, 0
 	}
-	ps := slices.Clone(c.Payments)
+	ps := slices.DeleteFunc(slices.Clone(c.Payments), func(p Payment) bool { return p.Refunded })
 	slices.SortStableFunc(ps, func(a, b Payment) int {
 		if a.Height != b.Height {
 			return int(a.Height - b.Height)
@@ -137,6 +137,27 @@ func payingSet(c CoinView, tolerance int64, cancelled bool) ([]string, int64) {
 	return nil, 0
 }
 
+// decision reads what was decided about a payment to an invoice that
+// holds: a refund decided makes it Refunded, before it is sent.
+func (e *Engine) decision(p *Payment) error {
+	op, err := p.OutPoint()
+	if err != nil {
+		return err
+	}
+	r, err := e.cfg.Store.Release(p.Coin, op)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.decision = r.Action
+	if r.Action == store.ActionRefund {
+		p.Refunded, p.Forwarded = true, false
+	}
+	return nil
+}
+
 // markHeld works out which of a holding invoice's payments are held: those
 // confirmed, not paying it, with no forward and no decision but to hold.
 func (e *Engine) markHeld(v *View) error {
@@ -150,15 +171,7 @@ func (e *Engine) markHeld(v *View) error {
 			if !p.Counts || p.Forwarded || p.Refunded || v.pays(c.Coin, p.DepositID) {
 				continue
 			}
-			op, err := p.OutPoint()
-			if err != nil {
-				return err
-			}
-			r, err := e.cfg.Store.Release(c.Coin, op)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if r == nil || r.Action == store.ActionHold {
+			if p.decision == 0 || p.decision == store.ActionHold {
 				p.Held = true
 				c.Held += p.Value
 			}

@@ -210,6 +210,13 @@ func TestHoldExpires(t *testing.T) {
 			t.Errorf("a lapsed hold went elsewhere: %+v", tx.Outputs)
 		}
 	}
+	// Forwarded, nothing is left to refund or accept.
+	if _, err := f.inv.Refund(context.Background(), v.ID, "ltc", refundTo, 12_500_000); kindOf(err) != relay.KindConflict {
+		t.Errorf("a refund after the hold lapsed: %v", err)
+	}
+	if g, _ := f.inv.Get(context.Background(), v.ID); g.Coins[0].Held != 0 {
+		t.Errorf("still held after the lapse: %d", g.Coins[0].Held)
+	}
 }
 
 // TestNoHold: an invoice that does not hold forwards an underpayment as it
@@ -231,4 +238,59 @@ func kindOf(err error) relay.Kind {
 		return e.Kind
 	}
 	return relay.KindInternal
+}
+
+// TestHoldCancelled: a cancelled invoice paid in full stays cancelled and
+// holds the payment; refunded, it is refunded.
+func TestHoldCancelled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v := f.createHolding(t, 0)
+	if _, err := f.inv.Cancel(ctx, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.pay(t, v, 12_500_000)
+	f.pass(t)
+	if g := f.heldView(t, v.ID, 12_500_000); g.Status != invoice.StatusCancelled {
+		t.Errorf("a cancelled invoice paid: %s", g.Status)
+	}
+	if r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 12_500_000); err != nil || r.Status != invoice.StatusRefunded {
+		t.Fatalf("refund: %+v, %v", r, err)
+	}
+	relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
+	if got := paysTo(t, f.sent(t)[0], refundTo); got <= 12_500_000-10_000 {
+		t.Errorf("refunded %d", got)
+	}
+}
+
+// TestHoldRefundLate: a paid invoice whose late payment is refunded stays
+// paid; a payment refunded pays nothing of an invoice paid after it.
+func TestHoldRefundLate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	paid, part := f.createHolding(t, 0), f.createHolding(t, 0)
+	f.pay(t, paid, 12_500_000)
+	f.pay(t, paid, 2_000_000) // after it was paid
+	f.pay(t, part, 6_000_000)
+	f.pass(t)
+	f.heldView(t, paid.ID, 2_000_000)
+	f.heldView(t, part.ID, 6_000_000)
+	if r, err := f.inv.Refund(ctx, paid.ID, "ltc", refundTo, 2_000_000); err != nil || r.Status != invoice.StatusPaid {
+		t.Fatalf("refund of the late payment: %+v, %v", r.Status, err)
+	}
+	if _, err := f.inv.Refund(ctx, part.ID, "ltc", refundTo, 6_000_000); err != nil {
+		t.Fatal(err)
+	}
+	// 6,500,000 more would have paid it with the payment refunded.
+	f.pay(t, part, 6_500_000)
+	f.pass(t)
+	g := f.heldView(t, part.ID, 6_500_000)
+	if g.Status != invoice.StatusRefunded || g.Coins[0].Refunded != 6_000_000 || g.Coins[0].Seen != 6_500_000 {
+		t.Errorf("after a refund, the rest: %s, seen %d, refunded %d", g.Status, g.Coins[0].Seen, g.Coins[0].Refunded)
+	}
+	relaytest.WaitFor(t, "the forward and both refunds", func() bool { f.pass(t); return len(f.sent(t)) == 3 })
+	f.pass(t)
+	if n := len(f.sent(t)); n != 3 {
+		t.Errorf("%d transactions, want the forward and two refunds", n)
+	}
 }

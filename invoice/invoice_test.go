@@ -117,7 +117,13 @@ func (f *fixture) create(t *testing.T, number string) *invoice.View {
 // pay mines a block paying the invoice's address sat.
 func (f *fixture) pay(t *testing.T, v *invoice.View, sat int64) {
 	t.Helper()
-	prog, ok := chain.P2WPKHProgram(mustScript(t, v.Coins[0].Address))
+	f.payTo(t, v.Coins[0].Address, sat)
+}
+
+// payTo mines a block paying address sat.
+func (f *fixture) payTo(t *testing.T, address string, sat int64) {
+	t.Helper()
+	prog, ok := chain.P2WPKHProgram(mustScript(t, address))
 	if !ok {
 		t.Fatal("not a P2WPKH address")
 	}

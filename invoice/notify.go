@@ -52,14 +52,18 @@ func (e *Engine) settle(ctx context.Context, v *View) error {
 	tell := event(v.Status, expired) && Status(v.Told) != v.Status
 	from := Status(v.Invoice.Status)
 	// An underpaid invoice that expires keeps its status but ends: a
-	// change the dialects tell of (Told marks it done).
+	// change the dialects tell of (Told marks it done). A payment seen or
+	// counting is one too, for the dialects that tell of each payment.
 	ends := v.Status == StatusUnderpaid && tell
-	if from != v.Status || tell {
-		if from != v.Status || ends {
+	seen, counted := v.paymentCounts()
+	paid := seen != v.PaymentsSeen || counted != v.PaymentsCounted
+	if from != v.Status || tell || paid {
+		if from != v.Status || ends || paid {
 			if err := e.webhooks.announce(ctx, v, from, v.Changes+1); err != nil {
 				return err
 			}
 			v.Changes++
+			v.PaymentsSeen, v.PaymentsCounted = seen, counted
 		}
 		if tell {
 			if err := e.tell(ctx, v); err != nil {
@@ -81,6 +85,20 @@ func (e *Engine) settle(ctx context.Context, v *View) error {
 		return e.cfg.Store.CloseInvoice(v.ID)
 	}
 	return nil
+}
+
+// paymentCounts returns how many payments v has, and how many of them
+// count.
+func (v *View) paymentCounts() (seen, counted int64) {
+	for _, c := range v.Coins {
+		for _, p := range c.Payments {
+			seen++
+			if p.Counts {
+				counted++
+			}
+		}
+	}
+	return seen, counted
 }
 
 // tell queues the vendor's callback and email for v's status.

@@ -64,9 +64,13 @@ type Payment struct {
 	// Late marks a payment in a block after the invoice expired, to an
 	// invoice that holds what it does not take: it pays nothing of it.
 	Late bool
-	// Forwarded and Refunded say where it went; Held marks one kept at
-	// the input address, waiting to be accepted or refunded.
+	// Forwarded and Refunded say where it went (Refunded: once the
+	// vendor decided to refund it); Held marks one kept at the input
+	// address, waiting to be accepted or refunded.
 	Forwarded, Refunded, Held bool
+	// decision is what the vendor decided about it, for an invoice that
+	// holds (0: nothing).
+	decision store.Action
 }
 
 // CoinView is an invoice's side in one coin, with what it was paid.
@@ -192,7 +196,13 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 				Counts: d.Confirmations >= e.cfg.ForwardConfirmations, Height: d.Height,
 				Forwarded: d.ForwardTxID != "" && d.Status != relay.StatusRefunded, Refunded: d.Status == relay.StatusRefunded}
 			p.Late = inv.Hold && c.ExpiredAt > 0 && p.Height > c.ExpiredAt
-			if !p.Late {
+			if inv.Hold && p.Counts {
+				if err := e.decision(&p); err != nil {
+					return nil, err
+				}
+			}
+			// A payment refunded pays nothing of the invoice.
+			if !p.Late && !p.Refunded {
 				cv.Seen += p.Value
 				if p.Counts {
 					cv.Confirmed += p.Value
@@ -222,22 +232,21 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 }
 
 // status works out where an invoice stands: payments that count decide
-// first (paid, overpaid); then cancellation; then expiry (underpaid, or
-// expired); then what is seen (unconfirmed, underpaid); then pending.
+// first (paid, overpaid); then, for an invoice that holds, the vendor's
+// decision (accepted: paid; refunded); then cancellation; then expiry
+// (underpaid, or expired); then what is seen (unconfirmed, underpaid);
+// then pending.
 func (e *Engine) status(v *View) Status {
-	switch {
-	case v.Hold && v.Refunded:
-		return StatusRefunded
-	case v.Hold && v.Accepted:
-		return StatusPaid
-	}
+	// An invoice that holds pays nothing once cancelled: what comes
+	// after is held.
+	payable := !v.Hold || !v.Cancelled
 	var confirmed, seenEnough bool
 	for _, c := range v.Coins {
 		tol := v.Tolerance[c.Coin]
 		if c.Confirmed > 0 {
 			confirmed = true
 		}
-		if c.Confirmed >= c.Due-tol {
+		if payable && c.Confirmed >= c.Due-tol {
 			if c.Confirmed > c.Due+tol {
 				return StatusOverpaid
 			}
@@ -248,6 +257,10 @@ func (e *Engine) status(v *View) Status {
 		}
 	}
 	switch {
+	case v.Hold && v.Accepted:
+		return StatusPaid
+	case v.Hold && v.Refunded:
+		return StatusRefunded
 	case v.Cancelled:
 		return StatusCancelled
 	case !e.cfg.Clock.Now().Before(v.Expires) && confirmed:

@@ -22,7 +22,9 @@ import (
 type Announcer interface {
 	// Announce returns the events of v's change from status from, in the
 	// order they are to be delivered; none if the dialect does not tell
-	// of this change.
+	// of this change. A change is a new status, the end of an underpaid
+	// invoice at its expiry, or a payment seen or counting (from is then
+	// v's status): a dialect that tells only of statuses checks.
 	Announce(v *View, from Status) []Event
 }
 
@@ -34,6 +36,8 @@ type Event struct {
 	// registered.
 	URL  string
 	Body []byte
+	// ContentType is the body's type; "" is application/json.
+	ContentType string
 }
 
 // WebhookStore is what webhooks keep. *store.DB implements it.
@@ -133,6 +137,9 @@ func (q *WebhookQueue) Build(_ context.Context, it notify.Item) (*notify.Request
 		return nil, fmt.Errorf("sign webhook %s: %w", m.ID, err)
 	}
 	h.Set("Content-Type", "application/json")
+	if m.ContentType != "" {
+		h.Set("Content-Type", m.ContentType)
+	}
 	return &notify.Request{Method: "POST", URL: u, Header: h, Body: m.Body, Ack: notify.Ack2xx}, nil
 }
 
@@ -301,7 +308,7 @@ func (q *WebhookQueue) announce(_ context.Context, v *View, from Status, n int64
 				due = blocked
 			}
 			m := &store.Message{Queue: webhookQueue, Ref: ref, ID: id, Type: ev.Type, Vendor: v.Vendor.ID, Invoice: v.ID,
-				URL: t.url, Body: ev.Body, Created: now.UTC()}
+				URL: t.url, Body: ev.Body, Created: now.UTC(), ContentType: ev.ContentType}
 			ok, err := q.e.cfg.Store.StartMessage(m, strings.ToLower(u.Host), due)
 			if err != nil {
 				return err

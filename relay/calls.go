@@ -212,3 +212,18 @@ func (e *Engine) CheckHost(ctx context.Context, host string) error {
 
 // FeePercent returns the service fee.
 func (e *Engine) FeePercent() Fraction { return e.cfg.FeePercent }
+
+// FeeRate returns the network fee rate a forward of coin would pay now,
+// in satoshis per 1000 vbytes: the node's estimate for the fee target,
+// or the fallback rate, never below what the node's mempool accepts.
+func (e *Engine) FeeRate(ctx context.Context, coin string) (int64, error) {
+	r, err := e.coin(coin)
+	if err != nil {
+		return 0, err
+	}
+	rate, err := r.forwarder.feeRate(ctx)
+	if err != nil {
+		return 0, &Error{Kind: KindUnavailable, Message: r.Chain.Name() + " node: no fee rate", Err: err}
+	}
+	return rate, nil
+}

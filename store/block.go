@@ -52,6 +52,9 @@ type Deposit struct {
 	// ferry's forward, and SpentHeight its block; zero while unspent.
 	SpentBy     chain.Hash
 	SpentHeight int64
+	// Time is the time of its block (zero for deposits recorded before
+	// it was kept).
+	Time time.Time
 }
 
 // ID returns the deposit's stable identifier, "<txid>:<vout>": merchants
@@ -70,6 +73,7 @@ func (d *Deposit) encode() []byte {
 	e.i64(d.Maturity)
 	e.hash(d.SpentBy)
 	e.i64(d.SpentHeight)
+	e.time(d.Time)
 	return e.b
 }
 
@@ -83,6 +87,9 @@ func decodeDeposit(coin string, op chain.OutPoint, b []byte) (*Deposit, error) {
 	dep.Maturity = d.i64()
 	dep.SpentBy = d.hash()
 	dep.SpentHeight = d.i64()
+	if d.more() {
+		dep.Time = d.time()
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("deposit %s: %w", coin, err)
 	}
@@ -182,6 +189,9 @@ func (db *DB) Apply(blk *Changes) error {
 	for i := range blk.Deposits {
 		d := &blk.Deposits[i]
 		d.Coin = blk.Coin
+		if d.Time.IsZero() {
+			d.Time = blk.Time
+		}
 		opk := opKey(d.OutPoint)
 		tx.put(key(tDeposit, blk.Coin, opk), d.encode())
 		tx.put(key(tOpen, blk.Coin, opk), nil)

@@ -20,6 +20,7 @@ const (
 	tInvNumber = 'N'
 	tInvAddr   = 'A'
 	tInvOpen   = 'O'
+	tInvVendor = 'I'
 )
 
 // ErrExists reports a record that is already there.
@@ -227,6 +228,13 @@ type Invoice struct {
 	// it every payment is forwarded. Accepted and Refunded record the
 	// vendor's decision.
 	Hold, Accepted, Refunded bool
+	// Fields are the dialect's own fields, kept as given and shown back
+	// (Coinremitter's name and custom data, the Open API's pos_id).
+	Fields map[string]string
+	// PaymentsSeen and PaymentsCounted are how many payments were seen,
+	// and how many counted, when its webhooks were last announced: a
+	// dialect that tells of each payment is asked again when they change.
+	PaymentsSeen, PaymentsCounted int64
 }
 
 // InvoiceCoin is an invoice's side in one coin: its input address and what
@@ -278,6 +286,18 @@ func (inv *Invoice) encode() []byte {
 	for _, c := range inv.Coins {
 		e.i64(c.ExpiredAt)
 	}
+	keys := make([]string, 0, len(inv.Fields))
+	for k := range inv.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	e.uvar(uint64(len(keys)))
+	for _, k := range keys {
+		e.str(k)
+		e.str(inv.Fields[k])
+	}
+	e.i64(inv.PaymentsSeen)
+	e.i64(inv.PaymentsCounted)
 	return e.b
 }
 
@@ -307,6 +327,17 @@ func decodeInvoice(id string, b []byte) (*Invoice, error) {
 			inv.Coins[i].ExpiredAt = d.i64()
 		}
 	}
+	if d.more() {
+		n := d.uvar()
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			if inv.Fields == nil {
+				inv.Fields = map[string]string{}
+			}
+			k := d.str()
+			inv.Fields[k] = d.str()
+		}
+		inv.PaymentsSeen, inv.PaymentsCounted = d.i64(), d.i64()
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("invoice %s: %w", id, err)
 	}
@@ -323,10 +354,19 @@ func invoiceAddrKey(coin string, index uint32) []byte { return key(tInvAddr, coi
 
 func invoiceOpenKey(id string) []byte { return key(tInvOpen, "inv", []byte(id)) }
 
+func invoiceVendorPrefix(vendor, dialect string) []byte {
+	return key(tInvVendor, "inv", []byte(vendor), []byte{0}, []byte(dialect), []byte{0})
+}
+
+func invoiceVendorKey(inv *Invoice) []byte {
+	return append(append(invoiceVendorPrefix(inv.Vendor, inv.Dialect), u64(uint64(unixNano(inv.Created)))...), inv.ID...)
+}
+
 var invoiceSeqKey = []byte("m/invoice-seq")
 
 // PutInvoice records a new invoice, synced, with its indexes (vendor,
-// dialect and number; each input address; the open set). Its ID is
+// dialect and number; the vendor's invoices in the dialect, by creation;
+// each input address; the open set). Its ID is
 // inv.ID if set (an error wrapping ErrExists if taken), or else the one
 // prefix and the next number of a counter make ("LTPP-" and 1, 2, …),
 // which it sets in inv.ID. A number the vendor already used in the
@@ -367,6 +407,7 @@ func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 	for _, c := range inv.Coins {
 		b.Put(invoiceAddrKey(c.Coin, c.Index), []byte(inv.ID))
 	}
+	b.Put(invoiceVendorKey(inv), nil)
 	b.Put(invoiceOpenKey(inv.ID), nil)
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
@@ -431,6 +472,32 @@ func (db *DB) OpenInvoices() ([]string, error) {
 		ids = append(ids, string(bytes.Clone(it.Key()[len(pfx):])))
 	}
 	return ids, it.Error()
+}
+
+// InvoicesOf returns a vendor's invoices of one dialect, oldest first:
+// limit of them after the first offset (a page that a new invoice does not
+// move). Invoices created before the index existed are not listed.
+func (db *DB) InvoicesOf(vendor, dialect string, offset, limit int) ([]*Invoice, error) {
+	pfx := invoiceVendorPrefix(vendor, dialect)
+	it := db.ldb.NewIterator(util.BytesPrefix(pfx), nil)
+	defer it.Release()
+	var out []*Invoice
+	for skipped := 0; len(out) < limit && it.Next(); {
+		if skipped < offset {
+			skipped++
+			continue
+		}
+		rest := it.Key()[len(pfx):]
+		if len(rest) < 8 {
+			return nil, fmt.Errorf("invoices of %s: %w", vendor, ErrCorrupt)
+		}
+		inv, err := db.Invoice(string(rest[8:]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	return out, it.Error()
 }
 
 func bytesToU64(b []byte) uint64 {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -97,6 +98,70 @@ func TestInvoices(t *testing.T) {
 	}
 	if open, _ := db.OpenInvoices(); len(open) != 4 || open[2] != "LTPP-2" {
 		t.Errorf("open invoices: %v", open)
+	}
+}
+
+// TestInvoicesOf: a vendor's invoices of a dialect, oldest first, in
+// pages; the dialect's fields and the payments announced kept.
+func TestInvoicesOf(t *testing.T) {
+	db := MustOpen(t)
+	t0 := time.Unix(1700000000, 0).UTC()
+	for i, who := range []string{"V1", "V2", "V1", "V1", "V1"} {
+		inv := &store.Invoice{Vendor: who, Dialect: "openapi", Created: t0.Add(time.Duration(i) * time.Minute),
+			Fields: map[string]string{"pos_id": fmt.Sprintf("POS%d", i), "reference_no": ""}, PaymentsSeen: int64(i), PaymentsCounted: 1}
+		if err := db.PutInvoice(inv, "OA-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.PutInvoice(&store.Invoice{Vendor: "V1", Dialect: "coinremitter", Created: t0}, "LTC"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		offset, limit int
+		want          []string
+	}{
+		{0, 10, []string{"OA-1", "OA-3", "OA-4", "OA-5"}},
+		{1, 2, []string{"OA-3", "OA-4"}},
+		{3, 2, []string{"OA-5"}},
+		{4, 2, nil},
+	} {
+		got, err := db.InvoicesOf("V1", "openapi", tt.offset, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, inv := range got {
+			ids = append(ids, inv.ID)
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(tt.want) {
+			t.Errorf("page %d+%d: %v, want %v", tt.offset, tt.limit, ids, tt.want)
+		}
+	}
+	got, _ := db.Invoice("OA-4")
+	if got.Fields["pos_id"] != "POS3" || len(got.Fields) != 2 || got.PaymentsSeen != 3 || got.PaymentsCounted != 1 {
+		t.Errorf("fields %v, payments %d/%d", got.Fields, got.PaymentsSeen, got.PaymentsCounted)
+	}
+	if cr, _ := db.InvoicesOf("V1", "coinremitter", 0, 10); len(cr) != 1 || cr[0].ID != "LTC6" {
+		t.Errorf("the other dialect: %v", cr)
+	}
+}
+
+// TestLabels: the owner of an address asked for outside an invoice.
+func TestLabels(t *testing.T) {
+	db := MustOpen(t)
+	l := &store.Label{Coin: "ltc", Index: 7, Vendor: "V1", Label: "my_label", Created: time.Unix(1700000000, 0).UTC()}
+	if err := db.PutLabel(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutLabel(l); !errors.Is(err, store.ErrExists) {
+		t.Errorf("labelled twice: %v", err)
+	}
+	got, err := db.Label("ltc", 7)
+	if err != nil || *got != *l {
+		t.Fatalf("label: %+v, %v", got, err)
+	}
+	if _, err := db.Label("btc", 7); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another coin's: %v", err)
 	}
 }
 

@@ -80,7 +80,7 @@ func TestApplyAndRollback(t *testing.T) {
 		t.Fatalf("open deposits after 102: %v, %v", open, err)
 	}
 	d, err := db.Deposit("ltc", b101.Deposits[0].OutPoint)
-	if err != nil || !d.Spent() || d.SpentBy != hashOf(555) || d.SpentHeight != 102 || d.Value != 5000 {
+	if err != nil || !d.Spent() || d.SpentBy != hashOf(555) || d.SpentHeight != 102 || d.Value != 5000 || !d.Time.Equal(b101.Time) {
 		t.Fatalf("spent deposit: %+v, %v", d, err)
 	}
 	if ds, _ := db.DepositsOf("ltc", 0); len(ds) != 2 {

@@ -96,6 +96,8 @@ type Message struct {
 	URL             string
 	Body            []byte
 	Created         time.Time
+	// ContentType is the body's type; "" is application/json.
+	ContentType string
 }
 
 func messageKey(queue string, ref []byte) []byte {
@@ -113,6 +115,7 @@ func (m *Message) encode() []byte {
 	}
 	e.bytes(m.Body)
 	e.time(m.Created)
+	e.str(m.ContentType)
 	return e.b
 }
 
@@ -124,6 +127,9 @@ func decodeMessage(queue string, ref, b []byte) (*Message, error) {
 	}
 	m.Body = d.bytes()
 	m.Created = d.time()
+	if d.more() {
+		m.ContentType = d.str()
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("message %s: %w", queue, err)
 	}

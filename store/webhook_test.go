@@ -76,15 +76,19 @@ func TestMessages(t *testing.T) {
 		t.Fatalf("started twice: %v, %v", ok, err)
 	}
 	got, err := db.Message("wh", m.Ref)
-	if err != nil || string(got.Body) != `{"id":"7"}` || got.ID != m.ID || got.Type != m.Type || !got.Created.Equal(t0) {
+	if err != nil || string(got.Body) != `{"id":"7"}` || got.ID != m.ID || got.Type != m.Type || !got.Created.Equal(t0) || got.ContentType != "" {
 		t.Fatalf("message: %+v, %v", got, err)
 	}
 	if c, err := db.Callback("wh", m.Ref); err != nil || c.State != store.CallbackPending || c.Due != 100 || c.Host != "shop.example" {
 		t.Fatalf("its delivery: %+v, %v", c, err)
 	}
-	second := &store.Message{Queue: "wh", Ref: []byte("p/7/0000000002.00"), ID: "evt_7_2_0", Invoice: "7", Created: t0}
+	second := &store.Message{Queue: "wh", Ref: []byte("p/7/0000000002.00"), ID: "evt_7_2_0", Invoice: "7", Created: t0,
+		Body: []byte("invoice_id=7"), ContentType: "application/x-www-form-urlencoded"}
 	if _, err := db.StartMessage(second, "shop.example", 1<<62); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := db.Message("wh", second.Ref); err != nil || got.ContentType != second.ContentType {
+		t.Fatalf("a form's type: %+v, %v", got, err)
 	}
 	third := &store.Message{Queue: "wh", Ref: []byte("eX/7/0000000002.00"), ID: "evt_7_2_0", Invoice: "7", Created: t0}
 	if _, err := db.StartMessage(third, "other.example:8443", 150); err != nil {

@@ -67,6 +67,8 @@ type Config struct {
 	SMTPFrom             string
 	PublicURL            string
 	SessionExpiry        time.Duration
+	ZeroConfLTC          string
+	ZeroConfBTC          string
 	GRPCListen           string
 	MetricsListen        string
 	LogFormat            string
@@ -100,6 +102,8 @@ func DefaultConfig() Config {
 		InvoiceExpiry:        inv.Expiry,
 		HoldExpiry:           inv.HoldExpiry,
 		SessionExpiry:        a.SessionExpiry,
+		ZeroConfLTC:          chain.FormatAmountShort(a.ZeroConf["ltc"]),
+		ZeroConfBTC:          chain.FormatAmountShort(a.ZeroConf["btc"]),
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -149,7 +153,9 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… to email vendors; empty: no email")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "the address vendors' email comes from")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "ferry's address as customers reach it (https://pay.example), for the links it hands out; empty: the request's host")
-	fs.DurationVar(&c.SessionExpiry, "session-expiry", c.SessionExpiry, "how long a Fluxcord payment session stays payable")
+	fs.DurationVar(&c.SessionExpiry, "session-expiry", c.SessionExpiry, "how long a Fluxcord payment session or an Open API payment stays payable")
+	fs.StringVar(&c.ZeroConfLTC, "zero-conf-ltc", c.ZeroConfLTC, "the largest Open API payment in LTC confirmed unconfirmed when asked (accept_zero_confirmations); 0: none")
+	fs.StringVar(&c.ZeroConfBTC, "zero-conf-btc", c.ZeroConfBTC, "the largest Open API payment in BTC confirmed unconfirmed when asked (accept_zero_confirmations); 0: none")
 	fs.StringVar(&c.GRPCListen, "grpc-listen", c.GRPCListen, "address of the gRPC API (Payscrypt's PaymentGateway); empty: off")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address of /metrics (Prometheus); empty: off. Never the API's address")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
@@ -272,7 +278,15 @@ func (c Config) settings() (*settings, error) {
 	if c.SessionExpiry < 10*time.Second || c.AddressExpiry != 0 && c.SessionExpiry > c.AddressExpiry {
 		return nil, fmt.Errorf("--session-expiry: must be from 10s to --address-expiry (%v), not %v", c.AddressExpiry, c.SessionExpiry)
 	}
-	s.api.SessionExpiry = c.SessionExpiry
+	s.api.SessionExpiry, s.api.InvoiceExpiry = c.SessionExpiry, c.InvoiceExpiry
+	s.api.ZeroConf = map[string]int64{}
+	for _, z := range []struct{ flag, coin, v string }{{"--zero-conf-ltc", "ltc", c.ZeroConfLTC}, {"--zero-conf-btc", "btc", c.ZeroConfBTC}} {
+		sat, err := chain.ParseAmount(z.v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: want an amount of %s with at most 8 decimals, not %q", z.flag, strings.ToUpper(z.coin), z.v)
+		}
+		s.api.ZeroConf[z.coin] = sat
+	}
 	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
 		return nil, errors.New("--metrics-listen: must not be the API's address (--listen): metrics are for the operator")
 	}

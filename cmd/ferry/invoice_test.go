@@ -42,8 +42,9 @@ type vendorCreds struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	} `json:"vendor"`
-	Secret string `json:"secret"`
-	APIKey string `json:"api_key"`
+	Secret        string `json:"secret"`
+	APIKey        string `json:"api_key"`
+	WebhookSecret string `json:"webhook_secret"`
 }
 
 func startInvoiceDaemon(t *testing.T, n *node) *invoiceDaemon {

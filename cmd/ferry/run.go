@@ -242,7 +242,11 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	inv.Network, inv.Relay, inv.Store, inv.Waker, inv.Clock, inv.Log = set.network, d.engine, d.db, d.notifier, clk, log
 	inv.Quoter = rates.NewCache(set.rates, time.Minute, clk)
 	inv.CallbackKey = signing
-	inv.Announcers = map[string]invoice.Announcer{"fluxcord": api.FluxcordEvents{}, "payscrypt": api.PayscryptEvents{}}
+	// Coinremitter's notifications show the invoice: the engine's ledger,
+	// and the server's links, both set below before anything runs.
+	coinremitter := &api.CoinremitterEvents{}
+	inv.Announcers = map[string]invoice.Announcer{"fluxcord": api.FluxcordEvents{}, "payscrypt": api.PayscryptEvents{},
+		"openapi": api.OpenAPIEvents{ZeroConf: set.api.ZeroConf, Clock: clk}, "coinremitter": coinremitter}
 	if set.mail != nil {
 		sender, err := mail.NewSender(*set.mail, clk)
 		if err != nil {
@@ -256,6 +260,7 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	if d.invoices, err = invoice.New(inv); err != nil {
 		return d, flagError(err)
 	}
+	coinremitter.Ledger = d.invoices
 	*woken = append(*woken, d.invoices)
 	releaser.inv.Store(d.invoices)
 	d.notifier.Add(d.invoices.Queues()...)
@@ -268,6 +273,7 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	// directory so that its address stays the same.
 	set.api.Log = log
 	server := api.New(set.api, d.engine, d.invoices)
+	coinremitter.Base = server.BaseURL
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return d, fmt.Errorf("listen: %w", err)

@@ -149,7 +149,7 @@ func TestREADMEWebhookCode(t *testing.T) {
 	}
 	for _, f := range []struct{ path, begin string }{
 		{"testdata/node/webhook_receiver.js", "// --- README: verifying a webhook in Node ---\n"},
-		{"testdata/php/webhook_receiver.php", "// --- README: verifying a webhook in PHP ---\n"},
+		{"testdata/php/verify_webhook.php", "// --- README: verifying a webhook in PHP ---\n"},
 	} {
 		b, err := os.ReadFile(f.path)
 		if err != nil {

@@ -1,6 +1,6 @@
 // A shop's webhook receiver in Express, with README's verification of
 // ferry's signed webhooks (Standard Webhooks). It listens on
-// 127.0.0.1:$PORT, checks each POST to /payscrypt/webhook with
+// 127.0.0.1:$PORT, checks each POST (to any path) with
 // $FERRY_WEBHOOK_SECRET, and logs what it decided, as JSON lines, to
 // $WEBHOOK_LOG. Answers 204 to a good webhook, 400 to a bad one; a
 // repeated webhook-id is answered 204 and logged as a repeat.
@@ -30,9 +30,9 @@ function verifyWebhook(secret, headers, rawBody) {
 }
 // --- end of README's code ---
 
-app.post('/payscrypt/webhook', express.raw({ type: '*/*' }), (req, res) => {
+app.post(/.*/, express.raw({ type: '*/*' }), (req, res) => {
   const body = req.body.toString('utf8');
-  const entry = { id: req.headers['webhook-id'], body };
+  const entry = { id: req.headers['webhook-id'], path: req.path, body };
   try {
     entry.event = verifyWebhook(process.env.FERRY_WEBHOOK_SECRET, req.headers, body);
     entry.verified = true;

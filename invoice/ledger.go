@@ -1,0 +1,345 @@
+package invoice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// A vendor's ledger: the input addresses it asked for outside an invoice
+// (labelled), and every movement of money at its addresses, as the
+// dialects' transaction listings show them: each deposit, and the forward
+// or refund that paid it out.
+
+// LedgerStore is what the ledger reads and keeps. *store.DB implements it.
+type LedgerStore interface {
+	PutLabel(l *store.Label) error
+	Label(coin string, index uint32) (*store.Label, error)
+	Address(coin string, index uint32) (*store.Address, error)
+	AddressByProgram(coin string, program []byte) (*store.Address, error)
+	Deposit(coin string, op chain.OutPoint) (*store.Deposit, error)
+	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
+	InvoicesOf(vendor, dialect string, offset, limit int) ([]*store.Invoice, error)
+}
+
+// The kinds of a Transaction.
+const (
+	KindDeposit = "deposit"
+	KindForward = "forward"
+	KindRefund  = "refund"
+)
+
+// OutSuffix ends the id of the transaction that pays a deposit out: its
+// forward or refund is "<txid>:<vout>" of the deposit, and this.
+const OutSuffix = ":out"
+
+// Transaction is one movement of money at an input address.
+type Transaction struct {
+	// ID is the deposit's id ("<txid>:<vout>"), or, for the forward or
+	// refund that pays it out, that and OutSuffix.
+	ID        string
+	Kind      string
+	Coin      string
+	DepositID string
+	// Address is the input address; To is where the money went: the
+	// input address for a deposit, the vendor's payout address for a
+	// forward, the payer's address for a refund.
+	Address, To string
+	// TxID is the deposit's transaction, or the forward's (refund's).
+	TxID string
+	// Amount is what To received; ServiceFee and NetworkFee came out of
+	// the deposit (Total) on the way.
+	Amount, ServiceFee, NetworkFee, Total int64
+	Confirmations                         int64
+	// Time is the block's (a deposit's), or when the forward was signed;
+	// zero for a deposit in the mempool.
+	Time time.Time
+	// Status is the deposit's, as /api/check gives it (unconfirmed,
+	// confirmed, forwarded, refunded, donation, vanished); for a forward
+	// or refund, "signed" until a node takes it, then "broadcast", then
+	// "confirmed".
+	Status string
+	// Held marks a deposit an invoice holds.
+	Held bool
+}
+
+// NewAddress hands the vendor a new input address of coin, forwarding to
+// its payout address, recorded as the vendor's with label.
+func (e *Engine) NewAddress(ctx context.Context, vendor *store.Vendor, coin, label string) (*store.Address, error) {
+	if _, err := e.coin(coin); err != nil {
+		return nil, err
+	}
+	if len(label) > 100 || !printable(label) {
+		return nil, invalid("the label must be printable text of at most 100 bytes")
+	}
+	payout, ok := vendor.Payout[coin]
+	if !ok {
+		return nil, invalid("the vendor has no " + strings.ToUpper(coin) + " payout address")
+	}
+	a, err := e.cfg.Relay.Mint(ctx, relay.MintRequest{Coin: coin, Destination: payout})
+	if err != nil {
+		return nil, err
+	}
+	// An address minted but not labelled (a crash between the two) was
+	// never handed to anyone.
+	if err := e.cfg.Store.PutLabel(&store.Label{Coin: coin, Index: a.Index, Vendor: vendor.ID, Label: label, Created: e.cfg.Clock.Now().UTC()}); err != nil {
+		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record label", Err: err}
+	}
+	e.log.Info().Str("vendor", vendor.ID).Str("coin", coin).Uint32("index", a.Index).Msg("address handed out")
+	return a, nil
+}
+
+// Owner is whose an input address is: a vendor's labelled address, or an
+// invoice's.
+type Owner struct {
+	Address *store.Address
+	Label   *store.Label   // nil for an invoice's address
+	Invoice *store.Invoice // nil for a labelled address
+}
+
+// Vendor is the owner's vendor id.
+func (o *Owner) Vendor() string {
+	if o.Label != nil {
+		return o.Label.Vendor
+	}
+	return o.Invoice.Vendor
+}
+
+// notFound answers a transaction or an address that is not the vendor's
+// as one that does not exist.
+func notFound(what string) error {
+	return &relay.Error{Kind: relay.KindNotFound, Message: what + " not found"}
+}
+
+// AddressOwner returns the owner of coin's input address, if it is
+// vendor's; not found otherwise.
+func (e *Engine) AddressOwner(_ context.Context, vendor, coin, address string) (*Owner, error) {
+	if _, err := e.coin(coin); err != nil {
+		return nil, err
+	}
+	c, err := chain.CoinByID(coin, e.cfg.Network)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := c.ParseDestination(address)
+	if err != nil {
+		return nil, invalid("invalid " + c.Name() + " address: " + relay.DestinationError(err))
+	}
+	prog, ok := chain.P2WPKHProgram(dest.Script)
+	if !ok {
+		return nil, notFound("address")
+	}
+	a, err := e.cfg.Store.AddressByProgram(coin, prog)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("address")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.owner(vendor, a)
+}
+
+// owner returns who a's owner is, if it is vendor.
+func (e *Engine) owner(vendor string, a *store.Address) (*Owner, error) {
+	o := &Owner{Address: a}
+	l, err := e.cfg.Store.Label(a.Coin, a.Index)
+	switch {
+	case err == nil:
+		o.Label = l
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	default:
+		inv, err := e.cfg.Store.InvoiceOfAddress(a.Coin, a.Index)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound("address")
+		}
+		if err != nil {
+			return nil, err
+		}
+		o.Invoice = inv
+	}
+	if o.Vendor() != vendor {
+		return nil, notFound("address")
+	}
+	return o, nil
+}
+
+// Transactions returns every movement of money at coin's input address,
+// if it is vendor's: each deposit, with the forward or refund that paid
+// it out after it; deposits by confirmations, most first.
+func (e *Engine) Transactions(ctx context.Context, vendor, coin, address string) ([]Transaction, error) {
+	o, err := e.AddressOwner(ctx, vendor, coin, address)
+	if err != nil {
+		return nil, err
+	}
+	return e.ledger(ctx, o)
+}
+
+// Transaction returns the transaction id (Transaction.ID) of coin, if it
+// is at one of vendor's addresses. A deposit still in the mempool is not
+// found this way (Transactions lists it).
+func (e *Engine) Transaction(ctx context.Context, vendor, coin, id string) (*Transaction, error) {
+	if _, err := e.coin(coin); err != nil {
+		return nil, err
+	}
+	dep, _ := strings.CutSuffix(id, OutSuffix)
+	op, err := parseOutPoint(dep)
+	if err != nil {
+		return nil, notFound("transaction")
+	}
+	d, err := e.cfg.Store.Deposit(coin, op)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("transaction")
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := e.cfg.Store.Address(coin, d.AddrIndex)
+	if err != nil {
+		return nil, err
+	}
+	o, err := e.owner(vendor, a)
+	if err != nil {
+		return nil, notFound("transaction")
+	}
+	ts, err := e.ledger(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		if ts[i].ID == id {
+			return &ts[i], nil
+		}
+	}
+	return nil, notFound("transaction")
+}
+
+// ledger lists the transactions at an owned address.
+func (e *Engine) ledger(ctx context.Context, o *Owner) ([]Transaction, error) {
+	coin := o.Address.Coin
+	rep, err := e.cfg.Relay.Report(ctx, coin, o.Address.Address)
+	if err != nil {
+		return nil, err
+	}
+	held := map[string]bool{}
+	if o.Invoice != nil && o.Invoice.Hold {
+		v, err := e.Get(ctx, o.Invoice.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range v.held(coin) {
+			held[p.DepositID] = true
+		}
+	}
+	tip := e.cfg.Relay.Height(coin)
+	now := e.cfg.Clock.Now().UTC()
+	out := []Transaction{}
+	for _, d := range rep.Deposits {
+		t := Transaction{ID: d.ID, Kind: KindDeposit, Coin: coin, DepositID: d.ID, Address: rep.InputAddress, To: rep.InputAddress,
+			TxID: d.TxID, Amount: d.Value, Total: d.Value, Confirmations: d.Confirmations, Status: d.Status, Held: held[d.ID]}
+		if d.Status == relay.StatusUnconfirmed {
+			t.Time = now
+			out = append(out, t)
+			continue
+		}
+		op, err := parseOutPoint(d.ID)
+		if err != nil {
+			return nil, err
+		}
+		dep, err := e.cfg.Store.Deposit(coin, op)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if dep != nil {
+			t.Time = dep.Time
+		}
+		out = append(out, t)
+		if d.ForwardTxID == "" {
+			continue
+		}
+		f, err := e.cfg.Store.Forward(coin, op)
+		if err != nil {
+			return nil, fmt.Errorf("forward of %s: %w", d.ID, err)
+		}
+		if f.Donation {
+			continue // the operator's, not the vendor's
+		}
+		ft := Transaction{ID: d.ID + OutSuffix, Kind: KindForward, Coin: coin, DepositID: d.ID, Address: rep.InputAddress,
+			To: rep.Destination, TxID: f.TxID.String(), Amount: f.Forwarded, ServiceFee: f.ServiceFee, NetworkFee: f.NetworkFee,
+			Total: f.Value, Time: f.Created.UTC(), Status: "signed"}
+		if f.Refund {
+			ft.Kind, ft.To = KindRefund, f.Destination
+		}
+		if f.Accepted {
+			ft.Status = "broadcast"
+		}
+		if dep != nil && dep.Spent() && dep.SpentBy == f.TxID {
+			ft.Status, ft.Confirmations = "confirmed", max(tip-dep.SpentHeight+1, 1)
+		}
+		out = append(out, ft)
+	}
+	return out, nil
+}
+
+// Invoices returns a vendor's invoices of dialect, oldest first: limit of
+// them after the first offset, each with its status worked out now.
+func (e *Engine) Invoices(ctx context.Context, vendor, dialect string, offset, limit int) ([]*View, error) {
+	invs, err := e.cfg.Store.InvoicesOf(vendor, dialect, offset, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*View, 0, len(invs))
+	for _, inv := range invs {
+		v, err := e.view(ctx, inv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// PaymentTransactions returns the transactions of an invoice's payments in
+// coin ("" for every coin): each deposit, and what paid it out.
+func (e *Engine) PaymentTransactions(ctx context.Context, v *View, coin string) ([]Transaction, error) {
+	var out []Transaction
+	for _, c := range v.Coins {
+		if coin != "" && c.Coin != coin {
+			continue
+		}
+		a, err := e.cfg.Store.Address(c.Coin, c.Index)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := e.ledger(ctx, &Owner{Address: a, Invoice: v.Invoice})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+	}
+	return out, nil
+}
+
+// parseOutPoint reads a deposit's id, "<txid>:<vout>".
+func parseOutPoint(s string) (chain.OutPoint, error) {
+	txid, vout, ok := strings.Cut(s, ":")
+	if !ok || len(vout) == 0 || len(vout) > 10 {
+		return chain.OutPoint{}, fmt.Errorf("outpoint %.80q: want <txid>:<vout>", s)
+	}
+	h, err := chain.ParseHash(txid)
+	if err != nil {
+		return chain.OutPoint{}, err
+	}
+	n, err := strconv.ParseUint(vout, 10, 32)
+	if err != nil {
+		return chain.OutPoint{}, fmt.Errorf("outpoint %.80q: %w", s, err)
+	}
+	return chain.OutPoint{Hash: h, Index: uint32(n)}, nil
+}
