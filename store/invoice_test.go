@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/store/storetest"
 )
 
 func TestVendors(t *testing.T) {
@@ -80,7 +81,7 @@ func TestInvoices(t *testing.T) {
 }
 
 func TestCheckNetwork(t *testing.T) {
-	db := MustOpen(t)
+	db := storetest.OpenBare(t)
 	if _, err := db.Network(); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("network of a new store: %v", err)
 	}
