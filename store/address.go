@@ -4,9 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/ferry-relay/ferry/chain"
 )
 
 // Address is an input address handed out by /api/receive: where the
@@ -66,7 +69,7 @@ func (db *DB) encodeAddress(a *Address) []byte {
 	if err != nil || in.Address != a.Address {
 		return a.encode()
 	}
-	if d, err := c.DestinationOf(a.DestScript); err != nil || d.Address != a.Destination {
+	if d, err := db.destinations.of(c, a.DestScript); err != nil || d != a.Destination {
 		return a.encode()
 	}
 	e := newEncVersion(48+len(a.DestScript)+len(a.Callback), addressCompact)
@@ -79,6 +82,39 @@ func (db *DB) encodeAddress(a *Address) []byte {
 		e.time(a.LastActivity)
 	}
 	return e.b
+}
+
+// destinationNames caches the texts of the destination scripts last seen:
+// merchants pay out to the same few addresses, and deriving a text means
+// encoding it and parsing it back. It is safe for concurrent use.
+type destinationNames struct {
+	mu    sync.Mutex
+	names map[string]string // coin id, script: text
+}
+
+// maxDestinationNames bounds the cache; it starts over when full.
+const maxDestinationNames = 4096
+
+// of returns the text of the destination script pays to on c.
+func (n *destinationNames) of(c *chain.Coin, script []byte) (string, error) {
+	k := c.ID() + string(script)
+	n.mu.Lock()
+	name, ok := n.names[k]
+	n.mu.Unlock()
+	if ok {
+		return name, nil
+	}
+	d, err := c.DestinationOf(script)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	if n.names == nil || len(n.names) >= maxDestinationNames {
+		n.names = map[string]string{}
+	}
+	n.names[k] = d.Address
+	n.mu.Unlock()
+	return d.Address, nil
 }
 
 func (db *DB) decodeAddress(coin string, index uint32, b []byte) (*Address, error) {
@@ -107,11 +143,11 @@ func (db *DB) decodeAddress(coin string, index uint32, b []byte) (*Address, erro
 	if err != nil {
 		return nil, fmt.Errorf("address %s/%d: %w: %v", coin, index, ErrCorrupt, err)
 	}
-	dest, err := c.DestinationOf(a.DestScript)
+	dest, err := db.destinations.of(c, a.DestScript)
 	if err != nil {
 		return nil, fmt.Errorf("address %s/%d: %w: destination: %v", coin, index, ErrCorrupt, err)
 	}
-	a.Address, a.Destination = in.Address, dest.Address
+	a.Address, a.Destination = in.Address, dest
 	return a, nil
 }
 
@@ -181,18 +217,20 @@ func (db *DB) SetFirstIndex(coin string, first uint32) error {
 // watched set, idle since a.LastActivity (a.Created if zero). It must be
 // called before the address is handed out, so that a restart can neither
 // forget the address nor hand its index out again. It is safe for
-// concurrent use: concurrent calls share one sync of the disk (goleveldb
-// merges concurrent writes), and each returns once its own record is
-// synced.
+// concurrent use: the addresses of concurrent calls are written together,
+// in one synced write (group commit), and each call returns once the
+// write that holds its address is synced.
 func (db *DB) PutAddress(a *Address) error {
 	if a.LastActivity.IsZero() {
 		a.LastActivity = a.Created
 	}
-	b := new(leveldb.Batch)
-	b.Put(key(tAddress, a.Coin, u32(a.Index)), db.encodeAddress(a))
-	b.Put(key(tWatched, a.Coin, a.Program[:]), u32(a.Index))
-	b.Put(expiryKey(a.Coin, a.LastActivity, a.Index), nil)
-	if err := db.ldb.Write(b, syncWrite); err != nil {
+	rec := db.encodeAddress(a)
+	err := db.addresses.write(func(b *leveldb.Batch) {
+		b.Put(key(tAddress, a.Coin, u32(a.Index)), rec)
+		b.Put(key(tWatched, a.Coin, a.Program[:]), u32(a.Index))
+		b.Put(expiryKey(a.Coin, a.LastActivity, a.Index), nil)
+	})
+	if err != nil {
 		return fmt.Errorf("put address %s/%d: %w", a.Coin, a.Index, err)
 	}
 	return nil

@@ -46,6 +46,10 @@ type DB struct {
 	// coins are the coins on the store's network, by id, once the store
 	// knows its network: address records leave out what they derive.
 	coins atomic.Pointer[map[string]*chain.Coin]
+	// addresses writes new addresses in groups.
+	addresses committer
+	// destinations caches the texts of destination scripts.
+	destinations destinationNames
 }
 
 var syncWrite = &opt.WriteOptions{Sync: true}
@@ -70,7 +74,7 @@ func Open(dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db := &DB{ldb: ldb, undoDepth: DefaultUndoDepth}
+	db := &DB{ldb: ldb, undoDepth: DefaultUndoDepth, addresses: committer{ldb: ldb}}
 	if network, err := db.get(networkKey); err == nil {
 		db.setNetwork(string(network))
 	} else if !errors.Is(err, ErrNotFound) {
