@@ -3,7 +3,10 @@ package relay
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -39,7 +42,7 @@ type ForwardStore interface {
 	OpenDeposits(coin string) ([]*store.Deposit, error)
 	Address(coin string, index uint32) (*store.Address, error)
 	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
-	PutForward(f *store.Forward) error
+	PutForwards(fs []*store.Forward) error
 }
 
 var _ ForwardStore = (*store.DB)(nil)
@@ -102,10 +105,27 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}}
 }
 
+// Batches of a forwarder pass.
+const (
+	// forwardBatch is how many deposits a pass takes at a time: their
+	// forwards signed together, recorded in one synced write, broadcast,
+	// and their attempts recorded in another.
+	forwardBatch = 256
+	// broadcasters is how many broadcasts a pass keeps in flight (nodes
+	// serve RPC on several threads; Litecoin and Bitcoin Core on four by
+	// default).
+	broadcasters = 4
+)
+
 // Forward forwards, or broadcasts again, every open deposit that has
 // enough confirmations at height tip. It reports whether the pass was
 // complete: false if the node could not be asked or reached, so that the
 // caller tries again soon rather than at the next block.
+//
+// Deposits are taken forwardBatch at a time: the new forwards of a batch
+// are signed in parallel and recorded, synced, in one write before any of
+// them is broadcast; the batch's forwards are broadcast a few at a time,
+// and their attempts recorded in one write.
 func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 	deps, err := fw.cfg.Store.OpenDeposits(fw.id)
 	if err != nil {
@@ -113,43 +133,29 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 		return false
 	}
 	open := make(map[chain.OutPoint]bool, len(deps))
-	complete := true
-	var rate int64 // fetched once per pass, when a forward is built
+	var due []*store.Deposit
 	for _, d := range deps {
 		open[d.OutPoint] = true
+		if confs := tip - d.Height + 1; confs >= max(fw.cfg.Confirmations, d.Maturity) {
+			due = append(due, d)
+		}
+	}
+	complete := true
+	var rate int64 // fetched once per pass, when a forward is built
+	for len(due) > 0 {
 		if ctx.Err() != nil {
 			return false
 		}
-		confs := tip - d.Height + 1
-		if confs < max(fw.cfg.Confirmations, d.Maturity) {
-			continue
+		batch := due[:min(forwardBatch, len(due))]
+		due = due[len(batch):]
+		fs, ok := fw.prepare(ctx, batch, &rate)
+		if rate < 0 {
+			return false // the fee rate could not be had
 		}
-		f, err := fw.cfg.Store.Forward(fw.id, d.OutPoint)
-		if errors.Is(err, store.ErrNotFound) {
-			if rate == 0 {
-				if rate, err = fw.feeRate(ctx); err != nil {
-					fw.cfg.Log.Warn().Err(err).Msg("forwarder: fee rate")
-					return false
-				}
-			}
-			f, err = fw.build(d, rate)
-		}
-		if errors.Is(err, errUneconomical) {
-			// Said once at warning level; every block after at debug.
-			ev := fw.cfg.Log.Debug()
-			if !fw.postponed[d.OutPoint] {
-				fw.postponed[d.OutPoint] = true
-				ev = fw.cfg.Log.Warn()
-			}
-			ev.Str("outpoint", d.OutPoint.String()).Err(err).Msg("forward postponed")
-			continue
-		}
-		if err != nil {
-			fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder")
+		if !ok {
 			complete = false
-			continue
 		}
-		if !fw.broadcast(ctx, f) {
+		if !fw.broadcastAll(ctx, fs) {
 			complete = false
 		}
 	}
@@ -159,6 +165,86 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 		}
 	}
 	return complete
+}
+
+// prepare returns the forwards of deposits: those recorded, and new ones,
+// built (at *rate, fetched first if 0; set to -1 if it cannot be had) and
+// recorded. It reports false if one could not be.
+func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *int64) ([]*store.Forward, bool) {
+	complete := true
+	var fs []*store.Forward
+	var build []*store.Deposit
+	for _, d := range deps {
+		f, err := fw.cfg.Store.Forward(fw.id, d.OutPoint)
+		switch {
+		case err == nil:
+			fs = append(fs, f)
+		case errors.Is(err, store.ErrNotFound):
+			build = append(build, d)
+		default:
+			fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder")
+			complete = false
+		}
+	}
+	if len(build) == 0 {
+		return fs, complete
+	}
+	if *rate == 0 {
+		r, err := fw.feeRate(ctx)
+		if err != nil {
+			fw.cfg.Log.Warn().Err(err).Msg("forwarder: fee rate")
+			*rate = -1
+			return nil, false
+		}
+		*rate = r
+	}
+
+	// Signed in parallel, then recorded at once.
+	built := make([]*store.Forward, len(build))
+	vsizes := make([]int64, len(build))
+	errs := make([]error, len(build))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(build)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(build); i = int(next.Add(1) - 1) {
+				built[i], vsizes[i], errs[i] = fw.build(build[i], *rate)
+			}
+		})
+	}
+	wg.Wait()
+	var fresh []*store.Forward
+	var freshSizes []int64
+	for i, d := range build {
+		switch err := errs[i]; {
+		case errors.Is(err, errUneconomical):
+			// Said once at warning level; every block after at debug.
+			ev := fw.cfg.Log.Debug()
+			if !fw.postponed[d.OutPoint] {
+				fw.postponed[d.OutPoint] = true
+				ev = fw.cfg.Log.Warn()
+			}
+			ev.Str("outpoint", d.OutPoint.String()).Err(err).Msg("forward postponed")
+		case err != nil:
+			fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder")
+			complete = false
+		default:
+			fresh, freshSizes = append(fresh, built[i]), append(freshSizes, vsizes[i])
+		}
+	}
+	if len(fresh) == 0 {
+		return fs, complete
+	}
+	if err := fw.cfg.Store.PutForwards(fresh); err != nil {
+		fw.cfg.Log.Error().Err(err).Int("forwards", len(fresh)).Msg("forwarder: record forwards")
+		return fs, false
+	}
+	for i, f := range fresh {
+		fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Bool("donation", f.Donation).
+			Int64("value", f.Value).Int64("forwarded", f.Forwarded).Int64("service_fee", f.ServiceFee).
+			Int64("network_fee", f.NetworkFee).Int64("vsize", freshSizes[i]).Msg("forward signed")
+	}
+	return append(fs, fresh...), complete
 }
 
 // feeRate returns the network fee rate for a new forward, in satoshis per
@@ -180,23 +266,24 @@ func (fw *Forwarder) feeRate(ctx context.Context) (int64, error) {
 	return max(rate, floor), nil
 }
 
-// build signs the forward of deposit d and records it, synced, before
-// anything is broadcast.
-func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, error) {
+// build signs the forward of deposit d and returns it with its virtual
+// size. It is safe for concurrent use; the forward is recorded by the
+// caller, before it is broadcast.
+func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, int64, error) {
 	addr, err := fw.cfg.Store.Address(fw.id, d.AddrIndex)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p, err := planForward(fw.cfg.Coin, d.Value, addr.DestScript, fw.cfg.FeeAddress.Script, fw.cfg.FeePercent, fw.cfg.MinDeposit, rate)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	in := chain.SpendInput{OutPoint: d.OutPoint, Value: d.Value, KeyIndex: d.AddrIndex}
 	tx, err := fw.cfg.Coin.Sign(fw.cfg.Keys, in, p.outs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	f := &store.Forward{
+	return &store.Forward{
 		Coin:       fw.id,
 		OutPoint:   d.OutPoint,
 		AddrIndex:  d.AddrIndex,
@@ -209,27 +296,72 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, error)
 		Forwarded:  p.forwarded,
 		FeeRate:    rate,
 		Created:    fw.cfg.Clock.Now(),
-	}
-	if err := fw.cfg.Store.PutForward(f); err != nil {
-		return nil, err
-	}
-	fw.cfg.Log.Info().Str("outpoint", in.OutPoint.String()).Str("txid", tx.TxID.String()).Bool("donation", p.donation).
-		Int64("value", d.Value).Int64("forwarded", p.forwarded).Int64("service_fee", p.service).
-		Int64("network_fee", p.network).Int64("vsize", tx.VSize).Msg("forward signed")
-	return f, nil
+	}, tx.VSize, nil
 }
 
-// broadcast sends f to the node and records the attempt. The node's reason
-// for a rejection is logged and kept; the forward is tried again on the next
-// block. It returns false if the node could not be reached.
-func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) bool {
-	op := f.OutPoint.String()
-	txid := f.TxID.String()
+// broadcastAll sends fs to the node, a few at a time, and records the
+// attempts in one write; then it tells the listener of the forwards the
+// node has taken. The node's reason for a rejection is logged and kept;
+// the forward is tried again on the next block. It returns false if the
+// node could not be reached.
+func (fw *Forwarder) broadcastAll(ctx context.Context, fs []*store.Forward) bool {
+	if len(fs) == 0 {
+		return true
+	}
+	reached := make([]bool, len(fs))
+	tried := make([]bool, len(fs))
+	was := make([]bool, len(fs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(broadcasters, len(fs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(fs) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				was[i] = fs[i].Accepted
+				reached[i], tried[i] = fw.broadcast(ctx, fs[i])
+			}
+		})
+	}
+	wg.Wait()
+
+	var attempts []*store.Forward
+	complete := ctx.Err() == nil
+	for i, f := range fs {
+		if !tried[i] {
+			continue
+		}
+		attempts = append(attempts, f)
+		complete = complete && reached[i]
+	}
+	if err := fw.cfg.Store.PutForwards(attempts); err != nil {
+		fw.cfg.Log.Error().Err(err).Int("forwards", len(attempts)).Msg("record forward attempts")
+	}
+	for i, f := range fs {
+		if !tried[i] || !f.Accepted {
+			continue
+		}
+		if !was[i] {
+			fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Int64("forwarded", f.Forwarded).
+				Bool("donation", f.Donation).Msg("forward broadcast")
+		}
+		if fw.cfg.Listener != nil {
+			// Every time, not only the first: a crash may have come
+			// between the node's acceptance and the listener's record
+			// of it.
+			fw.cfg.Listener.Accepted(ctx, f)
+		}
+	}
+	return complete
+}
+
+// broadcast sends f to the node and sets the attempt's outcome in f. It
+// reports whether the node was reached, and whether the attempt counts
+// (not cut short by ctx).
+func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) (reached, tried bool) {
 	_, err := fw.cfg.Broadcaster.SendRawTransaction(ctx, f.Raw)
 	if ctx.Err() != nil {
-		return false
+		return false, false
 	}
-	wasAccepted := f.Accepted
+	op, txid := f.OutPoint.String(), f.TxID.String()
 	var rpcErr *chain.RPCError
 	switch {
 	case err == nil || errors.As(err, &rpcErr) && alreadyKnown(rpcErr):
@@ -243,18 +375,7 @@ func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) bool {
 	}
 	f.Attempts++
 	f.LastAttempt = fw.cfg.Clock.Now()
-	if err := fw.cfg.Store.PutForward(f); err != nil {
-		fw.cfg.Log.Error().Err(err).Str("outpoint", op).Msg("record forward attempt")
-	}
-	if f.Accepted && !wasAccepted {
-		fw.cfg.Log.Info().Str("outpoint", op).Str("txid", txid).Int64("forwarded", f.Forwarded).Bool("donation", f.Donation).Msg("forward broadcast")
-	}
-	if f.Accepted && fw.cfg.Listener != nil {
-		// Every time, not only the first: a crash may have come between
-		// the node's acceptance and the listener's record of it.
-		fw.cfg.Listener.Accepted(ctx, f)
-	}
-	return rpcErr != nil || err == nil
+	return rpcErr != nil || err == nil, true
 }
 
 // Applied tells the listener of the forwards a block confirms: one never
