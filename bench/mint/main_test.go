@@ -19,7 +19,7 @@ func TestTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.bare) != 1 || len(r.ferry) != 1 || r.minted != 1+10+100 {
+	if len(r.bare) != 1 || len(r.ferry) != 1 || r.minted != 1+10+100+100 {
 		t.Errorf("%d bare runs, %d ferry runs, %d addresses minted", len(r.bare), len(r.ferry), r.minted)
 	}
 }
