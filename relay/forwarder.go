@@ -107,9 +107,11 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 
 // Batches of a forwarder pass.
 const (
-	// forwardBatch is how many deposits a pass takes at a time: their
-	// forwards signed together, recorded in one synced write, broadcast,
-	// and their attempts recorded in another.
+	// forwardBatch is how many deposits a pass takes at a time, at most:
+	// their forwards signed together, recorded in one synced write,
+	// broadcast, and their attempts recorded in another. A pass starts
+	// with one deposit and doubles the batch each time, so that the first
+	// forwards of a block go out as soon as they would alone.
 	forwardBatch = 256
 	// broadcasters is how many broadcasts a pass keeps in flight (nodes
 	// serve RPC on several threads; Litecoin and Bitcoin Core on four by
@@ -122,10 +124,10 @@ const (
 // complete: false if the node could not be asked or reached, so that the
 // caller tries again soon rather than at the next block.
 //
-// Deposits are taken forwardBatch at a time: the new forwards of a batch
-// are signed in parallel and recorded, synced, in one write before any of
-// them is broadcast; the batch's forwards are broadcast a few at a time,
-// and their attempts recorded in one write.
+// Deposits are taken in batches of 1, 2, 4, … up to forwardBatch: the new
+// forwards of a batch are signed in parallel and recorded, synced, in one
+// write before any of them is broadcast; the batch's forwards are
+// broadcast a few at a time, and their attempts recorded in one write.
 func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 	deps, err := fw.cfg.Store.OpenDeposits(fw.id)
 	if err != nil {
@@ -142,11 +144,11 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 	}
 	complete := true
 	var rate int64 // fetched once per pass, when a forward is built
-	for len(due) > 0 {
+	for size := 1; len(due) > 0; size = min(2*size, forwardBatch) {
 		if ctx.Err() != nil {
 			return false
 		}
-		batch := due[:min(forwardBatch, len(due))]
+		batch := due[:min(size, len(due))]
 		due = due[len(batch):]
 		fs, ok := fw.prepare(ctx, batch, &rate)
 		if rate < 0 {

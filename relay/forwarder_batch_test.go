@@ -34,9 +34,9 @@ func (n *checkingNode) SendRawTransaction(ctx context.Context, raw []byte) (chai
 	return n.Node.SendRawTransaction(ctx, raw)
 }
 
-// TestForwardsManyInOneBlock: 300 deposits confirmed in one block, more
-// than a forwarder batch, are each forwarded once, every forward in the
-// store before it is broadcast, its attempt recorded after.
+// TestForwardsManyInOneBlock: 300 deposits confirmed in one block (batches
+// of 1, 2, … 128, then 256 at most) are each forwarded once, every forward
+// in the store before it is broadcast, its attempt recorded after.
 func TestForwardsManyInOneBlock(t *testing.T) {
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	db := relaytest.OpenStore(t)
