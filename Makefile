@@ -5,7 +5,7 @@ export PATH := $(PATH):/usr/local/go/bin
 # Where go install puts btcd and btcwallet.
 export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
-.PHONY: build deps test bench-once fuzz demo bench screenshots clean
+.PHONY: build deps test bench-once fuzz demo bench screenshots proto image clean
 
 # Fuzz targets: package:target[:divisor]. make test runs each briefly, make
 # fuzz long; a target whose every run touches the store gets FUZZTIME's
@@ -16,7 +16,9 @@ export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantForm:20 ./api:FuzzAdminVendor:20 \
 	./relay:FuzzParseCallback ./chain:FuzzDecodeBlock ./chain:FuzzHexResult \
 	./rates:FuzzParseDecimal ./rates:FuzzParseFiatAmount ./rates:FuzzCoinGecko ./rates:FuzzKraken \
-	./mail:FuzzHeaders ./mail:FuzzParseURL
+	./mail:FuzzHeaders ./mail:FuzzParseURL ./webhook:FuzzVerify \
+	./api:FuzzFluxcordBody:20 ./api:FuzzPayscryptBody:20 \
+	./cmd/ferry:FuzzParseHeights
 FUZZTIME ?= 5000000x
 
 build:
@@ -44,7 +46,8 @@ test: deps
 bench-once:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./relay -watched 2000 -callbacks 50
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./store -watched 2000
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./api ./chain
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./invoice -webhooks 50
+	FERRY_REQUIRE_NODES=1 $(GO) test -run '^$$' -bench . -benchtime 1x ./api ./chain ./recovery
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -63,6 +66,21 @@ demo: build
 bench:
 	.ci/install-deps litecoind
 	bench/run.sh
+
+# Payscrypt's gRPC service: the generated code, from its .proto (a test
+# checks that the committed code is what this makes).
+proto:
+	.ci/install-deps protoc protoc-gen-go protoc-gen-go-grpc
+	cd api/payscryptpb && protoc --go_out=. --go_opt=paths=source_relative \
+	  --go-grpc_out=. --go-grpc_opt=paths=source_relative pg_api.proto
+
+# The container image operators run (Dockerfile), built with buildah: no
+# daemon, and RUN steps in a chroot (no OCI runtime). docker build -t ferry .
+# builds the same image.
+IMAGE ?= ferry
+image:
+	.ci/install-deps buildah
+	buildah build --isolation chroot -t $(IMAGE) .
 
 # The README's pictures of the payment page, taken by the end-to-end test.
 screenshots: deps

@@ -1,22 +1,30 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/rs/zerolog"
 
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
 )
 
 // The operator's API, served on a Unix socket in the data directory that
 // only the operator can reach (ferry vendor talks to it while the daemon
 // holds the store):
 //
-//	POST   /vendors      add a vendor: {"name","email","payout":{"ltc":…,"btc":…}} → its credentials
-//	GET    /vendors      list the vendors
-//	DELETE /vendors/:id  remove a vendor
+//	POST   /vendors                        add a vendor: {"name","email","payout":{"ltc":…,"btc":…}} → its credentials
+//	GET    /vendors                        list the vendors
+//	DELETE /vendors/:id                    remove a vendor
+//	POST   /vendors/:id/key                a new API key (the old one stops working)
+//	GET    /vendors/:id/webhook-secret     the webhook secret (?rotate=1: a new one)
+//	POST   /vendors/:id/webhooks           register a webhook endpoint: {"url"}
+//	GET    /vendors/:id/webhooks           list them
+//	DELETE /vendors/:id/webhooks/:endpoint remove one
 
 // adminStatuses maps each kind of error to its HTTP status.
 var adminStatuses = map[relay.Kind]int{
@@ -27,23 +35,56 @@ var adminStatuses = map[relay.Kind]int{
 	relay.KindUnavailable:  http.StatusServiceUnavailable,
 	relay.KindUnauthorized: http.StatusForbidden,
 	relay.KindConflict:     http.StatusConflict,
+	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
 }
 
-// AdminHandler returns the operator's API.
-func (s *Server) AdminHandler() http.Handler {
+// Admin is what the operator's API manages: vendors, their keys and
+// webhook endpoints. *invoice.Vendors implements it, for the daemon (the
+// invoice engine's) and for ferry vendor on a store no daemon holds.
+type Admin interface {
+	Add(ctx context.Context, nv invoice.NewVendor) (*invoice.Credentials, error)
+	List(ctx context.Context) ([]*store.Vendor, error)
+	Remove(ctx context.Context, id string) error
+	NewAPIKey(ctx context.Context, vendor string) (*invoice.Credentials, error)
+	WebhookSecret(ctx context.Context, vendor string, rotate bool) (string, error)
+	AddEndpoint(ctx context.Context, vendor, url string) (*store.Endpoint, error)
+	Endpoints(ctx context.Context, vendor string) ([]*store.Endpoint, error)
+	RemoveEndpoint(ctx context.Context, vendor, id string) error
+}
+
+var _ Admin = (*invoice.Vendors)(nil)
+
+// admin serves the operator's API.
+type admin struct {
+	a   Admin
+	log zerolog.Logger
+}
+
+// AdminHandler returns the operator's API over a. It answers JSON, errors
+// as {"error":…}.
+func AdminHandler(a Admin, log zerolog.Logger) http.Handler {
+	s := &admin{a: a, log: log.With().Str("component", "admin").Logger()}
 	rt := httprouter.New()
 	rt.POST("/vendors", s.addVendor)
 	rt.GET("/vendors", s.listVendors)
 	rt.DELETE("/vendors/:id", s.removeVendor)
+	rt.POST("/vendors/:id/key", s.newAPIKey)
+	rt.GET("/vendors/:id/webhook-secret", s.webhookSecret)
+	rt.POST("/vendors/:id/webhooks", s.addEndpoint)
+	rt.GET("/vendors/:id/webhooks", s.listEndpoints)
+	rt.DELETE("/vendors/:id/webhooks/:endpoint", s.removeEndpoint)
 	return rt
 }
 
-func (s *Server) adminError(w http.ResponseWriter, err error) {
-	kind, msg := s.explain(err, "admin")
+func (s *admin) adminError(w http.ResponseWriter, err error) {
+	kind, msg := relay.Explain(err)
+	if kind == relay.KindInternal {
+		s.log.Error().Err(err).Msg("internal error")
+	}
 	writeJSON(w, adminStatuses[kind], map[string]string{"error": msg})
 }
 
-func (s *Server) addVendor(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+func (s *admin) addVendor(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	var nv invoice.NewVendor
 	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 16<<10))
 	dec.DisallowUnknownFields()
@@ -51,7 +92,7 @@ func (s *Server) addVendor(w http.ResponseWriter, req *http.Request, _ httproute
 		s.adminError(w, &relay.Error{Kind: relay.KindInvalid, Message: "the body must be a vendor in JSON: " + err.Error()})
 		return
 	}
-	c, err := s.invoices.AddVendor(req.Context(), nv)
+	c, err := s.a.Add(req.Context(), nv)
 	if err != nil {
 		s.adminError(w, err)
 		return
@@ -59,8 +100,8 @@ func (s *Server) addVendor(w http.ResponseWriter, req *http.Request, _ httproute
 	writeJSON(w, http.StatusCreated, c)
 }
 
-func (s *Server) listVendors(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	vs, err := s.invoices.Vendors(req.Context())
+func (s *admin) listVendors(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	vs, err := s.a.List(req.Context())
 	if err != nil {
 		s.adminError(w, err)
 		return
@@ -68,10 +109,61 @@ func (s *Server) listVendors(w http.ResponseWriter, req *http.Request, _ httprou
 	writeJSON(w, http.StatusOK, map[string]any{"vendors": vs})
 }
 
-func (s *Server) removeVendor(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-	if err := s.invoices.RemoveVendor(req.Context(), ps.ByName("id")); err != nil {
+func (s *admin) removeVendor(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	if err := s.a.Remove(req.Context(), ps.ByName("id")); err != nil {
 		s.adminError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"removed": ps.ByName("id")})
+}
+
+func (s *admin) newAPIKey(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	c, err := s.a.NewAPIKey(req.Context(), ps.ByName("id"))
+	if err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"vendor": c.Vendor, "api_key": c.APIKey})
+}
+
+func (s *admin) webhookSecret(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	secret, err := s.a.WebhookSecret(req.Context(), ps.ByName("id"), req.URL.Query().Get("rotate") == "1")
+	if err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"vendor": ps.ByName("id"), "webhook_secret": secret})
+}
+
+func (s *admin) addEndpoint(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	var body struct {
+		URL string `json:"url"`
+	}
+	if err := readJSON(req, &body); err != nil {
+		s.adminError(w, err)
+		return
+	}
+	ep, err := s.a.AddEndpoint(req.Context(), ps.ByName("id"), body.URL)
+	if err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, ep)
+}
+
+func (s *admin) listEndpoints(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	eps, err := s.a.Endpoints(req.Context(), ps.ByName("id"))
+	if err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": eps})
+}
+
+func (s *admin) removeEndpoint(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	if err := s.a.RemoveEndpoint(req.Context(), ps.ByName("id"), ps.ByName("endpoint")); err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"removed": ps.ByName("endpoint")})
 }

@@ -34,6 +34,7 @@ var merchantStatuses = map[relay.Kind]int{
 	relay.KindUnavailable:  http.StatusServiceUnavailable,
 	relay.KindUnauthorized: http.StatusForbidden,
 	relay.KindConflict:     http.StatusConflict,
+	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
 }
 
 // merchantFields are the form's fields; the first six are required.

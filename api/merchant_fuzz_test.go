@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay/relaytest"
+	"github.com/rs/zerolog"
 )
 
 // FuzzMerchantForm posts a vendor's merchant form with any field values
@@ -81,7 +82,7 @@ func FuzzAdminVendor(f *testing.F) {
 		f.Add(s)
 	}
 	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
-	admin := httptest.NewServer(api.New(api.DefaultConfig(), nil, m.inv).AdminHandler())
+	admin := httptest.NewServer(api.AdminHandler(m.inv.Admin(), zerolog.Nop()))
 	f.Cleanup(admin.Close)
 	f.Fuzz(func(t *testing.T, body string) {
 		resp, err := http.Post(admin.URL+"/vendors", "application/json", strings.NewReader(body))

@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
@@ -39,9 +42,9 @@ type Invoices interface {
 	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
 	Show(ctx context.Context, id string) (*invoice.View, error)
 	Get(ctx context.Context, id string) (*invoice.View, error)
-	AddVendor(ctx context.Context, nv invoice.NewVendor) (*invoice.Credentials, error)
-	Vendors(ctx context.Context) ([]*store.Vendor, error)
-	RemoveVendor(ctx context.Context, id string) error
+	VendorByAPIKey(ctx context.Context, key string) (*store.Vendor, error)
+	Cancel(ctx context.Context, id string) (*invoice.View, error)
+	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
 }
 
 var _ Invoices = (*invoice.Engine)(nil)
@@ -65,14 +68,23 @@ type Config struct {
 	// PublicURL is the server's address as customers reach it, for the
 	// links it hands out (an invoice's page); empty: the request's host.
 	PublicURL string
-	Clock     clock.Clock
-	Log       zerolog.Logger
+	// Metrics is told of every request; nil: nothing is.
+	Metrics Metrics
+	// SessionExpiry is how long a Fluxcord payment stays payable.
+	SessionExpiry time.Duration
+	// Confirmations is the confirmations a payment needs to count (the
+	// relay's forward confirmations); Network is the chain network's
+	// name, as Payscrypt's orders show them.
+	Confirmations int64
+	Network       string
+	Clock         clock.Clock
+	Log           zerolog.Logger
 }
 
 // DefaultConfig returns the defaults: 100 requests per minute per client,
-// the system clock.
+// Fluxcord sessions payable for an hour, the system clock.
 func DefaultConfig() Config {
-	return Config{RateLimit: 100, Clock: clock.System{}, Log: zerolog.Nop()}
+	return Config{RateLimit: 100, SessionExpiry: time.Hour, Confirmations: 1, Network: "mainnet", Clock: clock.System{}, Log: zerolog.Nop()}
 }
 
 // Server serves the API over an engine. Create it with New.
@@ -87,6 +99,53 @@ type Server struct {
 	// qrs keeps the payment pages' QR codes.
 	qrs   qrCache
 	onion atomic.Pointer[Onion]
+	// listenURL is the API's own address, for the links gRPC answers hold
+	// when no PublicURL is set.
+	listenURL atomic.Pointer[string]
+}
+
+// Metrics is what the API reports. *metrics.Metrics implements it.
+type Metrics interface {
+	// Request is a request to route (its pattern) answered with status.
+	Request(route string, status int)
+	// RateLimited is a request to route refused for the rate limit.
+	RateLimited(route string)
+}
+
+// counted wraps a route's handler to report its requests to the metrics.
+func (s *Server) counted(route string, h httprouter.Handle) httprouter.Handle {
+	if s.cfg.Metrics == nil {
+		return h
+	}
+	return func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h(sw, req, ps)
+		s.cfg.Metrics.Request(route, sw.status)
+		if sw.status == http.StatusTooManyRequests {
+			s.cfg.Metrics.RateLimited(route)
+		}
+	}
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
 }
 
 // onionRateFactor multiplies the rate limit for the onion service, whose
@@ -114,6 +173,13 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 //	GET  /merch/inv          an invoice's payment page
 //	GET  /merch/inv/status   the page's status, for its script
 //	GET  /assets/…           the page's stylesheet and script
+//	POST /api/payments       Fluxcord: a payment session (x-api-key)
+//	GET  /api/payments/:id   Fluxcord: a payment's public status
+//	GET  /api/payments/:id/webhooks  Fluxcord: a payment's webhooks and their attempts (x-api-key)
+//	POST /v1/orders          Payscrypt: CreateOrder (apikey)
+//	POST /v1/orders/:id/cancel  Payscrypt: CancelOrder (apikey)
+//	GET  /v1/orders/:id/webhooks  Payscrypt: an order's webhooks and their attempts (apikey)
+//	GET  /v1/public/orders/:id  Payscrypt: GetPublicOrderById
 //	GET  /healthz            node reachability and scanner height per coin
 //
 // The API calls are rate limited per client IP; the page and its assets
@@ -135,16 +201,30 @@ func (s *Server) SetOnion(o Onion) { s.onion.Store(&o) }
 
 func (s *Server) router(l *rateLimiter, client func(*http.Request) netip.Prefix) http.Handler {
 	rt := httprouter.New()
-	rt.GET("/api/receive", limited(l, client, s.receive))
-	rt.GET("/api/check", limited(l, client, s.check))
-	rt.POST("/merch/", limited(l, client, s.merchCreate))
-	rt.POST("/p/", limited(l, client, s.merchJSON, func(w http.ResponseWriter, msg string) {
+	handle := func(method, pattern string, h httprouter.Handle) { rt.Handle(method, pattern, s.counted(pattern, h)) }
+	handle(http.MethodGet, "/api/receive", limited(l, client, s.receive))
+	handle(http.MethodGet, "/api/check", limited(l, client, s.check))
+	handle(http.MethodPost, "/merch/", limited(l, client, s.merchCreate))
+	handle(http.MethodPost, "/p/", limited(l, client, s.merchJSON, func(w http.ResponseWriter, msg string) {
 		writeJSON(w, http.StatusTooManyRequests, laterError{Status: "error", Message: msg})
 	}))
-	rt.GET("/merch/inv", s.page)
-	rt.GET("/merch/inv/status", s.pageStatusJSON)
+	jsonRefuse := func(w http.ResponseWriter, msg string) {
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": msg})
+	}
+	handle(http.MethodPost, "/api/payments", limited(l, client, s.fluxcordCreate, jsonRefuse))
+	handle(http.MethodGet, "/api/payments/:id", limited(l, client, s.fluxcordGet, jsonRefuse))
+	handle(http.MethodGet, "/api/payments/:id/webhooks", limited(l, client, s.fluxcordDeliveries, jsonRefuse))
+	grpcRefuse := func(w http.ResponseWriter, msg string) {
+		s.payscryptREST(w, nil, status.Error(codes.ResourceExhausted, msg))
+	}
+	handle(http.MethodPost, "/v1/orders", limited(l, client, s.restCreateOrder, grpcRefuse))
+	handle(http.MethodPost, "/v1/orders/:id/cancel", limited(l, client, s.restCancelOrder, grpcRefuse))
+	handle(http.MethodGet, "/v1/orders/:id/webhooks", limited(l, client, s.restWebhooks, grpcRefuse))
+	handle(http.MethodGet, "/v1/public/orders/:id", limited(l, client, s.restPublicOrder, grpcRefuse))
+	handle(http.MethodGet, "/merch/inv", s.page)
+	handle(http.MethodGet, "/merch/inv/status", s.pageStatusJSON)
 	rt.Handler(http.MethodGet, "/assets/*file", assets())
-	rt.GET("/healthz", s.healthz)
+	handle(http.MethodGet, "/healthz", s.healthz)
 	return rt
 }
 

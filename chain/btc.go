@@ -90,17 +90,6 @@ func (c btcCodec) encodeP2WPKH(program []byte) (string, error) {
 	return a.EncodeAddress(), nil
 }
 
-func (c btcCodec) addressOf(script []byte) (string, error) {
-	_, addrs, _, err := txscript.ExtractPkScriptAddrs(script, c.params)
-	if err != nil {
-		return "", err
-	}
-	if len(addrs) != 1 {
-		return "", fmt.Errorf("script pays %d addresses", len(addrs))
-	}
-	return addrs[0].EncodeAddress(), nil
-}
-
 func (c btcCodec) decodeBlock(raw []byte) (blockBody, error) {
 	b, err := readRawBlock(raw, rawDialect{})
 	if err != nil {

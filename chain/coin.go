@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -86,9 +85,6 @@ type codec interface {
 	parseAddress(s string) (Destination, error)
 	// encodeP2WPKH returns the address paying to a 20-byte witness program.
 	encodeP2WPKH(program []byte) (string, error)
-	// addressOf returns the text of the one address an output script
-	// pays to, or an error.
-	addressOf(script []byte) (string, error)
 	// decodeBlock parses a serialized block.
 	decodeBlock(raw []byte) (blockBody, error)
 	// signP2WPKH builds and signs a transaction spending in to outs.
@@ -174,25 +170,6 @@ func (c *Coin) ParseDestination(s string) (Destination, error) {
 		}
 	}
 	return Destination{}, err
-}
-
-// DestinationOf returns the destination an output script pays to: the
-// inverse of ParseDestination, for a script it returned. A script of any
-// other kind, or of another network, is refused with an error wrapping
-// ErrUnsupportedAddress.
-func (c *Coin) DestinationOf(script []byte) (Destination, error) {
-	s, err := c.codec.addressOf(script)
-	if err != nil {
-		return Destination{}, fmt.Errorf("%w: %v", ErrUnsupportedAddress, err)
-	}
-	d, err := c.codec.parseAddress(s)
-	if err != nil {
-		return Destination{}, err
-	}
-	if !bytes.Equal(d.Script, script) {
-		return Destination{}, fmt.Errorf("%w: script does not round-trip through %s", ErrUnsupportedAddress, s)
-	}
-	return d, nil
 }
 
 // InputAddress returns the P2WPKH address of a 20-byte witness program (the

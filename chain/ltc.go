@@ -99,17 +99,6 @@ func (c ltcCodec) encodeP2WPKH(program []byte) (string, error) {
 	return a.EncodeAddress(), nil
 }
 
-func (c ltcCodec) addressOf(script []byte) (string, error) {
-	_, addrs, _, err := txscript.ExtractPkScriptAddrs(script, c.params)
-	if err != nil {
-		return "", err
-	}
-	if len(addrs) != 1 {
-		return "", fmt.Errorf("script pays %d addresses", len(addrs))
-	}
-	return addrs[0].EncodeAddress(), nil
-}
-
 func (c ltcCodec) decodeBlock(raw []byte) (blockBody, error) {
 	b, err := readRawBlock(raw, rawDialect{litecoin: true})
 	switch {

@@ -16,8 +16,14 @@ import (
 // Request asks for a new invoice.
 type Request struct {
 	Vendor *store.Vendor
+	// Dialect names the API asking ("litepay", "fluxcord", "payscrypt"):
+	// the invoice's changes are announced by the Announcer of that name.
+	Dialect string
+	// ID is the invoice's id, if the dialect makes its own (a UUID); ""
+	// has the engine make one from Prefix and a counter.
+	ID string
 	// Number is the vendor's own number for it; "" for none. The same
-	// vendor and number always name the same invoice.
+	// vendor, dialect and number always name the same invoice.
 	Number string
 	// Amount is a decimal; Currency a fiat code ("USD": the invoice is
 	// quoted in each coin) or a coin's ticker ("LTC": that amount of that
@@ -32,6 +38,14 @@ type Request struct {
 	// none); ReturnURL is where the buyer goes back to.
 	CallbackURL string
 	ReturnURL   string
+	// Hold keeps the payments the invoice does not take for the vendor to
+	// accept or refund (see Release); otherwise every payment is
+	// forwarded.
+	Hold bool
+	// WebhookURL receives the invoice's own webhooks ("" for none);
+	// Description is the vendor's text about it.
+	WebhookURL  string
+	Description string
 	// Expiry overrides the engine's (0: the engine's).
 	Expiry time.Duration
 	// Prefix starts the invoice's id ("LTPP-").
@@ -52,7 +66,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 		if len(req.Number) > 100 || !printable(req.Number) {
 			return nil, invalid("the invoice number must be printable text of at most 100 characters")
 		}
-		if existing, err := e.cfg.Store.InvoiceByNumber(req.Vendor.ID, req.Number); err == nil {
+		if existing, err := e.cfg.Store.InvoiceByNumber(req.Vendor.ID, req.Dialect, req.Number); err == nil {
 			v, err := e.view(ctx, existing)
 			if err != nil {
 				return nil, err
@@ -68,6 +82,12 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	if err := checkURL(ctx, e, "returnUrl", req.ReturnURL, false); err != nil {
 		return nil, err
 	}
+	if err := checkURL(ctx, e, "webhookUrl", req.WebhookURL, true); err != nil {
+		return nil, err
+	}
+	if len(req.Description) > 1000 || !printable(strings.ReplaceAll(req.Description, "\n", " ")) {
+		return nil, invalid("the description must be printable text of at most 1,000 bytes")
+	}
 	if req.Email != "" {
 		if err := checkEmail(req.Email); err != nil {
 			return nil, err
@@ -80,8 +100,9 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 
 	// The quote first: a rate source that fails creates nothing.
 	now := e.cfg.Clock.Now().UTC()
-	inv := &store.Invoice{Vendor: req.Vendor.ID, Number: req.Number, Email: req.Email, CallbackURL: req.CallbackURL,
-		ReturnURL: req.ReturnURL, Created: now, Expires: now.Add(e.cfg.Expiry)}
+	inv := &store.Invoice{ID: req.ID, Vendor: req.Vendor.ID, Dialect: req.Dialect, Number: req.Number, Email: req.Email,
+		CallbackURL: req.CallbackURL, ReturnURL: req.ReturnURL, WebhookURL: req.WebhookURL, Description: req.Description, Hold: req.Hold,
+		Created: now, Expires: now.Add(e.cfg.Expiry)}
 	if req.Expiry > 0 {
 		inv.Expires = now.Add(req.Expiry)
 	}
@@ -102,9 +123,15 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 		c.Index, c.Address = a.Index, a.Address
 	}
 	inv.Status, inv.StatusChanged = string(StatusPending), now
-	if err := e.cfg.Store.PutInvoice(inv, req.Prefix); errors.Is(err, store.ErrExists) {
+	if err := e.cfg.Store.PutInvoice(inv, req.Prefix); errors.Is(err, store.ErrExists) && inv.ID != req.ID {
 		// The same number, created meanwhile: that one stands.
-		return e.Show(ctx, inv.ID)
+		v, err := e.Show(ctx, inv.ID)
+		if err != nil {
+			return nil, err
+		}
+		return v, fmt.Errorf("invoice %s: %w", inv.ID, ErrExists)
+	} else if errors.Is(err, store.ErrExists) {
+		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + clip(req.ID) + " exists"}
 	} else if err != nil {
 		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record invoice", Err: err}
 	}

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,6 +39,7 @@ type Relay interface {
 	Coins() []string
 	Height(coin string) int64
 	MinDeposit(coin string) int64
+	Nudge(coin string)
 	CheckHost(ctx context.Context, host string) error
 }
 
@@ -50,9 +52,11 @@ type Store interface {
 	UpdateInvoice(inv *store.Invoice) error
 	CloseInvoice(id string) error
 	Invoice(id string) (*store.Invoice, error)
-	InvoiceByNumber(vendor, number string) (*store.Invoice, error)
+	InvoiceByNumber(vendor, dialect, number string) (*store.Invoice, error)
 	OpenInvoices() ([]string, error)
 	CallbackStore
+	WebhookStore
+	ReleaseStore
 }
 
 var _ Store = (*store.DB)(nil)
@@ -98,9 +102,15 @@ type Config struct {
 	// Recheck is how often open invoices are looked at between blocks
 	// (unconfirmed payments, expiry).
 	Recheck time.Duration
+	// HoldExpiry is how long a payment an invoice holds waits for the
+	// vendor's decision before it is forwarded.
+	HoldExpiry time.Duration
 	// Name is how emails sign ("ferry").
 	Name string
-	Log  zerolog.Logger
+	// Announcers tell of invoices' status changes in webhooks, by the
+	// dialect that created them; a dialect without one sends none.
+	Announcers map[string]Announcer
+	Log        zerolog.Logger
 }
 
 // DefaultConfig returns the defaults: quotes valid 15 minutes, invoices
@@ -115,6 +125,7 @@ func DefaultConfig() Config {
 		ForwardConfirmations: 1,
 		MaxCallbackBlocks:    100,
 		Recheck:              10 * time.Second,
+		HoldExpiry:           7 * 24 * time.Hour,
 		Name:                 "ferry",
 		Clock:                clock.System{},
 		Log:                  zerolog.Nop(),
@@ -141,6 +152,8 @@ func (c Config) Validate() error {
 		return field("MaxCallbackBlocks", "must be at least 1")
 	case c.Recheck <= 0:
 		return field("Recheck", "must be positive")
+	case c.HoldExpiry < time.Minute:
+		return field("HoldExpiry", "must be at least a minute, not %v", c.HoldExpiry)
 	}
 	return nil
 }
@@ -148,11 +161,15 @@ func (c Config) Validate() error {
 // Engine is the invoice engine. Create it with New; run Run, and give
 // Queues to the notifier. Its calls are safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	log     zerolog.Logger
-	vendors *Vendors
-	queues  map[string]*CallbackQueue // by coin
-	wake    chan struct{}
+	cfg      Config
+	log      zerolog.Logger
+	vendors  *Vendors
+	queues   map[string]*CallbackQueue // by coin
+	webhooks *WebhookQueue
+	wake     chan struct{}
+	// mu serializes the read-modify-writes of invoice records: a status
+	// change, a cancellation, a new quote.
+	mu sync.Mutex
 }
 
 // New returns an engine for cfg.
@@ -161,21 +178,22 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, log: cfg.Log.With().Str("component", "invoices").Logger(), queues: map[string]*CallbackQueue{}, wake: make(chan struct{}, 1)}
-	e.vendors = &Vendors{Store: cfg.Store, Destination: PayoutParser(cfg.Network), Clock: cfg.Clock, Log: e.log}
+	e.vendors = &Vendors{Store: cfg.Store, Destination: PayoutParser(cfg.Network), CheckHost: cfg.Relay.CheckHost, Clock: cfg.Clock, Log: e.log}
 	for _, coin := range cfg.Relay.Coins() {
 		e.queues[coin] = newCallbackQueue(e, coin)
 	}
+	e.webhooks = &WebhookQueue{e: e}
 	return e, nil
 }
 
-// Queues returns the queues of invoice callbacks, one per coin, for the
-// notifier.
+// Queues returns the engine's delivery queues, for the notifier: invoice
+// callbacks, one per coin, and webhooks.
 func (e *Engine) Queues() []notify.Queue {
 	var qs []notify.Queue
 	for _, coin := range e.cfg.Relay.Coins() {
 		qs = append(qs, e.queues[coin])
 	}
-	return qs
+	return append(qs, e.webhooks)
 }
 
 // Wake tells the engine that a block arrived: open invoices are looked at
@@ -215,18 +233,25 @@ func (e *Engine) reconcile(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		inv, err := e.cfg.Store.Invoice(id)
-		if err != nil {
-			return err
-		}
-		v, err := e.view(ctx, inv)
-		if err != nil {
-			e.log.Warn().Err(err).Str("invoice", id).Msg("look at invoice")
-			continue
-		}
-		if err := e.settle(ctx, v); err != nil {
+		if err := e.reconcileOne(ctx, id); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// reconcileOne works out one invoice's status and records a change.
+func (e *Engine) reconcileOne(ctx context.Context, id string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	inv, err := e.cfg.Store.Invoice(id)
+	if err != nil {
+		return err
+	}
+	v, err := e.view(ctx, inv)
+	if err != nil {
+		e.log.Warn().Err(err).Str("invoice", id).Msg("look at invoice")
+		return nil
+	}
+	return e.settle(ctx, v)
 }

@@ -68,14 +68,18 @@ type fixture struct {
 	quoter *movingQuoter
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with the invoice engine's configuration
+// changed by config.
+func newFixtureWith(t *testing.T, config func(*invoice.Config)) *fixture {
 	t.Helper()
 	f := &fixture{node: relaytest.NewNode(t, 100), clk: relaytest.Clock(), mails: &outbox{}, quoter: &movingQuoter{price: "80"}}
 	cfg := relay.DefaultConfig()
 	cfg.Clock = f.clk
 	f.env = relaytest.NewEngine(t, relaytest.Options{Config: &cfg, Node: f.node})
 	f.env.Run(t)
-	f.inv = f.env.Invoices(t, relaytest.InvoiceOptions{Clock: f.clk, Mailer: f.mails, Quoter: f.quoter})
+	f.inv = f.env.Invoices(t, relaytest.InvoiceOptions{Clock: f.clk, Mailer: f.mails, Quoter: f.quoter, Config: config})
 	creds, err := f.inv.AddVendor(context.Background(), invoice.NewVendor{Name: "Coffee Shop", Email: "owner@shop.example", Payout: map[string]string{"ltc": payout}})
 	if err != nil {
 		t.Fatal(err)

@@ -40,20 +40,34 @@ func event(s Status, expired bool) bool {
 
 // settle records a view's status if it changed, and tells the vendor of a
 // change that is an event: a callback queued and an email, both durable
-// before the status is. It closes an invoice whose status can no longer
-// change.
+// before the status is; and a change its dialect announces, in webhooks,
+// also durable first. It closes an invoice whose status can no longer
+// change. The caller holds e.mu.
 func (e *Engine) settle(ctx context.Context, v *View) error {
+	if err := e.markExpired(v); err != nil {
+		return err
+	}
 	now := e.cfg.Clock.Now().UTC()
 	expired := !now.Before(v.Expires)
 	tell := event(v.Status, expired) && Status(v.Told) != v.Status
-	if Status(v.Invoice.Status) != v.Status || tell {
+	from := Status(v.Invoice.Status)
+	// An underpaid invoice that expires keeps its status but ends: a
+	// change the dialects tell of (Told marks it done).
+	ends := v.Status == StatusUnderpaid && tell
+	if from != v.Status || tell {
+		if from != v.Status || ends {
+			if err := e.webhooks.announce(ctx, v, from, v.Changes+1); err != nil {
+				return err
+			}
+			v.Changes++
+		}
 		if tell {
 			if err := e.tell(ctx, v); err != nil {
 				return err
 			}
 			v.Told = string(v.Status)
 		}
-		if Status(v.Invoice.Status) != v.Status {
+		if from != v.Status {
 			e.log.Info().Str("invoice", v.ID).Str("from", v.Invoice.Status).Str("to", string(v.Status)).Msg("invoice status")
 			v.Invoice.Status, v.StatusChanged = string(v.Status), now
 		}
@@ -173,6 +187,9 @@ type queued struct {
 	ref []byte
 	tip int64
 }
+
+// Name is the queue's name ("inv-ltc"), for the notifier's metrics.
+func (q *CallbackQueue) Name() string { return q.name }
 
 // Due returns the callbacks due at the coin's height.
 func (q *CallbackQueue) Due(_ context.Context, after []byte, limit int, want func(string) (int, []byte)) ([]notify.Item, []byte, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/webhook"
 )
 
 // NewVendor is what a vendor is created with.
@@ -36,6 +37,9 @@ type Credentials struct {
 	// Coinremitter's password); APIKey the key of the JSON APIs.
 	Secret string `json:"secret"`
 	APIKey string `json:"api_key"`
+	// WebhookSecret signs the vendor's webhooks (Standard Webhooks,
+	// "whsec_…"); receivers check it.
+	WebhookSecret string `json:"webhook_secret"`
 }
 
 // ErrBadCredentials reports a vendor, secret or API key that does not
@@ -49,6 +53,10 @@ type VendorStore interface {
 	VendorByAPIKey(hash [32]byte) (*store.Vendor, error)
 	Vendors() ([]*store.Vendor, error)
 	DeleteVendor(id string) error
+	UpdateVendor(v *store.Vendor) error
+	PutEndpoint(ep *store.Endpoint) error
+	Endpoints(vendor string) ([]*store.Endpoint, error)
+	DeleteEndpoint(vendor, id string) error
 }
 
 // Vendors manages vendors: the engine's, and the ferry vendor command's
@@ -58,8 +66,12 @@ type Vendors struct {
 	// Destination parses a payout address of a coin on ferry's network;
 	// its error says why not.
 	Destination func(coin, address string) (chain.Destination, error)
-	Clock       clock.Clock
-	Log         zerolog.Logger
+	// CheckHost checks a webhook endpoint's host as callbacks' hosts are
+	// checked; nil checks only the URL's form (the notifier checks every
+	// address it dials anyway).
+	CheckHost func(ctx context.Context, host string) error
+	Clock     clock.Clock
+	Log       zerolog.Logger
 }
 
 // PayoutParser returns a Vendors.Destination for net: it takes an address
@@ -131,11 +143,14 @@ func (vs *Vendors) Add(_ context.Context, nv NewVendor) (*Credentials, error) {
 	v := &store.Vendor{ID: randomID(5), Name: name, Email: addr.Address, Payout: payout, Created: vs.Clock.Now().UTC()}
 	secret, apiKey := randomSecret(), randomSecret()
 	v.SecretHash, v.APIKeyHash = sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(apiKey))
+	if v.WebhookSecret, err = webhook.NewSecret(); err != nil {
+		return nil, err
+	}
 	if err := vs.Store.PutVendor(v); err != nil {
 		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record vendor", Err: err}
 	}
 	vs.Log.Info().Str("vendor", v.ID).Msg("vendor added")
-	return &Credentials{Vendor: v, Secret: secret, APIKey: apiKey}, nil
+	return &Credentials{Vendor: v, Secret: secret, APIKey: apiKey, WebhookSecret: v.WebhookSecret}, nil
 }
 
 // List returns every vendor.

@@ -33,13 +33,16 @@ const (
 	StatusExpired Status = "expired"
 	// StatusCancelled: cancelled before any payment.
 	StatusCancelled Status = "cancelled"
+	// StatusRefunded: its held payments were sent back (an invoice that
+	// holds what it does not take).
+	StatusRefunded Status = "refunded"
 )
 
 // Final reports whether nothing a customer does changes the status any
 // more, as far as the vendor is told.
 func (s Status) Final() bool {
 	switch s {
-	case StatusPaid, StatusOverpaid, StatusExpired, StatusCancelled:
+	case StatusPaid, StatusOverpaid, StatusExpired, StatusCancelled, StatusRefunded:
 		return true
 	}
 	return false
@@ -56,6 +59,14 @@ type Payment struct {
 	// Counts reports whether it has the confirmations that make it
 	// count.
 	Counts bool
+	// Height is its block's (0 in the mempool).
+	Height int64
+	// Late marks a payment in a block after the invoice expired, to an
+	// invoice that holds what it does not take: it pays nothing of it.
+	Late bool
+	// Forwarded and Refunded say where it went; Held marks one kept at
+	// the input address, waiting to be accepted or refunded.
+	Forwarded, Refunded, Held bool
 }
 
 // CoinView is an invoice's side in one coin, with what it was paid.
@@ -70,6 +81,8 @@ type CoinView struct {
 	MinPayment int64
 	// Ignored counts the payments below MinPayment.
 	Ignored int
+	// Held is the sum of the payments held, Refunded of those refunded.
+	Held, Refunded int64
 }
 
 // View is an invoice as its dialects show it: its record, and what its
@@ -77,7 +90,10 @@ type CoinView struct {
 type View struct {
 	*store.Invoice
 	Status Status
-	Coins  []CoinView
+	// Expired is set once the invoice is past its expiry: an underpaid
+	// invoice is then final.
+	Expired bool
+	Coins   []CoinView
 	// Vendor is the vendor's record, nil if it was removed.
 	Vendor *store.Vendor
 	// Tolerance is how many satoshis from the amount still count as the
@@ -126,11 +142,17 @@ func (e *Engine) Show(ctx context.Context, id string) (*View, error) {
 	if err != nil || v.Status != StatusPending || v.paidAny() {
 		return v, err
 	}
-	if err := e.requote(ctx, v.Invoice); err != nil {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	inv, err := e.cfg.Store.Invoice(id) // as it is now, under the lock
+	if err != nil {
+		return nil, err
+	}
+	if err := e.requote(ctx, inv); err != nil {
 		e.log.Warn().Err(err).Str("invoice", id).Msg("requote")
 		return v, nil // the old quote is shown, marked as run out
 	}
-	return e.view(ctx, v.Invoice)
+	return e.view(ctx, inv)
 }
 
 // paidAny reports whether any payment was seen.
@@ -167,18 +189,35 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 				continue
 			}
 			p := Payment{Coin: c.Coin, DepositID: d.ID, TxID: d.TxID, Vout: d.Vout, Value: d.Value, Confirmations: d.Confirmations,
-				Counts: d.Confirmations >= e.cfg.ForwardConfirmations}
-			cv.Seen += p.Value
-			if p.Counts {
-				cv.Confirmed += p.Value
+				Counts: d.Confirmations >= e.cfg.ForwardConfirmations, Height: d.Height,
+				Forwarded: d.ForwardTxID != "" && d.Status != relay.StatusRefunded, Refunded: d.Status == relay.StatusRefunded}
+			p.Late = inv.Hold && c.ExpiredAt > 0 && p.Height > c.ExpiredAt
+			if !p.Late {
+				cv.Seen += p.Value
+				if p.Counts {
+					cv.Confirmed += p.Value
+				}
 			}
 			cv.Payments = append(cv.Payments, p)
 		}
 		sort.SliceStable(cv.Payments, func(i, j int) bool { return cv.Payments[i].Confirmations > cv.Payments[j].Confirmations })
 		v.Tolerance[c.Coin] = e.cfg.Tolerance.Of(c.Due)
+		if inv.Hold {
+			// Once some payments pay it, only they do: a later one pays an
+			// invoice already paid, and is held.
+			if paying, sum := payingSet(cv, v.Tolerance[c.Coin], inv.Cancelled); paying != nil {
+				cv.Seen, cv.Confirmed = sum, sum
+			}
+		}
 		v.Coins = append(v.Coins, cv)
 	}
 	v.Status = e.status(v)
+	v.Expired = !e.cfg.Clock.Now().Before(v.Expires)
+	if inv.Hold {
+		if err := e.markHeld(v); err != nil {
+			return nil, err
+		}
+	}
 	return v, nil
 }
 
@@ -186,6 +225,12 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 // first (paid, overpaid); then cancellation; then expiry (underpaid, or
 // expired); then what is seen (unconfirmed, underpaid); then pending.
 func (e *Engine) status(v *View) Status {
+	switch {
+	case v.Hold && v.Refunded:
+		return StatusRefunded
+	case v.Hold && v.Accepted:
+		return StatusPaid
+	}
 	var confirmed, seenEnough bool
 	for _, c := range v.Coins {
 		tol := v.Tolerance[c.Coin]
@@ -220,6 +265,8 @@ func (e *Engine) status(v *View) Status {
 // Cancel cancels an invoice nothing was paid to: it is expired at once.
 // One with payments seen, or already final, is a conflict.
 func (e *Engine) Cancel(ctx context.Context, id string) (*View, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	v, err := e.Get(ctx, id)
 	if err != nil {
 		return nil, err

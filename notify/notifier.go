@@ -313,6 +313,19 @@ func (n *Notifier) deliver(ctx context.Context, b buffered) finished {
 		return f // shutting down: not the endpoint's failure
 	}
 	f.noAnswer, f.answered = res.NoAnswer, res.Status != 0
+	if n.cfg.Metrics != nil {
+		name, outcome := "queue", "refused"
+		if q, ok := b.qs.q.(Named); ok {
+			name = q.Name()
+		}
+		switch {
+		case res.Delivered():
+			outcome = "delivered"
+		case res.Status == 0:
+			outcome = "no_answer"
+		}
+		n.cfg.Metrics.Attempt(name, outcome)
+	}
 	if err := b.qs.q.Done(ctx, b.it, res); err != nil {
 		n.cfg.Log.Error().Err(err).Str("key", b.it.Key).Msg("record delivery")
 	}

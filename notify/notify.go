@@ -128,7 +128,22 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
-	Log       zerolog.Logger
+	// Metrics is told of every delivery tried; nil: nothing is.
+	Metrics Metrics
+	Log     zerolog.Logger
+}
+
+// Metrics is what the notifier reports. *metrics.Metrics implements it.
+type Metrics interface {
+	// Attempt is one delivery of queue: outcome is "delivered",
+	// "refused" (answered, not acknowledged) or "no_answer".
+	Attempt(queue, outcome string)
+}
+
+// Named is implemented by a queue with a name for the metrics ("ltc",
+// "inv-ltc", "wh"); others are "queue".
+type Named interface {
+	Name() string
 }
 
 // DefaultConfig returns the defaults: 32 workers, 2 per host, a 10 s

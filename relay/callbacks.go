@@ -44,6 +44,7 @@ type CallbackStore interface {
 	DueCallbacks(queue string, upTo int64, afterHost []byte, limit int, want func(string) (int, []byte)) ([]store.QueuedCallback, []byte, error)
 	RecordAttempt(queue string, ref []byte, a store.Attempt, state store.CallbackState, nextDue int64) (*store.Callback, error)
 	EndCallback(queue string, ref []byte, state store.CallbackState) error
+	BlockTime(coin string, height int64) (time.Time, error)
 }
 
 var _ CallbackStore = (*store.DB)(nil)
@@ -62,7 +63,9 @@ type CallbackQueueConfig struct {
 	// this many confirmations of its deposit.
 	MaxConfirmations int64
 	Clock            clock.Clock
-	Log              zerolog.Logger
+	// Metrics is told of callbacks acknowledged; nil: nothing is.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // CallbackQueue is one coin's merchant callbacks as the notifier delivers
@@ -78,6 +81,7 @@ var _ notify.Queue = (*CallbackQueue)(nil)
 
 // NewCallbackQueue returns the callback queue of cfg's coin.
 func NewCallbackQueue(cfg CallbackQueueConfig) *CallbackQueue {
+	cfg.Metrics = orNop(cfg.Metrics)
 	return &CallbackQueue{cfg: cfg, id: cfg.Coin.ID()}
 }
 
@@ -192,6 +196,13 @@ func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Resul
 	if err != nil {
 		return fmt.Errorf("record callback %s: %w", ref.op, err)
 	}
+	if state == store.CallbackAcked && dep != nil {
+		delay := time.Duration(-1)
+		if t, err := q.cfg.Store.BlockTime(q.id, dep.Height); err == nil {
+			delay = max(0, res.Time.Sub(t)) // a block stamped ahead of this clock counts as now
+		}
+		q.cfg.Metrics.CallbackAcked(q.id, delay)
+	}
 	ev := q.cfg.Log.Info()
 	if !res.Delivered() {
 		ev = q.cfg.Log.Warn().Str("error", res.Err)
@@ -200,6 +211,9 @@ func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Resul
 		Int("status", res.Status).Int64("attempt", c.Attempts).Dur("took", res.Duration).Str("state", c.State.String()).Msg("callback")
 	return nil
 }
+
+// Name is the queue's name, the coin's id, for the notifier's metrics.
+func (q *CallbackQueue) Name() string { return q.id }
 
 // callbackURL returns the merchant's URL with the callback parameters
 // appended to its own query, which is kept as it is.

@@ -177,6 +177,23 @@ func (e *Engine) Height(coin string) int64 {
 	return 0
 }
 
+// Watched returns how many addresses coin's watch set holds (0 for a coin
+// the engine does not run).
+func (e *Engine) Watched(coin string) int {
+	if r, ok := e.coins[coin]; ok {
+		return r.watch.Len()
+	}
+	return 0
+}
+
+// Nudge asks coin's forwarder for a pass soon, before the next block: a
+// held deposit was released. It never blocks.
+func (e *Engine) Nudge(coin string) {
+	if r, ok := e.coins[coin]; ok {
+		r.nudged.Store(true)
+	}
+}
+
 // MinDeposit returns coin's smallest deposit the engine forwards, in
 // satoshis (smaller ones are donations), or 0 for a coin it does not run.
 func (e *Engine) MinDeposit(coin string) int64 {

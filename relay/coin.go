@@ -44,6 +44,8 @@ type coinRunner struct {
 	retryWait time.Duration
 
 	halted atomic.Pointer[string]
+	// nudged asks for a forwarder pass at the next step.
+	nudged atomic.Bool
 }
 
 // run is the coin's pipeline loop: step after step, with backoff while the
@@ -90,7 +92,7 @@ func (c *coinRunner) step(ctx context.Context) error {
 
 	// Deposits to transactions: once per block, and again after a wait
 	// when a pass could not reach the node.
-	if cur.Hash != c.passedAt || c.retryDue() {
+	if cur.Hash != c.passedAt || c.retryDue() || c.nudged.Swap(false) {
 		c.passedAt = cur.Hash
 		if c.forwarder.Forward(ctx, cur.Height) {
 			c.retryAt, c.retryWait = time.Time{}, 0

@@ -29,7 +29,12 @@ type Deps struct {
 	Hosts HostChecker
 	// Waker is woken when callbacks may have come due.
 	Waker Waker
-	Log   zerolog.Logger
+	// Releaser decides about deposits before they are forwarded; nil
+	// forwards every deposit.
+	Releaser Releaser
+	// Metrics is told what happens; nil: nothing is.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // Engine is ferry's relay: for each coin, a pipeline that scans blocks into
@@ -106,6 +111,8 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 		FeeTarget:       e.cfg.FeeTarget,
 		Confirmations:   e.cfg.ForwardConfirmations,
 		Listener:        starter,
+		Releaser:        deps.Releaser,
+		Metrics:         deps.Metrics,
 		Log:             log.With().Str("component", "forwarder").Logger(),
 	})
 	watchFor := time.Duration(0)
@@ -121,6 +128,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 		PollInterval: e.cfg.PollInterval,
 		WatchFor:     watchFor,
 		Observers:    []BlockObserver{r.forwarder},
+		Metrics:      deps.Metrics,
 		Log:          r.log,
 	}); err != nil {
 		return nil, err
@@ -143,7 +151,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 
 // NewCallbackQueues returns the callback queue of each coin, for the
 // notifier that delivers them; key signs the callbacks (see Sign).
-func NewCallbackQueues(cfg Config, db *store.DB, coins []Coin, key []byte, log zerolog.Logger) []notify.Queue {
+func NewCallbackQueues(cfg Config, db *store.DB, coins []Coin, key []byte, m Metrics, log zerolog.Logger) []notify.Queue {
 	var qs []notify.Queue
 	for _, c := range coins {
 		qs = append(qs, NewCallbackQueue(CallbackQueueConfig{
@@ -152,6 +160,7 @@ func NewCallbackQueues(cfg Config, db *store.DB, coins []Coin, key []byte, log z
 			Key:              key,
 			MaxConfirmations: cfg.MaxCallbackConfirmations,
 			Clock:            cfg.Clock,
+			Metrics:          m,
 			Log:              log.With().Str("component", "callbacks").Str("coin", c.Chain.ID()).Logger(),
 		}))
 	}

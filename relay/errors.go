@@ -27,6 +27,8 @@ const (
 	// KindConflict is a request that clashes with the state of what it
 	// names (cancelling a paid invoice).
 	KindConflict
+	// KindTooLarge is a request larger than the API takes.
+	KindTooLarge
 )
 
 // Error is an error with a kind and a message fit for the client. The

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -43,6 +44,7 @@ type ForwardStore interface {
 	Address(coin string, index uint32) (*store.Address, error)
 	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
 	PutForwards(fs []*store.Forward) error
+	BlockTime(coin string, height int64) (time.Time, error)
 }
 
 var _ ForwardStore = (*store.DB)(nil)
@@ -52,6 +54,23 @@ var _ ForwardStore = (*store.DB)(nil)
 // accepted (ferry was down). It is called from the forwarder's goroutine.
 type ForwardListener interface {
 	Accepted(ctx context.Context, f *store.Forward)
+}
+
+// Releaser decides what becomes of a confirmed deposit that has no
+// forward yet: forwarded as every deposit (the default), held at its
+// input address, or refunded. The invoice engine implements it for the
+// invoices that hold the payments they do not take. It is called from the
+// forwarder's goroutine, at every pass, until the deposit has a forward.
+type Releaser interface {
+	Release(ctx context.Context, coin string, d *store.Deposit) (Release, error)
+}
+
+// Release is a Releaser's decision about a deposit.
+type Release struct {
+	// Hold keeps the deposit where it is, for now.
+	Hold bool
+	// Refund, if set, sends the deposit there, less the network fee only.
+	Refund *chain.Destination
 }
 
 // ForwarderConfig configures a Forwarder.
@@ -74,7 +93,13 @@ type ForwarderConfig struct {
 	// Confirmations a deposit needs before it is forwarded.
 	Confirmations int64
 	Listener      ForwardListener
-	Log           zerolog.Logger
+	// Releaser, if set, decides about each deposit before its forward is
+	// built; nil forwards every deposit.
+	Releaser Releaser
+	// Metrics is told of forwards accepted, refused and held; nil:
+	// nothing is.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // Forwarder pays deposits out. A deposit with enough confirmations gets a
@@ -87,8 +112,8 @@ type Forwarder struct {
 	cfg ForwarderConfig
 	id  string
 	// postponed remembers the deposits already reported as too small to
-	// forward, to report them once.
-	postponed map[chain.OutPoint]bool
+	// forward, and held remembers those reported held, to report them once.
+	postponed, held map[chain.OutPoint]bool
 }
 
 // errUneconomical reports a deposit whose value cannot cover its own network
@@ -102,7 +127,8 @@ const defaultMinFeeRate = 1000
 
 // NewForwarder returns a forwarder for cfg.
 func NewForwarder(cfg ForwarderConfig) *Forwarder {
-	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}}
+	cfg.Metrics = orNop(cfg.Metrics)
+	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}, held: map[chain.OutPoint]bool{}}
 }
 
 // Batches of a forwarder pass.
@@ -161,35 +187,71 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 			complete = false
 		}
 	}
-	for op := range fw.postponed {
-		if !open[op] {
-			delete(fw.postponed, op) // spent, or rolled back
+	for _, m := range []map[chain.OutPoint]bool{fw.postponed, fw.held} {
+		for op := range m {
+			if !open[op] {
+				delete(m, op) // spent, or rolled back
+			}
 		}
 	}
 	return complete
 }
 
-// prepare returns the forwards of deposits: those recorded, and new ones,
-// built (at *rate, fetched first if 0; set to -1 if it cannot be had) and
-// recorded. It reports false if one could not be.
-func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *int64) ([]*store.Forward, bool) {
+// pending is a forward to broadcast, with the height of its deposit's
+// block.
+type pending struct {
+	f      *store.Forward
+	height int64
+}
+
+// toBuild is a deposit whose forward (or refund) is to be built.
+type toBuild struct {
+	d      *store.Deposit
+	refund *chain.Destination
+	f      *store.Forward
+	vsize  int64
+	err    error
+}
+
+// prepare returns the forwards of deps to broadcast: those recorded, and
+// new ones, built (at *rate, fetched first if 0; set to -1 if it cannot
+// be had) and recorded. Deposits the releaser holds are left. It reports
+// false if a forward could not be had.
+func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *int64) ([]pending, bool) {
 	complete := true
-	var fs []*store.Forward
-	var build []*store.Deposit
+	var out []pending
+	var build []*toBuild
 	for _, d := range deps {
 		f, err := fw.cfg.Store.Forward(fw.id, d.OutPoint)
-		switch {
-		case err == nil:
-			fs = append(fs, f)
-		case errors.Is(err, store.ErrNotFound):
-			build = append(build, d)
-		default:
+		if err == nil {
+			out = append(out, pending{f, d.Height})
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
 			fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder")
 			complete = false
+			continue
 		}
+		var rel Release
+		if fw.cfg.Releaser != nil {
+			if rel, err = fw.cfg.Releaser.Release(ctx, fw.id, d); err != nil {
+				fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder: release")
+				complete = false
+				continue
+			}
+		}
+		if rel.Hold {
+			if !fw.held[d.OutPoint] {
+				fw.held[d.OutPoint] = true
+				fw.cfg.Metrics.Held(fw.id)
+				fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", d.Value).Msg("deposit held")
+			}
+			continue
+		}
+		build = append(build, &toBuild{d: d, refund: rel.Refund})
 	}
 	if len(build) == 0 {
-		return fs, complete
+		return out, complete
 	}
 	if *rate == 0 {
 		r, err := fw.feeRate(ctx)
@@ -201,52 +263,52 @@ func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *i
 		*rate = r
 	}
 
-	// Signed in parallel, then recorded at once.
-	built := make([]*store.Forward, len(build))
-	vsizes := make([]int64, len(build))
-	errs := make([]error, len(build))
+	// Signed on every processor, then recorded at once.
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(build)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(build); i = int(next.Add(1) - 1) {
-				built[i], vsizes[i], errs[i] = fw.build(build[i], *rate)
+				b := build[i]
+				b.f, b.vsize, b.err = fw.build(b.d, *rate, b.refund)
 			}
 		})
 	}
 	wg.Wait()
 	var fresh []*store.Forward
-	var freshSizes []int64
-	for i, d := range build {
-		switch err := errs[i]; {
-		case errors.Is(err, errUneconomical):
+	var built []*toBuild
+	for _, b := range build {
+		switch {
+		case errors.Is(b.err, errUneconomical):
 			// Said once at warning level; every block after at debug.
 			ev := fw.cfg.Log.Debug()
-			if !fw.postponed[d.OutPoint] {
-				fw.postponed[d.OutPoint] = true
+			if !fw.postponed[b.d.OutPoint] {
+				fw.postponed[b.d.OutPoint] = true
 				ev = fw.cfg.Log.Warn()
 			}
-			ev.Str("outpoint", d.OutPoint.String()).Err(err).Msg("forward postponed")
-		case err != nil:
-			fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder")
+			ev.Str("outpoint", b.d.OutPoint.String()).Err(b.err).Msg("forward postponed")
+		case b.err != nil:
+			fw.cfg.Log.Error().Str("outpoint", b.d.OutPoint.String()).Err(b.err).Msg("forwarder")
 			complete = false
 		default:
-			fresh, freshSizes = append(fresh, built[i]), append(freshSizes, vsizes[i])
+			fresh, built = append(fresh, b.f), append(built, b)
 		}
 	}
 	if len(fresh) == 0 {
-		return fs, complete
+		return out, complete
 	}
 	if err := fw.cfg.Store.PutForwards(fresh); err != nil {
 		fw.cfg.Log.Error().Err(err).Int("forwards", len(fresh)).Msg("forwarder: record forwards")
-		return fs, false
+		return out, false
 	}
-	for i, f := range fresh {
-		fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Bool("donation", f.Donation).
+	for _, b := range built {
+		f := b.f
+		fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Bool("donation", f.Donation).Bool("refund", f.Refund).
 			Int64("value", f.Value).Int64("forwarded", f.Forwarded).Int64("service_fee", f.ServiceFee).
-			Int64("network_fee", f.NetworkFee).Int64("vsize", freshSizes[i]).Msg("forward signed")
+			Int64("network_fee", f.NetworkFee).Int64("vsize", b.vsize).Msg("forward signed")
+		out = append(out, pending{f, b.d.Height})
 	}
-	return append(fs, fresh...), complete
+	return out, complete
 }
 
 // feeRate returns the network fee rate for a new forward, in satoshis per
@@ -268,15 +330,20 @@ func (fw *Forwarder) feeRate(ctx context.Context) (int64, error) {
 	return max(rate, floor), nil
 }
 
-// build signs the forward of deposit d and returns it with its virtual
-// size. It is safe for concurrent use; the forward is recorded by the
-// caller, before it is broadcast.
-func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, int64, error) {
+// build signs the forward of deposit d (its refund, if refund is set) and
+// returns it with its virtual size. It is safe for concurrent use; the
+// caller records the forward before it is broadcast.
+func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destination) (*store.Forward, int64, error) {
 	addr, err := fw.cfg.Store.Address(fw.id, d.AddrIndex)
 	if err != nil {
 		return nil, 0, err
 	}
-	p, err := planForward(fw.cfg.Coin, d.Value, addr.DestScript, fw.cfg.FeeAddress.Script, fw.cfg.FeePercent, fw.cfg.MinDeposit, rate)
+	var p plan
+	if refund != nil {
+		p, err = planRefund(fw.cfg.Coin, d.Value, refund.Script, rate)
+	} else {
+		p, err = planForward(fw.cfg.Coin, d.Value, addr.DestScript, fw.cfg.FeeAddress.Script, fw.cfg.FeePercent, fw.cfg.MinDeposit, rate)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -285,7 +352,7 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, int64,
 	if err != nil {
 		return nil, 0, err
 	}
-	return &store.Forward{
+	f := &store.Forward{
 		Coin:       fw.id,
 		OutPoint:   d.OutPoint,
 		AddrIndex:  d.AddrIndex,
@@ -298,50 +365,82 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64) (*store.Forward, int64,
 		Forwarded:  p.forwarded,
 		FeeRate:    rate,
 		Created:    fw.cfg.Clock.Now(),
-	}, tx.VSize, nil
+	}
+	if refund != nil {
+		f.Refund, f.Destination = true, refund.Address
+	}
+	return f, tx.VSize, nil
 }
 
-// broadcastAll sends fs to the node, a few at a time, and records the
-// attempts in one write; then it tells the listener of the forwards the
-// node has taken. The node's reason for a rejection is logged and kept;
-// the forward is tried again on the next block. It returns false if the
-// node could not be reached.
-func (fw *Forwarder) broadcastAll(ctx context.Context, fs []*store.Forward) bool {
-	if len(fs) == 0 {
+// outcome is what a broadcast came to.
+type outcome struct {
+	tried    bool // the node was asked (ctx was not done first)
+	reached  bool // it answered
+	was      bool // the forward had been accepted before
+	rejected string
+	err      error
+}
+
+// broadcastAll sends ps to the node, a few at a time, and records the
+// attempts in one write; then it reports the forwards the node took, and
+// tells the listener of them. The node's reason for a rejection is logged
+// and kept; the forward is tried again on the next block. It returns false
+// if the node could not be reached.
+func (fw *Forwarder) broadcastAll(ctx context.Context, ps []pending) bool {
+	if len(ps) == 0 {
 		return true
 	}
-	reached := make([]bool, len(fs))
-	tried := make([]bool, len(fs))
-	was := make([]bool, len(fs))
+	outs := make([]outcome, len(ps))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(broadcasters, len(fs)) {
+	for range min(broadcasters, len(ps)) {
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(fs) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				was[i] = fs[i].Accepted
-				reached[i], tried[i] = fw.broadcast(ctx, fs[i])
+			for i := int(next.Add(1) - 1); i < len(ps) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				outs[i] = fw.broadcast(ctx, ps[i].f)
 			}
 		})
 	}
 	wg.Wait()
 
-	var attempts []*store.Forward
 	complete := ctx.Err() == nil
-	for i, f := range fs {
-		if !tried[i] {
+	var attempts []*store.Forward
+	for i, p := range ps {
+		o, f := outs[i], p.f
+		if !o.tried {
 			continue
 		}
 		attempts = append(attempts, f)
-		complete = complete && reached[i]
+		complete = complete && o.reached
+		op, txid := f.OutPoint.String(), f.TxID.String()
+		switch {
+		case o.rejected != "":
+			fw.cfg.Metrics.Rejected(fw.id, o.rejected)
+			fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Str("reason", o.rejected).Msg("forward rejected by node; retrying next block")
+		case o.err != nil:
+			fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Err(o.err).Msg("forward not sent; retrying")
+		}
 	}
 	if err := fw.cfg.Store.PutForwards(attempts); err != nil {
 		fw.cfg.Log.Error().Err(err).Int("forwards", len(attempts)).Msg("record forward attempts")
 	}
-	for i, f := range fs {
-		if !tried[i] || !f.Accepted {
+	for i, p := range ps {
+		o, f := outs[i], p.f
+		if !o.tried || !f.Accepted {
 			continue
 		}
-		if !was[i] {
+		if !o.was {
+			kind := "forward"
+			switch {
+			case f.Donation:
+				kind = "donation"
+			case f.Refund:
+				kind = "refund"
+			}
+			delay := time.Duration(-1)
+			if t, err := fw.cfg.Store.BlockTime(fw.id, p.height); err == nil {
+				delay = max(0, fw.cfg.Clock.Now().Sub(t)) // a block stamped ahead of this clock counts as now
+			}
+			fw.cfg.Metrics.Forwarded(fw.id, kind, delay)
 			fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Int64("forwarded", f.Forwarded).
 				Bool("donation", f.Donation).Msg("forward broadcast")
 		}
@@ -356,28 +455,27 @@ func (fw *Forwarder) broadcastAll(ctx context.Context, fs []*store.Forward) bool
 }
 
 // broadcast sends f to the node and sets the attempt's outcome in f. It
-// reports whether the node was reached, and whether the attempt counts
-// (not cut short by ctx).
-func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) (reached, tried bool) {
+// is safe for concurrent use on distinct forwards.
+func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) outcome {
+	o := outcome{was: f.Accepted}
 	_, err := fw.cfg.Broadcaster.SendRawTransaction(ctx, f.Raw)
 	if ctx.Err() != nil {
-		return false, false
+		return o
 	}
-	op, txid := f.OutPoint.String(), f.TxID.String()
+	o.tried = true
 	var rpcErr *chain.RPCError
 	switch {
 	case err == nil || errors.As(err, &rpcErr) && alreadyKnown(rpcErr):
 		f.Accepted, f.LastError = true, ""
 	case errors.As(err, &rpcErr):
-		f.LastError = rpcErr.Message
-		fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Str("reason", rpcErr.Message).Msg("forward rejected by node; retrying next block")
+		f.LastError, o.rejected = rpcErr.Message, rpcErr.Message
 	default:
-		f.LastError = err.Error()
-		fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Err(err).Msg("forward not sent; retrying")
+		f.LastError, o.err = err.Error(), err
 	}
 	f.Attempts++
 	f.LastAttempt = fw.cfg.Clock.Now()
-	return rpcErr != nil || err == nil, true
+	o.reached = rpcErr != nil || err == nil
+	return o
 }
 
 // Applied tells the listener of the forwards a block confirms: one never

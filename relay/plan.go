@@ -62,3 +62,17 @@ func planForward(coin *chain.Coin, value int64, dest, feeScript []byte, fee Frac
 	}
 	return p, nil
 }
+
+// planRefund sends a deposit of value satoshis back to dest, less the
+// network fee only: one output, no service fee. It returns
+// errUneconomical if what is left would be dust.
+func planRefund(coin *chain.Coin, value int64, dest []byte, rate int64) (plan, error) {
+	var p plan
+	p.network = (rate*chain.ForwardVSize([][]byte{dest}) + 999) / 1000
+	p.forwarded = value - p.network
+	if p.forwarded < coin.DustLimit(dest) {
+		return plan{}, fmt.Errorf("%w: %d sat refund, %d sat network fee", errUneconomical, value, p.network)
+	}
+	p.outs = []chain.Output{{Value: p.forwarded, Script: dest}}
+	return p, nil
+}

@@ -17,6 +17,7 @@ const (
 	StatusConfirmed   = "confirmed"   // in a block, not yet forwarded
 	StatusForwarded   = "forwarded"   // forward broadcast
 	StatusDonation    = "donation"    // below the minimum: not forwarded
+	StatusRefunded    = "refunded"    // sent back to the payer (an invoice's held payment)
 	StatusExpired     = "expired"     // idle past the expiry, no longer watched
 	StatusVanished    = "vanished"    // a reorg took the deposit away: double-spent, or to be mined again
 )
@@ -49,6 +50,9 @@ type DepositReport struct {
 	ForwardConfirmed bool            `json:"forward_confirmed"`
 	ForwardError     string          `json:"forward_error,omitempty"`
 	Callback         *CallbackReport `json:"callback,omitempty"`
+	// Height is the block that holds it (not in the JSON: clients count
+	// confirmations).
+	Height int64 `json:"-"`
 }
 
 // CallbackReport is a deposit's callback: its state and every attempt.
@@ -166,6 +170,7 @@ func (e *Engine) describe(r *coinRunner, d *store.Deposit, tip int64) (DepositRe
 		Value:         d.Value,
 		Confirmations: max(0, tip-d.Height+1),
 		Status:        StatusConfirmed,
+		Height:        d.Height,
 	}
 	if d.Value < r.MinDeposit {
 		dr.Status = StatusDonation
@@ -182,6 +187,9 @@ func (e *Engine) describe(r *coinRunner, d *store.Deposit, tip int64) (DepositRe
 	dr.ForwardConfirmed = d.Spent() && d.SpentBy == f.TxID
 	if f.Accepted && !f.Donation {
 		dr.Status = StatusForwarded
+		if f.Refund {
+			dr.Status = StatusRefunded
+		}
 	}
 	if !f.Accepted {
 		dr.ForwardError = f.LastError

@@ -67,7 +67,10 @@ type ScannerConfig struct {
 	// watched (expiry and grace); 0 watches every address for ever.
 	WatchFor  time.Duration
 	Observers []BlockObserver
-	Log       zerolog.Logger
+	// Metrics is told of the node's height and of each block; nil:
+	// nothing is.
+	Metrics Metrics
+	Log     zerolog.Logger
 }
 
 // Scanner brings the store up to the node's chain, block by block: it
@@ -118,6 +121,7 @@ const (
 // NewScanner returns a scanner over cfg's store, with its open deposits
 // loaded. It does not contact the node.
 func NewScanner(cfg ScannerConfig) (*Scanner, error) {
+	cfg.Metrics = orNop(cfg.Metrics)
 	s := &Scanner{cfg: cfg, id: cfg.Coin.ID(), longPoll: true}
 	if err := s.loadOpen(); err != nil {
 		return nil, err
@@ -211,6 +215,7 @@ func (s *Scanner) Sync(ctx context.Context) (store.Cursor, error) {
 		if err != nil {
 			return cur, err
 		}
+		s.cfg.Metrics.NodeHeight(s.id, tip)
 		if cur.Height >= tip {
 			hash, err := s.cfg.Blocks.BlockHash(ctx, tip)
 			if err != nil {
@@ -300,9 +305,11 @@ func (s *Scanner) apply(ctx context.Context, blk *chain.Block, height int64) (st
 	if err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
+	start := s.cfg.Clock.Now()
 	if err := s.cfg.Store.Apply(c); err != nil {
 		return store.Cursor{}, fatalError{err}
 	}
+	s.cfg.Metrics.Scanned(s.id, height, len(c.Deposits), s.cfg.Clock.Now().Sub(start))
 	for _, a := range expired {
 		s.cfg.Watch.Remove(a.Program[:])
 		s.cfg.Log.Info().Str("address", a.Address).Uint32("index", a.Index).Time("idle_since", a.LastActivity).Msg("address expired")
@@ -423,6 +430,7 @@ func (s *Scanner) rollback(ctx context.Context) (store.Cursor, error) {
 		s.cfg.Watch.Add(p)
 	}
 	s.height.Store(undo.Cursor.Height)
+	s.cfg.Metrics.RolledBack(s.id, undo.Cursor.Height)
 	s.cfg.Log.Warn().Int64("height", undo.Cursor.Height+1).Int("rewatched", len(undo.Rewatched)).Msg("reorg: rolled back block")
 	for _, o := range s.cfg.Observers {
 		o.RolledBack(ctx, s.id, undo)

@@ -303,6 +303,24 @@ func (db *DB) BlockHash(coin string, height int64) (chain.Hash, error) {
 	return rec.hash, nil
 }
 
+// BlockTime returns the time of coin's block at height, as its header
+// gives it, or ErrNotFound if that block is not among the recent ones the
+// store keeps.
+func (db *DB) BlockTime(coin string, height int64) (time.Time, error) {
+	v, err := db.get(key(tBlock, coin, u64(uint64(height))))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
+	}
+	d := newDec(v)
+	d.hash()
+	d.hash()
+	t := d.time()
+	if d.err != nil {
+		return time.Time{}, fmt.Errorf("block %s/%d: %w", coin, height, d.err)
+	}
+	return t, nil
+}
+
 // undoEntry is a key's value before a block changed it.
 type undoEntry struct {
 	key     []byte

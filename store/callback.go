@@ -173,19 +173,28 @@ func (db *DB) StartCallback(queue string, ref []byte, host string, due int64) er
 	case c.State != CallbackVanished:
 		return nil
 	}
-	c.State, c.Due, c.Host = CallbackPending, due, host
 	b := new(leveldb.Batch)
-	b.Put(key(tCallback, queue, ref), c.encode())
-	b.Put(queueKey(queue, host, due, ref), nil)
-	// The host joins the index with its first pending callback; the index
-	// changes only when hosts come and go.
-	if _, err := db.get(hostKey(queue, host)); errors.Is(err, ErrNotFound) {
-		b.Put(hostKey(queue, host), nil)
-	} else if err != nil {
-		return fmt.Errorf("start callback %s: %w", queue, err)
+	if err := db.queueCallback(b, c, host, due); err != nil {
+		return err
 	}
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("start callback %s: %w", queue, err)
+	}
+	return nil
+}
+
+// queueCallback adds to b what makes c pending, due from due, to host. The
+// caller holds cbMu.
+func (db *DB) queueCallback(b *leveldb.Batch, c *Callback, host string, due int64) error {
+	c.State, c.Due, c.Host = CallbackPending, due, host
+	b.Put(key(tCallback, c.Queue, c.Ref), c.encode())
+	b.Put(queueKey(c.Queue, host, due, c.Ref), nil)
+	// The host joins the index with its first pending callback; the index
+	// changes only when hosts come and go.
+	if _, err := db.get(hostKey(c.Queue, host)); errors.Is(err, ErrNotFound) {
+		b.Put(hostKey(c.Queue, host), nil)
+	} else if err != nil {
+		return fmt.Errorf("start callback %s: %w", c.Queue, err)
 	}
 	return nil
 }

@@ -43,9 +43,25 @@
 //	v/vendor/<id>                     Vendor record (secret and API key hashed)
 //	V/key/<sha256 of API key:32>      vendor id
 //	n/inv/<id>                        Invoice record
-//	N/inv/<vendor>\x00<number>        invoice id: a vendor's own invoice number
+//	N/inv/<vendor>\x00<dialect>\x00<number>  invoice id: a vendor's own invoice number in one API dialect
 //	A/<coin>/<index:4>                invoice id of an input address
 //	O/inv/<id>                        empty: the invoice is open (its status may still change)
+//	y/<coin>/<outpoint:36>            Release: a decision about a deposit an invoice holds (held, accepted, refunded)
+//	u/wh/<vendor>\x00<id>             Endpoint: a URL the vendor registered for webhooks
+//	j/<queue>/<len:1><ref>            Message: a webhook event for one endpoint, its body as sent
+//	J/inv/<invoice>\x00<queue>\x00<ref> empty: the messages about an invoice
+//	r/<coin>                          RecoveryState of a recovery from the chain (ferry recover)
+//	R/<coin>/<outpoint:36>            RecoveredOutput: an output paying one of the seed's addresses, and its spend
+//	H/<coin>/<height:8>               block hash:32 of the recovery's main pass (last DefaultUndoDepth blocks)
+//	s/<coin>/<txid:32>                Sweep record: stranded outputs spent to one address
+//	S/<coin>/<outpoint:36>            txid:32 of the sweep that spends the output
+//
+// A recovery (ferry recover) keeps tables r, R and H apart from the
+// daemon's: ApplyRecovered writes what one block shows with the recovery's
+// state in one batch. Rebuilding, RestoreAddress writes an address with its
+// deposits (tables a, p, w, x, d, o, i) as history below the scan cursor,
+// outside Apply; PutSweep writes a sweep with the forward record of each
+// open deposit it spends.
 //
 // A delivery queue is named: a coin's id for its deposits' callbacks (due
 // at a block height of that coin; the reference is the deposit's outpoint),
@@ -70,5 +86,5 @@
 //
 // WatchSet holds the watched witness programs in memory as 48-bit
 // fingerprints, about 4.5 bytes per address; a hit is confirmed against
-// table p.
+// the store (AddressByProgram).
 package store

@@ -37,6 +37,10 @@ type Forward struct {
 	LastAttempt time.Time
 	LastError   string
 	Accepted    bool
+	// Refund marks a deposit sent back to Destination, less the network
+	// fee only (Forwarded is what it receives).
+	Refund      bool
+	Destination string
 }
 
 func (f *Forward) encode() []byte {
@@ -55,6 +59,8 @@ func (f *Forward) encode() []byte {
 	e.str(f.LastError)
 	e.bool(f.Accepted)
 	e.u32(f.AddrIndex)
+	e.bool(f.Refund)
+	e.str(f.Destination)
 	return e.b
 }
 
@@ -76,6 +82,9 @@ func decodeForward(coin string, op chain.OutPoint, b []byte) (*Forward, error) {
 	f.Accepted = d.bool()
 	if d.more() {
 		f.AddrIndex = d.u32()
+	}
+	if d.more() {
+		f.Refund, f.Destination = d.bool(), d.str()
 	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("forward %s: %w", coin, err)

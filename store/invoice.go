@@ -37,6 +37,9 @@ type Vendor struct {
 	SecretHash [32]byte          `json:"-"`
 	APIKeyHash [32]byte          `json:"-"`
 	Created    time.Time         `json:"created"`
+	// WebhookSecret signs the vendor's webhooks ("whsec_…"); it is kept
+	// as it is, since signing needs it.
+	WebhookSecret string `json:"-"`
 }
 
 func (v *Vendor) encode() []byte {
@@ -56,6 +59,7 @@ func (v *Vendor) encode() []byte {
 	e.raw(v.SecretHash[:])
 	e.raw(v.APIKeyHash[:])
 	e.time(v.Created)
+	e.str(v.WebhookSecret)
 	return e.b
 }
 
@@ -70,6 +74,9 @@ func decodeVendor(id string, b []byte) (*Vendor, error) {
 	copy(v.SecretHash[:], d.take(32))
 	copy(v.APIKeyHash[:], d.take(32))
 	v.Created = d.time()
+	if d.more() {
+		v.WebhookSecret = d.str()
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("vendor %s: %w", id, err)
 	}
@@ -95,6 +102,28 @@ func (db *DB) PutVendor(v *Vendor) error {
 	b.Put(vendorAPIKey(v.APIKeyHash), []byte(v.ID))
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put vendor %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// UpdateVendor rewrites a vendor's record, synced, and moves the index of
+// its API key if the key changed: the old key stops working at once. It
+// returns ErrNotFound for an unknown vendor.
+func (db *DB) UpdateVendor(v *Vendor) error {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	old, err := db.Vendor(v.ID)
+	if err != nil {
+		return err
+	}
+	b := new(leveldb.Batch)
+	b.Put(vendorKey(v.ID), v.encode())
+	if old.APIKeyHash != v.APIKeyHash {
+		b.Delete(vendorAPIKey(old.APIKeyHash))
+		b.Put(vendorAPIKey(v.APIKeyHash), []byte(v.ID))
+	}
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		return fmt.Errorf("update vendor %s: %w", v.ID, err)
 	}
 	return nil
 }
@@ -159,8 +188,12 @@ func (db *DB) DeleteVendor(id string) error {
 type Invoice struct {
 	ID     string
 	Vendor string
-	// Number is the vendor's own number for it, if any: the same vendor
-	// and number always name the same invoice.
+	// Dialect is the API that created it ("litepay", "fluxcord",
+	// "payscrypt"): each sees its own invoices, and announces their
+	// changes in its own words.
+	Dialect string
+	// Number is the vendor's own number for it, if any: the same vendor,
+	// dialect and number always name the same invoice.
 	Number string
 	// Amount is a decimal string in Currency: a fiat code ("USD") or a
 	// coin's ticker ("LTC").
@@ -181,6 +214,19 @@ type Invoice struct {
 	Status        string
 	StatusChanged time.Time
 	Told          string
+	// WebhookURL receives the invoice's own webhooks (a Fluxcord
+	// payment's webhookUrl); Description is the vendor's text.
+	WebhookURL  string
+	Description string
+	// Changes counts the status changes recorded: the nth is announced
+	// as event n.
+	Changes int64
+	// Hold keeps at its input address a payment the invoice does not
+	// take (one that leaves it underpaid, or comes once it is paid,
+	// expired or cancelled), for the vendor to accept or refund; without
+	// it every payment is forwarded. Accepted and Refunded record the
+	// vendor's decision.
+	Hold, Accepted, Refunded bool
 }
 
 // InvoiceCoin is an invoice's side in one coin: its input address and what
@@ -196,6 +242,9 @@ type InvoiceCoin struct {
 	Rate         string
 	Quoted       time.Time
 	QuoteExpires time.Time
+	// ExpiredAt is the coin's height when the invoice was first seen
+	// expired (0 before): payments in later blocks come after it.
+	ExpiredAt int64
 }
 
 func (inv *Invoice) encode() []byte {
@@ -219,6 +268,16 @@ func (inv *Invoice) encode() []byte {
 	e.str(inv.Status)
 	e.time(inv.StatusChanged)
 	e.str(inv.Told)
+	e.str(inv.Dialect)
+	e.str(inv.WebhookURL)
+	e.str(inv.Description)
+	e.i64(inv.Changes)
+	e.bool(inv.Hold)
+	e.bool(inv.Accepted)
+	e.bool(inv.Refunded)
+	for _, c := range inv.Coins {
+		e.i64(c.ExpiredAt)
+	}
 	return e.b
 }
 
@@ -239,6 +298,15 @@ func decodeInvoice(id string, b []byte) (*Invoice, error) {
 	inv.Status = d.str()
 	inv.StatusChanged = d.time()
 	inv.Told = d.str()
+	if d.more() {
+		inv.Dialect, inv.WebhookURL, inv.Description, inv.Changes = d.str(), d.str(), d.str(), d.i64()
+	}
+	if d.more() {
+		inv.Hold, inv.Accepted, inv.Refunded = d.bool(), d.bool(), d.bool()
+		for i := range inv.Coins {
+			inv.Coins[i].ExpiredAt = d.i64()
+		}
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("invoice %s: %w", id, err)
 	}
@@ -247,8 +315,8 @@ func decodeInvoice(id string, b []byte) (*Invoice, error) {
 
 func invoiceKey(id string) []byte { return key(tInvoice, "inv", []byte(id)) }
 
-func invoiceNumberKey(vendor, number string) []byte {
-	return key(tInvNumber, "inv", []byte(vendor), []byte{0}, []byte(number))
+func invoiceNumberKey(vendor, dialect, number string) []byte {
+	return key(tInvNumber, "inv", []byte(vendor), []byte{0}, []byte(dialect), []byte{0}, []byte(number))
 }
 
 func invoiceAddrKey(coin string, index uint32) []byte { return key(tInvAddr, coin, u32(index)) }
@@ -257,35 +325,44 @@ func invoiceOpenKey(id string) []byte { return key(tInvOpen, "inv", []byte(id)) 
 
 var invoiceSeqKey = []byte("m/invoice-seq")
 
-// PutInvoice records a new invoice, synced, with its indexes (vendor and
-// number, each input address, the open set), under the ID that
+// PutInvoice records a new invoice, synced, with its indexes (vendor,
+// dialect and number; each input address; the open set). Its ID is
+// inv.ID if set (an error wrapping ErrExists if taken), or else the one
 // prefix and the next number of a counter make ("LTPP-" and 1, 2, …),
-// which it sets in inv.ID. A vendor's number already used returns
-// ErrExists with the existing invoice's ID set in inv.ID.
+// which it sets in inv.ID. A number the vendor already used in the
+// dialect returns ErrExists with the existing invoice's ID in inv.ID.
 func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 	db.invMu.Lock()
 	defer db.invMu.Unlock()
 	if inv.Number != "" {
-		if id, err := db.get(invoiceNumberKey(inv.Vendor, inv.Number)); err == nil {
+		if id, err := db.get(invoiceNumberKey(inv.Vendor, inv.Dialect, inv.Number)); err == nil {
 			inv.ID = string(id)
 			return fmt.Errorf("put invoice %s %s: %w", inv.Vendor, inv.Number, ErrExists)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
-	var seq uint64
-	if v, err := db.get(invoiceSeqKey); err == nil && len(v) == 8 {
-		seq = bytesToU64(v)
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	seq++
-	inv.ID = prefix + strconv.FormatUint(seq, 10)
 	b := new(leveldb.Batch)
-	b.Put(invoiceSeqKey, u64(seq))
+	if inv.ID != "" {
+		if _, err := db.get(invoiceKey(inv.ID)); err == nil {
+			return fmt.Errorf("put invoice %s: %w", inv.ID, ErrExists)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	} else {
+		var seq uint64
+		if v, err := db.get(invoiceSeqKey); err == nil && len(v) == 8 {
+			seq = bytesToU64(v)
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		seq++
+		inv.ID = prefix + strconv.FormatUint(seq, 10)
+		b.Put(invoiceSeqKey, u64(seq))
+	}
 	b.Put(invoiceKey(inv.ID), inv.encode())
 	if inv.Number != "" {
-		b.Put(invoiceNumberKey(inv.Vendor, inv.Number), []byte(inv.ID))
+		b.Put(invoiceNumberKey(inv.Vendor, inv.Dialect, inv.Number), []byte(inv.ID))
 	}
 	for _, c := range inv.Coins {
 		b.Put(invoiceAddrKey(c.Coin, c.Index), []byte(inv.ID))
@@ -324,10 +401,10 @@ func (db *DB) Invoice(id string) (*Invoice, error) {
 	return decodeInvoice(id, v)
 }
 
-// InvoiceByNumber returns the vendor's invoice with its own number, or
-// ErrNotFound.
-func (db *DB) InvoiceByNumber(vendor, number string) (*Invoice, error) {
-	id, err := db.get(invoiceNumberKey(vendor, number))
+// InvoiceByNumber returns the vendor's invoice of dialect with its own
+// number, or ErrNotFound.
+func (db *DB) InvoiceByNumber(vendor, dialect, number string) (*Invoice, error) {
+	id, err := db.get(invoiceNumberKey(vendor, dialect, number))
 	if err != nil {
 		return nil, fmt.Errorf("invoice %s %s: %w", vendor, number, err)
 	}

@@ -69,13 +69,34 @@ func TestInvoices(t *testing.T) {
 	if err := db.UpdateInvoice(got); err != nil {
 		t.Fatal(err)
 	}
-	if byNum, _ := db.InvoiceByNumber("V1", "42"); byNum.Status != "paid" {
+	if byNum, _ := db.InvoiceByNumber("V1", "", "42"); byNum.Status != "paid" {
 		t.Errorf("status after update: %q", byNum.Status)
+	}
+
+	// Numbers are the vendor's own in each dialect; an id may be given.
+	ps := &store.Invoice{Vendor: "V1", Dialect: "payscrypt", Number: "42", WebhookURL: "https://shop.example/wh", Description: "two mugs", Changes: 3}
+	if err := db.PutInvoice(ps, ""); err != nil || ps.ID != "3" {
+		t.Fatalf("a Payscrypt order 42 of V1: %s, %v", ps.ID, err)
+	}
+	if got, err := db.InvoiceByNumber("V1", "payscrypt", "42"); err != nil || got.ID != "3" || got.WebhookURL != ps.WebhookURL ||
+		got.Description != "two mugs" || got.Changes != 3 || got.Dialect != "payscrypt" {
+		t.Fatalf("by number in its dialect: %+v, %v", got, err)
+	}
+	const uuid = "550e8400-e29b-41d4-a716-446655440000"
+	fx := &store.Invoice{ID: uuid, Vendor: "V1", Dialect: "fluxcord"}
+	if err := db.PutInvoice(fx, "ignored-"); err != nil || fx.ID != uuid {
+		t.Fatalf("with its own id: %s, %v", fx.ID, err)
+	}
+	if err := db.PutInvoice(&store.Invoice{ID: uuid, Vendor: "V2"}, ""); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("an id taken: %v", err)
+	}
+	if next := (&store.Invoice{Vendor: "V1"}); db.PutInvoice(next, "LTPP-") != nil || next.ID != "LTPP-4" {
+		t.Errorf("the counter after an invoice with its own id: %s", next.ID)
 	}
 	if err := db.CloseInvoice("LTPP-1"); err != nil {
 		t.Fatal(err)
 	}
-	if open, _ := db.OpenInvoices(); len(open) != 1 || open[0] != "LTPP-2" {
+	if open, _ := db.OpenInvoices(); len(open) != 4 || open[2] != "LTPP-2" {
 		t.Errorf("open invoices: %v", open)
 	}
 }

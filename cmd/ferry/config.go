@@ -62,9 +62,13 @@ type Config struct {
 	FiatRatesURL         string
 	QuoteValidity        time.Duration
 	InvoiceExpiry        time.Duration
+	HoldExpiry           time.Duration
 	SMTPURL              string
 	SMTPFrom             string
 	PublicURL            string
+	SessionExpiry        time.Duration
+	GRPCListen           string
+	MetricsListen        string
 	LogFormat            string
 	LogLevel             string
 }
@@ -94,6 +98,8 @@ func DefaultConfig() Config {
 		FiatRates:            "coingecko",
 		QuoteValidity:        inv.QuoteValidity,
 		InvoiceExpiry:        inv.Expiry,
+		HoldExpiry:           inv.HoldExpiry,
+		SessionExpiry:        a.SessionExpiry,
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -139,9 +145,13 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.FiatRatesURL, "fiat-rates-url", c.FiatRatesURL, "base URL of the price API instead of its own (a mirror, a proxy)")
 	fs.DurationVar(&c.QuoteValidity, "quote-validity", c.QuoteValidity, "how long a fiat invoice's quote in a coin holds")
 	fs.DurationVar(&c.InvoiceExpiry, "invoice-expiry", c.InvoiceExpiry, "how long an invoice stays payable")
+	fs.DurationVar(&c.HoldExpiry, "hold-expiry", c.HoldExpiry, "how long a payment an invoice holds waits for the vendor to accept or refund it before it is forwarded")
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… to email vendors; empty: no email")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "the address vendors' email comes from")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "ferry's address as customers reach it (https://pay.example), for the links it hands out; empty: the request's host")
+	fs.DurationVar(&c.SessionExpiry, "session-expiry", c.SessionExpiry, "how long a Fluxcord payment session stays payable")
+	fs.StringVar(&c.GRPCListen, "grpc-listen", c.GRPCListen, "address of the gRPC API (Payscrypt's PaymentGateway); empty: off")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address of /metrics (Prometheus); empty: off. Never the API's address")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	return fs
@@ -156,10 +166,16 @@ func EnvName(flagName string) string {
 // ParseFlags sets c from args, and from getenv for every flag args leave
 // out.
 func (c *Config) ParseFlags(args []string, getenv func(string) string) error {
-	fs := c.flagSet(io.Discard)
+	return parseFlags(c.flagSet(io.Discard), args, getenv)
+}
+
+// parseFlags parses args into fs, then sets every flag args leave out from
+// its variable (see EnvName). -h prints fs's flags to flagOutput.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			c.flagSet(flagOutput).PrintDefaults()
+			fs.SetOutput(flagOutput)
+			fs.PrintDefaults()
 		}
 		return err
 	}
@@ -192,6 +208,7 @@ var fieldFlags = map[string]string{
 	"MaxCallbackConfirmations": "--max-callback-confirmations",
 	"QuoteValidity":            "--quote-validity",
 	"Expiry":                   "--invoice-expiry",
+	"HoldExpiry":               "--hold-expiry",
 }
 
 // flagError names the flag of a configuration field's error.
@@ -251,6 +268,14 @@ func (c Config) settings() (*settings, error) {
 		return nil, fmt.Errorf("--rate-limit: must not be negative")
 	}
 	s.api.RateLimit, s.api.ClientIPHeader = c.RateLimit, c.RateLimitHeader
+	s.api.Confirmations, s.api.Network = c.ForwardConfirmations, c.Network
+	if c.SessionExpiry < 10*time.Second || c.AddressExpiry != 0 && c.SessionExpiry > c.AddressExpiry {
+		return nil, fmt.Errorf("--session-expiry: must be from 10s to --address-expiry (%v), not %v", c.AddressExpiry, c.SessionExpiry)
+	}
+	s.api.SessionExpiry = c.SessionExpiry
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
+		return nil, errors.New("--metrics-listen: must not be the API's address (--listen): metrics are for the operator")
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -290,7 +315,10 @@ func (c Config) settings() (*settings, error) {
 // the quote and the expiry, the SMTP server.
 func (c Config) invoiceSettings(s *settings) error {
 	s.invoice = invoice.DefaultConfig()
-	s.invoice.QuoteValidity, s.invoice.Expiry = c.QuoteValidity, c.InvoiceExpiry
+	s.invoice.QuoteValidity, s.invoice.Expiry, s.invoice.HoldExpiry = c.QuoteValidity, c.InvoiceExpiry, c.HoldExpiry
+	if c.HoldExpiry < time.Minute {
+		return flagError(&relay.FieldError{Field: "HoldExpiry", Err: fmt.Errorf("must be at least a minute, not %v", c.HoldExpiry)})
+	}
 	s.invoice.ForwardConfirmations = c.ForwardConfirmations
 	if c.QuoteValidity < time.Minute {
 		return flagError(&relay.FieldError{Field: "QuoteValidity", Err: fmt.Errorf("must be at least a minute, not %v", c.QuoteValidity)})

@@ -85,6 +85,8 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"bad smtp url", func(c *Config) { c.SMTPURL, c.SMTPFrom = "http://mail.example", "ferry@relay.example" }, "--smtp-url: scheme"},
 		{"sender without smtp", func(c *Config) { c.SMTPFrom = "ferry@relay.example" }, "--smtp-url: required"},
 		{"bad public url", func(c *Config) { c.PublicURL = "ftp://pay.example" }, "--public-url"},
+		{"metrics on the API", func(c *Config) { c.MetricsListen = c.Listen }, "--metrics-listen: must not be the API's address"},
+		{"short hold", func(c *Config) { c.HoldExpiry = time.Second }, "--hold-expiry: must be at least a minute"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,8 +106,9 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// TestREADMEConfigTable checks README.md's configuration table against the
-// flags: every flag is there once, with its variable and its default.
+// TestREADMEConfigTable checks README.md's configuration tables against the
+// flags of ferry and ferry recover: every flag is there once, with its
+// variable and its default.
 func TestREADMEConfigTable(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -126,9 +129,10 @@ func TestREADMEConfigTable(t *testing.T) {
 		}
 		rows[name] = []string{strings.Trim(strings.TrimSpace(cells[2]), "`"), strings.Trim(strings.TrimSpace(cells[3]), "`")}
 	}
-	cfg := DefaultConfig()
+	// ferry's flags, and ferry recover's, which has them all.
+	rc := recoverConfig{Config: DefaultConfig(), Gap: defaultGap}
 	n := 0
-	cfg.flagSet(io.Discard).VisitAll(func(f *flag.Flag) {
+	rc.flagSet(io.Discard).VisitAll(func(f *flag.Flag) {
 		n++
 		row, ok := rows[f.Name]
 		if !ok {
@@ -153,5 +157,35 @@ func TestREADMEConfigTable(t *testing.T) {
 	})
 	if len(rows) != n {
 		t.Errorf("README's table has %d flags, ferry %d", len(rows), n)
+	}
+}
+
+// TestDeployEnvFile checks the settings file of the systemd unit: every
+// variable it names, set or commented out, is one of ferry's, and it
+// leaves FERRY_DATA_DIR to the unit.
+func TestDeployEnvFile(t *testing.T) {
+	text, err := os.ReadFile("../../deploy/ferry.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	cfg := DefaultConfig()
+	cfg.flagSet(io.Discard).VisitAll(func(f *flag.Flag) { known[EnvName(f.Name)] = true })
+	n := 0
+	for _, line := range strings.Split(string(text), "\n") {
+		name, _, ok := strings.Cut(strings.TrimPrefix(line, "#"), "=")
+		if !ok || !strings.HasPrefix(name, "FERRY_") {
+			continue
+		}
+		n++
+		if !known[name] {
+			t.Errorf("deploy/ferry.env: %s is not a variable of ferry's", name)
+		}
+		if name == "FERRY_DATA_DIR" {
+			t.Error("deploy/ferry.env sets FERRY_DATA_DIR, which would override the unit's state directory")
+		}
+	}
+	if n == 0 {
+		t.Error("deploy/ferry.env names no variable")
 	}
 }

@@ -334,6 +334,13 @@ func startProcess(t *testing.T, cfg Config, killOn string) *process {
 	cfg.flagSet(io.Discard).VisitAll(func(f *flag.Flag) { args = append(args, "--"+f.Name+"="+f.Value.String()) })
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "FERRY_TEST_MAIN=1")
+	return startCmd(t, cmd, killOn)
+}
+
+// startCmd runs cmd, a ferry that logs JSON lines on stderr, and waits
+// until it has started, as startProcess does.
+func startCmd(t *testing.T, cmd *exec.Cmd, killOn string) *process {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

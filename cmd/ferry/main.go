@@ -4,7 +4,8 @@
 //
 // Every flag has an environment variable: --ltc-rpc is FERRY_LTC_RPC. A flag
 // given on the command line wins over its variable. "ferry vendor add|list|
-// remove" manages the invoice engine's vendors.
+// remove" manages the invoice engine's vendors; "ferry recover" rebuilds a
+// lost store from the seed and the chain, and sweeps stranded coins.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,12 +27,22 @@ func init() {
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 }
 
+// subcommands are ferry's commands besides the daemon, each in a file of
+// its name: they take the arguments after their name and return the exit
+// code.
+var subcommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int{
+	"vendor":  vendorMain,
+	"recover": recoverMain,
+}
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "vendor" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := vendorMain(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv)
-		stop()
-		os.Exit(code)
+	if len(os.Args) > 1 {
+		if sub, ok := subcommands[os.Args[1]]; ok {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := sub(ctx, os.Args[2:], os.Stdout, os.Stderr, os.Getenv)
+			stop()
+			os.Exit(code)
+		}
 	}
 	cfg := DefaultConfig()
 	if err := cfg.ParseFlags(os.Args[1:], os.Getenv); err != nil {

@@ -89,8 +89,10 @@ type callback struct {
 	URL   string            `json:"url"`
 	SigOK bool              `json:"sig_ok"`
 	Phase string            `json:"phase"`
-	// Accepted is what shop_callback.php decided.
+	// Accepted is what shop_callback.php (webhook_receiver.php) decided.
 	Accepted bool `json:"accepted"`
+	// Event is the webhook webhook_receiver.php verified.
+	Event map[string]any `json:"event"`
 }
 
 // calls returns the callbacks the merchant logged in phase ("start" or

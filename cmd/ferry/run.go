@@ -12,15 +12,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
 
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/mail"
+	"github.com/ferry-relay/ferry/metrics"
 	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
@@ -69,6 +72,9 @@ type daemon struct {
 	notifier *notify.Notifier
 	servers  []*httpServer
 	onion    *torproxy.Onion
+	// grpcAddr is where the gRPC API listens, if it does.
+	grpcAddr net.Addr
+	metrics  *metrics.Metrics
 }
 
 // wakers wakes each of the parts that follow the blocks: the notifier
@@ -82,10 +88,49 @@ func (ws *wakers) Wake() {
 	}
 }
 
+// releaseVia hands the relay's forwarder to the invoice engine's Release,
+// once the invoice engine (made after the relay) is there.
+type releaseVia struct {
+	inv atomic.Pointer[invoice.Engine]
+}
+
+// Release implements relay.Releaser: every deposit is forwarded until the
+// invoice engine is set (before the engine runs).
+func (r *releaseVia) Release(ctx context.Context, coin string, d *store.Deposit) (relay.Release, error) {
+	if inv := r.inv.Load(); inv != nil {
+		return inv.Release(ctx, coin, d)
+	}
+	return relay.Release{}, errors.New("invoice engine not set")
+}
+
 // httpServer is a server and the listener it serves.
 type httpServer struct {
 	ln  net.Listener
-	srv *http.Server
+	srv servable
+}
+
+// servable is a server: *http.Server, or gRPC's through grpcServable.
+type servable interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+// grpcServable shuts a gRPC server down as http.Server does: gracefully,
+// until ctx is done.
+type grpcServable struct{ *grpc.Server }
+
+// Shutdown stops the server, letting calls in progress end until ctx is
+// done.
+func (g grpcServable) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { g.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		g.Stop()
+		<-done
+	}
+	return nil
 }
 
 // open opens the data directory, the seed and the store, builds the engine,
@@ -174,15 +219,22 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	}
 	set.notify.Outbound = dialer
 	set.notify.Log = log.With().Str("component", "notifier").Logger()
+	// Metrics, when asked for: every part reports to one registry.
+	var relayMetrics relay.Metrics
+	if cfg.MetricsListen != "" {
+		d.metrics = metrics.New(clock.System{})
+		relayMetrics, set.notify.Metrics, set.api.Metrics = d.metrics, d.metrics, d.metrics
+	}
 	if d.notifier, err = notify.New(set.notify); err != nil {
 		return d, err
 	}
 	woken := &wakers{d.notifier}
-	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Log: log}); err != nil {
+	releaser := &releaseVia{}
+	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Releaser: releaser, Metrics: relayMetrics, Log: log}); err != nil {
 		return d, err
 	}
 	signing := []byte(hex.EncodeToString(cbKey))
-	d.notifier.Add(relay.NewCallbackQueues(set.relay, d.db, coins, signing, log)...)
+	d.notifier.Add(relay.NewCallbackQueues(set.relay, d.db, coins, signing, relayMetrics, log)...)
 
 	// Invoices: the price source, the vendors' email, the engine.
 	clk := clock.System{}
@@ -190,6 +242,7 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 	inv.Network, inv.Relay, inv.Store, inv.Waker, inv.Clock, inv.Log = set.network, d.engine, d.db, d.notifier, clk, log
 	inv.Quoter = rates.NewCache(set.rates, time.Minute, clk)
 	inv.CallbackKey = signing
+	inv.Announcers = map[string]invoice.Announcer{"fluxcord": api.FluxcordEvents{}, "payscrypt": api.PayscryptEvents{}}
 	if set.mail != nil {
 		sender, err := mail.NewSender(*set.mail, clk)
 		if err != nil {
@@ -204,6 +257,7 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		return d, flagError(err)
 	}
 	*woken = append(*woken, d.invoices)
+	releaser.inv.Store(d.invoices)
 	d.notifier.Add(d.invoices.Queues()...)
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
 	d.engine.Prepare(pctx)
@@ -219,13 +273,40 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		return d, fmt.Errorf("listen: %w", err)
 	}
 	d.servers = append(d.servers, &httpServer{ln: ln, srv: newHTTPServer(server.Handler())})
+	server.SetListenURL("http://" + ln.Addr().String())
+	if d.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return d, fmt.Errorf("--metrics-listen: %w", err)
+		}
+		for _, c := range coins {
+			id := c.Chain.ID()
+			d.metrics.Coin(id, func() int { return d.engine.Watched(id) })
+		}
+		for _, q := range d.queueNames(coins) {
+			d.metrics.QueueDepth(q, 15*time.Second, func() (int, error) { return d.db.QueuedCallbacks(q) })
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", d.metrics.Handler())
+		d.servers = append(d.servers, &httpServer{ln: mln, srv: newHTTPServer(mux)})
+		log.Info().Str("listen", mln.Addr().String()).Msg("metrics listening")
+	}
+	if cfg.GRPCListen != "" {
+		gln, err := net.Listen("tcp", cfg.GRPCListen)
+		if err != nil {
+			return d, fmt.Errorf("--grpc-listen: %w", err)
+		}
+		d.servers = append(d.servers, &httpServer{ln: gln, srv: grpcServable{server.GRPCServer()}})
+		d.grpcAddr = gln.Addr()
+		log.Info().Str("listen", gln.Addr().String()).Msg("gRPC API (Payscrypt) listening")
+	}
 	// The operator's API, on a socket only the data directory's owner
 	// reaches: ferry vendor talks to it while the daemon holds the store.
 	aln, err := listenAdmin(cfg.DataDir)
 	if err != nil {
 		return d, err
 	}
-	d.servers = append(d.servers, &httpServer{ln: aln, srv: newHTTPServer(server.AdminHandler())})
+	d.servers = append(d.servers, &httpServer{ln: aln, srv: newHTTPServer(api.AdminHandler(d.invoices.Admin(), log))})
 	if cfg.TorControl != "" {
 		oln, err := net.Listen("tcp", cfg.TorOnionListen)
 		if err != nil {
@@ -413,4 +494,14 @@ func newLogger(cfg Config, out io.Writer) (zerolog.Logger, error) {
 		return zerolog.Logger{}, fmt.Errorf("--log-format: want json or console, not %q", cfg.LogFormat)
 	}
 	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
+}
+
+// queueNames are the notifier's delivery queues in the store: each coin's
+// callbacks, its invoices' callbacks, and webhooks.
+func (d *daemon) queueNames(coins []relay.Coin) []string {
+	var qs []string
+	for _, c := range coins {
+		qs = append(qs, c.Chain.ID(), "inv-"+c.Chain.ID())
+	}
+	return append(qs, "wh")
 }

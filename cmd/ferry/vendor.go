@@ -10,16 +10,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -28,6 +30,11 @@ const vendorUsage = `usage:
   ferry vendor add --name NAME --email EMAIL [--ltc-address A] [--btc-address B]
   ferry vendor list
   ferry vendor remove ID
+  ferry vendor key ID                      a new API key; the old one stops working at once
+  ferry vendor webhook add ID URL          register an endpoint for the vendor's webhooks
+  ferry vendor webhook list ID
+  ferry vendor webhook remove ID ENDPOINT
+  ferry vendor webhook secret [--rotate] ID   the secret that signs them
 Each takes --data-dir (FERRY_DATA_DIR), and --network (FERRY_NETWORK) for a
 data directory the daemon never ran on. With the daemon running, they go
 through its admin socket; otherwise they open the store themselves.`
@@ -39,7 +46,10 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fmt.Fprintln(stderr, vendorUsage)
 		return 2
 	}
-	cmd := args[0]
+	cmd, rest := args[0], args[1:]
+	if cmd == "webhook" && len(rest) > 0 {
+		cmd, rest = "webhook "+rest[0], rest[1:]
+	}
 	fs := flag.NewFlagSet("ferry vendor "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	def := DefaultConfig()
@@ -53,7 +63,8 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fs.StringVar(&ltc, "ltc-address", "", "the vendor's Litecoin payout address")
 		fs.StringVar(&btc, "btc-address", "", "the vendor's Bitcoin payout address")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	rotate := fs.Bool("rotate", false, "make a new webhook secret")
+	if err := fs.Parse(rest); err != nil {
 		fmt.Fprintf(stderr, "ferry vendor %s: %v\n%s\n", cmd, err, vendorUsage)
 		return 2
 	}
@@ -72,7 +83,7 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		}
 	}
 
-	var c vendorClient
+	var c *vendorClient
 	if daemon, err := dialAdmin(*dataDir); err == nil {
 		c = daemon
 	} else {
@@ -89,21 +100,31 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	var err error
 	switch {
 	case cmd == "add" && fs.NArg() == 0:
-		out, err = c.add(ctx, nv)
+		out, err = c.do(ctx, http.MethodPost, "/vendors", nv)
 	case cmd == "list" && fs.NArg() == 0:
-		out, err = c.list(ctx)
+		out, err = c.do(ctx, http.MethodGet, "/vendors", nil)
 	case cmd == "remove" && fs.NArg() == 1:
-		out, err = c.remove(ctx, fs.Arg(0))
+		out, err = c.do(ctx, http.MethodDelete, "/vendors/"+url.PathEscape(fs.Arg(0)), nil)
+	case cmd == "key" && fs.NArg() == 1:
+		out, err = c.do(ctx, http.MethodPost, "/vendors/"+url.PathEscape(fs.Arg(0))+"/key", nil)
+	case cmd == "webhook add" && fs.NArg() == 2:
+		out, err = c.do(ctx, http.MethodPost, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhooks", map[string]string{"url": fs.Arg(1)})
+	case cmd == "webhook list" && fs.NArg() == 1:
+		out, err = c.do(ctx, http.MethodGet, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhooks", nil)
+	case cmd == "webhook remove" && fs.NArg() == 2:
+		out, err = c.do(ctx, http.MethodDelete, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhooks/"+url.PathEscape(fs.Arg(1)), nil)
+	case cmd == "webhook secret" && fs.NArg() == 1:
+		q := ""
+		if *rotate {
+			q = "?rotate=1"
+		}
+		out, err = c.do(ctx, http.MethodGet, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhook-secret"+q, nil)
 	default:
 		fmt.Fprintln(stderr, vendorUsage)
 		return 2
 	}
 	if err != nil {
-		_, msg := relay.Explain(err)
-		if msg == "internal error" {
-			msg = err.Error()
-		}
-		fmt.Fprintln(stderr, "ferry vendor:", msg)
+		fmt.Fprintln(stderr, "ferry vendor:", err)
 		return 1
 	}
 	enc := json.NewEncoder(stdout)
@@ -112,26 +133,20 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	return 0
 }
 
-// vendorClient is where ferry vendor's commands go: the daemon, or the
-// store.
-type vendorClient interface {
-	add(ctx context.Context, nv invoice.NewVendor) (any, error)
-	list(ctx context.Context) (any, error)
-	remove(ctx context.Context, id string) (any, error)
-}
-
-// adminClient talks to a running daemon's admin socket.
-type adminClient struct{ http *http.Client }
+// vendorClient is where ferry vendor's commands go: the operator's API,
+// on the daemon's admin socket, or served in-process over the store when
+// no daemon runs.
+type vendorClient struct{ http *http.Client }
 
 // dialAdmin connects to the daemon's admin socket, if a daemon runs.
-func dialAdmin(dataDir string) (*adminClient, error) {
+func dialAdmin(dataDir string) (*vendorClient, error) {
 	path := adminSocket(dataDir)
 	conn, err := net.DialTimeout("unix", path, 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	conn.Close()
-	return &adminClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	return &vendorClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
@@ -139,7 +154,19 @@ func dialAdmin(dataDir string) (*adminClient, error) {
 	}}}, nil
 }
 
-func (a *adminClient) do(ctx context.Context, method, path string, body any) (any, error) {
+// inProcess serves requests with a handler in this process.
+type inProcess struct{ h http.Handler }
+
+// RoundTrip implements http.RoundTripper.
+func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	p.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+// do makes one call of the operator's API and returns its JSON answer, or
+// its error message as an error.
+func (c *vendorClient) do(ctx context.Context, method, path string, body any) (any, error) {
 	var in io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -149,7 +176,7 @@ func (a *adminClient) do(ctx context.Context, method, path string, body any) (an
 	if err != nil {
 		return nil, err
 	}
-	resp, err := a.http.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
@@ -164,23 +191,10 @@ func (a *adminClient) do(ctx context.Context, method, path string, body any) (an
 	return out, nil
 }
 
-func (a *adminClient) add(ctx context.Context, nv invoice.NewVendor) (any, error) {
-	return a.do(ctx, http.MethodPost, "/vendors", nv)
-}
-func (a *adminClient) list(ctx context.Context) (any, error) {
-	return a.do(ctx, http.MethodGet, "/vendors", nil)
-}
-func (a *adminClient) remove(ctx context.Context, id string) (any, error) {
-	return a.do(ctx, http.MethodDelete, "/vendors/"+id, nil)
-}
-
-// storeVendors manages vendors in the store itself, the daemon not
-// running.
-type storeVendors struct{ v *invoice.Vendors }
-
-// openVendors opens the data directory's store to manage its vendors; a
-// daemon holding it is reported.
-func openVendors(dataDir, network string) (*storeVendors, func(), error) {
+// openVendors opens the data directory's store to manage its vendors,
+// serving the operator's API in-process; a daemon holding the store is
+// reported.
+func openVendors(dataDir, network string) (*vendorClient, func(), error) {
 	if _, err := os.Stat(dataDir); err != nil {
 		return nil, nil, fmt.Errorf("data directory %s: %w", dataDir, err)
 	}
@@ -203,16 +217,6 @@ func openVendors(dataDir, network string) (*storeVendors, func(), error) {
 		return nil, nil, fmt.Errorf("--network: %w", err)
 	}
 	v := &invoice.Vendors{Store: db, Destination: invoice.PayoutParser(net), Clock: clock.System{}, Log: zerolog.Nop()}
-	return &storeVendors{v: v}, func() { db.Close() }, nil
-}
-
-func (s *storeVendors) add(ctx context.Context, nv invoice.NewVendor) (any, error) {
-	return s.v.Add(ctx, nv)
-}
-func (s *storeVendors) list(ctx context.Context) (any, error) {
-	vs, err := s.v.List(ctx)
-	return map[string]any{"vendors": vs}, err
-}
-func (s *storeVendors) remove(ctx context.Context, id string) (any, error) {
-	return map[string]string{"removed": id}, s.v.Remove(ctx, id)
+	c := &vendorClient{http: &http.Client{Transport: inProcess{api.AdminHandler(v, zerolog.Nop())}}}
+	return c, func() { db.Close() }, nil
 }

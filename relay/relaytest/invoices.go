@@ -7,6 +7,7 @@ import (
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
+	"github.com/ferry-relay/ferry/relay"
 )
 
 // InvoiceOptions shape a test invoice engine.
@@ -49,5 +50,7 @@ func (e *Env) Invoices(tb testing.TB, opt InvoiceOptions) *invoice.Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var r relay.Releaser = inv
+	e.releaser.r.Store(&r)
 	return inv
 }

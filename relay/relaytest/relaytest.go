@@ -113,6 +113,22 @@ type Env struct {
 	Coins []relay.Coin
 	// Wakes counts the wake-ups of the notifier.
 	Wakes *Waker
+	// releaser passes the forwarder's questions to the invoice engine
+	// made by Invoices, if any.
+	releaser *lateReleaser
+}
+
+// lateReleaser asks the releaser set after the engine was made, if any.
+type lateReleaser struct {
+	r atomic.Pointer[relay.Releaser]
+}
+
+// Release implements relay.Releaser.
+func (l *lateReleaser) Release(ctx context.Context, coin string, d *store.Deposit) (relay.Release, error) {
+	if r := l.r.Load(); r != nil {
+		return (*r).Release(ctx, coin, d)
+	}
+	return relay.Release{}, nil
 }
 
 // feeAddresses are the tests' fee addresses, by coin id.
@@ -136,7 +152,7 @@ func NewEngine(tb testing.TB, opt Options) *Env {
 	if opt.Hosts == nil {
 		opt.Hosts = anyHost{}
 	}
-	env := &Env{Store: opt.Store, Nodes: map[string]NodeSource{}, Wakes: &Waker{}}
+	env := &Env{Store: opt.Store, Nodes: map[string]NodeSource{}, Wakes: &Waker{}, releaser: &lateReleaser{}}
 	for i, id := range opt.Coins {
 		coin, err := chain.CoinByID(id, chain.Regtest)
 		if err != nil {
@@ -168,7 +184,7 @@ func NewEngine(tb testing.TB, opt Options) *Env {
 	}
 	env.Node = env.Nodes[opt.Coins[0]]
 	var err error
-	env.Engine, err = relay.New(cfg, relay.Deps{Store: opt.Store, Coins: env.Coins, Hosts: opt.Hosts, Waker: env.Wakes, Log: opt.Log})
+	env.Engine, err = relay.New(cfg, relay.Deps{Store: opt.Store, Coins: env.Coins, Hosts: opt.Hosts, Waker: env.Wakes, Releaser: env.releaser, Log: opt.Log})
 	if err != nil {
 		tb.Fatal(err)
 	}

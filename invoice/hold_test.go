@@ -1,0 +1,234 @@
+package invoice_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/invoice"
+	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/relay/relaytest"
+)
+
+// refundTo is a customer's regtest address for refunds.
+const refundTo = "rltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuas7tq53e"
+
+// createHolding makes a $10 invoice (12,500,000 sat) that holds what it
+// does not take.
+func (f *fixture) createHolding(t *testing.T, expiry time.Duration) *invoice.View {
+	t.Helper()
+	v, err := f.inv.Create(context.Background(), invoice.Request{Vendor: f.vendor, Amount: "10", Currency: "USD", Hold: true, Expiry: expiry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// sent returns the transactions the node was sent, decoded, in order.
+func (f *fixture) sent(t *testing.T) []*chain.Tx {
+	t.Helper()
+	c, _ := chain.Litecoin(chain.Regtest)
+	var txs []*chain.Tx
+	seen := map[chain.Hash]bool{}
+	for _, raw := range f.node.Sent() {
+		tx, err := c.DecodeTx(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !seen[tx.ID] {
+			seen[tx.ID] = true
+			txs = append(txs, tx)
+		}
+	}
+	return txs
+}
+
+// pass mines an empty block: the forwarder looks at every deposit again.
+func (f *fixture) pass(t *testing.T) {
+	t.Helper()
+	f.node.Mine(t)
+	f.scanned(t)
+}
+
+// paysTo returns what tx pays to addr.
+func paysTo(t *testing.T, tx *chain.Tx, addr string) int64 {
+	t.Helper()
+	var sum int64
+	for _, o := range tx.Outputs {
+		if string(o.Script) == string(mustScript(t, addr)) {
+			sum += o.Value
+		}
+	}
+	return sum
+}
+
+// heldView returns an invoice's view once it shows held what it should.
+func (f *fixture) heldView(t *testing.T, id string, held int64) *invoice.View {
+	t.Helper()
+	var v *invoice.View
+	relaytest.WaitFor(t, "the payment held", func() bool {
+		var err error
+		v, err = f.inv.Get(context.Background(), id)
+		return err == nil && v.Coins[0].Held == held
+	})
+	return v
+}
+
+// TestHoldAccept: a payment that leaves an invoice underpaid is held, not
+// forwarded; accepting it (its exact amount) forwards it less the fee, and
+// the invoice is paid.
+func TestHoldAccept(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v := f.createHolding(t, 0)
+	f.pay(t, v, 6_000_000)
+	f.pass(t)
+	v = f.heldView(t, v.ID, 6_000_000)
+	if v.Status != invoice.StatusUnderpaid || len(f.sent(t)) != 0 {
+		t.Fatalf("underpaid: %s, %d sent", v.Status, len(f.sent(t)))
+	}
+	if _, err := f.inv.Accept(ctx, v.ID, 5_000_000); kindOf(err) != relay.KindInvalid {
+		t.Errorf("accept of another amount: %v", err)
+	}
+	a, err := f.inv.Accept(ctx, v.ID, 6_000_000)
+	if err != nil || a.Status != invoice.StatusPaid {
+		t.Fatalf("accept: %+v, %v", a, err)
+	}
+	relaytest.WaitFor(t, "the forward", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
+	tx := f.sent(t)[0]
+	if got := paysTo(t, tx, payout); got <= 6_000_000-60_000-10_000 || got >= 6_000_000-60_000 {
+		t.Errorf("forward pays the vendor %d of 6,000,000 (less 1%% and the network fee)", got)
+	}
+	if got := paysTo(t, tx, relaytest.FeeAddress); got != 60_000 {
+		t.Errorf("fee %d, want 60,000", got)
+	}
+	if _, err := f.inv.Accept(ctx, v.ID, 6_000_000); kindOf(err) != relay.KindConflict {
+		t.Errorf("accepted twice: %v", err)
+	}
+}
+
+// TestHoldRefund: a held payment refunded goes back to the payer's address
+// whole but for the network fee: no service fee.
+func TestHoldRefund(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v := f.createHolding(t, 0)
+	f.pay(t, v, 6_000_000)
+	f.pass(t)
+	f.heldView(t, v.ID, 6_000_000)
+	if _, err := f.inv.Refund(ctx, v.ID, "ltc", "ltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuasqrx6uc", 6_000_000); kindOf(err) != relay.KindInvalid {
+		t.Errorf("a mainnet refund address: %v", err)
+	}
+	r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 6_000_000)
+	if err != nil || r.Status != invoice.StatusRefunded {
+		t.Fatalf("refund: %+v, %v", r, err)
+	}
+	relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
+	tx := f.sent(t)[0]
+	if len(tx.Outputs) != 1 || paysTo(t, tx, refundTo) <= 6_000_000-10_000 || paysTo(t, tx, refundTo) >= 6_000_000 {
+		t.Errorf("refund outputs %+v", tx.Outputs)
+	}
+	g, _ := f.inv.Get(ctx, v.ID)
+	relaytest.WaitFor(t, "the refund recorded", func() bool {
+		g, _ = f.inv.Get(ctx, v.ID)
+		return g.Coins[0].Payments[0].Refunded || g.Coins[0].Held == 0
+	})
+}
+
+// TestHoldPaidInParts: the first part of a payment is held while the
+// invoice is underpaid; once the rest comes, both are forwarded.
+func TestHoldPaidInParts(t *testing.T) {
+	f := newFixture(t)
+	v := f.createHolding(t, 0)
+	f.pay(t, v, 6_000_000)
+	f.pass(t)
+	f.heldView(t, v.ID, 6_000_000)
+	f.pay(t, v, 6_500_000)
+	relaytest.WaitFor(t, "both forwarded", func() bool { f.pass(t); return len(f.sent(t)) == 2 })
+	if s := f.status(t, v.ID); s != invoice.StatusPaid {
+		t.Errorf("status %s", s)
+	}
+}
+
+// TestHoldLateAndCancelled: a payment after the invoice is paid, or to a
+// cancelled invoice, is held; an exact payment and an overpayment are
+// forwarded at once.
+func TestHoldLateAndCancelled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	exact, over, cancelled := f.createHolding(t, 0), f.createHolding(t, 0), f.createHolding(t, 0)
+	if _, err := f.inv.Cancel(ctx, cancelled.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.pay(t, exact, 12_500_000)
+	f.pay(t, over, 20_000_000)
+	relaytest.WaitFor(t, "both forwarded", func() bool { f.pass(t); return len(f.sent(t)) == 2 })
+	if got := paysTo(t, f.sent(t)[1], payout) + paysTo(t, f.sent(t)[0], payout); got < 32_000_000 {
+		t.Errorf("the overpayment was not forwarded whole: %d in all", got)
+	}
+	f.pay(t, exact, 3_000_000) // after it was paid
+	f.pay(t, cancelled, 12_500_000)
+	f.pass(t)
+	f.heldView(t, exact.ID, 3_000_000)
+	f.heldView(t, cancelled.ID, 12_500_000)
+	if n := len(f.sent(t)); n != 2 {
+		t.Errorf("%d transactions, want the 2 forwards only", n)
+	}
+	if s := f.status(t, exact.ID); s != invoice.StatusPaid {
+		t.Errorf("paid, then paid again: %s", s)
+	}
+}
+
+// TestHoldExpires: a held payment nobody decides about is forwarded once
+// the hold expires; a payment after the invoice expired does not pay it.
+func TestHoldExpires(t *testing.T) {
+	f := newFixture(t)
+	v := f.createHolding(t, time.Hour)
+	f.pay(t, v, 6_000_000)
+	f.pass(t)
+	f.heldView(t, v.ID, 6_000_000)
+
+	f.clk.Advance(2 * time.Hour) // the invoice expires
+	relaytest.WaitFor(t, "underpaid at expiry", func() bool {
+		f.pass(t)
+		g, _ := f.inv.Get(context.Background(), v.ID)
+		return g.Expired && g.Coins[0].ExpiredAt > 0
+	})
+	f.pay(t, v, 6_500_000) // would have made it paid, had it come in time
+	f.pass(t)
+	f.heldView(t, v.ID, 12_500_000)
+	if s := f.status(t, v.ID); s != invoice.StatusUnderpaid || len(f.sent(t)) != 0 {
+		t.Fatalf("a late payment: %s, %d sent", s, len(f.sent(t)))
+	}
+
+	f.clk.Advance(7 * 24 * time.Hour)
+	relaytest.WaitFor(t, "both forwarded after the hold", func() bool { f.pass(t); return len(f.sent(t)) == 2 })
+	for _, tx := range f.sent(t) {
+		if paysTo(t, tx, payout) == 0 {
+			t.Errorf("a lapsed hold went elsewhere: %+v", tx.Outputs)
+		}
+	}
+}
+
+// TestNoHold: an invoice that does not hold forwards an underpayment as it
+// comes, and has nothing to accept.
+func TestNoHold(t *testing.T) {
+	f := newFixture(t)
+	v := f.create(t, "1")
+	f.pay(t, v, 6_000_000)
+	relaytest.WaitFor(t, "the forward", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
+	if _, err := f.inv.Accept(context.Background(), v.ID, 6_000_000); kindOf(err) != relay.KindConflict {
+		t.Errorf("accept on an invoice that does not hold: %v", err)
+	}
+}
+
+// kindOf is the kind of an engine error (KindInternal for nil).
+func kindOf(err error) relay.Kind {
+	var e *relay.Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return relay.KindInternal
+}
