@@ -5,7 +5,7 @@ export PATH := $(PATH):/usr/local/go/bin
 # Where go install puts btcd and btcwallet.
 export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 
-.PHONY: build deps test fuzz demo bench screenshots proto image clean
+.PHONY: build deps test bench-once fuzz demo bench screenshots proto image clean
 
 # Fuzz targets: package:target[:divisor]. make test runs each briefly, make
 # fuzz long; a target whose every run touches the store gets FUZZTIME's
@@ -14,7 +14,7 @@ export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 # coordinator can fail a duration-bound run with a spurious "context
 # deadline exceeded" when it ends (go.dev/issue/75804, fixed in Go 1.27).
 FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantForm:20 ./api:FuzzAdminVendor:20 \
-	./relay:FuzzParseCallback ./chain:FuzzDecodeBlock \
+	./relay:FuzzParseCallback ./chain:FuzzDecodeBlock ./chain:FuzzHexResult \
 	./rates:FuzzParseDecimal ./rates:FuzzParseFiatAmount ./rates:FuzzCoinGecko ./rates:FuzzKraken \
 	./mail:FuzzHeaders ./mail:FuzzParseURL ./webhook:FuzzVerify \
 	./api:FuzzFluxcordBody:20 ./api:FuzzPayscryptBody:20 ./api:FuzzCoinremitterForm:20 ./api:FuzzOpenAPIQuery:20 \
@@ -37,7 +37,17 @@ test: deps
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	FERRY_REQUIRE_NODES=1 $(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory bench-once
 	$(MAKE) --no-print-directory fuzz FUZZTIME=100000x
+
+# Every package benchmark once, at a small size, so that none rots (the
+# programs under bench/ run at tiny sizes in their own tests, above). No
+# timing is checked.
+bench-once:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./relay -watched 2000 -callbacks 50
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./store -watched 2000
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./invoice -webhooks 50
+	FERRY_REQUIRE_NODES=1 $(GO) test -run '^$$' -bench . -benchtime 1x ./api ./chain ./recovery
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -51,7 +61,10 @@ demo: build
 	.ci/install-deps litecoind
 	$(GO) run ./cmd/ferry-demo -ferry ./bin/ferry
 
+# Every benchmark at full size, with the figures BENCHMARKS.md keeps
+# (COUNT=3 for a quicker pass). It needs litecoind.
 bench:
+	.ci/install-deps litecoind
 	bench/run.sh
 
 # Payscrypt's gRPC service: the generated code, from its .proto (a test

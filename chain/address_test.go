@@ -99,7 +99,36 @@ func TestParseDestination(t *testing.T) {
 			if d.Address != want || d.Type != tt.typ || len(d.Script) == 0 {
 				t.Errorf("ParseDestination(%q) = %q %s %x; want %q %s", tt.in, d.Address, d.Type, d.Script, want, tt.typ)
 			}
+			// The store keeps the script alone: it must give the
+			// address back.
+			back, err := tt.coin.DestinationOf(d.Script)
+			if err != nil || back.Address != d.Address || back.Type != d.Type || string(back.Script) != string(d.Script) {
+				t.Errorf("DestinationOf(%x) = %+v, %v; want %+v", d.Script, back, err, d)
+			}
 		})
+	}
+}
+
+// TestDestinationOfRefuses checks that scripts ParseDestination never
+// returns are refused rather than given some other address.
+func TestDestinationOfRefuses(t *testing.T) {
+	ltc := mustCoin(t, chain.Litecoin, chain.Mainnet)
+	pubkey := []byte{0x21, 0x02}
+	pubkey = append(append(pubkey, make([]byte, 32)...), 0xac) // P2PK
+	tests := []struct {
+		name   string
+		script []byte
+	}{
+		{"empty", nil},
+		{"p2pk", pubkey},
+		{"op_return", []byte{0x6a, 0x04, 1, 2, 3, 4}},
+		{"witness v2", append([]byte{0x52, 0x20}, make([]byte, 32)...)},
+		{"truncated p2wpkh", []byte{0x00, 0x14, 1, 2}},
+	}
+	for _, tt := range tests {
+		if d, err := ltc.DestinationOf(tt.script); !errors.Is(err, chain.ErrUnsupportedAddress) {
+			t.Errorf("%s: DestinationOf = %+v, %v; want ErrUnsupportedAddress", tt.name, d, err)
+		}
 	}
 }
 

@@ -142,24 +142,3 @@ func TestSign(t *testing.T) {
 		}
 	}
 }
-
-func FuzzDecodeBlock(f *testing.F) {
-	for _, name := range []string{"ltc-regtest-432.hex", "ltc-regtest-pegout.hex", "ltc-regtest-300.hex"} {
-		f.Add(readBlock(f, name))
-	}
-	ltc, _ := chain.Litecoin(chain.Regtest)
-	btc, _ := chain.Bitcoin(chain.Regtest)
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		for _, c := range []*chain.Coin{ltc, btc} {
-			b, err := c.DecodeBlock(raw)
-			if err != nil {
-				continue
-			}
-			for i := 0; i < b.NumTx(); i++ {
-				b.Inputs(i, func(chain.OutPoint) {})
-				b.Outputs(i, func(uint32, int64, []byte) {})
-				_ = b.TxID(i)
-			}
-		}
-	})
-}

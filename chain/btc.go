@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
@@ -92,13 +91,9 @@ func (c btcCodec) encodeP2WPKH(program []byte) (string, error) {
 }
 
 func (c btcCodec) decodeBlock(raw []byte) (blockBody, error) {
-	b := &btcBlock{}
-	r := bytes.NewReader(raw)
-	if err := b.msg.Deserialize(r); err != nil {
+	b, err := readRawBlock(raw, rawDialect{})
+	if err != nil {
 		return nil, err
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("%d trailing bytes", r.Len())
 	}
 	return b, nil
 }
@@ -163,38 +158,4 @@ func (c btcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedT
 	}
 	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
 	return &SignedTx{Raw: buf.Bytes(), TxID: Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
-}
-
-// btcBlock is a Bitcoin block decoded by btcd's wire package.
-type btcBlock struct {
-	msg wire.MsgBlock
-}
-
-func (b *btcBlock) hash() Hash           { return Hash(b.msg.BlockHash()) }
-func (b *btcBlock) prev() Hash           { return Hash(b.msg.Header.PrevBlock) }
-func (b *btcBlock) timestamp() time.Time { return b.msg.Header.Timestamp }
-func (b *btcBlock) numTx() int           { return len(b.msg.Transactions) }
-func (b *btcBlock) txid(tx int) Hash     { return Hash(b.msg.Transactions[tx].TxHash()) }
-func (b *btcBlock) hasMWEB() bool        { return false }
-
-func (b *btcBlock) kind(tx int) TxKind {
-	if tx == 0 {
-		return Coinbase
-	}
-	return Regular
-}
-
-func (b *btcBlock) inputs(tx int, fn func(OutPoint)) {
-	if tx == 0 {
-		return
-	}
-	for _, in := range b.msg.Transactions[tx].TxIn {
-		fn(OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
-	}
-}
-
-func (b *btcBlock) outputs(tx int, fn func(uint32, int64, []byte)) {
-	for i, out := range b.msg.Transactions[tx].TxOut {
-		fn(uint32(i), out.Value, out.PkScript)
-	}
 }

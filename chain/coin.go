@@ -200,9 +200,12 @@ func P2WPKHProgram(script []byte) ([]byte, bool) {
 }
 
 // DecodeBlock parses a serialized block as the node's getblock with
-// verbosity 0 returns it. Litecoin blocks since MWEB activation carry a HogEx
-// transaction and an MWEB body; both are parsed, and HogEx outputs (peg-outs)
-// are visited like any other.
+// verbosity 0 returns it. The block is read in place and checked as the
+// coin's wire package would check it (ltcd's, btcd's), not copied: the
+// Block keeps raw, which the caller must not change while using it.
+// Litecoin blocks since MWEB activation carry a HogEx transaction and an
+// MWEB body; both are parsed, and HogEx outputs (peg-outs) are visited like
+// any other.
 func (c *Coin) DecodeBlock(raw []byte) (*Block, error) {
 	body, err := c.codec.decodeBlock(raw)
 	if err != nil {

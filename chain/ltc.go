@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -99,6 +100,39 @@ func (c ltcCodec) encodeP2WPKH(program []byte) (string, error) {
 }
 
 func (c ltcCodec) decodeBlock(raw []byte) (blockBody, error) {
+	b, err := readRawBlock(raw, rawDialect{litecoin: true})
+	switch {
+	case errors.Is(err, errMWEBTx):
+		return decodeLtcBlock(raw)
+	case err != nil:
+		return nil, err
+	}
+	return b, nil
+}
+
+// checkMWEBTail checks the MWEB body at the end of a block (tail, from the
+// byte that announces it) as ltcd reads it: in a block made of the
+// block's header and its HogEx alone.
+func checkMWEBTail(header, hogex, tail []byte) error {
+	rs := []*bytes.Reader{bytes.NewReader(header), bytes.NewReader([]byte{1}), bytes.NewReader(hogex), bytes.NewReader(tail)}
+	var b wire.MsgBlock
+	if err := b.Deserialize(io.MultiReader(rs[0], rs[1], rs[2], rs[3])); err != nil {
+		return fmt.Errorf("MWEB body: %w", err)
+	}
+	for _, r := range rs {
+		if r.Len() != 0 {
+			return fmt.Errorf("MWEB body: %d trailing bytes", r.Len())
+		}
+	}
+	if b.MwebHeader == nil {
+		return errors.New("MWEB body: not read")
+	}
+	return nil
+}
+
+// decodeLtcBlock decodes a block with ltcd's wire package: for blocks the
+// raw reader leaves to it.
+func decodeLtcBlock(raw []byte) (blockBody, error) {
 	b := &ltcBlock{}
 	r := bytes.NewReader(raw)
 	if err := b.msg.Deserialize(r); err != nil {

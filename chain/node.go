@@ -136,6 +136,16 @@ func (n *Node) Close() error {
 // call makes one JSON-RPC 1.0 call and decodes its result into out (unless
 // out is nil).
 func (n *Node) call(ctx context.Context, timeout time.Duration, method string, out any, params ...any) error {
+	data, status, err := n.post(ctx, timeout, method, params)
+	if err != nil {
+		return err
+	}
+	return decodeResult(method, data, status, out)
+}
+
+// post makes one JSON-RPC 1.0 call and returns the body of the answer and
+// its HTTP status.
+func (n *Node) post(ctx context.Context, timeout time.Duration, method string, params []any) ([]byte, int, error) {
 	if params == nil {
 		params = []any{}
 	}
@@ -146,13 +156,13 @@ func (n *Node) call(ctx context.Context, timeout time.Duration, method string, o
 		"params":  params,
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+		return nil, 0, fmt.Errorf("%s: %w", method, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+		return nil, 0, fmt.Errorf("%s: %w", method, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if n.user != "" || n.pass != "" {
@@ -161,21 +171,32 @@ func (n *Node) call(ctx context.Context, timeout time.Duration, method string, o
 	resp, err := n.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%s: %w", method, err)
+			return nil, 0, fmt.Errorf("%s: %w", method, err)
 		}
-		return fmt.Errorf("%s: %w: %v", method, ErrNodeUnreachable, err)
+		return nil, 0, fmt.Errorf("%s: %w: %v", method, ErrNodeUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return fmt.Errorf("%s: %w", method, ErrUnauthorized)
+		return nil, 0, fmt.Errorf("%s: %w", method, ErrUnauthorized)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return fmt.Errorf("%s: %w: %v", method, ErrNodeUnreachable, err)
+	// Read the body into one buffer of the size announced, when it is:
+	// a block's answer is megabytes of hex.
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength <= maxResponse {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 	}
-	if len(data) > maxResponse {
-		return fmt.Errorf("%s: %w: response over %d bytes", method, ErrNodeUnreachable, maxResponse)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponse+1)); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w: %v", method, ErrNodeUnreachable, err)
 	}
+	if buf.Len() > maxResponse {
+		return nil, 0, fmt.Errorf("%s: %w: response over %d bytes", method, ErrNodeUnreachable, maxResponse)
+	}
+	return buf.Bytes(), resp.StatusCode, nil
+}
+
+// decodeResult decodes the JSON-RPC answer data into out (unless out is
+// nil), or returns the error it carries.
+func decodeResult(method string, data []byte, status int, out any) error {
 	var r struct {
 		Result json.RawMessage `json:"result"`
 		Error  *struct {
@@ -184,7 +205,7 @@ func (n *Node) call(ctx context.Context, timeout time.Duration, method string, o
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(data, &r); err != nil {
-		return fmt.Errorf("%s: %w: HTTP %d: %q", method, ErrNodeUnreachable, resp.StatusCode, truncate(data, 200))
+		return fmt.Errorf("%s: %w: HTTP %d: %q", method, ErrNodeUnreachable, status, truncate(data, 200))
 	}
 	if r.Error != nil {
 		return &RPCError{Method: method, Code: r.Error.Code, Message: r.Error.Message}
@@ -198,6 +219,38 @@ func (n *Node) call(ctx context.Context, timeout time.Duration, method string, o
 		return fmt.Errorf("%s: decode result: %w", method, err)
 	}
 	return nil
+}
+
+// hexResult returns the bytes of an answer whose result is a string of
+// hex, without running the JSON decoder over the megabytes of it: the
+// answer must start {"result":" and the string hold hex digits alone (no
+// escapes), and what follows must be the rest of the object, with a null
+// error. Any other answer gives false, for the general decoder.
+func hexResult(data []byte) ([]byte, bool) {
+	const head = `{"result":"`
+	if !bytes.HasPrefix(data, []byte(head)) {
+		return nil, false
+	}
+	end := bytes.IndexByte(data[len(head):], '"')
+	if end < 0 || end%2 != 0 {
+		return nil, false
+	}
+	text := data[len(head) : len(head)+end]
+	// The rest, with the result taken out, is a small object: without a
+	// second result, and with a null error.
+	var rest struct {
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	tail := append([]byte(`{"result":null`), data[len(head)+end+1:]...)
+	if err := json.Unmarshal(tail, &rest); err != nil || string(rest.Result) != "null" || rest.Error != nil && string(rest.Error) != "null" {
+		return nil, false
+	}
+	raw := make([]byte, end/2)
+	if _, err := hex.Decode(raw, text); err != nil {
+		return nil, false
+	}
+	return raw, true
 }
 
 func truncate(b []byte, n int) string {
@@ -234,8 +287,15 @@ func (n *Node) BlockHash(ctx context.Context, height int64) (Hash, error) {
 
 // RawBlock returns the serialized block with hash h (getblock verbosity 0).
 func (n *Node) RawBlock(ctx context.Context, h Hash) ([]byte, error) {
+	data, status, err := n.post(ctx, callTimeout, "getblock", []any{h.String(), 0})
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := hexResult(data); ok {
+		return raw, nil
+	}
 	var s string
-	if err := n.call(ctx, callTimeout, "getblock", &s, h.String(), 0); err != nil {
+	if err := decodeResult("getblock", data, status, &s); err != nil {
 		return nil, err
 	}
 	raw, err := hex.DecodeString(s)

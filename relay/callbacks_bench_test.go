@@ -85,21 +85,53 @@ func runNotifier(tb testing.TB, q notify.Queue) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// sampleHeap samples the heap in use every 50 ms from now until the
+// function it returns is called, which returns the most the heap grew
+// above where it was, in MB.
+func sampleHeap() (peak func() float64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, top := ms.HeapInuse, ms.HeapInuse
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&ms)
+				top = max(top, ms.HeapInuse)
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		<-stopped
+		return float64(top-base) / (1 << 20)
+	}
+}
+
 // BenchmarkCallbacks delivers -callbacks callbacks due at once, through
 // the store-backed queue and the notifier with its defaults (32 workers,
 // 2 per host), to a local endpoint answering *ok* ("sink", in callbacks
-// per second; all are delivered and recorded); and keeps as many pending to
-// a host that refuses every connection ("dead", in MB of heap added while
-// the notifier runs over them).
+// per second, all delivered and recorded, and in MB of heap added at the
+// most while delivering them); and keeps as many pending to a host that
+// refuses every connection ("dead", in MB of heap added while the
+// notifier runs over them).
 func BenchmarkCallbacks(b *testing.B) {
 	n := *callbackCount
 	b.Run("sink", func(b *testing.B) {
 		sink := notifytest.NewEndpoint(b, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("*ok*")) })
-		var rate float64
+		var rate, grown float64
 		for range b.N {
 			b.StopTimer()
 			db, q := queueCallbacks(b, n, sink.URL)
 			sent := sink.Requests.Load()
+			peak := sampleHeap()
 			b.StartTimer()
 			start := time.Now()
 			stop := runNotifier(b, q)
@@ -108,12 +140,14 @@ func BenchmarkCallbacks(b *testing.B) {
 			// with the workers stopped, the queue is empty.
 			stop()
 			elapsed := time.Since(start)
+			grown = peak()
 			if left, err := db.QueuedCallbacks("ltc"); err != nil || left != 0 {
 				b.Fatalf("%d callbacks left in the queue, %v", left, err)
 			}
 			rate = float64(n) / elapsed.Seconds()
 		}
 		b.ReportMetric(rate, "callbacks/s")
+		b.ReportMetric(grown, "MB")
 	})
 	b.Run("dead", func(b *testing.B) {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -180,7 +180,8 @@ func (e *Engine) Prepare(ctx context.Context) {
 	}
 }
 
-// Run runs every coin's pipeline and mempool watcher until ctx is done, and
+// Run runs every coin's pipeline, mempool watcher and minter (which keeps
+// input addresses derived ahead) until ctx is done, and
 // returns nil then. It returns an error early only if a coin cannot go on
 // safely: a reorg deeper than the store can undo, or a store failure.
 func (e *Engine) Run(ctx context.Context) error {
@@ -199,6 +200,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, r := range e.order {
 		go func() { errs <- r.run(ctx) }()
 		watchers.Go(func() { r.mempool.Run(ctx) })
+		watchers.Go(func() { r.minter.Run(ctx) })
 	}
 	var first error
 	for range e.order {

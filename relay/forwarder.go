@@ -3,7 +3,10 @@ package relay
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -40,7 +43,7 @@ type ForwardStore interface {
 	OpenDeposits(coin string) ([]*store.Deposit, error)
 	Address(coin string, index uint32) (*store.Address, error)
 	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
-	PutForward(f *store.Forward) error
+	PutForwards(fs []*store.Forward) error
 	BlockTime(coin string, height int64) (time.Time, error)
 }
 
@@ -128,10 +131,29 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}, held: map[chain.OutPoint]bool{}}
 }
 
+// Batches of a forwarder pass.
+const (
+	// forwardBatch is how many deposits a pass takes at a time, at most:
+	// their forwards signed together, recorded in one synced write,
+	// broadcast, and their attempts recorded in another. A pass starts
+	// with one deposit and doubles the batch each time, so that the first
+	// forwards of a block go out as soon as they would alone.
+	forwardBatch = 256
+	// broadcasters is how many broadcasts a pass keeps in flight (nodes
+	// serve RPC on several threads; Litecoin and Bitcoin Core on four by
+	// default).
+	broadcasters = 4
+)
+
 // Forward forwards, or broadcasts again, every open deposit that has
 // enough confirmations at height tip. It reports whether the pass was
 // complete: false if the node could not be asked or reached, so that the
 // caller tries again soon rather than at the next block.
+//
+// Deposits are taken in batches of 1, 2, 4, … up to forwardBatch: the new
+// forwards of a batch are signed in parallel and recorded, synced, in one
+// write before any of them is broadcast; the batch's forwards are
+// broadcast a few at a time, and their attempts recorded in one write.
 func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 	deps, err := fw.cfg.Store.OpenDeposits(fw.id)
 	if err != nil {
@@ -139,59 +161,29 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 		return false
 	}
 	open := make(map[chain.OutPoint]bool, len(deps))
-	complete := true
-	var rate int64 // fetched once per pass, when a forward is built
+	var due []*store.Deposit
 	for _, d := range deps {
 		open[d.OutPoint] = true
+		if confs := tip - d.Height + 1; confs >= max(fw.cfg.Confirmations, d.Maturity) {
+			due = append(due, d)
+		}
+	}
+	complete := true
+	var rate int64 // fetched once per pass, when a forward is built
+	for size := 1; len(due) > 0; size = min(2*size, forwardBatch) {
 		if ctx.Err() != nil {
 			return false
 		}
-		confs := tip - d.Height + 1
-		if confs < max(fw.cfg.Confirmations, d.Maturity) {
-			continue
+		batch := due[:min(size, len(due))]
+		due = due[len(batch):]
+		fs, ok := fw.prepare(ctx, batch, &rate)
+		if rate < 0 {
+			return false // the fee rate could not be had
 		}
-		f, err := fw.cfg.Store.Forward(fw.id, d.OutPoint)
-		if errors.Is(err, store.ErrNotFound) {
-			var rel Release
-			if fw.cfg.Releaser != nil {
-				if rel, err = fw.cfg.Releaser.Release(ctx, fw.id, d); err != nil {
-					fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder: release")
-					complete = false
-					continue
-				}
-			}
-			if rel.Hold {
-				if !fw.held[d.OutPoint] {
-					fw.held[d.OutPoint] = true
-					fw.cfg.Metrics.Held(fw.id)
-					fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", d.Value).Msg("deposit held")
-				}
-				continue
-			}
-			if rate == 0 {
-				if rate, err = fw.feeRate(ctx); err != nil {
-					fw.cfg.Log.Warn().Err(err).Msg("forwarder: fee rate")
-					return false
-				}
-			}
-			f, err = fw.build(d, rate, rel.Refund)
-		}
-		if errors.Is(err, errUneconomical) {
-			// Said once at warning level; every block after at debug.
-			ev := fw.cfg.Log.Debug()
-			if !fw.postponed[d.OutPoint] {
-				fw.postponed[d.OutPoint] = true
-				ev = fw.cfg.Log.Warn()
-			}
-			ev.Str("outpoint", d.OutPoint.String()).Err(err).Msg("forward postponed")
-			continue
-		}
-		if err != nil {
-			fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder")
+		if !ok {
 			complete = false
-			continue
 		}
-		if !fw.broadcast(ctx, f, d.Height) {
+		if !fw.broadcastAll(ctx, fs) {
 			complete = false
 		}
 	}
@@ -203,6 +195,120 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 		}
 	}
 	return complete
+}
+
+// pending is a forward to broadcast, with the height of its deposit's
+// block.
+type pending struct {
+	f      *store.Forward
+	height int64
+}
+
+// toBuild is a deposit whose forward (or refund) is to be built.
+type toBuild struct {
+	d      *store.Deposit
+	refund *chain.Destination
+	f      *store.Forward
+	vsize  int64
+	err    error
+}
+
+// prepare returns the forwards of deps to broadcast: those recorded, and
+// new ones, built (at *rate, fetched first if 0; set to -1 if it cannot
+// be had) and recorded. Deposits the releaser holds are left. It reports
+// false if a forward could not be had.
+func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *int64) ([]pending, bool) {
+	complete := true
+	var out []pending
+	var build []*toBuild
+	for _, d := range deps {
+		f, err := fw.cfg.Store.Forward(fw.id, d.OutPoint)
+		if err == nil {
+			out = append(out, pending{f, d.Height})
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder")
+			complete = false
+			continue
+		}
+		var rel Release
+		if fw.cfg.Releaser != nil {
+			if rel, err = fw.cfg.Releaser.Release(ctx, fw.id, d); err != nil {
+				fw.cfg.Log.Error().Str("outpoint", d.OutPoint.String()).Err(err).Msg("forwarder: release")
+				complete = false
+				continue
+			}
+		}
+		if rel.Hold {
+			if !fw.held[d.OutPoint] {
+				fw.held[d.OutPoint] = true
+				fw.cfg.Metrics.Held(fw.id)
+				fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", d.Value).Msg("deposit held")
+			}
+			continue
+		}
+		build = append(build, &toBuild{d: d, refund: rel.Refund})
+	}
+	if len(build) == 0 {
+		return out, complete
+	}
+	if *rate == 0 {
+		r, err := fw.feeRate(ctx)
+		if err != nil {
+			fw.cfg.Log.Warn().Err(err).Msg("forwarder: fee rate")
+			*rate = -1
+			return nil, false
+		}
+		*rate = r
+	}
+
+	// Signed on every processor, then recorded at once.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(build)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(build); i = int(next.Add(1) - 1) {
+				b := build[i]
+				b.f, b.vsize, b.err = fw.build(b.d, *rate, b.refund)
+			}
+		})
+	}
+	wg.Wait()
+	var fresh []*store.Forward
+	var built []*toBuild
+	for _, b := range build {
+		switch {
+		case errors.Is(b.err, errUneconomical):
+			// Said once at warning level; every block after at debug.
+			ev := fw.cfg.Log.Debug()
+			if !fw.postponed[b.d.OutPoint] {
+				fw.postponed[b.d.OutPoint] = true
+				ev = fw.cfg.Log.Warn()
+			}
+			ev.Str("outpoint", b.d.OutPoint.String()).Err(b.err).Msg("forward postponed")
+		case b.err != nil:
+			fw.cfg.Log.Error().Str("outpoint", b.d.OutPoint.String()).Err(b.err).Msg("forwarder")
+			complete = false
+		default:
+			fresh, built = append(fresh, b.f), append(built, b)
+		}
+	}
+	if len(fresh) == 0 {
+		return out, complete
+	}
+	if err := fw.cfg.Store.PutForwards(fresh); err != nil {
+		fw.cfg.Log.Error().Err(err).Int("forwards", len(fresh)).Msg("forwarder: record forwards")
+		return out, false
+	}
+	for _, b := range built {
+		f := b.f
+		fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Bool("donation", f.Donation).Bool("refund", f.Refund).
+			Int64("value", f.Value).Int64("forwarded", f.Forwarded).Int64("service_fee", f.ServiceFee).
+			Int64("network_fee", f.NetworkFee).Int64("vsize", b.vsize).Msg("forward signed")
+		out = append(out, pending{f, b.d.Height})
+	}
+	return out, complete
 }
 
 // feeRate returns the network fee rate for a new forward, in satoshis per
@@ -225,11 +331,12 @@ func (fw *Forwarder) feeRate(ctx context.Context) (int64, error) {
 }
 
 // build signs the forward of deposit d (its refund, if refund is set) and
-// records it, synced, before anything is broadcast.
-func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destination) (*store.Forward, error) {
+// returns it with its virtual size. It is safe for concurrent use; the
+// caller records the forward before it is broadcast.
+func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destination) (*store.Forward, int64, error) {
 	addr, err := fw.cfg.Store.Address(fw.id, d.AddrIndex)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var p plan
 	if refund != nil {
@@ -238,12 +345,12 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destinati
 		p, err = planForward(fw.cfg.Coin, d.Value, addr.DestScript, fw.cfg.FeeAddress.Script, fw.cfg.FeePercent, fw.cfg.MinDeposit, rate)
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	in := chain.SpendInput{OutPoint: d.OutPoint, Value: d.Value, KeyIndex: d.AddrIndex}
 	tx, err := fw.cfg.Coin.Sign(fw.cfg.Keys, in, p.outs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	f := &store.Forward{
 		Coin:       fw.id,
@@ -262,65 +369,113 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destinati
 	if refund != nil {
 		f.Refund, f.Destination = true, refund.Address
 	}
-	if err := fw.cfg.Store.PutForward(f); err != nil {
-		return nil, err
-	}
-	fw.cfg.Log.Info().Str("outpoint", in.OutPoint.String()).Str("txid", tx.TxID.String()).Bool("donation", p.donation).Bool("refund", refund != nil).
-		Int64("value", d.Value).Int64("forwarded", p.forwarded).Int64("service_fee", p.service).
-		Int64("network_fee", p.network).Int64("vsize", tx.VSize).Msg("forward signed")
-	return f, nil
+	return f, tx.VSize, nil
 }
 
-// broadcast sends f, the forward of a deposit in the block at height, to
-// the node and records the attempt. The node's reason for a rejection is
-// logged and kept; the forward is tried again on the next block. It
-// returns false if the node could not be reached.
-func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward, height int64) bool {
-	op := f.OutPoint.String()
-	txid := f.TxID.String()
+// outcome is what a broadcast came to.
+type outcome struct {
+	tried    bool // the node was asked (ctx was not done first)
+	reached  bool // it answered
+	was      bool // the forward had been accepted before
+	rejected string
+	err      error
+}
+
+// broadcastAll sends ps to the node, a few at a time, and records the
+// attempts in one write; then it reports the forwards the node took, and
+// tells the listener of them. The node's reason for a rejection is logged
+// and kept; the forward is tried again on the next block. It returns false
+// if the node could not be reached.
+func (fw *Forwarder) broadcastAll(ctx context.Context, ps []pending) bool {
+	if len(ps) == 0 {
+		return true
+	}
+	outs := make([]outcome, len(ps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(broadcasters, len(ps)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(ps) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				outs[i] = fw.broadcast(ctx, ps[i].f)
+			}
+		})
+	}
+	wg.Wait()
+
+	complete := ctx.Err() == nil
+	var attempts []*store.Forward
+	for i, p := range ps {
+		o, f := outs[i], p.f
+		if !o.tried {
+			continue
+		}
+		attempts = append(attempts, f)
+		complete = complete && o.reached
+		op, txid := f.OutPoint.String(), f.TxID.String()
+		switch {
+		case o.rejected != "":
+			fw.cfg.Metrics.Rejected(fw.id, o.rejected)
+			fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Str("reason", o.rejected).Msg("forward rejected by node; retrying next block")
+		case o.err != nil:
+			fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Err(o.err).Msg("forward not sent; retrying")
+		}
+	}
+	if err := fw.cfg.Store.PutForwards(attempts); err != nil {
+		fw.cfg.Log.Error().Err(err).Int("forwards", len(attempts)).Msg("record forward attempts")
+	}
+	for i, p := range ps {
+		o, f := outs[i], p.f
+		if !o.tried || !f.Accepted {
+			continue
+		}
+		if !o.was {
+			kind := "forward"
+			switch {
+			case f.Donation:
+				kind = "donation"
+			case f.Refund:
+				kind = "refund"
+			}
+			delay := time.Duration(-1)
+			if t, err := fw.cfg.Store.BlockTime(fw.id, p.height); err == nil {
+				delay = max(0, fw.cfg.Clock.Now().Sub(t)) // a block stamped ahead of this clock counts as now
+			}
+			fw.cfg.Metrics.Forwarded(fw.id, kind, delay)
+			fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Int64("forwarded", f.Forwarded).
+				Bool("donation", f.Donation).Msg("forward broadcast")
+		}
+		if fw.cfg.Listener != nil {
+			// Every time, not only the first: a crash may have come
+			// between the node's acceptance and the listener's record
+			// of it.
+			fw.cfg.Listener.Accepted(ctx, f)
+		}
+	}
+	return complete
+}
+
+// broadcast sends f to the node and sets the attempt's outcome in f. It
+// is safe for concurrent use on distinct forwards.
+func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) outcome {
+	o := outcome{was: f.Accepted}
 	_, err := fw.cfg.Broadcaster.SendRawTransaction(ctx, f.Raw)
 	if ctx.Err() != nil {
-		return false
+		return o
 	}
-	wasAccepted := f.Accepted
+	o.tried = true
 	var rpcErr *chain.RPCError
 	switch {
 	case err == nil || errors.As(err, &rpcErr) && alreadyKnown(rpcErr):
 		f.Accepted, f.LastError = true, ""
 	case errors.As(err, &rpcErr):
-		f.LastError = rpcErr.Message
-		fw.cfg.Metrics.Rejected(fw.id, rpcErr.Message)
-		fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Str("reason", rpcErr.Message).Msg("forward rejected by node; retrying next block")
+		f.LastError, o.rejected = rpcErr.Message, rpcErr.Message
 	default:
-		f.LastError = err.Error()
-		fw.cfg.Log.Warn().Str("outpoint", op).Str("txid", txid).Err(err).Msg("forward not sent; retrying")
+		f.LastError, o.err = err.Error(), err
 	}
 	f.Attempts++
 	f.LastAttempt = fw.cfg.Clock.Now()
-	if err := fw.cfg.Store.PutForward(f); err != nil {
-		fw.cfg.Log.Error().Err(err).Str("outpoint", op).Msg("record forward attempt")
-	}
-	if f.Accepted && !wasAccepted {
-		kind := "forward"
-		switch {
-		case f.Donation:
-			kind = "donation"
-		case f.Refund:
-			kind = "refund"
-		}
-		delay := time.Duration(-1)
-		if t, err := fw.cfg.Store.BlockTime(fw.id, height); err == nil {
-			delay = max(0, fw.cfg.Clock.Now().Sub(t)) // a block stamped ahead of this clock counts as now
-		}
-		fw.cfg.Metrics.Forwarded(fw.id, kind, delay)
-		fw.cfg.Log.Info().Str("outpoint", op).Str("txid", txid).Int64("forwarded", f.Forwarded).Bool("donation", f.Donation).Msg("forward broadcast")
-	}
-	if f.Accepted && fw.cfg.Listener != nil {
-		// Every time, not only the first: a crash may have come between
-		// the node's acceptance and the listener's record of it.
-		fw.cfg.Listener.Accepted(ctx, f)
-	}
-	return rpcErr != nil || err == nil
+	o.reached = rpcErr != nil || err == nil
+	return o
 }
 
 // Applied tells the listener of the forwards a block confirms: one never

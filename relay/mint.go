@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sync"
@@ -19,28 +20,63 @@ type MintStore interface {
 
 var _ MintStore = (*store.DB)(nil)
 
+// Keys derived ahead of demand (see Minter).
+const (
+	// DefaultDeriveAhead is how many input addresses a minter keeps
+	// derived ahead: a burst of that many is served without deriving a
+	// key. 16,384 take about half a second of one core to derive, and
+	// 2 MB to keep.
+	DefaultDeriveAhead = 16384
+	// deriveBatch is how many keys the minter derives at once (they share
+	// one field inversion).
+	deriveBatch = 64
+)
+
 // Minter hands out input addresses: the next index of the coin's
 // derivation path, never one handed out before, recorded and synced before
-// it is returned. It is safe for concurrent use; concurrent calls derive
-// keys in parallel and the store merges their writes.
+// it is returned. It is safe for concurrent use; concurrent calls are
+// recorded together (the store's group commit).
+//
+// Deriving an input address's key is most of a mint's work, so a minter
+// that runs (Run) keeps the next addresses derived ahead, from the next
+// index to hand out on. They are only a cache: the next index is still
+// the one after the highest the store holds when the minter starts, an
+// index is taken for good when it is handed to a call, and an address the
+// cache does not hold is derived on demand.
 type Minter struct {
 	coin  *chain.Coin
 	keys  *chain.Keychain
 	store MintStore
 	watch *store.WatchSet
 	clock clock.Clock
+	// aheadMax is how many addresses Run keeps derived ahead.
+	aheadMax int
 
 	mu   sync.Mutex
 	next uint32 // next derivation index to hand out
+	// ahead holds the addresses of indexes next, next+1, … derived ahead.
+	ahead []derived
+	// wake tells Run that ahead has run low.
+	wake chan struct{}
+}
+
+// derived is an input address derived ahead, or why its index has none.
+type derived struct {
+	index   uint32
+	program [20]byte
+	address string
+	err     error
 }
 
 // NewMinter returns a minter that continues after the store's last index.
+// It derives keys on demand until Run runs.
 func NewMinter(coin *chain.Coin, keys *chain.Keychain, st MintStore, watch *store.WatchSet, clk clock.Clock) (*Minter, error) {
 	next, err := st.NextIndex(coin.ID())
 	if err != nil {
 		return nil, err
 	}
-	return &Minter{coin: coin, keys: keys, store: st, watch: watch, clock: clk, next: next}, nil
+	return &Minter{coin: coin, keys: keys, store: st, watch: watch, clock: clk, next: next,
+		aheadMax: DefaultDeriveAhead, wake: make(chan struct{}, 1)}, nil
 }
 
 // Mint hands out a new input address paying to dest, with the merchant's
@@ -48,31 +84,21 @@ func NewMinter(coin *chain.Coin, keys *chain.Keychain, st MintStore, watch *stor
 // watch set before it is returned.
 func (m *Minter) Mint(dest chain.Destination, callback string, callbackReq bool) (*store.Address, error) {
 	for {
-		m.mu.Lock()
-		idx := m.next
-		if idx >= math.MaxInt32 {
-			m.mu.Unlock()
-			return nil, errorf(KindUnavailable, "no input addresses left on this server's derivation path")
+		d, err := m.take()
+		if err != nil {
+			return nil, err
 		}
-		m.next++
-		m.mu.Unlock()
-
-		prog, err := m.keys.Program(idx)
-		if errors.Is(err, chain.ErrSkipIndex) {
+		if errors.Is(d.err, chain.ErrSkipIndex) {
 			continue
 		}
-		if err != nil {
-			return nil, internal("derive input address", err)
-		}
-		in, err := m.coin.InputAddress(prog)
-		if err != nil {
-			return nil, internal("encode input address", err)
+		if d.err != nil {
+			return nil, internal("derive input address", d.err)
 		}
 		a := &store.Address{
 			Coin:        m.coin.ID(),
-			Index:       idx,
-			Program:     prog,
-			Address:     in.Address,
+			Index:       d.index,
+			Program:     d.program,
+			Address:     d.address,
 			Destination: dest.Address,
 			DestScript:  dest.Script,
 			Callback:    callback,
@@ -82,8 +108,89 @@ func (m *Minter) Mint(dest chain.Destination, callback string, callbackReq bool)
 		if err := m.store.PutAddress(a); err != nil {
 			return nil, internal("record input address", err)
 		}
-		m.watch.Add(prog[:])
+		m.watch.Add(d.program[:])
 		return a, nil
+	}
+}
+
+// take hands out the next index, with its address: from the cache, or
+// derived now.
+func (m *Minter) take() (derived, error) {
+	m.mu.Lock()
+	index := m.next
+	if index >= math.MaxInt32 {
+		m.mu.Unlock()
+		return derived{}, errorf(KindUnavailable, "no input addresses left on this server's derivation path")
+	}
+	m.next++
+	var d derived
+	cached := len(m.ahead) > 0 && m.ahead[0].index == index
+	if cached {
+		d, m.ahead = m.ahead[0], m.ahead[1:]
+	}
+	if len(m.ahead) < m.aheadMax/2 {
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+	}
+	m.mu.Unlock()
+	if !cached {
+		d = m.derive(index, 1)[0]
+	}
+	return d, nil
+}
+
+// derive derives the n addresses from index first on.
+func (m *Minter) derive(first uint32, n int) []derived {
+	progs, errs := m.keys.Programs(first, n)
+	out := make([]derived, n)
+	for i := range n {
+		out[i] = derived{index: first + uint32(i), program: progs[i], err: errs[i]}
+		if errs[i] == nil {
+			in, err := m.coin.InputAddress(progs[i])
+			out[i].address, out[i].err = in.Address, err
+		}
+	}
+	return out
+}
+
+// Run keeps addresses derived ahead of demand until ctx is done: whenever
+// fewer than half of them are left, it derives the rest, a batch at a
+// time.
+func (m *Minter) Run(ctx context.Context) {
+	for {
+		m.fill(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.wake:
+		}
+	}
+}
+
+// fill derives addresses ahead until the cache is full or ctx is done.
+func (m *Minter) fill(ctx context.Context) {
+	for ctx.Err() == nil {
+		m.mu.Lock()
+		end := m.next + uint32(len(m.ahead))
+		want := min(m.aheadMax-len(m.ahead), deriveBatch, int(math.MaxInt32-min(end, math.MaxInt32)))
+		m.mu.Unlock()
+		if want <= 0 {
+			return
+		}
+		batch := m.derive(end, want)
+
+		// Calls may have taken indexes past end meanwhile (deriving
+		// them on demand): keep what follows the cache.
+		m.mu.Lock()
+		end = m.next + uint32(len(m.ahead))
+		for _, d := range batch {
+			if d.index >= end {
+				m.ahead = append(m.ahead, d)
+			}
+		}
+		m.mu.Unlock()
 	}
 }
 

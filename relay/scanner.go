@@ -246,24 +246,36 @@ func (s *Scanner) Sync(ctx context.Context) (store.Cursor, error) {
 			continue
 		}
 
-		hash, err := s.cfg.Blocks.BlockHash(ctx, cur.Height+1)
-		if err != nil {
-			return cur, err
-		}
-		blk, err := s.fetch(ctx, hash)
-		if err != nil {
-			return cur, err
-		}
-		if blk.Prev() != cur.Hash {
-			if cur, err = s.rollback(ctx); err != nil {
-				return cur, err
-			}
-			continue
-		}
-		if cur, err = s.apply(ctx, blk, cur.Height+1); err != nil {
+		if cur, err = s.applyUpTo(ctx, cur, tip); err != nil {
 			return cur, err
 		}
 	}
+}
+
+// applyUpTo applies the node's blocks after cur up to height tip, the next
+// ones fetched while the last is applied (see prefetch), and returns the
+// new cursor. At a block that does not extend the cursor (a reorg) it rolls
+// the cursor block back and returns, for Sync to look again.
+func (s *Scanner) applyUpTo(ctx context.Context, cur store.Cursor, tip int64) (store.Cursor, error) {
+	blocks, stop := s.prefetch(ctx, cur.Height+1, tip)
+	defer stop()
+	for f := range blocks {
+		if f.err != nil {
+			return cur, f.err
+		}
+		if f.blk.Prev() != cur.Hash {
+			return s.rollback(ctx)
+		}
+		next, err := s.apply(ctx, f.blk, f.height)
+		if err != nil {
+			return cur, err
+		}
+		cur = next
+		if err := ctx.Err(); err != nil {
+			return cur, err
+		}
+	}
+	return cur, nil
 }
 
 func (s *Scanner) fetch(ctx context.Context, hash chain.Hash) (*chain.Block, error) {

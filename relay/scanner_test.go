@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,6 +140,51 @@ func TestReorgRightAfterFirstStart(t *testing.T) {
 	for h := int64(145); h <= 151; h++ {
 		if got, _ := env.Store.BlockHash("ltc", h); got != node.Hash(h) {
 			t.Errorf("block %d recorded as %s, the node has %s", h, got, node.Hash(h))
+		}
+	}
+}
+
+// switchingNode is a node that switches to another branch of its chain
+// the first time it is asked for a given block.
+type switchingNode struct {
+	*relaytest.Node
+	at       chain.Hash
+	once     sync.Once
+	onSwitch func()
+}
+
+func (n *switchingNode) RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error) {
+	raw, err := n.Node.RawBlock(ctx, hash)
+	if hash == n.at {
+		n.once.Do(n.onSwitch)
+	}
+	return raw, err
+}
+
+// TestSyncReorgWhileFetchingAhead: the node switches to another branch
+// while the scanner is catching up, with blocks of the old branch fetched
+// ahead. The scanner ends on the new branch, every block recorded its own.
+func TestSyncReorgWhileFetchingAhead(t *testing.T) {
+	base := relaytest.NewNode(t, 30)
+	node := &switchingNode{Node: base, at: base.Hash(12)}
+	node.onSwitch = func() { base.Extend(t, 5, 30, 7) } // blocks 6..35 of another branch
+	db := relaytest.OpenStore(t)
+	ltc, _ := chain.Litecoin(chain.Regtest)
+	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: base.Hash(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := relay.NewScanner(relay.ScannerConfig{Coin: ltc, Blocks: node, Store: db, Watch: store.NewWatchSet(),
+		Clock: relaytest.Clock(), PollInterval: time.Second, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := s.Sync(context.Background())
+	if err != nil || cur.Height != 35 || cur.Hash != base.Hash(35) {
+		t.Fatalf("sync: cursor %d %s, want 35 %s, %v", cur.Height, cur.Hash, base.Hash(35), err)
+	}
+	for h := int64(1); h <= 35; h++ {
+		if got, _ := db.BlockHash("ltc", h); got != base.Hash(h) {
+			t.Errorf("block %d recorded as %s, the node has %s", h, got, base.Hash(h))
 		}
 	}
 }

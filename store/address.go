@@ -4,9 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/ferry-relay/ferry/chain"
 )
 
 // Address is an input address handed out by /api/receive: where the
@@ -46,8 +49,110 @@ func (a *Address) encode() []byte {
 	return e.b
 }
 
-func decodeAddress(coin string, index uint32, b []byte) (*Address, error) {
-	d := newDec(b)
+// addressCompact is the layout of address records that leave out the
+// texts the store can derive: the input address's, from its program, and
+// the destination's, from its script; and the time of last activity while
+// it is the time of creation. It takes about half the space of the full
+// layout (recordVersion), which the store still writes when it cannot
+// derive the texts (a store that does not know its network yet) and
+// reads in records written before.
+const addressCompact = 2
+
+// encodeAddress encodes a in the compact layout if the store can derive
+// its texts back exactly, and in the full one otherwise.
+func (db *DB) encodeAddress(a *Address) []byte {
+	c := db.coin(a.Coin)
+	if c == nil {
+		return a.encode()
+	}
+	in, err := c.InputAddress(a.Program)
+	if err != nil || in.Address != a.Address {
+		return a.encode()
+	}
+	if d, err := db.destinations.of(c, a.DestScript); err != nil || d != a.Destination {
+		return a.encode()
+	}
+	e := newEncVersion(48+len(a.DestScript)+len(a.Callback), addressCompact)
+	e.raw(a.Program[:])
+	e.bytes(a.DestScript)
+	e.str(a.Callback)
+	e.bool(a.CallbackReq)
+	e.time(a.Created)
+	if unixNano(a.LastActivity) != unixNano(a.Created) {
+		e.time(a.LastActivity)
+	}
+	return e.b
+}
+
+// destinationNames caches the texts of the destination scripts last seen:
+// merchants pay out to the same few addresses, and deriving a text means
+// encoding it and parsing it back. It is safe for concurrent use.
+type destinationNames struct {
+	mu    sync.Mutex
+	names map[string]string // coin id, script: text
+}
+
+// maxDestinationNames bounds the cache; it starts over when full.
+const maxDestinationNames = 4096
+
+// of returns the text of the destination script pays to on c.
+func (n *destinationNames) of(c *chain.Coin, script []byte) (string, error) {
+	k := c.ID() + string(script)
+	n.mu.Lock()
+	name, ok := n.names[k]
+	n.mu.Unlock()
+	if ok {
+		return name, nil
+	}
+	d, err := c.DestinationOf(script)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	if n.names == nil || len(n.names) >= maxDestinationNames {
+		n.names = map[string]string{}
+	}
+	n.names[k] = d.Address
+	n.mu.Unlock()
+	return d.Address, nil
+}
+
+func (db *DB) decodeAddress(coin string, index uint32, b []byte) (*Address, error) {
+	d, version := newDecVersion(b, addressCompact)
+	if version != addressCompact {
+		return decodeAddressFull(coin, index, d)
+	}
+	a := &Address{Coin: coin, Index: index}
+	copy(a.Program[:], d.take(20))
+	a.DestScript = d.bytes()
+	a.Callback = d.str()
+	a.CallbackReq = d.bool()
+	a.Created = d.time()
+	a.LastActivity = a.Created
+	if d.more() {
+		a.LastActivity = d.time()
+	}
+	if err := d.done(); err != nil {
+		return nil, fmt.Errorf("address %s/%d: %w", coin, index, err)
+	}
+	c := db.coin(coin)
+	if c == nil {
+		return nil, fmt.Errorf("address %s/%d: %w: compact record in a store without a network", coin, index, ErrCorrupt)
+	}
+	in, err := c.InputAddress(a.Program)
+	if err != nil {
+		return nil, fmt.Errorf("address %s/%d: %w: %v", coin, index, ErrCorrupt, err)
+	}
+	dest, err := db.destinations.of(c, a.DestScript)
+	if err != nil {
+		return nil, fmt.Errorf("address %s/%d: %w: destination: %v", coin, index, ErrCorrupt, err)
+	}
+	a.Address, a.Destination = in.Address, dest
+	return a, nil
+}
+
+// decodeAddressFull reads the rest of a record in the full layout.
+func decodeAddressFull(coin string, index uint32, d *dec) (*Address, error) {
 	a := &Address{Coin: coin, Index: index}
 	copy(a.Program[:], d.take(20))
 	a.Address = d.str()
@@ -111,17 +216,21 @@ func (db *DB) SetFirstIndex(coin string, first uint32) error {
 // PutAddress records a new input address, synced to disk, and adds it to the
 // watched set, idle since a.LastActivity (a.Created if zero). It must be
 // called before the address is handed out, so that a restart can neither
-// forget the address nor hand its index out again.
+// forget the address nor hand its index out again. It is safe for
+// concurrent use: the addresses of concurrent calls are written together,
+// in one synced write (group commit), and each call returns once the
+// write that holds its address is synced.
 func (db *DB) PutAddress(a *Address) error {
 	if a.LastActivity.IsZero() {
 		a.LastActivity = a.Created
 	}
-	b := new(leveldb.Batch)
-	b.Put(key(tAddress, a.Coin, u32(a.Index)), a.encode())
-	b.Put(key(tProgram, a.Coin, a.Program[:]), u32(a.Index))
-	b.Put(key(tWatched, a.Coin, a.Program[:]), nil)
-	b.Put(expiryKey(a.Coin, a.LastActivity, a.Index), nil)
-	if err := db.ldb.Write(b, syncWrite); err != nil {
+	rec := db.encodeAddress(a)
+	err := db.addresses.write(func(b *leveldb.Batch) {
+		b.Put(key(tAddress, a.Coin, u32(a.Index)), rec)
+		b.Put(key(tWatched, a.Coin, a.Program[:]), u32(a.Index))
+		b.Put(expiryKey(a.Coin, a.LastActivity, a.Index), nil)
+	})
+	if err != nil {
 		return fmt.Errorf("put address %s/%d: %w", a.Coin, a.Index, err)
 	}
 	return nil
@@ -133,13 +242,18 @@ func (db *DB) Address(coin string, index uint32) (*Address, error) {
 	if err != nil {
 		return nil, fmt.Errorf("address %s/%d: %w", coin, index, err)
 	}
-	return decodeAddress(coin, index, v)
+	return db.decodeAddress(coin, index, v)
 }
 
 // AddressByProgram returns the address of coin whose witness program is
-// program, or ErrNotFound.
+// program, or ErrNotFound. A watched address is found in the watched
+// table, an expired one in the program table (and, in a store written
+// before watched entries carried their index, every address).
 func (db *DB) AddressByProgram(coin string, program []byte) (*Address, error) {
-	v, err := db.get(key(tProgram, coin, program))
+	v, err := db.get(key(tWatched, coin, program))
+	if err == nil && len(v) == 0 || errors.Is(err, ErrNotFound) {
+		v, err = db.get(key(tProgram, coin, program))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("address %s/%x: %w", coin, program, err)
 	}

@@ -435,7 +435,7 @@ func (t *undoTx) address(coin string, index uint32) (*Address, error) {
 	if !ok {
 		return nil, fmt.Errorf("address %s/%d: %w", coin, index, ErrNotFound)
 	}
-	return decodeAddress(coin, index, v)
+	return t.db.decodeAddress(coin, index, v)
 }
 
 // touch restarts the idle time of coin's address at index at now (unless
@@ -448,19 +448,21 @@ func (t *undoTx) touch(coin string, index uint32, now time.Time) error {
 	}
 	t.del(expiryKey(coin, a.LastActivity, index))
 	a.LastActivity = now
-	t.put(key(tAddress, coin, u32(index)), a.encode())
+	t.put(key(tAddress, coin, u32(index)), t.db.encodeAddress(a))
 	t.put(expiryKey(coin, now, index), nil)
 	return nil
 }
 
 // expire takes coin's address at index out of the watched set and the
-// expiry queue.
+// expiry queue, into the program table, where it is still found by its
+// program.
 func (t *undoTx) expire(coin string, index uint32) error {
 	a, err := t.address(coin, index)
 	if err != nil {
 		return err
 	}
 	t.del(key(tWatched, coin, a.Program[:]))
+	t.put(key(tProgram, coin, a.Program[:]), u32(index))
 	t.del(expiryKey(coin, a.LastActivity, index))
 	return nil
 }

@@ -19,7 +19,14 @@ var ErrCorrupt = errors.New("corrupt record")
 // enc appends the fields of a record to a byte slice.
 type enc struct{ b []byte }
 
-func newEnc(size int) *enc { e := &enc{b: make([]byte, 0, size)}; e.u8(recordVersion); return e }
+func newEnc(size int) *enc { return newEncVersion(size, recordVersion) }
+
+// newEncVersion starts a record of a layout other than recordVersion's.
+func newEncVersion(size int, version uint8) *enc {
+	e := &enc{b: make([]byte, 0, size)}
+	e.u8(version)
+	return e
+}
 
 func (e *enc) u8(v uint8)        { e.b = append(e.b, v) }
 func (e *enc) u32(v uint32)      { e.b = binary.BigEndian.AppendUint32(e.b, v) }
@@ -54,11 +61,19 @@ type dec struct {
 }
 
 func newDec(b []byte) *dec {
+	d, _ := newDecVersion(b, recordVersion)
+	return d
+}
+
+// newDecVersion reads the version of a record whose layouts go up to
+// latest, and returns it.
+func newDecVersion(b []byte, latest uint8) (*dec, uint8) {
 	d := &dec{b: b}
-	if v := d.u8(); d.err == nil && v != recordVersion {
+	v := d.u8()
+	if d.err == nil && (v < recordVersion || v > latest) {
 		d.err = fmt.Errorf("%w: version %d", ErrCorrupt, v)
 	}
-	return d
+	return d, v
 }
 
 func (d *dec) fail() {

@@ -22,9 +22,9 @@
 //	m/network                         the network the store's addresses are on
 //	m/invoice-seq                     seq:8, the number of the last invoice created
 //	m/<coin>/first-index              index:4 below which no address is handed out (--first-index)
-//	a/<coin>/<index:4>                Address record
-//	p/<coin>/<program:20>             index:4 of the address with that witness program (all addresses)
-//	w/<coin>/<program:20>             empty: the address is watched (the watch set on disk)
+//	a/<coin>/<index:4>                Address record (compact: without the texts the store derives)
+//	p/<coin>/<program:20>             index:4 of the expired address with that witness program (in stores written before w carried it, of every address)
+//	w/<coin>/<program:20>             index:4 (empty in stores written before): the address is watched (the watch set on disk)
 //	c/<coin>                          cursor: height:8, block hash:32
 //	b/<coin>/<height:8>               block hash:32, parent hash:32, time, undo log (last DefaultUndoDepth blocks)
 //	d/<coin>/<outpoint:36>            Deposit record
@@ -69,15 +69,24 @@
 // at a block height of that coin; the reference is the deposit's outpoint),
 // others for invoices' callbacks and webhooks.
 //
-// Tables d, o and i change only through Apply and Rollback, and so do a,
+// Tables d, o and i change only through Apply and Rollback, and so do a, p,
 // w and x after an address is minted (a block that pays an address restarts
 // its idle time; a block can expire idle addresses). The undo log of a block
 // lists, for every key it changed, the value before (or its absence). Values are records with a leading version byte followed by their
 // fields; a record ends early if it was written before a later field existed.
 //
+// An address record comes in two layouts. The compact one (version 2),
+// which a store that knows its network writes, leaves out the input
+// address's text (derived from its program), the destination's (derived
+// from its script) and the time of last activity while it is the time of
+// creation: with its watched entry and its place in the expiry queue, an
+// address takes about 110 bytes on disk. The full one (version 1) keeps
+// every field; it is still read, and written when the texts cannot be
+// derived back exactly.
+//
 // # Watch set
 //
 // WatchSet holds the watched witness programs in memory as 48-bit
 // fingerprints, about 4.5 bytes per address; a hit is confirmed against
-// table p.
+// the store (AddressByProgram).
 package store

@@ -96,13 +96,22 @@ func decodeForward(coin string, op chain.OutPoint, b []byte) (*Forward, error) {
 // forwards. Recording a new forward before its first broadcast is what makes
 // a crash at any moment safe: after a restart the same transaction is
 // broadcast again, never a new one.
-func (db *DB) PutForward(f *Forward) error {
-	opk := opKey(f.OutPoint)
+func (db *DB) PutForward(f *Forward) error { return db.PutForwards([]*Forward{f}) }
+
+// PutForwards records fs as PutForward does, in one synced write: all of
+// them or, after a crash, none.
+func (db *DB) PutForwards(fs []*Forward) error {
+	if len(fs) == 0 {
+		return nil
+	}
 	b := new(leveldb.Batch)
-	b.Put(key(tForward, f.Coin, opk), f.encode())
-	b.Put(key(tFwdByAddr, f.Coin, u32(f.AddrIndex), opk), nil)
+	for _, f := range fs {
+		opk := opKey(f.OutPoint)
+		b.Put(key(tForward, f.Coin, opk), f.encode())
+		b.Put(key(tFwdByAddr, f.Coin, u32(f.AddrIndex), opk), nil)
+	}
 	if err := db.ldb.Write(b, syncWrite); err != nil {
-		return fmt.Errorf("put forward %s: %w", f.Coin, err)
+		return fmt.Errorf("put %d forwards of %s: %w", len(fs), fs[0].Coin, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/store/storetest"
 )
 
 func TestVendors(t *testing.T) {
@@ -166,7 +167,7 @@ func TestLabels(t *testing.T) {
 }
 
 func TestCheckNetwork(t *testing.T) {
-	db := MustOpen(t)
+	db := storetest.OpenBare(t)
 	if _, err := db.Network(); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("network of a new store: %v", err)
 	}

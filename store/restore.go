@@ -28,7 +28,7 @@ func (db *DB) FirstAddress(coin string) (*Address, error) {
 	if len(k) != len(key(tAddress, coin))+4 {
 		return nil, fmt.Errorf("first address %s: %w", coin, ErrCorrupt)
 	}
-	return decodeAddress(coin, binary.BigEndian.Uint32(k[len(k)-4:]), it.Value())
+	return db.decodeAddress(coin, binary.BigEndian.Uint32(k[len(k)-4:]), it.Value())
 }
 
 // RestoreAddress records an input address rebuilt from the chain, with the
@@ -61,11 +61,14 @@ func (db *DB) RestoreAddress(a *Address, watched bool, deps []Deposit) (bool, er
 		a.LastActivity = a.Created
 	}
 	b := new(leveldb.Batch)
-	b.Put(key(tAddress, a.Coin, u32(a.Index)), a.encode())
-	b.Put(key(tProgram, a.Coin, a.Program[:]), u32(a.Index))
+	b.Put(key(tAddress, a.Coin, u32(a.Index)), db.encodeAddress(a))
+	// Found by its program in the watched table while watched, in the
+	// program table otherwise, as PutAddress and Apply keep them.
 	if watched {
-		b.Put(key(tWatched, a.Coin, a.Program[:]), nil)
+		b.Put(key(tWatched, a.Coin, a.Program[:]), u32(a.Index))
 		b.Put(expiryKey(a.Coin, a.LastActivity, a.Index), nil)
+	} else {
+		b.Put(key(tProgram, a.Coin, a.Program[:]), u32(a.Index))
 	}
 	for i := range deps {
 		d := &deps[i]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
@@ -42,6 +43,13 @@ type DB struct {
 	// check for an existing ID, RecordMail), so that a message is neither
 	// queued twice nor brought back after it was sent.
 	cbMu, invMu, mailMu sync.Mutex
+	// coins are the coins on the store's network, by id, once the store
+	// knows its network: address records leave out what they derive.
+	coins atomic.Pointer[map[string]*chain.Coin]
+	// addresses writes new addresses in groups.
+	addresses committer
+	// destinations caches the texts of destination scripts.
+	destinations destinationNames
 }
 
 var syncWrite = &opt.WriteOptions{Sync: true}
@@ -66,7 +74,38 @@ func Open(dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &DB{ldb: ldb, undoDepth: DefaultUndoDepth}, nil
+	db := &DB{ldb: ldb, undoDepth: DefaultUndoDepth, addresses: committer{ldb: ldb}}
+	if network, err := db.get(networkKey); err == nil {
+		db.setNetwork(string(network))
+	} else if !errors.Is(err, ErrNotFound) {
+		ldb.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// setNetwork makes the coins of network known to the store.
+func (db *DB) setNetwork(network string) {
+	net, err := chain.ParseNetwork(network)
+	if err != nil {
+		return // not a network this ferry knows: records keep their texts
+	}
+	coins := map[string]*chain.Coin{}
+	for _, id := range []string{"ltc", "btc"} {
+		if c, err := chain.CoinByID(id, net); err == nil {
+			coins[id] = c
+		}
+	}
+	db.coins.Store(&coins)
+}
+
+// coin returns the coin with id on the store's network, or nil before the
+// store knows its network.
+func (db *DB) coin(id string) *chain.Coin {
+	if m := db.coins.Load(); m != nil {
+		return (*m)[id]
+	}
+	return nil
 }
 
 // Close closes the database. Pending writes have all been synced already.
@@ -85,7 +124,11 @@ func (db *DB) CheckNetwork(network string) error {
 	old, err := db.get(networkKey)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return db.ldb.Put(networkKey, []byte(network), syncWrite)
+		if err := db.ldb.Put(networkKey, []byte(network), syncWrite); err != nil {
+			return err
+		}
+		db.setNetwork(network)
+		return nil
 	case err != nil:
 		return fmt.Errorf("check network: %w", err)
 	case string(old) != network:

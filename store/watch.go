@@ -2,8 +2,12 @@ package store
 
 import (
 	"encoding/binary"
+	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
 // WatchSet is the in-memory set of the witness programs (20-byte hash160s)
@@ -40,15 +44,7 @@ func (w *WatchSet) Add(program []byte) {
 	defer w.mu.Unlock()
 	sh := w.shards[s]
 	i, _ := slices.BinarySearch(sh, r)
-	if len(sh) == cap(sh) {
-		// Grow by an eighth rather than Go's doubling: at ten million
-		// entries the set is mostly full slices, and slack is memory.
-		// (slices.Grow would double: it grows through append.)
-		grown := make([]uint32, len(sh), len(sh)+len(sh)/8+4)
-		copy(grown, sh)
-		sh = grown
-	}
-	w.shards[s] = slices.Insert(sh, i, r)
+	w.shards[s] = slices.Insert(grow(sh), i, r)
 	w.n++
 }
 
@@ -84,12 +80,73 @@ func (w *WatchSet) Len() int {
 	return w.n
 }
 
-// LoadWatchSet builds the watch set of coin from the store.
+// LoadWatchSet builds the watch set of coin from the store. It reads the
+// watched table in as many parts as there are processors, at once: each
+// part's programs fall in shards of their own (a shard is picked by the
+// first two bytes) and come in order, so each is appended to its shards
+// without a lock and without a search.
 func (db *DB) LoadWatchSet(coin string) (*WatchSet, error) {
 	w := NewWatchSet()
-	err := db.ForEachWatched(coin, func(p []byte) error {
-		w.Add(p)
-		return nil
-	})
-	return w, err
+	parts := min(runtime.GOMAXPROCS(0), 16)
+	counts := make([]int, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	base := key(tWatched, coin)
+	for p := range parts {
+		wg.Go(func() {
+			// Programs whose first byte is in [lo, hi).
+			lo, hi := 256*p/parts, 256*(p+1)/parts
+			r := &util.Range{Start: append(slices.Clip(base), byte(lo))}
+			if hi < 256 {
+				r.Limit = append(slices.Clip(base), byte(hi))
+			} else {
+				r.Limit = util.BytesPrefix(base).Limit
+			}
+			it := db.ldb.NewIterator(r, nil)
+			defer it.Release()
+			for it.Next() {
+				prog := it.Key()[len(base):]
+				if len(prog) < 6 {
+					errs[p] = fmt.Errorf("watched %s/%x: %w", coin, prog, ErrCorrupt)
+					return
+				}
+				w.load(prog)
+				counts[p]++
+			}
+			errs[p] = it.Error()
+		})
+	}
+	wg.Wait()
+	for p := range parts {
+		w.n += counts[p]
+		if errs[p] != nil {
+			return nil, errs[p]
+		}
+	}
+	return w, nil
+}
+
+// load adds program to its shard while the set is built: the caller owns
+// the shard, and its programs come in order.
+func (w *WatchSet) load(program []byte) {
+	s, r := fingerprint(program)
+	sh := w.shards[s]
+	if n := len(sh); n > 0 && sh[n-1] > r {
+		i, _ := slices.BinarySearch(sh, r) // not in order after all: insert
+		w.shards[s] = slices.Insert(grow(sh), i, r)
+		return
+	}
+	w.shards[s] = append(grow(sh), r)
+}
+
+// grow makes room for one more entry: by an eighth rather than Go's
+// doubling, since at ten million entries the set is mostly full slices,
+// and slack is memory.
+func grow(sh []uint32) []uint32 {
+	if len(sh) < cap(sh) {
+		return sh
+	}
+	grown := make([]uint32, len(sh), len(sh)+len(sh)/8+4)
+	copy(grown, sh)
+	return grown
 }

@@ -3,7 +3,10 @@ package store_test
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ferry-relay/ferry/store"
@@ -75,10 +78,18 @@ func bytesOf(n int, v byte) []byte {
 	return b
 }
 
+// watched lists the sizes BenchmarkWatchSetLookup runs at: make test runs
+// it small.
+var watched = flag.String("watched", "1000000,10000000", "watch set sizes of BenchmarkWatchSetLookup, comma-separated")
+
 // BenchmarkWatchSetLookup measures a lookup that misses, the common case
-// when scanning a block, at 1M and 10M watched programs.
+// when scanning a block, at 1M and 10M watched programs (-watched).
 func BenchmarkWatchSetLookup(b *testing.B) {
-	for _, n := range []int{1_000_000, 10_000_000} {
+	for _, f := range strings.Split(*watched, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			b.Fatalf("-watched: %v", err)
+		}
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			w := filledWatchSet(n)
 			probes := randomPrograms(4096)

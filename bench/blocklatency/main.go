@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -26,23 +27,23 @@ func main() {
 	ferryBin := flag.String("ferry", "bin/ferry", "the ferry binary")
 	blocks := flag.Int("blocks", 30, "blocks to time")
 	flag.Parse()
-	if err := run(*ferryBin, *blocks); err != nil {
+	if _, err := run(*ferryBin, *blocks, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "blocklatency:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ferryBin string, blocks int) error {
+func run(ferryBin string, blocks int, out io.Writer) ([]time.Duration, error) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "ferry-latency-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	os.Mkdir(filepath.Join(dir, "node"), 0o700)
 	l, err := regtest.StartLitecoind(ctx, filepath.Join(dir, "node"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer l.Stop()
 	fee, _ := l.NewAddress(ctx)
@@ -50,7 +51,7 @@ func run(ferryBin string, blocks int) error {
 	cmd := exec.Command(ferryBin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "ferry"),
 		"--network", "regtest", "--ltc-rpc", l.RPCURL, "--ltc-fee-address", fee)
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 	health := fmt.Sprintf("http://127.0.0.1:%d/healthz", port)
@@ -74,28 +75,28 @@ func run(ferryBin string, blocks int) error {
 	tip, _ := l.Node.BlockCount(ctx)
 	for deadline := time.Now().Add(30 * time.Second); height() != tip; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("ferry did not catch up")
+			return nil, fmt.Errorf("ferry did not catch up")
 		}
 	}
 
 	var lat []time.Duration
 	for range blocks {
-		time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
+		time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond) // a block at a random moment
 		if _, err := l.Mine(ctx, 1); err != nil {
-			return err
+			return nil, err
 		}
 		start := time.Now()
 		tip++
 		for height() < tip {
 			if time.Since(start) > 10*time.Second {
-				return fmt.Errorf("block %d not scanned in 10 s", tip)
+				return nil, fmt.Errorf("block %d not scanned in 10 s", tip)
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
 		lat = append(lat, time.Since(start))
 	}
 	slices.Sort(lat)
-	fmt.Printf("%d blocks: p50 %v  p90 %v  max %v\n", len(lat),
+	fmt.Fprintf(out, "%d blocks: p50 %v  p90 %v  max %v\n", len(lat),
 		lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*9/10].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
-	return nil
+	return lat, nil
 }

@@ -7,9 +7,20 @@ import (
 	"github.com/ferry-relay/ferry/store"
 )
 
-// Open opens a store in a new temporary directory, closed at the end of
-// the test.
+// Open opens a store in a new temporary directory, on the regtest network
+// as the daemon's would be, closed at the end of the test.
 func Open(tb testing.TB) *store.DB {
+	tb.Helper()
+	db := OpenBare(tb)
+	if err := db.CheckNetwork("regtest"); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// OpenBare opens a store in a new temporary directory that has not
+// recorded a network yet, closed at the end of the test.
+func OpenBare(tb testing.TB) *store.DB {
 	tb.Helper()
 	db, err := store.Open(tb.TempDir())
 	if err != nil {

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"testing"
+	"time"
+
+	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/ferry-relay/ferry/chain"
+)
+
+// TestStoreWrittenBefore reads an address the way ferry recorded it
+// before address records left their texts out and watched entries carried
+// their index (a full record, a program entry, an empty watched entry),
+// expires it and rolls the expiry back.
+func TestStoreWrittenBefore(t *testing.T) {
+	db, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CheckNetwork("regtest"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := chain.Litecoin(chain.Regtest)
+	var prog [20]byte
+	copy(prog[:], "an-older-program-001")
+	in, _ := c.InputAddress(prog)
+	d, _ := c.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
+	a := &Address{Coin: "ltc", Index: 3, Program: prog, Address: in.Address, Destination: d.Address, DestScript: d.Script,
+		Created: time.Unix(1600000000, 0).UTC(), LastActivity: time.Unix(1600000000, 0).UTC()}
+	b := new(leveldb.Batch)
+	b.Put(key(tAddress, "ltc", u32(3)), a.encode())
+	b.Put(key(tProgram, "ltc", prog[:]), u32(3))
+	b.Put(key(tWatched, "ltc", prog[:]), nil)
+	b.Put(expiryKey("ltc", a.LastActivity, 3), nil)
+	if err := db.ldb.Write(b, syncWrite); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Start("ltc", []BlockRef{{Height: 100, Hash: chain.Hash{100}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(when string, watched bool) {
+		t.Helper()
+		got, err := db.AddressByProgram("ltc", prog[:])
+		if err != nil || got.Index != 3 || got.Address != a.Address || got.Destination != a.Destination {
+			t.Fatalf("%s: %+v, %v", when, got, err)
+		}
+		if w, _ := db.Watched("ltc", prog[:]); w != watched {
+			t.Fatalf("%s: watched %v", when, w)
+		}
+	}
+	check("older layout", true)
+	if err := db.Apply(&Changes{Coin: "ltc", Height: 101, Hash: chain.Hash{101}, Prev: chain.Hash{100}, Now: time.Unix(1700000000, 0), Expire: []uint32{3}}); err != nil {
+		t.Fatal(err)
+	}
+	check("expired", false)
+	if _, err := db.Rollback("ltc"); err != nil {
+		t.Fatal(err)
+	}
+	check("rolled back", true)
+	// A block paying it rewrites its record in the compact layout.
+	if err := db.Apply(&Changes{Coin: "ltc", Height: 101, Hash: chain.Hash{101}, Prev: chain.Hash{100}, Now: time.Unix(1700000000, 0),
+		Deposits: []Deposit{{OutPoint: chain.OutPoint{Index: 1}, AddrIndex: 3, Value: 1000, Height: 101}}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := db.get(key(tAddress, "ltc", u32(3))); v[0] != addressCompact {
+		t.Errorf("record rewritten in layout %d", v[0])
+	}
+	check("paid", true)
+}
+
+// TestCompactLayoutUsed checks that a store that knows its network writes
+// real addresses in the compact layout, and smaller than the full one.
+func TestCompactLayoutUsed(t *testing.T) {
+	db, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CheckNetwork("regtest"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := chain.Litecoin(chain.Regtest)
+	var prog [20]byte
+	copy(prog[:], "a-compact-program-01")
+	in, _ := c.InputAddress(prog)
+	d, _ := c.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
+	a := &Address{Coin: "ltc", Index: 0, Program: prog, Address: in.Address, Destination: d.Address, DestScript: d.Script, Created: time.Now()}
+	if err := db.PutAddress(a); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := db.get(key(tAddress, "ltc", u32(0)))
+	if v[0] != addressCompact || len(v) >= len(a.encode())-80 {
+		t.Errorf("record of %d bytes in layout %d; the full one takes %d", len(v), v[0], len(a.encode()))
+	}
+}
