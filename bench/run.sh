@@ -66,6 +66,8 @@ go run ./bench/forward -ferry "$out/ferry" -n 5000
 echo
 echo "== 4. notifier: 100k callbacks due at once to a local *ok* sink; 100k pending to a dead host"
 go test ./relay -run '^$' -bench 'Callbacks' -benchtime 1x -callbacks 100000 -timeout 60m | grep -E 'callbacks/s|MB'
+echo "   and 100k webhooks due at once to a local sink; 100k pending to a dead host"
+go test ./invoice -run '^$' -bench 'Webhooks' -benchtime 1x -webhooks 100000 -timeout 60m | grep -E 'webhooks/s|MB'
 
 echo
 echo "== 1. ten million addresses in the daemon"
