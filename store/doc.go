@@ -21,6 +21,7 @@
 //	m/seed                            fingerprint of the operator's seed
 //	m/network                         the network the store's addresses are on
 //	m/invoice-seq                     seq:8, the number of the last invoice created
+//	m/invoice-order                   order:8, the order of the last invoice recorded (ties of the I table)
 //	m/<coin>/first-index              index:4 below which no address is handed out (--first-index)
 //	a/<coin>/<index:4>                Address record (compact: without the texts the store derives)
 //	p/<coin>/<program:20>             index:4 of the expired address with that witness program (in stores written before w carried it, of every address)
@@ -46,7 +47,7 @@
 //	N/inv/<vendor>\x00<dialect>\x00<number>  invoice id: a vendor's own invoice number in one API dialect
 //	A/<coin>/<index:4>                invoice id of an input address
 //	O/inv/<id>                        empty: the invoice is open (its status may still change)
-//	I/inv/<vendor>\x00<dialect>\x00<created:8><id>  empty: a vendor's invoices in one API dialect, by creation (unix ns)
+//	I/inv/<vendor>\x00<dialect>\x00<created:8><order:8><id>  empty: a vendor's invoices in one API dialect, by creation (unix ns), then order of recording
 //	L/<coin>/<index:4>                Label: the vendor that asked for an input address outside an invoice, and its label
 //	y/<coin>/<outpoint:36>            Release: a decision about a deposit an invoice holds (held, accepted, refunded)
 //	u/wh/<vendor>\x00<id>             Endpoint: a URL the vendor registered for webhooks

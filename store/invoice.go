@@ -358,11 +358,18 @@ func invoiceVendorPrefix(vendor, dialect string) []byte {
 	return key(tInvVendor, "inv", []byte(vendor), []byte{0}, []byte(dialect), []byte{0})
 }
 
-func invoiceVendorKey(inv *Invoice) []byte {
-	return append(append(invoiceVendorPrefix(inv.Vendor, inv.Dialect), u64(uint64(unixNano(inv.Created)))...), inv.ID...)
+// invoiceVendorKey is an invoice's entry in its vendor's list: by
+// creation, then by the order invoices were recorded in (order, from
+// invoiceOrderKey), since two may be created in the same instant.
+func invoiceVendorKey(inv *Invoice, order uint64) []byte {
+	k := append(invoiceVendorPrefix(inv.Vendor, inv.Dialect), u64(uint64(unixNano(inv.Created)))...)
+	return append(append(k, u64(order)...), inv.ID...)
 }
 
-var invoiceSeqKey = []byte("m/invoice-seq")
+var (
+	invoiceSeqKey   = []byte("m/invoice-seq")
+	invoiceOrderKey = []byte("m/invoice-order")
+)
 
 // PutInvoice records a new invoice, synced, with its indexes (vendor,
 // dialect and number; the vendor's invoices in the dialect, by creation;
@@ -390,13 +397,10 @@ func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 			return err
 		}
 	} else {
-		var seq uint64
-		if v, err := db.get(invoiceSeqKey); err == nil && len(v) == 8 {
-			seq = bytesToU64(v)
-		} else if err != nil && !errors.Is(err, ErrNotFound) {
+		seq, err := db.counter(invoiceSeqKey)
+		if err != nil {
 			return err
 		}
-		seq++
 		inv.ID = prefix + strconv.FormatUint(seq, 10)
 		b.Put(invoiceSeqKey, u64(seq))
 	}
@@ -407,7 +411,12 @@ func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 	for _, c := range inv.Coins {
 		b.Put(invoiceAddrKey(c.Coin, c.Index), []byte(inv.ID))
 	}
-	b.Put(invoiceVendorKey(inv), nil)
+	order, err := db.counter(invoiceOrderKey)
+	if err != nil {
+		return err
+	}
+	b.Put(invoiceOrderKey, u64(order))
+	b.Put(invoiceVendorKey(inv, order), nil)
 	b.Put(invoiceOpenKey(inv.ID), nil)
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
@@ -488,16 +497,31 @@ func (db *DB) InvoicesOf(vendor, dialect string, offset, limit int) ([]*Invoice,
 			continue
 		}
 		rest := it.Key()[len(pfx):]
-		if len(rest) < 8 {
+		if len(rest) < 16 {
 			return nil, fmt.Errorf("invoices of %s: %w", vendor, ErrCorrupt)
 		}
-		inv, err := db.Invoice(string(rest[8:]))
+		inv, err := db.Invoice(string(rest[16:]))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, inv)
 	}
 	return out, it.Error()
+}
+
+// counter returns the next value of the counter at k (1 for the first),
+// for the caller to write back in its batch; db.invMu is held.
+func (db *DB) counter(k []byte) (uint64, error) {
+	v, err := db.get(k)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return 1, nil
+	case err != nil:
+		return 0, err
+	case len(v) != 8:
+		return 0, fmt.Errorf("counter %s: %w", k, ErrCorrupt)
+	}
+	return bytesToU64(v) + 1, nil
 }
 
 func bytesToU64(b []byte) uint64 {
