@@ -24,7 +24,6 @@ import (
 
 	"github.com/ferry-relay/ferry/bench/rig"
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
 // config is what a run does.
@@ -63,35 +62,21 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
-	dir, err := os.MkdirTemp("", "ferry-catchup-")
+	e, err := rig.Setup(ctx, "catchup", cfg.ferry)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if cfg.ferry == "" {
-		if cfg.ferry, err = rig.BuildFerry(dir); err != nil {
-			return nil, err
-		}
-	}
-	os.Mkdir(filepath.Join(dir, "node"), 0o700)
-	l, err := regtest.StartLitecoind(ctx, filepath.Join(dir, "node"))
+	defer e.Close()
+	dir, l := e.Dir, e.Node
+	cfg.ferry = e.Ferry
+	addrs, err := e.NewAddresses(ctx, 2)
 	if err != nil {
 		return nil, err
 	}
-	defer l.Stop()
-	fee, err := l.NewAddress(ctx)
-	if err != nil {
-		return nil, err
-	}
-	dest, err := l.NewAddress(ctx)
-	if err != nil {
-		return nil, err
-	}
+	fee, dest := addrs[0], addrs[1]
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	data := filepath.Join(dir, "ferry")
-	args := func(data string) []string {
-		return []string{"--data-dir", data, "--network", "regtest", "--ltc-rpc", l.RPCURL, "--ltc-fee-address", fee, "--rate-limit", "0"}
-	}
+	args := func(data string) []string { return e.FerryArgs(data, fee) }
 
 	// Input addresses, minted before the downtime.
 	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "mint.log"), args(data)...)
