@@ -115,20 +115,25 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 
 	// The downtime: blocks filled with transactions.
 	start := time.Now()
-	spend, err := rig.NewSpender(ctx, l, cfg.txs, int64(cfg.blocks)*(int64(cfg.outputs)*10_000+50_000)+chain.SatoshiPerCoin)
+	// One transaction in every pays an input address: payment k is made
+	// by chain k mod txs, so that the chains share them (each makes at
+	// most blocks/every), and each chain is funded for its share.
+	const payment = 2_000_000
+	perChain := int64(cfg.blocks)*(int64(cfg.outputs)*10_000+50_000) + int64((cfg.blocks+cfg.every-1)/cfg.every)*payment + chain.SatoshiPerCoin
+	spend, err := rig.NewSpender(ctx, l, cfg.txs, perChain)
 	if err != nil {
 		return nil, err
 	}
 	r := &result{}
-	n := 0
 	for b := range cfg.blocks {
+		lo, hi := r.paid, (b+1)*cfg.txs/cfg.every // the payments of this block
 		err := spend.Fill(ctx, cfg.outputs, func(i int) (rig.Payment, bool) {
-			n++
-			if n%cfg.every != 0 {
+			k := lo + (i-lo%cfg.txs+cfg.txs)%cfg.txs // chain i's payment, if this block has it
+			if k >= hi {
 				return rig.Payment{}, false
 			}
 			r.paid++
-			return rig.Payment{Script: inputs[r.paid%len(inputs)], Value: 2_000_000}, true
+			return rig.Payment{Script: inputs[k%len(inputs)], Value: payment}, true
 		})
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", b, err)
