@@ -125,15 +125,8 @@ func (db *DB) decodeAddress(coin string, index uint32, b []byte) (*Address, erro
 	a := &Address{Coin: coin, Index: index}
 	copy(a.Program[:], d.take(20))
 	a.DestScript = d.bytes()
-	a.Callback = d.str()
-	a.CallbackReq = d.bool()
-	a.Created = d.time()
-	a.LastActivity = a.Created
-	if d.more() {
-		a.LastActivity = d.time()
-	}
-	if err := d.done(); err != nil {
-		return nil, fmt.Errorf("address %s/%d: %w", coin, index, err)
+	if err := decodeAddressRest(a, d); err != nil {
+		return nil, err
 	}
 	c := db.coin(coin)
 	if c == nil {
@@ -151,13 +144,9 @@ func (db *DB) decodeAddress(coin string, index uint32, b []byte) (*Address, erro
 	return a, nil
 }
 
-// decodeAddressFull reads the rest of a record in the full layout.
-func decodeAddressFull(coin string, index uint32, d *dec) (*Address, error) {
-	a := &Address{Coin: coin, Index: index}
-	copy(a.Program[:], d.take(20))
-	a.Address = d.str()
-	a.Destination = d.str()
-	a.DestScript = d.bytes()
+// decodeAddressRest reads what both layouts of an address record end
+// with: its callback and its times.
+func decodeAddressRest(a *Address, d *dec) error {
 	a.Callback = d.str()
 	a.CallbackReq = d.bool()
 	a.Created = d.time()
@@ -166,7 +155,20 @@ func decodeAddressFull(coin string, index uint32, d *dec) (*Address, error) {
 		a.LastActivity = d.time()
 	}
 	if err := d.done(); err != nil {
-		return nil, fmt.Errorf("address %s/%d: %w", coin, index, err)
+		return fmt.Errorf("address %s/%d: %w", a.Coin, a.Index, err)
+	}
+	return nil
+}
+
+// decodeAddressFull reads the rest of a record in the full layout.
+func decodeAddressFull(coin string, index uint32, d *dec) (*Address, error) {
+	a := &Address{Coin: coin, Index: index}
+	copy(a.Program[:], d.take(20))
+	a.Address = d.str()
+	a.Destination = d.str()
+	a.DestScript = d.bytes()
+	if err := decodeAddressRest(a, d); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

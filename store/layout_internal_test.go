@@ -14,25 +14,12 @@ import (
 // their index (a full record, a program entry, an empty watched entry),
 // expires it and rolls the expiry back.
 func TestStoreWrittenBefore(t *testing.T) {
-	db, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CheckNetwork("regtest"); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := chain.Litecoin(chain.Regtest)
-	var prog [20]byte
-	copy(prog[:], "an-older-program-001")
-	in, _ := c.InputAddress(prog)
-	d, _ := c.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
-	a := &Address{Coin: "ltc", Index: 3, Program: prog, Address: in.Address, Destination: d.Address, DestScript: d.Script,
-		Created: time.Unix(1600000000, 0).UTC(), LastActivity: time.Unix(1600000000, 0).UTC()}
+	db, a := regtestAddress(t, "an-older-program-001", 3)
+	a.Created, a.LastActivity = time.Unix(1600000000, 0).UTC(), time.Unix(1600000000, 0).UTC()
 	b := new(leveldb.Batch)
 	b.Put(key(tAddress, "ltc", u32(3)), a.encode())
-	b.Put(key(tProgram, "ltc", prog[:]), u32(3))
-	b.Put(key(tWatched, "ltc", prog[:]), nil)
+	b.Put(key(tProgram, "ltc", a.Program[:]), u32(3))
+	b.Put(key(tWatched, "ltc", a.Program[:]), nil)
 	b.Put(expiryKey("ltc", a.LastActivity, 3), nil)
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		t.Fatal(err)
@@ -43,11 +30,11 @@ func TestStoreWrittenBefore(t *testing.T) {
 
 	check := func(when string, watched bool) {
 		t.Helper()
-		got, err := db.AddressByProgram("ltc", prog[:])
+		got, err := db.AddressByProgram("ltc", a.Program[:])
 		if err != nil || got.Index != 3 || got.Address != a.Address || got.Destination != a.Destination {
 			t.Fatalf("%s: %+v, %v", when, got, err)
 		}
-		if w, _ := db.Watched("ltc", prog[:]); w != watched {
+		if w, _ := db.Watched("ltc", a.Program[:]); w != watched {
 			t.Fatalf("%s: watched %v", when, w)
 		}
 	}
@@ -74,20 +61,7 @@ func TestStoreWrittenBefore(t *testing.T) {
 // TestCompactLayoutUsed checks that a store that knows its network writes
 // real addresses in the compact layout, and smaller than the full one.
 func TestCompactLayoutUsed(t *testing.T) {
-	db, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CheckNetwork("regtest"); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := chain.Litecoin(chain.Regtest)
-	var prog [20]byte
-	copy(prog[:], "a-compact-program-01")
-	in, _ := c.InputAddress(prog)
-	d, _ := c.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
-	a := &Address{Coin: "ltc", Index: 0, Program: prog, Address: in.Address, Destination: d.Address, DestScript: d.Script, Created: time.Now()}
+	db, a := regtestAddress(t, "a-compact-program-01", 0)
 	if err := db.PutAddress(a); err != nil {
 		t.Fatal(err)
 	}
@@ -95,4 +69,26 @@ func TestCompactLayoutUsed(t *testing.T) {
 	if v[0] != addressCompact || len(v) >= len(a.encode())-80 {
 		t.Errorf("record of %d bytes in layout %d; the full one takes %d", len(v), v[0], len(a.encode()))
 	}
+}
+
+// regtestAddress opens a store of regtest addresses, closed at the test's
+// end, and returns it with a Litecoin input address at index whose
+// program is the 20 bytes of prog, forwarding to a fixed destination,
+// created now; the store does not have it yet.
+func regtestAddress(t *testing.T, prog string, index uint32) (*DB, *Address) {
+	t.Helper()
+	db, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.CheckNetwork("regtest"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := chain.Litecoin(chain.Regtest)
+	var p [20]byte
+	copy(p[:], prog)
+	in, _ := c.InputAddress(p)
+	d, _ := c.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
+	return db, &Address{Coin: "ltc", Index: index, Program: p, Address: in.Address, Destination: d.Address, DestScript: d.Script, Created: time.Now()}
 }

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ferry-relay/ferry/bench/rig"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
@@ -35,21 +36,15 @@ func main() {
 
 func run(ferryBin string, blocks int, out io.Writer) ([]time.Duration, error) {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "ferry-latency-")
+	e, err := rig.Setup(ctx, "latency", ferryBin)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	os.Mkdir(filepath.Join(dir, "node"), 0o700)
-	l, err := regtest.StartLitecoind(ctx, filepath.Join(dir, "node"))
-	if err != nil {
-		return nil, err
-	}
-	defer l.Stop()
+	defer e.Close()
+	dir, l := e.Dir, e.Node
 	fee, _ := l.NewAddress(ctx)
 	port, _ := regtest.FreePort()
-	cmd := exec.Command(ferryBin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "ferry"),
-		"--network", "regtest", "--ltc-rpc", l.RPCURL, "--ltc-fee-address", fee)
+	cmd := exec.Command(e.Ferry, append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port)}, e.FerryArgs(filepath.Join(dir, "ferry"), fee)...)...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

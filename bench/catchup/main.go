@@ -24,7 +24,6 @@ import (
 
 	"github.com/ferry-relay/ferry/bench/rig"
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
 // config is what a run does.
@@ -63,35 +62,21 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
-	dir, err := os.MkdirTemp("", "ferry-catchup-")
+	e, err := rig.Setup(ctx, "catchup", cfg.ferry)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if cfg.ferry == "" {
-		if cfg.ferry, err = rig.BuildFerry(dir); err != nil {
-			return nil, err
-		}
-	}
-	os.Mkdir(filepath.Join(dir, "node"), 0o700)
-	l, err := regtest.StartLitecoind(ctx, filepath.Join(dir, "node"))
+	defer e.Close()
+	dir, l := e.Dir, e.Node
+	cfg.ferry = e.Ferry
+	addrs, err := e.NewAddresses(ctx, 2)
 	if err != nil {
 		return nil, err
 	}
-	defer l.Stop()
-	fee, err := l.NewAddress(ctx)
-	if err != nil {
-		return nil, err
-	}
-	dest, err := l.NewAddress(ctx)
-	if err != nil {
-		return nil, err
-	}
+	fee, dest := addrs[0], addrs[1]
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	data := filepath.Join(dir, "ferry")
-	args := func(data string) []string {
-		return []string{"--data-dir", data, "--network", "regtest", "--ltc-rpc", l.RPCURL, "--ltc-fee-address", fee, "--rate-limit", "0"}
-	}
+	args := func(data string) []string { return e.FerryArgs(data, fee) }
 
 	// Input addresses, minted before the downtime.
 	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "mint.log"), args(data)...)
@@ -130,20 +115,25 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 
 	// The downtime: blocks filled with transactions.
 	start := time.Now()
-	spend, err := rig.NewSpender(ctx, l, cfg.txs, int64(cfg.blocks)*(int64(cfg.outputs)*10_000+50_000)+chain.SatoshiPerCoin)
+	// One transaction in every pays an input address: payment k is made
+	// by chain k mod txs, so that the chains share them (each makes at
+	// most blocks/every), and each chain is funded for its share.
+	const payment = 2_000_000
+	perChain := int64(cfg.blocks)*(int64(cfg.outputs)*10_000+50_000) + int64((cfg.blocks+cfg.every-1)/cfg.every)*payment + chain.SatoshiPerCoin
+	spend, err := rig.NewSpender(ctx, l, cfg.txs, perChain)
 	if err != nil {
 		return nil, err
 	}
 	r := &result{}
-	n := 0
 	for b := range cfg.blocks {
+		lo, hi := r.paid, (b+1)*cfg.txs/cfg.every // the payments of this block
 		err := spend.Fill(ctx, cfg.outputs, func(i int) (rig.Payment, bool) {
-			n++
-			if n%cfg.every != 0 {
+			k := lo + (i-lo%cfg.txs+cfg.txs)%cfg.txs // chain i's payment, if this block has it
+			if k >= hi {
 				return rig.Payment{}, false
 			}
 			r.paid++
-			return rig.Payment{Script: inputs[r.paid%len(inputs)], Value: 2_000_000}, true
+			return rig.Payment{Script: inputs[k%len(inputs)], Value: payment}, true
 		})
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", b, err)

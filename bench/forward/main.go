@@ -25,7 +25,6 @@ import (
 
 	"github.com/ferry-relay/ferry/bench/rig"
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
 // config is what a run does.
@@ -60,22 +59,13 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
-	dir, err := os.MkdirTemp("", "ferry-forward-")
+	e, err := rig.Setup(ctx, "forward", cfg.ferry)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if cfg.ferry == "" {
-		if cfg.ferry, err = rig.BuildFerry(dir); err != nil {
-			return nil, err
-		}
-	}
-	os.Mkdir(filepath.Join(dir, "node"), 0o700)
-	l, err := regtest.StartLitecoind(ctx, filepath.Join(dir, "node"))
-	if err != nil {
-		return nil, err
-	}
-	defer l.Stop()
+	defer e.Close()
+	dir, l := e.Dir, e.Node
+	cfg.ferry = e.Ferry
 	// The merchant's and the fee address are no wallet's: a wallet of
 	// the node would put the forwards back in its mempool at its restart.
 	ltc, _ := chain.Litecoin(chain.Regtest)
@@ -86,8 +76,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 		return nil, err
 	}
 	defer sink.Close()
-	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "ferry.log"), "--data-dir", filepath.Join(dir, "ferry"), "--network", "regtest",
-		"--ltc-rpc", l.RPCURL, "--ltc-fee-address", fee.Address, "--rate-limit", "0", "--callback-allow-private")
+	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "ferry.log"),
+		e.FerryArgs(filepath.Join(dir, "ferry"), fee.Address, "--callback-allow-private")...)
 	if err != nil {
 		return nil, err
 	}

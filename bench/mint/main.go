@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/ferry-relay/ferry/bench/rig"
-	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
 // config is what a run measures.
@@ -63,34 +62,21 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
-	dir, err := os.MkdirTemp("", "ferry-mint-")
+	e, err := rig.Setup(ctx, "mint", cfg.ferry)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if cfg.ferry == "" {
-		if cfg.ferry, err = rig.BuildFerry(dir); err != nil {
-			return nil, err
-		}
-	}
+	defer e.Close()
+	dir, l := e.Dir, e.Node
+	cfg.ferry = e.Ferry
 
-	// The node and ferry.
-	os.Mkdir(filepath.Join(dir, "node"), 0o700)
-	l, err := regtest.StartLitecoind(ctx, filepath.Join(dir, "node"))
+	addrs, err := e.NewAddresses(ctx, 2)
 	if err != nil {
 		return nil, err
 	}
-	defer l.Stop()
-	fee, err := l.NewAddress(ctx)
-	if err != nil {
-		return nil, err
-	}
-	dest, err := l.NewAddress(ctx)
-	if err != nil {
-		return nil, err
-	}
-	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "ferry.log"), "--data-dir", filepath.Join(dir, "ferry"),
-		"--network", "regtest", "--ltc-rpc", l.RPCURL, "--ltc-fee-address", fee, "--rate-limit", "0")
+	fee, dest := addrs[0], addrs[1]
+	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "ferry.log"),
+		e.FerryArgs(filepath.Join(dir, "ferry"), fee)...)
 	if err != nil {
 		return nil, err
 	}

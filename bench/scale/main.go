@@ -77,16 +77,13 @@ type filled struct {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
-	dir, err := os.MkdirTemp("", "ferry-scale-")
+	e, err := rig.Setup(ctx, "scale", cfg.ferry)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if cfg.ferry == "" {
-		if cfg.ferry, err = rig.BuildFerry(dir); err != nil {
-			return nil, err
-		}
-	}
+	defer e.Close()
+	dir, l := e.Dir, e.Node
+	cfg.ferry = e.Ferry
 
 	// The store: filled now, or copied from the cache.
 	data := filepath.Join(dir, "ferry")
@@ -125,12 +122,6 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 	fmt.Fprintf(out, "store: %d addresses filled in %v, %s on disk\n", cfg.n, fl.Fill.Round(time.Second), rig.MB(r.storeBytes))
 
 	// The node, the callback sink, and ferry.
-	os.Mkdir(filepath.Join(dir, "node"), 0o700)
-	l, err := regtest.StartLitecoind(ctx, filepath.Join(dir, "node"))
-	if err != nil {
-		return nil, err
-	}
-	defer l.Stop()
 	fee, err := l.NewAddress(ctx)
 	if err != nil {
 		return nil, err
@@ -140,8 +131,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 		return nil, err
 	}
 	defer sink.Close()
-	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "ferry.log"), "--data-dir", data, "--network", "regtest",
-		"--ltc-rpc", l.RPCURL, "--ltc-fee-address", fee, "--rate-limit", "0", "--callback-allow-private")
+	f, err := rig.StartFerry(cfg.ferry, filepath.Join(dir, "ferry.log"),
+		e.FerryArgs(data, fee, "--callback-allow-private")...)
 	if err != nil {
 		return nil, err
 	}
