@@ -162,6 +162,7 @@ func (db *DB) Start(coin string, blocks []BlockRef) error {
 	b := new(leveldb.Batch)
 	for _, r := range blocks {
 		b.Put(key(tBlock, coin, u64(uint64(r.Height))), encodeBlockRecord(r.Hash, r.Prev, time.Time{}, nil))
+		b.Put(key(tHead, coin, u64(uint64(r.Height))), encodeBlockRecord(r.Hash, r.Prev, time.Time{}, nil))
 	}
 	last := blocks[len(blocks)-1]
 	b.Put(key(tCursor, coin), encodeCursor(last.Height, last.Hash))
@@ -234,8 +235,10 @@ func (db *DB) Apply(blk *Changes) error {
 		return fmt.Errorf("apply %s block %d: %w", blk.Coin, blk.Height, tx.err)
 	}
 	tx.batch.Put(key(tBlock, blk.Coin, u64(uint64(blk.Height))), encodeBlockRecord(blk.Hash, blk.Prev, blk.Time, tx.undo))
+	tx.batch.Put(key(tHead, blk.Coin, u64(uint64(blk.Height))), encodeBlockRecord(blk.Hash, blk.Prev, blk.Time, nil))
 	if old := blk.Height - db.undoDepth; old >= 0 {
 		tx.batch.Delete(key(tBlock, blk.Coin, u64(uint64(old))))
+		tx.batch.Delete(key(tHead, blk.Coin, u64(uint64(old))))
 	}
 	tx.batch.Put(key(tCursor, blk.Coin), encodeCursor(blk.Height, blk.Hash))
 	if err := db.ldb.Write(tx.batch, syncWrite); err != nil {
@@ -292,6 +295,7 @@ func (db *DB) Rollback(coin string) (*Undo, error) {
 		}
 	}
 	b.Delete(bk)
+	b.Delete(key(tHead, coin, u64(uint64(cur.Height))))
 	b.Put(key(tCursor, coin), encodeCursor(undo.Cursor.Height, undo.Cursor.Hash))
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return nil, fmt.Errorf("rollback %s block %d: %w", coin, cur.Height, err)
@@ -302,13 +306,9 @@ func (db *DB) Rollback(coin string) (*Undo, error) {
 // BlockHash returns the hash recorded for coin's block at height, or
 // ErrNotFound if that block is not among the recent ones the store keeps.
 func (db *DB) BlockHash(coin string, height int64) (chain.Hash, error) {
-	v, err := db.get(key(tBlock, coin, u64(uint64(height))))
+	rec, err := db.blockHead(coin, height)
 	if err != nil {
-		return chain.Hash{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
-	}
-	rec, err := decodeBlockRecord(v)
-	if err != nil {
-		return chain.Hash{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
+		return chain.Hash{}, err
 	}
 	return rec.hash, nil
 }
@@ -317,18 +317,31 @@ func (db *DB) BlockHash(coin string, height int64) (chain.Hash, error) {
 // gives it, or ErrNotFound if that block is not among the recent ones the
 // store keeps.
 func (db *DB) BlockTime(coin string, height int64) (time.Time, error) {
-	v, err := db.get(key(tBlock, coin, u64(uint64(height))))
+	rec, err := db.blockHead(coin, height)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("block %s/%d: %w", coin, height, err)
+		return time.Time{}, err
+	}
+	return rec.time, nil
+}
+
+// blockHead reads the hash, parent and time of coin's block at height
+// (no undo log) from its head record, small where the block record holds
+// every change of the block: a store written before heads were kept has
+// only the block record, which is read whole.
+func (db *DB) blockHead(coin string, height int64) (*blockRecord, error) {
+	v, err := db.get(key(tHead, coin, u64(uint64(height))))
+	if errors.Is(err, ErrNotFound) {
+		v, err = db.get(key(tBlock, coin, u64(uint64(height))))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("block %s/%d: %w", coin, height, err)
 	}
 	d := newDec(v)
-	d.hash()
-	d.hash()
-	t := d.time()
+	rec := &blockRecord{hash: d.hash(), prev: d.hash(), time: d.time()}
 	if d.err != nil {
-		return time.Time{}, fmt.Errorf("block %s/%d: %w", coin, height, d.err)
+		return nil, fmt.Errorf("block %s/%d: %w", coin, height, d.err)
 	}
-	return t, nil
+	return rec, nil
 }
 
 // undoEntry is a key's value before a block changed it.

@@ -28,6 +28,7 @@
 //	w/<coin>/<program:20>             index:4 (empty in stores written before): the address is watched (the watch set on disk)
 //	c/<coin>                          cursor: height:8, block hash:32
 //	b/<coin>/<height:8>               block hash:32, parent hash:32, time, undo log (last DefaultUndoDepth blocks)
+//	t/<coin>/<height:8>               the same without its undo log: what BlockHash and BlockTime read (a busy block's record is megabytes)
 //	d/<coin>/<outpoint:36>            Deposit record
 //	o/<coin>/<outpoint:36>            empty: the deposit is not yet spent on chain
 //	i/<coin>/<index:4><outpoint:36>   empty: the deposits of an address

@@ -92,3 +92,20 @@ func regtestAddress(t *testing.T, prog string, index uint32) (*DB, *Address) {
 	d, _ := c.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
 	return db, &Address{Coin: "ltc", Index: index, Program: p, Address: in.Address, Destination: d.Address, DestScript: d.Script, Created: time.Now()}
 }
+
+// TestBlockHeadFromRecord reads a block's hash and time from its block
+// record, in a store written before head records were kept.
+func TestBlockHeadFromRecord(t *testing.T) {
+	db, _ := regtestAddress(t, "a-program-of-a-block", 0)
+	when := time.Unix(1700000000, 0)
+	undo := []undoEntry{{key: []byte("x"), present: true, value: []byte("y")}}
+	if err := db.ldb.Put(key(tBlock, "ltc", u64(5)), encodeBlockRecord(chain.Hash{5}, chain.Hash{4}, when, undo), syncWrite); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := db.BlockHash("ltc", 5); err != nil || h != (chain.Hash{5}) {
+		t.Errorf("hash %v, %v", h, err)
+	}
+	if got, err := db.BlockTime("ltc", 5); err != nil || !got.Equal(when) {
+		t.Errorf("time %v, %v", got, err)
+	}
+}

@@ -193,6 +193,7 @@ const (
 	tWatched   = 'w'
 	tCursor    = 'c'
 	tBlock     = 'b'
+	tHead      = 't'
 	tDeposit   = 'd'
 	tOpen      = 'o'
 	tByAddr    = 'i'

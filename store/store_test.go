@@ -399,3 +399,36 @@ func TestForwardsOf(t *testing.T) {
 		t.Errorf("%d deposits after the rollback", len(ds))
 	}
 }
+
+// TestBlockHeads checks the hash and time BlockHash and BlockTime answer
+// for a block with deposits, after it is rolled back (none), and for the
+// block of another branch at its height.
+func TestBlockHeads(t *testing.T) {
+	db := MustOpen(t)
+	mustStart(t, db, "ltc")
+	if err := db.Apply(chainBlock("ltc", 101, 0, 10_000, 20_000)); err != nil {
+		t.Fatal(err)
+	}
+	check := func(height int64, hash chain.Hash, when time.Time) {
+		t.Helper()
+		if h, err := db.BlockHash("ltc", height); err != nil || h != hash {
+			t.Errorf("hash of %d: %v, %v; want %v", height, h, err, hash)
+		}
+		if got, err := db.BlockTime("ltc", height); err != nil || !got.Equal(when) {
+			t.Errorf("time of %d: %v, %v; want %v", height, got, err, when)
+		}
+	}
+	check(101, hashOf(101), time.Unix(1700000101, 0))
+	if _, err := db.Rollback("ltc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.BlockTime("ltc", 101); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the time of a block rolled back: %v", err)
+	}
+	other := chainBlock("ltc", 101, 7)
+	other.Prev, other.Time = hashOf(100), time.Unix(1800000000, 0)
+	if err := db.Apply(other); err != nil {
+		t.Fatal(err)
+	}
+	check(101, hashOf(108), time.Unix(1800000000, 0))
+}
