@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +184,62 @@ func TestSyncReorgWhileFetchingAhead(t *testing.T) {
 		t.Fatalf("sync: cursor %d %s, want 35 %s, %v", cur.Height, cur.Hash, base.Hash(35), err)
 	}
 	for h := int64(1); h <= 35; h++ {
+		if got, _ := db.BlockHash("ltc", h); got != base.Hash(h) {
+			t.Errorf("block %d recorded as %s, the node has %s", h, got, base.Hash(h))
+		}
+	}
+}
+
+// slowNode answers each block later the lower its height, so that blocks
+// fetched at once arrive out of order; a block at failAt (if set) fails
+// once.
+type slowNode struct {
+	*relaytest.Node
+	failAt chain.Hash
+	failed sync.Once
+}
+
+func (n *slowNode) RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error) {
+	for h := int64(0); h <= 30; h++ {
+		if n.Hash(h) == hash {
+			time.Sleep(time.Duration(31-h) * 100 * time.Microsecond)
+		}
+	}
+	fail := false
+	if hash == n.failAt {
+		n.failed.Do(func() { fail = true })
+	}
+	if fail {
+		return nil, errors.New("node restarting")
+	}
+	return n.Node.RawBlock(ctx, hash)
+}
+
+// TestSyncAppliesInOrder: blocks fetched several at once and answered out
+// of order are applied in height order, each recorded its own; a fetch
+// that fails stops the sync with its error after the blocks below it, and
+// the next sync goes on from there.
+func TestSyncAppliesInOrder(t *testing.T) {
+	base := relaytest.NewNode(t, 30)
+	node := &slowNode{Node: base, failAt: base.Hash(17)}
+	db := relaytest.OpenStore(t)
+	ltc, _ := chain.Litecoin(chain.Regtest)
+	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: base.Hash(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := relay.NewScanner(relay.ScannerConfig{Coin: ltc, Blocks: node, Store: db, Watch: store.NewWatchSet(),
+		Clock: relaytest.Clock(), PollInterval: time.Second, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := s.Sync(context.Background())
+	if err == nil || cur.Height != 16 || cur.Hash != base.Hash(16) {
+		t.Fatalf("sync with block 17 failing: cursor %d, %v; want 16 and the error", cur.Height, err)
+	}
+	if cur, err = s.Sync(context.Background()); err != nil || cur.Height != 30 || cur.Hash != base.Hash(30) {
+		t.Fatalf("sync: cursor %d %s, want 30 %s, %v", cur.Height, cur.Hash, base.Hash(30), err)
+	}
+	for h := int64(1); h <= 30; h++ {
 		if got, _ := db.BlockHash("ltc", h); got != base.Hash(h) {
 			t.Errorf("block %d recorded as %s, the node has %s", h, got, base.Hash(h))
 		}
