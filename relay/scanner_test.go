@@ -169,25 +169,12 @@ func TestSyncReorgWhileFetchingAhead(t *testing.T) {
 	base := relaytest.NewNode(t, 30)
 	node := &switchingNode{Node: base, at: base.Hash(12)}
 	node.onSwitch = func() { base.Extend(t, 5, 30, 7) } // blocks 6..35 of another branch
-	db := relaytest.OpenStore(t)
-	ltc, _ := chain.Litecoin(chain.Regtest)
-	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: base.Hash(0)}}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := relay.NewScanner(relay.ScannerConfig{Coin: ltc, Blocks: node, Store: db, Watch: store.NewWatchSet(),
-		Clock: relaytest.Clock(), PollInterval: time.Second, Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, db := scannerFromGenesis(t, base, node)
 	cur, err := s.Sync(context.Background())
 	if err != nil || cur.Height != 35 || cur.Hash != base.Hash(35) {
 		t.Fatalf("sync: cursor %d %s, want 35 %s, %v", cur.Height, cur.Hash, base.Hash(35), err)
 	}
-	for h := int64(1); h <= 35; h++ {
-		if got, _ := db.BlockHash("ltc", h); got != base.Hash(h) {
-			t.Errorf("block %d recorded as %s, the node has %s", h, got, base.Hash(h))
-		}
-	}
+	checkRecorded(t, db, base, 35)
 }
 
 // slowNode answers each block later the lower its height, so that blocks
@@ -222,16 +209,7 @@ func (n *slowNode) RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error
 func TestSyncAppliesInOrder(t *testing.T) {
 	base := relaytest.NewNode(t, 30)
 	node := &slowNode{Node: base, failAt: base.Hash(17)}
-	db := relaytest.OpenStore(t)
-	ltc, _ := chain.Litecoin(chain.Regtest)
-	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: base.Hash(0)}}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := relay.NewScanner(relay.ScannerConfig{Coin: ltc, Blocks: node, Store: db, Watch: store.NewWatchSet(),
-		Clock: relaytest.Clock(), PollInterval: time.Second, Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, db := scannerFromGenesis(t, base, node)
 	cur, err := s.Sync(context.Background())
 	if err == nil || cur.Height != 16 || cur.Hash != base.Hash(16) {
 		t.Fatalf("sync with block 17 failing: cursor %d, %v; want 16 and the error", cur.Height, err)
@@ -239,7 +217,30 @@ func TestSyncAppliesInOrder(t *testing.T) {
 	if cur, err = s.Sync(context.Background()); err != nil || cur.Height != 30 || cur.Hash != base.Hash(30) {
 		t.Fatalf("sync: cursor %d %s, want 30 %s, %v", cur.Height, cur.Hash, base.Hash(30), err)
 	}
-	for h := int64(1); h <= 30; h++ {
+	checkRecorded(t, db, base, 30)
+}
+
+// scannerFromGenesis returns a scanner of blocks, a node whose chain is
+// base's, over a new store started at base's genesis block.
+func scannerFromGenesis(t *testing.T, base *relaytest.Node, blocks relay.BlockSource) (*relay.Scanner, *store.DB) {
+	t.Helper()
+	db := relaytest.OpenStore(t)
+	ltc, _ := chain.Litecoin(chain.Regtest)
+	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: base.Hash(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := relay.NewScanner(relay.ScannerConfig{Coin: ltc, Blocks: blocks, Store: db, Watch: store.NewWatchSet(),
+		Clock: relaytest.Clock(), PollInterval: time.Second, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, db
+}
+
+// checkRecorded checks that the store holds base's blocks 1 to tip.
+func checkRecorded(t *testing.T, db *store.DB, base *relaytest.Node, tip int64) {
+	t.Helper()
+	for h := int64(1); h <= tip; h++ {
 		if got, _ := db.BlockHash("ltc", h); got != base.Hash(h) {
 			t.Errorf("block %d recorded as %s, the node has %s", h, got, base.Hash(h))
 		}

@@ -27,6 +27,7 @@ type LoadResult struct {
 // PerSecond returns the requests per second.
 func (r LoadResult) PerSecond() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
 
+// String formats r as the programs print a run: rate, p50 and p99.
 func (r LoadResult) String() string {
 	return fmt.Sprintf("%6.0f req/s  p50 %5.2f ms  p99 %5.2f ms", r.PerSecond(),
 		float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000)

@@ -29,6 +29,7 @@ func TestFerry(tb testing.TB) string {
 // TestWriter writes a test's output to its log.
 type TestWriter struct{ TB testing.TB }
 
+// Write logs p as one line of the test's log; it never fails.
 func (w TestWriter) Write(p []byte) (int, error) {
 	w.TB.Helper()
 	w.TB.Logf("%s", p)
