@@ -4,9 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -55,18 +53,6 @@ func queueWebhooks(tb testing.TB, n int, base string) (*store.DB, []notify.Queue
 // notifier runs over them).
 func BenchmarkWebhooks(b *testing.B) {
 	n := *webhookCount
-	run := func(b *testing.B, qs []notify.Queue) func() {
-		cfg := notify.DefaultConfig()
-		cfg.Queues, cfg.Outbound = qs, &net.Dialer{}
-		nt, err := notify.New(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { nt.Run(ctx); close(done) }()
-		return func() { cancel(); <-done }
-	}
 	b.Run("sink", func(b *testing.B) {
 		sink := notifytest.NewEndpoint(b, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 		var rate float64
@@ -76,7 +62,7 @@ func BenchmarkWebhooks(b *testing.B) {
 			sent := sink.Requests.Load()
 			b.StartTimer()
 			start := time.Now()
-			stop := run(b, qs)
+			stop := notifytest.Run(b, qs...)
 			relaytest.WaitWithin(b, 10*time.Minute, "every webhook", func() bool { return sink.Requests.Load()-sent >= int64(n) })
 			stop()
 			elapsed := time.Since(start)
@@ -88,22 +74,14 @@ func BenchmarkWebhooks(b *testing.B) {
 		b.ReportMetric(rate, "webhooks/s")
 	})
 	b.Run("dead", func(b *testing.B) {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		dead := "http://" + ln.Addr().String()
-		ln.Close()
+		dead := notifytest.DeadURL(b)
 		var grown float64
 		for range b.N {
 			b.StopTimer()
 			_, qs := queueWebhooks(b, n, dead)
-			runtime.GC()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
 			b.StartTimer()
-			stop := run(b, qs)
-			time.Sleep(2 * time.Second) // the first attempts fail and the host is paused
-			runtime.ReadMemStats(&after)
-			stop()
-			grown = float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / (1 << 20)
+			// The first attempts fail and the host is paused.
+			grown = notifytest.HeapAdded(b, 2*time.Second, qs...)
 		}
 		b.ReportMetric(grown, "MB")
 	})

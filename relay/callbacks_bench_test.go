@@ -1,10 +1,8 @@
 package relay_test
 
 import (
-	"context"
 	"encoding/binary"
 	"flag"
-	"net"
 	"net/http"
 	"runtime"
 	"testing"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
-	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/notify/notifytest"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
@@ -69,22 +66,6 @@ func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.Callba
 	return db, q
 }
 
-// runNotifier runs a notifier with the default configuration over q until
-// the returned stop is called.
-func runNotifier(tb testing.TB, q notify.Queue) (stop func()) {
-	tb.Helper()
-	cfg := notify.DefaultConfig()
-	cfg.Queues, cfg.Outbound = []notify.Queue{q}, &net.Dialer{}
-	n, err := notify.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { n.Run(ctx); close(done) }()
-	return func() { cancel(); <-done }
-}
-
 // sampleHeap samples the heap in use every 50 ms from now until the
 // function it returns is called, which returns the most the heap grew
 // above where it was, in MB.
@@ -134,7 +115,7 @@ func BenchmarkCallbacks(b *testing.B) {
 			peak := sampleHeap()
 			b.StartTimer()
 			start := time.Now()
-			stop := runNotifier(b, q)
+			stop := notifytest.Run(b, q)
 			relaytest.WaitWithin(b, 10*time.Minute, "every callback", func() bool { return sink.Requests.Load()-sent >= int64(n) })
 			// Each ack is recorded before its worker takes the next one:
 			// with the workers stopped, the queue is empty.
@@ -150,22 +131,14 @@ func BenchmarkCallbacks(b *testing.B) {
 		b.ReportMetric(grown, "MB")
 	})
 	b.Run("dead", func(b *testing.B) {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		dead := "http://" + ln.Addr().String()
-		ln.Close()
+		dead := notifytest.DeadURL(b)
 		var grown float64
 		for range b.N {
 			b.StopTimer()
 			_, q := queueCallbacks(b, n, dead)
-			runtime.GC()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
 			b.StartTimer()
-			stop := runNotifier(b, q)
-			time.Sleep(2 * time.Second) // the first attempts fail and the host is paused
-			runtime.ReadMemStats(&after)
-			stop()
-			grown = float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / (1 << 20)
+			// The first attempts fail and the host is paused.
+			grown = notifytest.HeapAdded(b, 2*time.Second, q)
 		}
 		b.ReportMetric(grown, "MB")
 	})

@@ -1,12 +1,15 @@
 // Package notifytest holds the fakes notify's tests and its users' tests
-// share: an in-memory queue, and a counting HTTP endpoint.
+// share: an in-memory queue, a counting HTTP endpoint, and a notifier run
+// over queues (with what it costs in memory) for benchmarks.
 package notifytest
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -156,4 +159,49 @@ func NewEndpoint(t testing.TB, answer http.HandlerFunc) *Endpoint {
 func OK(w http.ResponseWriter, r *http.Request) {
 	time.Sleep(time.Millisecond)
 	w.Write([]byte("*ok*"))
+}
+
+// Run runs a notifier with the default configuration (workers, per-host
+// limits) over qs, dialing directly, until the returned stop is called,
+// which waits for it.
+func Run(tb testing.TB, qs ...notify.Queue) (stop func()) {
+	tb.Helper()
+	cfg := notify.DefaultConfig()
+	cfg.Queues, cfg.Outbound = qs, &net.Dialer{}
+	n, err := notify.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+// DeadURL returns the base URL ("http://127.0.0.1:port") of a loopback
+// port that nothing listens on: every connection to it is refused.
+func DeadURL(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+// HeapAdded runs a notifier over qs for d (Run), and returns how much the
+// heap in use grew meanwhile, in MB, from after a collection before it
+// started: what the deliveries qs holds cost in memory while they are
+// tried.
+func HeapAdded(tb testing.TB, d time.Duration, qs ...notify.Queue) float64 {
+	tb.Helper()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	stop := Run(tb, qs...)
+	time.Sleep(d)
+	runtime.ReadMemStats(&after)
+	stop()
+	return float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / (1 << 20)
 }
