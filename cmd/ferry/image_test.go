@@ -96,18 +96,25 @@ func TestImage(t *testing.T) {
 
 	// Mint, pay, forward.
 	dest := newAddress(t, n)
-	in := receive(t, first.URL, n.coin, dest, "")
-	if want := inputAddress(t, seed, 0); in.InputAddress != want {
-		t.Errorf("first address %s, want index 0 of the seed: %s", in.InputAddress, want)
+	// forwarded mints an address of the ferry at base, which must be the
+	// seed's at index, pays it value, and checks its forward.
+	forwarded := func(base string, index uint32, value int64) chain.OutPoint {
+		t.Helper()
+		in := receive(t, base, n.coin, dest, "")
+		if want := inputAddress(t, seed, index); in.InputAddress != want {
+			t.Errorf("address %s, want index %d of the seed: %s", in.InputAddress, index, want)
+		}
+		op := pay(t, n, in.InputAddress, value)
+		mine(t, n, 1)
+		var fwd chain.Hash
+		waitFor(t, "forward in the mempool", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
+		mine(t, n, 1)
+		checkForward(t, n, op, value, fwd, dest, feeAddr)
+		waitScanned(t, n, base)
+		return op
 	}
-	const value = 30_000_000
-	op := pay(t, n, in.InputAddress, value)
-	mine(t, n, 1)
-	var fwd chain.Hash
-	waitFor(t, "forward in the mempool", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
-	mine(t, n, 1)
-	checkForward(t, n, op, value, fwd, dest, feeAddr)
-	waitScanned(t, n, first.URL)
+	const value, value2 = 30_000_000, 20_000_000
+	op := forwarded(first.URL, 0, value)
 	checkHealthy(t, first.URL)
 
 	// A standby on the same volume cannot start while ferry runs.
@@ -131,18 +138,7 @@ func TestImage(t *testing.T) {
 	}
 	waitScanned(t, n, second.URL)
 	checkHealthy(t, second.URL)
-	in2 := receive(t, second.URL, n.coin, dest, "")
-	if want := inputAddress(t, seed, 1); in2.InputAddress != want {
-		t.Errorf("address after the restart %s, want index 1 of the seed: %s", in2.InputAddress, want)
-	}
-	const value2 = 20_000_000
-	op2 := pay(t, n, in2.InputAddress, value2)
-	mine(t, n, 1)
-	var fwd2 chain.Hash
-	waitFor(t, "second forward in the mempool", func() bool { fwd2 = spender(t, n, op2); return !fwd2.IsZero() })
-	mine(t, n, 1)
-	checkForward(t, n, op2, value2, fwd2, dest, feeAddr)
-	waitScanned(t, n, second.URL)
+	forwarded(second.URL, 1, value2)
 
 	// Nothing forwarded twice: the first deposit is not touched again,
 	// and the merchant got each deposit once.
