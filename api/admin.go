@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -86,10 +88,19 @@ func (s *admin) adminError(w http.ResponseWriter, err error) {
 
 func (s *admin) addVendor(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	var nv invoice.NewVendor
-	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 16<<10))
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 16<<10))
+	if err != nil {
+		s.adminError(w, &relay.Error{Kind: relay.KindInvalid, Message: "the body cannot be read (at most 16 KiB)"})
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&nv); err != nil {
 		s.adminError(w, &relay.Error{Kind: relay.KindInvalid, Message: "the body must be a vendor in JSON: " + err.Error()})
+		return
+	}
+	if trailing(dec, body) {
+		s.adminError(w, &relay.Error{Kind: relay.KindInvalid, Message: "the body must be one vendor in JSON"})
 		return
 	}
 	c, err := s.a.Add(req.Context(), nv)

@@ -276,7 +276,7 @@ func crForm(req *http.Request) (url.Values, error) {
 	}
 	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&obj); err != nil || dec.More() {
+	if err := dec.Decode(&obj); err != nil || trailing(dec, body) {
 		return nil, crInvalidf("The body must be one JSON object.")
 	}
 	f := url.Values{}

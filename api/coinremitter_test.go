@@ -132,6 +132,11 @@ func TestCoinremitterForms(t *testing.T) {
 	if r := post("application/json", []byte(`{"api_key":{"a":1}}`)); r.Flag != 2 {
 		t.Errorf("nested JSON: %+v", r)
 	}
+	for _, body := range []string{`{"api_key":"a"}}`, `{"api_key":"a"}]`, `{"api_key":"a"}{}`} {
+		if r := post("application/json", []byte(body)); r.Flag != 2 || r.Msg != "The body must be one JSON object." {
+			t.Errorf("%s: %+v", body, r)
+		}
+	}
 }
 
 // TestCoinremitterRates: get-coin-rate needs no credentials; a fiat

@@ -229,7 +229,7 @@ func readJSON(req *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return invalidf("the body must be a JSON object: %s", jsonProblem(err))
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return invalidf("the body must be one JSON object")
 	}
 	return nil

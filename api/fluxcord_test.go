@@ -130,6 +130,8 @@ func TestFluxcordRefusals(t *testing.T) {
 		{"malformed JSON", key, `{"amountLtc":`, 400, "JSON object"},
 		{"not an object", key, `[0.05]`, 400, "JSON object"},
 		{"two objects", key, `{"amountLtc":0.05}{}`, 400, "one JSON object"},
+		{"a stray brace after", key, `{"amountLtc":0.05}}`, 400, "one JSON object"},
+		{"a stray bracket after", key, `{"amountLtc":0.05} ]`, 400, "one JSON object"},
 		{"empty", key, ``, 400, "empty"},
 		{"no amount", key, `{"webhookUrl":"https://shop.example/"}`, 400, "amountLtc is required"},
 		{"zero", key, `{"amountLtc":0}`, 400, "positive number"},

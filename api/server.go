@@ -293,3 +293,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
+
+// trailing reports whether anything but JSON white space follows the value
+// dec has read from body: `{"a":1}}` is one object and a stray brace, not
+// one object. (json.Decoder.More says false before a '}' or ']'.)
+func trailing(dec *json.Decoder, body []byte) bool {
+	return len(bytes.Trim(body[dec.InputOffset():], " \t\r\n")) > 0
+}
