@@ -269,6 +269,12 @@ func (e *Engine) decide(ctx context.Context, id, coin string, amount int64, refu
 	if amount != sum {
 		return nil, invalid(fmt.Sprintf("the amount must be %s, what the invoice holds, not %s", chain.FormatAmountShort(sum), chain.FormatAmountShort(amount)))
 	}
+	// The status what it holds gave the invoice is recorded and announced
+	// first, if the engine's own pass has not yet: the vendor hears of it
+	// underpaid, then of the decision.
+	if err := e.settle(ctx, v); err != nil {
+		return nil, err
+	}
 	now := e.cfg.Clock.Now().UTC()
 	var rs []*store.Release
 	coins := map[string]bool{}

@@ -294,3 +294,50 @@ func TestHoldRefundLate(t *testing.T) {
 		t.Errorf("%d transactions, want the forward and two refunds", n)
 	}
 }
+
+// TestHoldDecidedFirst: a vendor who accepts or refunds a held payment
+// before the engine's own pass has recorded the invoice underpaid is told
+// of it underpaid all the same, then of the decision: the events of a
+// status nobody recorded yet are not skipped.
+func TestHoldDecidedFirst(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		decide func(f *fixture, id string) (*invoice.View, error)
+		want   []string
+	}{
+		{"refund", func(f *fixture, id string) (*invoice.View, error) {
+			return f.inv.Refund(context.Background(), id, "ltc", refundTo, 6_000_000)
+		}, []string{"invoice.underpaid", "invoice.refunded"}},
+		{"accept", func(f *fixture, id string) (*invoice.View, error) {
+			return f.inv.Accept(context.Background(), id, 6_000_000)
+		}, []string{"invoice.underpaid", "invoice.paid"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// The invoice engine does not run: only calls record statuses.
+			f := newFixtureWith(t, func(c *invoice.Config) {
+				c.Announcers = map[string]invoice.Announcer{"test": testAnnouncer{"https://shop.example/wh"}}
+			})
+			v, err := f.inv.Create(context.Background(), invoice.Request{Vendor: f.vendor, Dialect: "test", Amount: "10", Currency: "USD", Hold: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.pay(t, v, 6_000_000)
+			f.pass(t)
+			f.heldView(t, v.ID, 6_000_000)
+			if _, err := tt.decide(f, v.ID); err != nil {
+				t.Fatal(err)
+			}
+			ds, err := f.inv.Deliveries(context.Background(), f.vendor.ID, v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.Type)
+			}
+			if !equal(got, tt.want) {
+				t.Errorf("webhooks %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
