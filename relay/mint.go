@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
@@ -24,9 +25,9 @@ var _ MintStore = (*store.DB)(nil)
 const (
 	// DefaultDeriveAhead is how many input addresses a minter keeps
 	// derived ahead: a burst of that many is served without deriving a
-	// key. 16,384 take about half a second of one core to derive, and
-	// 2 MB to keep.
-	DefaultDeriveAhead = 16384
+	// key. 65,536 take about two seconds of one core to derive, and 7 MB
+	// to keep.
+	DefaultDeriveAhead = 65536
 	// deriveBatch is how many keys the minter derives at once (they share
 	// one field inversion).
 	deriveBatch = 64
@@ -39,10 +40,11 @@ const (
 //
 // Deriving an input address's key is most of a mint's work, so a minter
 // that runs (Run) keeps the next addresses derived ahead, from the next
-// index to hand out on. They are only a cache: the next index is still
-// the one after the highest the store holds when the minter starts, an
-// index is taken for good when it is handed to a call, and an address the
-// cache does not hold is derived on demand.
+// index to hand out on. It derives them while no call is minting (between
+// bursts, not during one) unless it runs low. They are only a cache: the
+// next index is still the one after the highest the store holds when the
+// minter starts, an index is taken for good when it is handed to a call,
+// and an address the cache does not hold is derived on demand.
 type Minter struct {
 	coin  *chain.Coin
 	keys  *chain.Keychain
@@ -56,7 +58,11 @@ type Minter struct {
 	next uint32 // next derivation index to hand out
 	// ahead holds the addresses of indexes next, next+1, … derived ahead.
 	ahead []derived
-	// wake tells Run that ahead has run low.
+	// minting counts the calls in Mint.
+	minting atomic.Int32
+	// idle tells Run that the last call minting has returned.
+	idle chan struct{}
+	// wake tells Run that the cache has run low.
 	wake chan struct{}
 }
 
@@ -76,13 +82,19 @@ func NewMinter(coin *chain.Coin, keys *chain.Keychain, st MintStore, watch *stor
 		return nil, err
 	}
 	return &Minter{coin: coin, keys: keys, store: st, watch: watch, clock: clk, next: next,
-		aheadMax: DefaultDeriveAhead, wake: make(chan struct{}, 1)}, nil
+		aheadMax: DefaultDeriveAhead, wake: make(chan struct{}, 1), idle: make(chan struct{}, 1)}, nil
 }
 
 // Mint hands out a new input address paying to dest, with the merchant's
 // callback (empty for none). It is recorded, synced, and added to the
 // watch set before it is returned.
 func (m *Minter) Mint(dest chain.Destination, callback string, callbackReq bool) (*store.Address, error) {
+	m.minting.Add(1)
+	defer func() {
+		if m.minting.Add(-1) == 0 {
+			signal(m.idle)
+		}
+	}()
 	for {
 		d, err := m.take()
 		if err != nil {
@@ -126,15 +138,14 @@ func (m *Minter) take() (derived, error) {
 	var d derived
 	cached := len(m.ahead) > 0 && m.ahead[0].index == index
 	if cached {
-		d, m.ahead = m.ahead[0], m.ahead[1:]
+		d, m.ahead[0] = m.ahead[0], derived{}
+		m.ahead = m.ahead[1:]
 	}
-	if len(m.ahead) < m.aheadMax/2 {
-		select {
-		case m.wake <- struct{}{}:
-		default:
-		}
-	}
+	low := len(m.ahead) < m.aheadMax/4
 	m.mu.Unlock()
+	if low {
+		signal(m.wake)
+	}
 	if !cached {
 		d = m.derive(index, 1)[0]
 	}
@@ -155,9 +166,9 @@ func (m *Minter) derive(first uint32, n int) []derived {
 	return out
 }
 
-// Run keeps addresses derived ahead of demand until ctx is done: whenever
-// fewer than half of them are left, it derives the rest, a batch at a
-// time.
+// Run keeps addresses derived ahead of demand until ctx is done, a batch
+// at a time: at once while it holds fewer than a quarter of them, and
+// otherwise while no call is minting: between bursts, not during one.
 func (m *Minter) Run(ctx context.Context) {
 	for {
 		m.fill(ctx)
@@ -165,6 +176,7 @@ func (m *Minter) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-m.wake:
+		case <-m.idle:
 		}
 	}
 }
@@ -175,9 +187,18 @@ func (m *Minter) fill(ctx context.Context) {
 		m.mu.Lock()
 		end := m.next + uint32(len(m.ahead))
 		want := min(m.aheadMax-len(m.ahead), deriveBatch, int(math.MaxInt32-min(end, math.MaxInt32)))
+		busy := m.minting.Load() > 0 && len(m.ahead) >= m.aheadMax/4
 		m.mu.Unlock()
 		if want <= 0 {
 			return
+		}
+		if busy {
+			select {
+			case <-ctx.Done():
+			case <-m.idle:
+			case <-m.wake:
+			}
+			continue
 		}
 		batch := m.derive(end, want)
 
@@ -207,4 +228,12 @@ func (m *Minter) IsInputAddress(dest chain.Destination) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// signal wakes the one waiting on c, or leaves a wake-up for the next.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
@@ -99,4 +100,106 @@ func testKeys(tb testing.TB, coin *chain.Coin) *chain.Keychain {
 		tb.Fatal(err)
 	}
 	return k
+}
+
+// gatedStore holds every PutAddress until its gate is closed.
+type gatedStore struct {
+	*store.DB
+	gate chan struct{}
+}
+
+func (g gatedStore) PutAddress(a *store.Address) error {
+	<-g.gate
+	return g.DB.PutAddress(a)
+}
+
+// TestMinterDerivesBetweenBursts: while calls are minting, Run derives
+// ahead only while fewer than a quarter of aheadMax are left; once no call
+// is minting, it fills the cache.
+func TestMinterDerivesBetweenBursts(t *testing.T) {
+	ltc, _ := chain.Litecoin(chain.Regtest)
+	gate := make(chan struct{})
+	m, err := NewMinter(ltc, testKeys(t, ltc), gatedStore{storetest.Open(t), gate}, store.NewWatchSet(), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.aheadMax = 256
+	dest, _ := ltc.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
+	ctx, cancel := context.WithCancel(context.Background())
+	var run sync.WaitGroup
+	run.Go(func() { m.Run(ctx) })
+	defer func() { cancel(); run.Wait() }()
+
+	cached := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.ahead)
+	}
+	// waitCached waits for at least want derived ahead, and returns how
+	// many.
+	waitCached := func(want int) int {
+		t.Helper()
+		for range 500 {
+			if n := cached(); n >= want {
+				return n
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%d derived ahead, want %d", cached(), want)
+		return 0
+	}
+	// held checks that no more are derived while calls are minting.
+	held := func(want int) {
+		t.Helper()
+		time.Sleep(200 * time.Millisecond)
+		if n := cached(); n != want {
+			t.Fatalf("derived ahead while calls were minting: %d, want %d", n, want)
+		}
+	}
+	waitCached(256)
+
+	// 100 calls held in the store: 156 left, more than a quarter.
+	var calls sync.WaitGroup
+	mint := func(n int) {
+		for range n {
+			calls.Go(func() {
+				if _, err := m.Mint(dest, "", false); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	mint(100)
+	for range 500 {
+		if cached() == 156 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	held(156)
+
+	// 100 more: under a quarter left, so it derives while they wait,
+	// back to a quarter, and no more.
+	mint(100)
+	for range 500 {
+		m.mu.Lock()
+		taken := m.next
+		m.mu.Unlock()
+		if taken == 200 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := waitCached(64)
+	if n >= 64+deriveBatch {
+		t.Fatalf("%d derived ahead under load, want fewer than %d", n, 64+deriveBatch)
+	}
+	held(n)
+
+	close(gate)
+	calls.Wait()
+	waitCached(256)
+	if m.minting.Load() != 0 {
+		t.Fatalf("%d calls still counted as minting", m.minting.Load())
+	}
 }

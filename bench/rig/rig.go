@@ -273,3 +273,28 @@ func CPUTime(pid int) (time.Duration, error) {
 	const ticks = 100 // USER_HZ
 	return time.Duration(utime+stime) * time.Second / ticks, nil
 }
+
+// WaitQuiet waits until process pid uses less than 2% of a processor over
+// a quarter of a second (its background work done: keys derived ahead, a
+// compaction), for at most timeout, and returns how long it waited. A
+// process still busy at timeout is an error.
+func WaitQuiet(pid int, timeout time.Duration) (time.Duration, error) {
+	const window = 250 * time.Millisecond
+	start := time.Now()
+	last, err := CPUTime(pid)
+	if err != nil {
+		return 0, err
+	}
+	for time.Since(start) < timeout {
+		time.Sleep(window)
+		now, err := CPUTime(pid)
+		if err != nil {
+			return 0, err
+		}
+		if now-last < window/50 {
+			return time.Since(start), nil
+		}
+		last = now
+	}
+	return time.Since(start), fmt.Errorf("process %d still busy after %v", pid, timeout)
+}
