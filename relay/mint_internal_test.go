@@ -21,16 +21,8 @@ import (
 func TestMinterDerivesAhead(t *testing.T) {
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	db := storetest.Open(t)
-	keys := testKeys(t, ltc)
-	m, err := NewMinter(ltc, keys, db, store.NewWatchSet(), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.aheadMax = 100
-	dest, _ := ltc.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
-	ctx, cancel := context.WithCancel(context.Background())
-	var run sync.WaitGroup
-	run.Go(func() { m.Run(ctx) })
+	m, dest, stop := startMinter(t, db, 100)
+	keys := m.keys
 
 	const n = 2000
 	got := make(chan *store.Address, n)
@@ -48,8 +40,7 @@ func TestMinterDerivesAhead(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	cancel()
-	run.Wait()
+	stop()
 	close(got)
 
 	seen := map[uint32]bool{}
@@ -92,6 +83,28 @@ func TestMinterDerivesAhead(t *testing.T) {
 	}
 }
 
+// startMinter returns a litecoin minter on st that keeps ahead addresses
+// derived ahead, its Run running until stop (or the test's end), and a
+// destination to mint for.
+func startMinter(t *testing.T, st MintStore, ahead int) (m *Minter, dest chain.Destination, stop func()) {
+	t.Helper()
+	ltc, _ := chain.Litecoin(chain.Regtest)
+	m, err := NewMinter(ltc, testKeys(t, ltc), st, store.NewWatchSet(), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.aheadMax = ahead
+	if dest, err = ltc.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var run sync.WaitGroup
+	run.Go(func() { m.Run(ctx) })
+	stop = sync.OnceFunc(func() { cancel(); run.Wait() })
+	t.Cleanup(stop)
+	return m, dest, stop
+}
+
 func testKeys(tb testing.TB, coin *chain.Coin) *chain.Keychain {
 	tb.Helper()
 	seed := make([]byte, 32)
@@ -117,18 +130,8 @@ func (g gatedStore) PutAddress(a *store.Address) error {
 // ahead only while fewer than a quarter of aheadMax are left; once no call
 // is minting, it fills the cache.
 func TestMinterDerivesBetweenBursts(t *testing.T) {
-	ltc, _ := chain.Litecoin(chain.Regtest)
 	gate := make(chan struct{})
-	m, err := NewMinter(ltc, testKeys(t, ltc), gatedStore{storetest.Open(t), gate}, store.NewWatchSet(), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.aheadMax = 256
-	dest, _ := ltc.ParseDestination("rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr")
-	ctx, cancel := context.WithCancel(context.Background())
-	var run sync.WaitGroup
-	run.Go(func() { m.Run(ctx) })
-	defer func() { cancel(); run.Wait() }()
+	m, dest, _ := startMinter(t, gatedStore{storetest.Open(t), gate}, 256)
 
 	cached := func() int {
 		m.mu.Lock()
