@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 
 // ErrNotInstalled reports a node binary missing from PATH.
 var ErrNotInstalled = errors.New("node binary not installed")
+
+// ErrExitedAtStart reports a node that ended before it answered RPC: most
+// often a port FreePort found free taken meanwhile by another test's node.
+var ErrExitedAtStart = errors.New("exited at start")
 
 // process is a node started by the harness.
 type process struct {
@@ -113,7 +118,7 @@ func waitRPC(ctx context.Context, p *process, n *chain.Node, timeout time.Durati
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("%s exited at start: see %s", p.name, logPath)
+			return fmt.Errorf("%s %w: %s ends: %s", p.name, ErrExitedAtStart, logPath, logTail(logPath, 3))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s: no RPC answer after %v: %w (see %s)", p.name, timeout, err, logPath)
@@ -128,3 +133,13 @@ func waitRPC(ctx context.Context, p *process, n *chain.Node, timeout time.Durati
 
 // logFile names a node's output file in dir.
 func logFile(dir, name string) string { return filepath.Join(dir, name+".log") }
+
+// logTail returns the last n lines of the file at path, joined by " | ".
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], " | ")
+}
