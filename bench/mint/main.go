@@ -47,9 +47,6 @@ type result struct {
 	medianBare  float64
 	// sustained is a ferry run straight after one of drain requests.
 	sustained rig.LoadResult
-	// quiet is how long ferry took to finish its background work
-	// before each bare run.
-	quiet []time.Duration
 }
 
 func main() {
@@ -143,7 +140,6 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.quiet = append(r.quiet, quiet)
 		bcpu0, _ := rig.CPUTime(bare.Pid())
 		bself0, _ := rig.CPUTime(os.Getpid())
 		b, err := rig.Load(ctx, cfg.clients, cfg.n, bareURL, nil)
