@@ -322,38 +322,51 @@ func (e *Engine) quoteCoin(ctx context.Context, coin string, value rates.Decimal
 	return store.InvoiceCoin{Coin: coin, Due: sat, Rate: p.Value.String(), Quoted: now, QuoteExpires: now.Add(e.cfg.QuoteValidity)}, nil
 }
 
-// requote gives an unpaid invoice whose quote has expired a new one, when
-// its page is shown: the price of a coin moves.
-func (e *Engine) requote(ctx context.Context, inv *store.Invoice) error {
+// requotes prices anew each side of an invoice in fiat whose quote has
+// run out, by coin, without changing it: the prices are fetched without
+// the engine's lock.
+func (e *Engine) requotes(ctx context.Context, inv *store.Invoice) (map[string]store.InvoiceCoin, error) {
 	if _, err := rates.CheckCurrency(inv.Currency); err != nil {
-		return nil // an amount in a coin is never requoted
+		return nil, nil // an amount in a coin is never requoted
 	}
 	value, err := rates.ParseFiatAmount(inv.Amount, inv.Currency)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := e.cfg.Clock.Now()
-	changed := false
-	for i := range inv.Coins {
-		c := &inv.Coins[i]
+	quotes := map[string]store.InvoiceCoin{}
+	for _, c := range inv.Coins {
 		if now.Before(c.QuoteExpires) {
 			continue
 		}
 		q, err := e.quoteCoin(ctx, c.Coin, value, inv.Currency)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		c.Due, c.Rate, c.Quoted, c.QuoteExpires = q.Due, q.Rate, q.Quoted, q.QuoteExpires
 		// A coin dearer than at creation may bring the amount below what
 		// the relay forwards: ask for that much rather than for a donation.
-		c.Due = max(c.Due, e.cfg.Relay.MinDeposit(c.Coin))
+		q.Due = max(q.Due, e.cfg.Relay.MinDeposit(c.Coin))
+		quotes[c.Coin] = q
+	}
+	return quotes, nil
+}
+
+// requote gives each side of inv whose quote has run out its new quote
+// from quotes, and reports whether any changed. The caller holds e.mu and
+// records inv.
+func (e *Engine) requote(inv *store.Invoice, quotes map[string]store.InvoiceCoin) bool {
+	now := e.cfg.Clock.Now()
+	changed := false
+	for i := range inv.Coins {
+		c := &inv.Coins[i]
+		q, ok := quotes[c.Coin]
+		if !ok || now.Before(c.QuoteExpires) {
+			continue
+		}
+		c.Due, c.Rate, c.Quoted, c.QuoteExpires = q.Due, q.Rate, q.Quoted, q.QuoteExpires
 		changed = true
 	}
-	if !changed {
-		return nil
-	}
-	e.log.Info().Str("invoice", inv.ID).Msg("quote renewed")
-	return e.cfg.Store.UpdateInvoice(inv)
+	return changed
 }
 
 func contains(ss []string, s string) bool {

@@ -74,12 +74,23 @@ func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 // changed by config.
 func newFixtureWith(t *testing.T, config func(*invoice.Config)) *fixture {
 	t.Helper()
+	return newFixtureQuoting(t, config, func(*clock.Test) invoice.Quoter { return nil })
+}
+
+// newFixtureQuoting is newFixtureWith with the quoter quoter makes on the
+// fixture's clock (nil: the fixture's movingQuoter).
+func newFixtureQuoting(t *testing.T, config func(*invoice.Config), quoter func(*clock.Test) invoice.Quoter) *fixture {
+	t.Helper()
 	f := &fixture{node: relaytest.NewNode(t, 100), clk: relaytest.Clock(), mails: &outbox{}, quoter: &movingQuoter{price: "80"}}
 	cfg := relay.DefaultConfig()
 	cfg.Clock = f.clk
 	f.env = relaytest.NewEngine(t, relaytest.Options{Config: &cfg, Node: f.node})
 	f.env.Run(t)
-	f.inv = f.env.Invoices(t, relaytest.InvoiceOptions{Clock: f.clk, Mailer: f.mails, Quoter: f.quoter, Config: config})
+	var q invoice.Quoter = f.quoter
+	if qq := quoter(f.clk); qq != nil {
+		q = qq
+	}
+	f.inv = f.env.Invoices(t, relaytest.InvoiceOptions{Clock: f.clk, Mailer: f.mails, Quoter: q, Config: config})
 	creds, err := f.inv.AddVendor(context.Background(), invoice.NewVendor{Name: "Coffee Shop", Email: "owner@shop.example", Payout: map[string]string{"ltc": payout}})
 	if err != nil {
 		t.Fatal(err)

@@ -140,22 +140,41 @@ func (e *Engine) Get(ctx context.Context, id string) (*View, error) {
 }
 
 // Show returns an invoice's view for its page: an invoice not paid at all
-// whose quote has expired is first quoted again.
+// whose quote has expired is first quoted again. The new prices are
+// fetched before the engine's lock is taken, so that a slow or failing
+// price source holds back only the pages waiting for it, never a vendor's
+// call or the forwarder; if the source fails, the old quote is shown,
+// marked as run out.
 func (e *Engine) Show(ctx context.Context, id string) (*View, error) {
 	v, err := e.Get(ctx, id)
 	if err != nil || v.Status != StatusPending || v.paidAny() {
 		return v, err
 	}
+	quotes, err := e.requotes(ctx, v.Invoice)
+	if err != nil {
+		e.log.Warn().Err(err).Str("invoice", id).Msg("requote")
+		return v, nil
+	}
+	if len(quotes) == 0 {
+		return v, nil
+	}
+
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	inv, err := e.cfg.Store.Invoice(id) // as it is now, under the lock
 	if err != nil {
 		return nil, err
 	}
-	if err := e.requote(ctx, inv); err != nil {
-		e.log.Warn().Err(err).Str("invoice", id).Msg("requote")
-		return v, nil // the old quote is shown, marked as run out
+	if v, err = e.view(ctx, inv); err != nil || v.Status != StatusPending || v.paidAny() {
+		return v, err // paid or cancelled meanwhile: its quote stays
 	}
+	if !e.requote(inv, quotes) {
+		return v, nil
+	}
+	if err := e.cfg.Store.UpdateInvoice(inv); err != nil {
+		return nil, err
+	}
+	e.log.Info().Str("invoice", inv.ID).Msg("quote renewed")
 	return e.view(ctx, inv)
 }
 

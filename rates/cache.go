@@ -16,13 +16,20 @@ import (
 // for a Source that sets no timeout of its own.
 const fetchTimeout = time.Minute
 
+// FailureTTL is how long a Cache answers a pair with the error of its last
+// fetch before it asks the source again (never longer than the cache's
+// ttl): a price API that is down or never answers costs one request per
+// pair every FailureTTL, whatever the number of callers.
+const FailureTTL = 30 * time.Second
+
 // Cache serves prices from a Source, fetching each pair at most once per
 // ttl. A fetch asks the source for every pair the cache has served before
 // whose price is due, in one request, so that a merchant pricing in USD and
 // another in EUR cost one request per ttl, not two. Callers that want a
-// pair being fetched wait for that fetch. A failed fetch is not cached: its
-// error is returned, the next call fetches again, and no price is ever
-// served past its ttl, counted from when its fetch began. It is safe for
+// pair being fetched wait for that fetch. A failed fetch is cached briefly:
+// its error is the answer for that pair until FailureTTL (or the ttl, if
+// shorter) has passed since the fetch began, and no price is ever served
+// past its ttl, counted from when its fetch began. It is safe for
 // concurrent use.
 type Cache struct {
 	src Source
@@ -31,6 +38,7 @@ type Cache struct {
 
 	mu      sync.Mutex
 	prices  map[Pair]cached
+	failed  map[Pair]failure // pairs whose last fetch failed
 	served  map[Pair]bool    // pairs fetched before, refreshed together
 	flights map[Pair]*flight // fetches under way, by each pair they fetch
 }
@@ -39,6 +47,12 @@ type Cache struct {
 type cached struct {
 	price Price
 	at    time.Time
+}
+
+// failure is the error of a pair's last fetch and when that fetch began.
+type failure struct {
+	err error
+	at  time.Time
 }
 
 // flight is one fetch under way. Its maps are written before done is
@@ -60,6 +74,7 @@ func NewCache(src Source, ttl time.Duration, clk clock.Clock) *Cache {
 		ttl:     ttl,
 		clk:     clk,
 		prices:  make(map[Pair]cached),
+		failed:  make(map[Pair]failure),
 		served:  make(map[Pair]bool),
 		flights: make(map[Pair]*flight),
 	}
@@ -67,7 +82,8 @@ func NewCache(src Source, ttl time.Duration, clk clock.Clock) *Cache {
 
 // Price returns the price of p: the cached one while it is younger than
 // the ttl, else a new one from the source. The error is the source's (see
-// Source), or ctx's if ctx ends first; an invalid p is refused at once.
+// Source), that of the last fetch while it is younger than FailureTTL, or
+// ctx's if ctx ends first; an invalid p is refused at once.
 func (c *Cache) Price(ctx context.Context, p Pair) (Price, error) {
 	if err := p.check(); err != nil {
 		return Price{}, err
@@ -77,6 +93,10 @@ func (c *Cache) Price(ctx context.Context, p Pair) (Price, error) {
 	if e, ok := c.prices[p]; ok && c.fresh(e, now) {
 		c.mu.Unlock()
 		return e.price, nil
+	}
+	if e, ok := c.failed[p]; ok && now.Sub(e.at) < min(FailureTTL, c.ttl) {
+		c.mu.Unlock()
+		return Price{}, e.err
 	}
 	f := c.flights[p]
 	if f == nil {
@@ -142,9 +162,11 @@ func (c *Cache) fetch(ctx context.Context, f *flight, pairs []Pair, at time.Time
 		if price, ok := f.prices[q]; ok {
 			c.prices[q] = cached{price: price, at: at}
 			c.served[q] = true
+			delete(c.failed, q)
 			continue
 		}
 		delete(c.prices, q)
+		c.failed[q] = failure{err: f.errs[q], at: at}
 		if errors.Is(f.errs[q], ErrUnsupported) {
 			delete(c.served, q)
 		}

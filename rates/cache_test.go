@@ -78,23 +78,36 @@ func TestCacheBatches(t *testing.T) {
 	}
 }
 
-func TestCacheFailureNotCached(t *testing.T) {
+// TestCacheFailureCachedBriefly: a failed fetch answers its pair for
+// FailureTTL, with no request, then the pair is fetched again.
+func TestCacheFailureCachedBriefly(t *testing.T) {
 	a := newAPI(t, nil)
 	clk := clock.NewTest(start)
 	c := rates.NewCache(newSource(t, "coingecko", a, clk), ttl, clk)
 	ltcUSD := rates.Pair{Coin: "ltc", Fiat: "USD"}
 
 	a.set(http.StatusTooManyRequests, readFile(t, "coingecko/rate_limited.json"))
-	if _, err := c.Price(t.Context(), ltcUSD); !errors.Is(err, rates.ErrUnavailable) {
-		t.Fatalf("got %v, want ErrUnavailable", err)
+	for range 3 {
+		if _, err := c.Price(t.Context(), ltcUSD); !errors.Is(err, rates.ErrUnavailable) {
+			t.Fatalf("got %v, want ErrUnavailable", err)
+		}
+	}
+	if a.requests() != 1 {
+		t.Fatalf("%d requests for a failure, want 1", a.requests())
 	}
 	a.set(http.StatusOK, `{"litecoin":{"usd":0}}`)
+	clk.Advance(rates.FailureTTL - time.Nanosecond)
+	if _, err := c.Price(t.Context(), ltcUSD); !errors.Is(err, rates.ErrUnavailable) || a.requests() != 1 {
+		t.Fatalf("within FailureTTL: %v, %d requests", err, a.requests())
+	}
+	clk.Advance(time.Nanosecond)
 	if _, err := c.Price(t.Context(), ltcUSD); !errors.Is(err, rates.ErrUnavailable) {
 		t.Fatalf("a zero price: %v", err)
 	}
 
-	// The next call fetches again, with no time passed.
+	// Once FailureTTL has passed, the pair is fetched again.
 	a.set(http.StatusOK, `{"litecoin":{"usd":80.12}}`)
+	clk.Advance(rates.FailureTTL)
 	p, err := c.Price(t.Context(), ltcUSD)
 	if err != nil || p.Value.String() != "80.12" {
 		t.Fatalf("%+v, %v", p, err)
