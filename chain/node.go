@@ -92,6 +92,9 @@ func WithRootCAs(pem []byte) NodeOption {
 // "http://user:pass@host:port" (or https). It does not contact the node.
 func NewNode(rawURL string, opts ...NodeOption) (*Node, error) {
 	u, err := url.Parse(rawURL)
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err // without the URL it quotes, password and all
+	}
 	if err != nil {
 		return nil, fmt.Errorf("node url: %w", err)
 	}

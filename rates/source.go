@@ -101,8 +101,12 @@ func baseURL(s, def string) (string, error) {
 		return def, nil
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("%w %q: want http://host or https://host", ErrBadBaseURL, clip(s))
+	if err != nil {
+		return "", fmt.Errorf("%w: want http://host or https://host", ErrBadBaseURL)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		// Quoted without its password, if it has one.
+		return "", fmt.Errorf("%w %q: want http://host or https://host", ErrBadBaseURL, clip(u.Redacted()))
 	}
 	return strings.TrimRight(s, "/"), nil
 }

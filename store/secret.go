@@ -67,6 +67,33 @@ func readSecret(path string) ([]byte, error) {
 	return s, nil
 }
 
+// PrivateDir makes sure the directory at path exists and only its owner
+// may enter it: it creates it mode 0700, or takes group and others' access
+// away from one that exists (a data directory made 0755 by hand or by a
+// container's volume), reporting that it did. ferry's data directory holds
+// the seed, the callback key and a store with vendors' webhook secrets in
+// it, which goleveldb writes 0644. It refuses a path that is not a
+// directory, or whose mode it may not change (not its owner's).
+func PrivateDir(path string) (tightened bool, err error) {
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return false, fmt.Errorf("data dir: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, fmt.Errorf("data dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return false, fmt.Errorf("data dir %s: not a directory", path)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return false, nil
+	}
+	if err := os.Chmod(path, fi.Mode().Perm()&0o700); err != nil {
+		return false, fmt.Errorf("%s has mode %v and cannot be made private: make it accessible to its owner only (chmod 700): %w", path, fi.Mode().Perm(), err)
+	}
+	return true, nil
+}
+
 // syncDir makes a new directory entry durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -48,3 +48,57 @@ func TestLoadSecret(t *testing.T) {
 		os.Remove(bad)
 	}
 }
+
+// TestPrivateDir: a data directory is made accessible to its owner only,
+// whether it is new or was left open to others, and so is the store's
+// directory in it, which goleveldb would create 0755.
+func TestPrivateDir(t *testing.T) {
+	base := t.TempDir()
+	mode := func(path string) os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	tests := []struct {
+		name      string
+		prepare   func(path string)
+		tightened bool
+	}{
+		{"new", func(string) {}, false},
+		{"private", func(p string) { os.Mkdir(p, 0o700) }, false},
+		{"open to all", func(p string) { os.Mkdir(p, 0o755); os.Chmod(p, 0o755) }, true},
+		{"group writable", func(p string) { os.Mkdir(p, 0o770); os.Chmod(p, 0o770) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(base, strings.ReplaceAll(tt.name, " ", "-"), "data")
+			os.MkdirAll(filepath.Dir(path), 0o700)
+			tt.prepare(path)
+			tightened, err := store.PrivateDir(path)
+			if err != nil || tightened != tt.tightened || mode(path) != 0o700 {
+				t.Errorf("PrivateDir = %v, %v; mode %v", tightened, err, mode(path))
+			}
+		})
+	}
+	file := filepath.Join(base, "file")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := store.PrivateDir(file); err == nil {
+		t.Error("a file was taken for a data directory")
+	}
+
+	// Open makes an open data directory private, and the store's own.
+	dir := filepath.Join(base, "open")
+	os.Mkdir(dir, 0o755)
+	os.Chmod(dir, 0o755)
+	db, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if mode(dir) != 0o700 || mode(filepath.Join(dir, "db")) != 0o700 {
+		t.Errorf("after Open: data dir %v, store dir %v", mode(dir), mode(filepath.Join(dir, "db")))
+	}
+}

@@ -60,9 +60,15 @@ var syncWrite = &opt.WriteOptions{Sync: true}
 const DefaultUndoDepth = 288
 
 // Open opens (creating if needed) the database in dir/db. Only one process
-// may hold it open.
+// may hold it open. dir and dir/db are made private first (PrivateDir):
+// the store holds vendors' webhook secrets.
 func Open(dir string) (*DB, error) {
 	path := filepath.Join(dir, "db")
+	for _, d := range []string{dir, path} {
+		if _, err := PrivateDir(d); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
 	ldb, err := leveldb.OpenFile(path, &opt.Options{
 		// Keep the watch set's index and recent records in memory.
 		BlockCacheCapacity: 32 << 20,

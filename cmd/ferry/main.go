@@ -49,13 +49,13 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
-		fmt.Fprintln(os.Stderr, "ferry:", err)
+		fmt.Fprintln(os.Stderr, "ferry:", redacted(err))
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, cfg, os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "ferry:", err)
+		fmt.Fprintln(os.Stderr, "ferry:", redacted(err))
 		os.Exit(1)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -64,8 +63,10 @@ func (d *daemon) openStore(set *settings) (_, _ []byte, err error) {
 	cfg := d.cfg
 	var seed, cbKey []byte
 	var seedCreated, created bool
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data dir: %w", err)
+	if tightened, err := store.PrivateDir(cfg.DataDir); err != nil {
+		return nil, nil, err
+	} else if tightened {
+		d.log.Warn().Str("path", cfg.DataDir).Msg("the data directory was open to others: made accessible to its owner only (0700)")
 	}
 	seedPath := filepath.Join(cfg.DataDir, "seed")
 	seed, seedCreated, err = store.LoadSecret(seedPath, chain.SeedLen)

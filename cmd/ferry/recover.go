@@ -62,7 +62,7 @@ func recoverMain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 			fmt.Fprintln(stderr, recoverUsage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "ferry recover: %v\n%s\n", err, recoverUsage)
+		fmt.Fprintf(stderr, "ferry recover: %s\n%s\n", redacted(err), recoverUsage)
 		return 2
 	}
 	progress := newProgressPrinter(stderr, clock.System{})
@@ -73,7 +73,7 @@ func recoverMain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		fmt.Fprintln(stderr, "ferry recover: interrupted; what it found is kept: run it again to go on")
 		return 1
 	case err != nil:
-		fmt.Fprintln(stderr, "ferry recover:", err)
+		fmt.Fprintln(stderr, "ferry recover:", redacted(err))
 		return 1
 	}
 	return 0
@@ -176,7 +176,7 @@ func runRecover(ctx context.Context, rc recoverConfig, stdout io.Writer, progres
 	// On a store ferry never ran on, the recovery brings the scan up to
 	// the chain itself; on another, ferry's scan does, with its forwarder
 	// watching.
-	log := zerolog.New(logOut).Level(zerolog.WarnLevel).With().Timestamp().Str("component", "scanner").Logger()
+	log := zerolog.New(redactor{logOut}).Level(zerolog.WarnLevel).With().Timestamp().Str("component", "scanner").Logger()
 	if fresh {
 		cfg.Scan = func(ctx context.Context, id string) (store.Cursor, error) {
 			coin, _ := chain.CoinByID(id, set.network)

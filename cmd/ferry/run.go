@@ -301,7 +301,7 @@ func newLogger(cfg Config, out io.Writer) (zerolog.Logger, error) {
 	default:
 		return zerolog.Logger{}, fmt.Errorf("--log-format: want json or console, not %q", cfg.LogFormat)
 	}
-	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
+	return zerolog.New(redactor{out}).Level(level).With().Timestamp().Logger(), nil
 }
 
 // queueNames are the notifier's delivery queues in the store: each coin's

@@ -65,7 +65,7 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	rotate := fs.Bool("rotate", false, "make a new webhook secret")
 	if err := fs.Parse(rest); err != nil {
-		fmt.Fprintf(stderr, "ferry vendor %s: %v\n%s\n", cmd, err, vendorUsage)
+		fmt.Fprintf(stderr, "ferry vendor %s: %s\n%s\n", cmd, redacted(err), vendorUsage)
 		return 2
 	}
 	set := map[string]bool{}
@@ -89,7 +89,7 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	} else {
 		offline, closeStore, err := openVendors(*dataDir, *network)
 		if err != nil {
-			fmt.Fprintln(stderr, "ferry vendor:", err)
+			fmt.Fprintln(stderr, "ferry vendor:", redacted(err))
 			return 1
 		}
 		defer closeStore()
@@ -124,7 +124,7 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "ferry vendor:", err)
+		fmt.Fprintln(stderr, "ferry vendor:", redacted(err))
 		return 1
 	}
 	enc := json.NewEncoder(stdout)
