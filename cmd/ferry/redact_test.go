@@ -43,7 +43,9 @@ func TestRunRedactsCredentials(t *testing.T) {
 		}},
 		{"price API", func(c *Config) { c.FiatRatesURL = "ftp://user:" + secret + "@127.0.0.1:1" }},
 		{"price API malformed", func(c *Config) { c.FiatRatesURL = "http://user:" + secret + "@127.0.0.1:x" }},
-		{"smtp", func(c *Config) { c.SMTPURL, c.SMTPFrom = "smtp://user:"+secret+"@mail example:25", "ferry@relay.example" }},
+		{"smtp", func(c *Config) {
+			c.SMTPURL, c.SMTPFrom = "smtp://user:"+secret+"@mail example:25", "ferry@relay.example"
+		}},
 		{"public url", func(c *Config) { c.PublicURL = "ftp://user:" + secret + "@pay.example" }},
 	}
 	for _, tt := range tests {
