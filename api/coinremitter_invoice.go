@@ -102,7 +102,7 @@ func crCreateInvoice(c *crCall) (any, string, error) {
 	}
 	v, err := c.s.invoices.Create(ctx, invoice.Request{Vendor: c.vendor, Dialect: coinremitterDialect, Amount: amount, Currency: currency,
 		Coins: []string{c.coin}, Hold: true, WebhookURL: f.Get("notify_url"), ReturnURL: f.Get("suceess_url"),
-		Description: f.Get("description"), Expiry: expiry, Prefix: strings.ToUpper(c.coin), Fields: fields})
+		Description: f.Get("description"), Expiry: expiry, NumberPrefix: strings.ToUpper(c.coin), Fields: fields})
 	if err != nil {
 		return nil, "", err
 	}
@@ -111,16 +111,16 @@ func crCreateInvoice(c *crCall) (any, string, error) {
 }
 
 // invoice returns the vendor's Coinremitter invoice of the call's coin
-// named by the form's invoice_id.
+// named by the form's invoice_id: its display number ("LTC12"), or its id.
 func (c *crCall) invoice() (*invoice.View, error) {
 	if err := c.required("invoice_id"); err != nil {
 		return nil, err
 	}
-	v, err := c.s.invoices.Get(c.req.Context(), c.form.Get("invoice_id"))
+	v, err := c.s.invoices.Find(c.req.Context(), c.vendor.ID, coinremitterDialect, c.form.Get("invoice_id"))
 	if k, _ := relay.Explain(err); err != nil && k != relay.KindNotFound {
 		return nil, err
 	}
-	if err != nil || v.Dialect != coinremitterDialect || v.Invoice.Vendor != c.vendor.ID || v.Coins[0].Coin != c.coin {
+	if err != nil || v.Coins[0].Coin != c.coin {
 		return nil, crFailf("Invoice not found.")
 	}
 	return v, nil
@@ -244,11 +244,23 @@ type ledger interface {
 	PaymentTransactions(ctx context.Context, v *invoice.View, coin string) ([]invoice.Transaction, error)
 }
 
-// crInvoice is v as get-invoice shows it, its links on base.
+// crInvoiceID is an invoice's invoice_id: its vendor's display number
+// ("LTC12"), or its id in stores written before invoices had one (when
+// ids were that number).
+func crInvoiceID(v *invoice.View) string {
+	if v.Number != "" {
+		return v.Number
+	}
+	return v.ID
+}
+
+// crInvoice is v as get-invoice shows it, its links on base: id is its
+// random id, as its page's URL has it; invoice_id the vendor's display
+// number.
 func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*crInvoiceData, error) {
 	c := v.Coins[0]
 	ticker := strings.ToUpper(c.Coin)
-	d := &crInvoiceData{ID: v.ID, InvoiceID: v.ID, MerchantID: v.Invoice.Vendor, URL: strings.TrimRight(base, "/") + "/merch/inv?id=" + url.QueryEscape(v.ID),
+	d := &crInvoiceData{ID: v.ID, InvoiceID: crInvoiceID(v), MerchantID: v.Invoice.Vendor, URL: strings.TrimRight(base, "/") + "/merch/inv?id=" + url.QueryEscape(v.ID),
 		TotalAmount: map[string]string{ticker: chain.FormatAmountShort(c.Due)}, PaidAmount: crNone, ConversionRate: map[string]string{},
 		BaseCurrency: v.Currency, Coin: ticker, Name: v.Fields[crFieldName], Description: v.Description, Address: c.Address,
 		PaymentHistory: []crPayment{}, NotifyURL: v.WebhookURL, SuceessURL: v.ReturnURL, FailURL: v.Fields[crFieldFail],

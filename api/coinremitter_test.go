@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/relay/relaytest"
+	"github.com/ferry-relay/ferry/store"
 )
 
 // crReply is Coinremitter's envelope, its data left raw.
@@ -168,11 +169,16 @@ func TestCoinremitterInvoice(t *testing.T) {
 	want := map[string]any{"invoice_id": "LTC1", "base_currency": "EUR", "coin": "LTC", "name": "random name", "description": "Hello world",
 		"status": "Pending", "status_code": 0.0, "notify_url": "http://shop.example/notify-url", "suceess_url": "http://shop.example/success-url",
 		"fail_url": "http://shop.example/fail-url", "custom_data1": "order 7", "custom_data2": "x", "wallet_name": "Coffee Shop",
-		"merchant_id": m.creds.Vendor.ID, "url": m.srv.URL + "/merch/inv?id=LTC1", "usd_amount": "2.16216240"}
+		"merchant_id": m.creds.Vendor.ID, "url": m.srv.URL + "/merch/inv?id=" + inv["id"].(string), "usd_amount": "2.16216240"}
 	for k, v := range want {
 		if inv[k] != v {
 			t.Errorf("%s = %v, want %v", k, inv[k], v)
 		}
+	}
+	// Its id, in its page's URL, is random; invoice_id the vendor's
+	// display number.
+	if !store.IsNewInvoiceID(inv["id"].(string), "") {
+		t.Errorf("id %v: want 24 random characters", inv["id"])
 	}
 	if total := inv["total_amount"].(map[string]any); total["LTC"] != "0.02702703" || total["EUR"] != "2" || total["USD"] != "2.16216240" {
 		t.Errorf("total_amount %v", total)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay/relaytest"
+	"github.com/ferry-relay/ferry/store"
 )
 
 // crFuzzActions are the actions FuzzCoinremitterForm posts to.
@@ -65,12 +66,15 @@ func FuzzCoinremitterForm(f *testing.F) {
 			return
 		}
 		var inv struct {
+			ID          string            `json:"id"`
 			InvoiceID   string            `json:"invoice_id"`
+			URL         string            `json:"url"`
 			TotalAmount map[string]string `json:"total_amount"`
 		}
 		json.Unmarshal(r.Data, &inv)
-		v, err := m.inv.Get(t.Context(), inv.InvoiceID)
-		if err != nil || v.Dialect != "coinremitter" || !v.Hold || inv.TotalAmount["LTC"] == "" {
+		v, err := m.inv.Find(t.Context(), m.creds.Vendor.ID, "coinremitter", inv.InvoiceID)
+		if err != nil || v.ID != inv.ID || !store.IsNewInvoiceID(v.ID, "") || inv.URL != m.srv.URL+"/merch/inv?id="+v.ID || !v.Hold ||
+			inv.TotalAmount["LTC"] == "" {
 			t.Fatalf("created %s: %+v, %v", inv.InvoiceID, v, err)
 		}
 	})
@@ -126,7 +130,7 @@ func FuzzOpenAPIQuery(f *testing.F) {
 			return
 		}
 		start := out.(map[string]any)
-		v, err := m.inv.Get(t.Context(), start["payment_id"].(string))
+		v, err := m.inv.Find(t.Context(), m.creds.Vendor.ID, "openapi", start["payment_id"].(string))
 		if err != nil || v.Dialect != "openapi" || start["amount"] != formatAmount(v.Coins[0].Due) {
 			t.Fatalf("started %v: %+v, %v", start, v, err)
 		}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
 )
 
 // Fluxcord's payment sessions: POST /api/payments (header x-api-key, JSON
@@ -102,7 +102,7 @@ func (s *Server) fluxcordNew(req *http.Request) (*invoice.View, error) {
 	if err != nil || sat <= 0 {
 		return nil, invalidf("amountLtc must be a positive number of LTC with at most 8 decimals, not %.30s", raw)
 	}
-	r := invoice.Request{Vendor: vendor, Dialect: fluxcordDialect, ID: newUUID(), Amount: raw, Currency: "LTC",
+	r := invoice.Request{Vendor: vendor, Dialect: fluxcordDialect, ID: store.NewUUID(), Amount: raw, Currency: "LTC",
 		Coins: []string{"ltc"}, Expiry: s.cfg.SessionExpiry}
 	if body.WebhookURL != nil {
 		r.WebhookURL = *body.WebhookURL
@@ -273,12 +273,3 @@ func invalidf(format string, args ...any) error {
 
 // errNoInvoices answers the invoice calls of a server without invoices.
 var errNoInvoices = &relay.Error{Kind: relay.KindUnavailable, Message: "invoices are not enabled on this server"}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}

@@ -43,7 +43,7 @@ func newMerchantEnv(t testing.TB, opt relaytest.InvoiceOptions) *merchantEnv {
 		t.Fatal(err)
 	}
 	cfg := api.DefaultConfig()
-	cfg.RateLimit = 0 // TestRateLimit tests the limit
+	cfg.RateLimit, cfg.PageRateLimit = 0, 0 // TestRateLimit and TestPageRateLimit test the limits
 	cfg.Network = "regtest"
 	if opt.Clock != nil {
 		cfg.Clock = opt.Clock
@@ -69,6 +69,16 @@ func (m *merchantEnv) form(mod map[string]string) url.Values {
 	return f
 }
 
+// pageID is the invoice id of a page's URL.
+func pageID(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil || u.Path != "/merch/inv" {
+		t.Fatalf("not a page's URL: %q", raw)
+	}
+	return u.Query().Get("id")
+}
+
 // post posts a form, without following redirects.
 func (m *merchantEnv) post(t *testing.T, path string, f url.Values) (*http.Response, string) {
 	t.Helper()
@@ -88,10 +98,14 @@ func TestMerchantCreate(t *testing.T) {
 	// /p/: JSON with the page's URL.
 	resp, body := m.post(t, "/p/", m.form(nil))
 	var r struct{ Status, URL, Message string }
-	if err := json.Unmarshal([]byte(body), &r); err != nil || resp.StatusCode != 200 || r.Status != "success" || r.URL != m.srv.URL+"/merch/inv?id=LTPP-1" {
+	if err := json.Unmarshal([]byte(body), &r); err != nil || resp.StatusCode != 200 || r.Status != "success" || !strings.HasPrefix(r.URL, m.srv.URL+"/merch/inv?id=LTPP-") {
 		t.Fatalf("/p/: %d %s", resp.StatusCode, body)
 	}
-	v, err := m.inv.Get(context.Background(), "LTPP-1")
+	first := pageID(t, r.URL)
+	if !store.IsNewInvoiceID(first, "LTPP-") {
+		t.Errorf("invoice id %q: want LTPP- and 24 random characters", first)
+	}
+	v, err := m.inv.Get(context.Background(), first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +116,7 @@ func TestMerchantCreate(t *testing.T) {
 
 	// /merch/ with the same vendor and number: a redirect to the same.
 	resp, _ = m.post(t, "/merch/", m.form(nil))
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != m.srv.URL+"/merch/inv?id=LTPP-1" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != r.URL {
 		t.Errorf("/merch/ again: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Another number: a new invoice, the URLs encoded twice as LitePay's
@@ -112,16 +126,17 @@ func TestMerchantCreate(t *testing.T) {
 		"callbackUrl": url.QueryEscape("https://shop.example/cb.php?invoice=43&secret=s"), "returnUrl": url.QueryEscape("https://shop.example/thanks?o=43"),
 	})
 	resp, _ = m.post(t, "/merch/", f)
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "id=LTPP-2") {
+	second := pageID(t, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || !store.IsNewInvoiceID(second, "LTPP-") || second == first {
 		t.Fatalf("/merch/: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	v, _ = m.inv.Get(context.Background(), "LTPP-2")
+	v, _ = m.inv.Get(context.Background(), second)
 	if v.CallbackURL != "https://shop.example/cb.php?invoice=43&secret=s" || v.ReturnURL != "https://shop.example/thanks?o=43" || v.Email != "buyer@example.com" {
 		t.Errorf("decoded fields: %q %q %q", v.CallbackURL, v.ReturnURL, v.Email)
 	}
 
 	// The page shows it.
-	page, err := http.Get(m.srv.URL + "/merch/inv?id=LTPP-2")
+	page, err := http.Get(m.srv.URL + "/merch/inv?id=" + second)
 	if err != nil {
 		t.Fatal(err)
 	}

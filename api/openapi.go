@@ -328,7 +328,7 @@ func oaGetRate(c *oaCall) (any, error) {
 	if minimum := c.s.engine.MinDeposit(coin); q.Coin.Due < minimum {
 		return nil, invalidf("the amount is below the smallest payment this server forwards (%s %s)", chain.FormatAmountShort(minimum), strings.ToUpper(coin))
 	}
-	id := newUUID()
+	id := store.NewUUID()
 	expires := q.Coin.QuoteExpires
 	if expires.IsZero() {
 		expires = c.s.cfg.Clock.Now().Add(quoteHold)

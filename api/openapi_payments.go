@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
 )
 
 // The Open API's payments: an invoice in one coin, payable for
@@ -48,7 +49,7 @@ func oaStartPayment(c *oaCall) (any, error) {
 	var quote *invoice.Quote
 	switch {
 	case id == "":
-		id = newUUID()
+		id = store.NewUUID()
 	case !uuidForm.MatchString(id):
 		return nil, invalidf("payment_id must be the UUID GetRate gave, not %.40q", id)
 	default:
@@ -66,7 +67,10 @@ func oaStartPayment(c *oaCall) (any, error) {
 	if zc, _ := c.flag(oaFieldZeroConf); zc {
 		fields[oaFieldZeroConf] = "true"
 	}
-	v, err := c.s.invoices.Create(c.req.Context(), invoice.Request{Vendor: c.vendor, Dialect: openAPIDialect, ID: id, Number: id,
+	// The payment_id is the vendor's name for the payment (GetRate's, or
+	// one it made), for its authenticated calls; the payment's own id,
+	// for anything public, is the store's random one.
+	v, err := c.s.invoices.Create(c.req.Context(), invoice.Request{Vendor: c.vendor, Dialect: openAPIDialect, Number: id,
 		Amount: amount, Currency: currency, Coins: []string{coin}, Hold: true, Expiry: c.s.cfg.SessionExpiry, Fields: fields, Quote: quote})
 	if errors.Is(err, invoice.ErrExists) {
 		if !samePayment(v, amount, currency, coin) {
@@ -78,8 +82,17 @@ func oaStartPayment(c *oaCall) (any, error) {
 	pc := v.Coins[0]
 	uri := chain.CoinName(pc.Coin) + ":" + pc.Address + "?amount=" + chain.FormatAmountShort(pc.Due)
 	base := c.s.baseURL(c.req)
-	return oaStart{oaRate: c.rate(coin, v.Amount, v.Currency, pc.Due, pc.Rate, v.ID), Address: pc.Address, QR: uri, QRAlt: pc.Address,
+	return oaStart{oaRate: c.rate(coin, v.Amount, v.Currency, pc.Due, pc.Rate, oaPaymentID(v)), Address: pc.Address, QR: uri, QRAlt: pc.Address,
 		QRImg: qrLink(base, uri), QRAltImg: qrLink(base, pc.Address)}, nil
+}
+
+// oaPaymentID is a payment's payment_id: the vendor's name for it (its
+// Number), which is its id in stores written before the two were apart.
+func oaPaymentID(v *invoice.View) string {
+	if v.Number != "" {
+		return v.Number
+	}
+	return v.ID
 }
 
 // samePayment reports whether v asks amount of currency in coin.
@@ -96,19 +109,19 @@ func (c *oaCall) payment() (*invoice.View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.s.invoices.Get(c.req.Context(), strings.ToLower(id))
+	v, err := c.s.invoices.Find(c.req.Context(), c.vendor.ID, openAPIDialect, strings.ToLower(id))
 	if k, _ := relay.Explain(err); err != nil && k != relay.KindNotFound {
 		return nil, err
 	}
-	if err != nil || v.Dialect != openAPIDialect || v.Invoice.Vendor != c.vendor.ID {
+	if err != nil {
 		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "payment " + clipText(id) + " not found"}
 	}
 	pc := v.Coins[0]
 	if cur := c.q.Get("currency"); cur != "" && !strings.EqualFold(cur, pc.Coin) {
-		return nil, invalidf("currency: payment %s is in %s", v.ID, strings.ToUpper(pc.Coin))
+		return nil, invalidf("currency: payment %s is in %s", oaPaymentID(v), strings.ToUpper(pc.Coin))
 	}
 	if a := c.q.Get("address"); a != "" && a != pc.Address {
-		return nil, invalidf("address: payment %s is paid to %s", v.ID, pc.Address)
+		return nil, invalidf("address: payment %s is paid to %s", oaPaymentID(v), pc.Address)
 	}
 	return v, nil
 }
@@ -190,7 +203,7 @@ func oaCheckPayment(c *oaCall) (any, error) {
 	}
 	pc := v.Coins[0]
 	st := oaStateOf(v, v.Status, c.s.cfg.ZeroConf)
-	r := oaCheck{PaymentID: v.ID, ReferenceNo: v.Fields[oaFieldReference], InvoiceAmount: v.Amount, InvoiceCurrency: v.Currency,
+	r := oaCheck{PaymentID: oaPaymentID(v), ReferenceNo: v.Fields[oaFieldReference], InvoiceAmount: v.Amount, InvoiceCurrency: v.Currency,
 		Currency: strings.ToUpper(pc.Coin), Address: pc.Address, Amount: oaAmount(pc.Due), Payment: oaAmount(received(pc)),
 		Confirmations: minConfs(pc.Payments), MinConfirmations: c.s.cfg.Confirmations, Confirmed: st == oaConfirmed,
 		State: st.state, Status: st.text, WaitTime: oaWait, RefundAmountOpened: oaAmount(pc.Held)}
@@ -322,7 +335,7 @@ type oaMoney struct {
 func (s *Server) oaTransaction(c *oaCall, v *invoice.View) (oaTransaction, error) {
 	pc := v.Coins[0]
 	st := oaStateOf(v, v.Status, s.cfg.ZeroConf)
-	t := oaTransaction{Status: strings.ToUpper(st.state[:1]) + st.state[1:], POSID: v.Fields[oaFieldPOS], PaymentID: v.ID,
+	t := oaTransaction{Status: strings.ToUpper(st.state[:1]) + st.state[1:], POSID: v.Fields[oaFieldPOS], PaymentID: oaPaymentID(v),
 		InvoiceCurrency: v.Currency, InvoiceAmount: v.Amount, Currency: strings.ToUpper(pc.Coin), Amount: oaAmount(pc.Due),
 		Address: pc.Address, Type: "Sell", Payment: oaAmount(received(pc)), Inserted: oaDate(v.Created),
 		AcceptZeroConfirmations: v.Fields[oaFieldZeroConf] == "true", Transactions: []oaMoney{}}
@@ -399,7 +412,7 @@ func (e OpenAPIEvents) Announce(v *invoice.View, from invoice.Status) []invoice.
 		Amount    string `json:"amount"`
 		Currency  string `json:"currency"`
 		Timestamp string `json:"timestamp"`
-	}{"payment." + to.state, v.ID, v.Fields[oaFieldPOS], to.state, oaAmount(pc.Due), strings.ToUpper(pc.Coin),
+	}{"payment." + to.state, oaPaymentID(v), v.Fields[oaFieldPOS], to.state, oaAmount(pc.Due), strings.ToUpper(pc.Coin),
 		e.Clock.Now().UTC().Format(time.RFC3339)})
 	return []invoice.Event{{Type: "payment." + to.state, Body: body}}
 }

@@ -150,9 +150,13 @@ func (s *Server) pageData(v *invoice.View, coin string) (*pageData, error) {
 		Final: v.Status.Final(), Paid: v.Status == invoice.StatusPaid || v.Status == invoice.StatusOverpaid,
 		QuoteExpires: c.QuoteExpires, FiatPriced: c.Rate != "",
 		Expires:   v.Expires,
-		ReturnURL: v.ReturnURL,
 		StatusURL: "/merch/inv/status?id=" + url.QueryEscape(v.ID) + "&coin=" + c.Coin,
 		Refresh:   pageRefresh,
+	}
+	if pageShowsOwn(v.Dialect) {
+		d.ReturnURL = v.ReturnURL
+	} else {
+		d.Number = ""
 	}
 	if d.Number == "" {
 		d.Number = v.ID
@@ -177,6 +181,17 @@ func (s *Server) pageData(v *invoice.View, coin string) (*pageData, error) {
 		}
 	}
 	return d, nil
+}
+
+// pageShowsOwn reports whether the page of a dialect's invoice shows the
+// vendor's own fields, its number for the invoice and the link back to
+// the shop: LitePay's and Coinremitter's invoices, whose hosted pages
+// show them. The page shows nothing a dialect's public call hides: a
+// Payscrypt order's public view leaves out merchant_order_id and
+// callback_url, and the Open API's payment_id is for its authenticated
+// calls (Fluxcord's payments have neither).
+func pageShowsOwn(dialect string) bool {
+	return dialect == "" || dialect == coinremitterDialect
 }
 
 // timeLeft says how long a quote has left, for a page without JavaScript

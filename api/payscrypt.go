@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -203,10 +204,21 @@ func (s *Server) publicOrder(ctx context.Context, base string, r *payscryptpb.Ge
 	return p, nil
 }
 
+// payscryptOrderID reports whether id has the form of an order's id: the
+// store's random id (store.NewInvoiceID, no prefix), or a number, as
+// orders recorded before ids were random have.
+func payscryptOrderID(id string) bool {
+	if store.IsNewInvoiceID(id, "") {
+		return true
+	}
+	_, err := strconv.ParseUint(id, 10, 63)
+	return err == nil
+}
+
 // payscryptFind returns a Payscrypt order (of vendor, if not ""), or
 // NOT_FOUND for any other invoice.
 func (s *Server) payscryptFind(ctx context.Context, id, vendor string) (*invoice.View, error) {
-	if _, err := strconv.ParseUint(id, 10, 63); err != nil {
+	if !payscryptOrderID(id) {
 		return nil, status.Errorf(codes.NotFound, "order %.40q not found", id)
 	}
 	v, err := s.invoices.Get(ctx, id)
@@ -232,7 +244,7 @@ func (s *Server) order(v *invoice.View, base string) *payscryptpb.Order {
 		MerchantOrderId: v.Number, Description: v.Description, Status: payscryptStatusOf(v),
 		Value: chain.FormatAmountShort(c.Seen), Confirmations: minConfs(c.Payments), CreatedAt: v.Created.Unix(),
 		UpdatedAt: updated.Unix(), Chain: chain.CoinName(c.Coin), Network: s.cfg.Network, CallbackUrl: v.ReturnURL,
-		RedirectUrl: strings.TrimRight(base, "/") + "/merch/inv?id=" + v.ID,
+		RedirectUrl: strings.TrimRight(base, "/") + "/merch/inv?id=" + url.QueryEscape(v.ID),
 	}
 }
 
@@ -275,8 +287,7 @@ func (PayscryptEvents) Announce(v *invoice.View, from invoice.Status) []invoice.
 	if to == payscryptStatus(from) || v.Vendor == nil {
 		return nil
 	}
-	id, _ := strconv.ParseInt(v.ID, 10, 64)
-	body, _ := payscryptJSON.Marshal(&payscryptpb.WebhookOrder{Id: id, PgWalletId: walletID(v.Vendor.ID),
+	body, _ := payscryptJSON.Marshal(&payscryptpb.WebhookOrder{Id: v.ID, PgWalletId: walletID(v.Vendor.ID),
 		MerchantOrderId: v.Number, Status: to})
 	return []invoice.Event{{Type: "order." + strings.ToLower(to.String()), Body: body}}
 }

@@ -46,6 +46,7 @@ type Invoices interface {
 	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
 	Show(ctx context.Context, id string) (*invoice.View, error)
 	Get(ctx context.Context, id string) (*invoice.View, error)
+	Find(ctx context.Context, vendor, dialect, ref string) (*invoice.View, error)
 	VendorByAPIKey(ctx context.Context, key string) (*store.Vendor, error)
 	Cancel(ctx context.Context, id string) (*invoice.View, error)
 	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
@@ -73,6 +74,10 @@ type Config struct {
 	// RateLimit is the number of API requests a client may make per
 	// minute; 0 turns the limit off.
 	RateLimit int
+	// PageRateLimit is the number of requests for invoice pages and
+	// their status a client may make per minute, a budget of its own
+	// (a page polls its status every few seconds); 0 turns it off.
+	PageRateLimit int
 	// ClientIPHeader names a header, set by the operator's reverse
 	// proxy, that carries the client's IP for the rate limit; empty uses
 	// the connection's address.
@@ -100,12 +105,13 @@ type Config struct {
 	Log      zerolog.Logger
 }
 
-// DefaultConfig returns the defaults: 100 requests per minute per client,
-// Fluxcord sessions payable for an hour, invoices for 30 days, payments
+// DefaultConfig returns the defaults: 100 API requests per minute per
+// client, and 300 for the pages and their status (a page polls every 3
+// seconds: 20 a minute), Fluxcord sessions payable for an hour, invoices for 30 days, payments
 // up to 0.5 LTC or 0.0005 BTC confirmed unconfirmed when asked, the
 // system clock.
 func DefaultConfig() Config {
-	return Config{RateLimit: 100, SessionExpiry: time.Hour, Confirmations: 1, Network: "mainnet", InvoiceExpiry: 720 * time.Hour,
+	return Config{RateLimit: 100, PageRateLimit: 300, SessionExpiry: time.Hour, Confirmations: 1, Network: "mainnet", InvoiceExpiry: 720 * time.Hour,
 		ZeroConf: map[string]int64{"ltc": 50_000_000, "btc": 50_000}, Clock: clock.System{}, Log: zerolog.Nop()}
 }
 
@@ -116,8 +122,10 @@ type Server struct {
 	invoices Invoices
 	log      zerolog.Logger
 	// limiter is the clients' budget; onionLimiter the onion service's
-	// one shared budget.
-	limiter, onionLimiter *rateLimiter
+	// one shared budget; pageLimiter and onionPageLimiter the same for
+	// the pages and their status.
+	limiter, onionLimiter         *rateLimiter
+	pageLimiter, onionPageLimiter *rateLimiter
 	// qrs keeps the payment pages' QR codes, pngs the QR code images.
 	qrs  qrCache[template.HTML]
 	pngs qrCache[[]byte]
@@ -180,12 +188,14 @@ const onionRateFactor = 10
 // New returns a server for engine and invoices (nil: no invoices).
 func New(cfg Config, engine Engine, invoices Invoices) *Server {
 	return &Server{
-		cfg:          cfg,
-		engine:       engine,
-		invoices:     invoices,
-		log:          cfg.Log.With().Str("component", "api").Logger(),
-		limiter:      newRateLimiter(cfg.RateLimit, cfg.Clock),
-		onionLimiter: newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock),
+		cfg:              cfg,
+		engine:           engine,
+		invoices:         invoices,
+		log:              cfg.Log.With().Str("component", "api").Logger(),
+		limiter:          newRateLimiter(cfg.RateLimit, cfg.Clock),
+		onionLimiter:     newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock),
+		pageLimiter:      newRateLimiter(cfg.PageRateLimit, cfg.Clock),
+		onionPageLimiter: newRateLimiter(cfg.PageRateLimit*onionRateFactor, cfg.Clock),
 	}
 }
 
@@ -210,16 +220,17 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 //	GET  /api/qr/?d=…        a QR code image (PNG) of the text d
 //	GET  /healthz            node reachability and scanner height per coin
 //
-// The API calls are rate limited per client IP; the page and its assets
-// are not (a customer's browser polls its status).
+// The API calls are rate limited per client IP; the page and its status
+// too, on a budget of their own (a customer's browser polls its status);
+// the assets are not.
 func (s *Server) Handler() http.Handler {
-	return s.router(s.limiter, func(req *http.Request) netip.Prefix { return clientOf(req, s.cfg.ClientIPHeader) })
+	return s.router(s.limiter, s.pageLimiter, func(req *http.Request) netip.Prefix { return clientOf(req, s.cfg.ClientIPHeader) })
 }
 
 // OnionHandler returns the same API for the onion service. Its clients all
 // come from Tor's address, so they share one budget, ten times a client's.
 func (s *Server) OnionHandler() http.Handler {
-	return s.router(s.onionLimiter, func(*http.Request) netip.Prefix { return netip.Prefix{} })
+	return s.router(s.onionLimiter, s.onionPageLimiter, func(*http.Request) netip.Prefix { return netip.Prefix{} })
 }
 
 // SetOnion makes /healthz show the onion service o. An onion service that
@@ -227,7 +238,7 @@ func (s *Server) OnionHandler() http.Handler {
 // answers on its own address.
 func (s *Server) SetOnion(o Onion) { s.onion.Store(&o) }
 
-func (s *Server) router(l *rateLimiter, client func(*http.Request) netip.Prefix) http.Handler {
+func (s *Server) router(l, pl *rateLimiter, client func(*http.Request) netip.Prefix) http.Handler {
 	rt := httprouter.New()
 	handle := func(method, pattern string, h httprouter.Handle) { rt.Handle(method, pattern, s.counted(pattern, h)) }
 	handle(http.MethodGet, "/api/receive", limited(l, client, s.receive))
@@ -256,8 +267,8 @@ func (s *Server) router(l *rateLimiter, client func(*http.Request) netip.Prefix)
 		writeJSON(w, http.StatusTooManyRequests, openAPIErr{Err: msg})
 	}))
 	handle(http.MethodGet, "/api/qr/", limited(l, client, s.qrPNG))
-	handle(http.MethodGet, "/merch/inv", s.page)
-	handle(http.MethodGet, "/merch/inv/status", s.pageStatusJSON)
+	handle(http.MethodGet, "/merch/inv", limited(pl, client, s.page))
+	handle(http.MethodGet, "/merch/inv/status", limited(pl, client, s.pageStatusJSON, jsonRefuse))
 	rt.Handler(http.MethodGet, "/assets/*file", assets())
 	handle(http.MethodGet, "/healthz", s.healthz)
 	return rt

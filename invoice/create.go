@@ -19,8 +19,10 @@ type Request struct {
 	// Dialect names the API asking ("litepay", "fluxcord", "payscrypt"):
 	// the invoice's changes are announced by the Announcer of that name.
 	Dialect string
-	// ID is the invoice's id, if the dialect makes its own (a UUID); ""
-	// has the engine make one from Prefix and a counter.
+	// ID is the invoice's id, if the dialect makes its own: a
+	// store.NewUUID, since an id is public and must carry at least 96
+	// random bits. "" has the store make one (store.NewInvoiceID of
+	// Prefix).
 	ID string
 	// Number is the vendor's own number for it; "" for none. The same
 	// vendor, dialect and number always name the same invoice.
@@ -48,8 +50,12 @@ type Request struct {
 	Description string
 	// Expiry overrides the engine's (0: the engine's).
 	Expiry time.Duration
-	// Prefix starts the invoice's id ("LTPP-").
+	// Prefix starts the invoice's id ("LTPP-"), before its random part.
 	Prefix string
+	// NumberPrefix, with no Number, numbers the invoice among the
+	// vendor's in the dialect: NumberPrefix and 1, 2, … (Coinremitter's
+	// invoice_id "LTC12"), a display number for its authenticated calls.
+	NumberPrefix string
 	// Fields are the dialect's own fields, kept with the invoice and shown
 	// back: at most MaxFields, each value printable and at most
 	// MaxFieldLen bytes.
@@ -202,15 +208,16 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 		c.Index, c.Address = a.Index, a.Address
 	}
 	inv.Status, inv.StatusChanged = string(StatusPending), now
-	if err := e.cfg.Store.PutInvoice(inv, req.Prefix); errors.Is(err, store.ErrExists) && inv.ID != req.ID {
+	err = e.cfg.Store.PutInvoice(inv, store.IDs{Prefix: req.Prefix, NumberPrefix: req.NumberPrefix})
+	if errors.Is(err, store.ErrIDTaken) {
+		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + clip(req.ID) + " exists"}
+	} else if errors.Is(err, store.ErrExists) {
 		// The same number, created meanwhile: that one stands.
 		v, err := e.Show(ctx, inv.ID)
 		if err != nil {
 			return nil, err
 		}
 		return v, fmt.Errorf("invoice %s: %w", inv.ID, ErrExists)
-	} else if errors.Is(err, store.ErrExists) {
-		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + clip(req.ID) + " exists"}
 	} else if err != nil {
 		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record invoice", Err: err}
 	}

@@ -48,7 +48,7 @@ var _ Relay = (*relay.Engine)(nil)
 // Store is what the engine keeps. *store.DB implements it.
 type Store interface {
 	VendorStore
-	PutInvoice(inv *store.Invoice, prefix string) error
+	PutInvoice(inv *store.Invoice, ids store.IDs) error
 	UpdateInvoice(inv *store.Invoice) error
 	CloseInvoice(id string) error
 	Invoice(id string) (*store.Invoice, error)

@@ -139,6 +139,27 @@ func (e *Engine) Get(ctx context.Context, id string) (*View, error) {
 	return e.view(ctx, inv)
 }
 
+// Find returns the vendor's invoice of dialect that ref names: its own
+// number in the dialect (a display number, or the vendor's number for
+// it), or else its id. Another vendor's or dialect's invoice is not found
+// (relay.KindNotFound), as is one ref does not name.
+func (e *Engine) Find(ctx context.Context, vendor, dialect, ref string) (*View, error) {
+	inv, err := e.cfg.Store.InvoiceByNumber(vendor, dialect, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		inv, err = e.cfg.Store.Invoice(ref)
+	}
+	if err == nil && (inv.Vendor != vendor || inv.Dialect != dialect) {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "no invoice " + clip(ref)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.view(ctx, inv)
+}
+
 // Show returns an invoice's view for its page: an invoice not paid at all
 // whose quote has expired is first quoted again. The new prices are
 // fetched before the engine's lock is taken, so that a slow or failing

@@ -20,7 +20,8 @@
 //
 //	m/seed                            fingerprint of the operator's seed
 //	m/network                         the network the store's addresses are on
-//	m/invoice-seq                     seq:8, the number of the last invoice created
+//	m/invoice-seq                     seq:8, the number of the last invoice created while ids were numbers (no longer written)
+//	m/invoice-number/<vendor>\x00<dialect>\x00<prefix>  seq:8, the vendor's last display number with that prefix (IDs.NumberPrefix)
 //	m/invoice-order                   order:8, the order of the last invoice recorded (ties of the I table)
 //	m/<coin>/first-index              index:4 below which no address is handed out (--first-index)
 //	a/<coin>/<index:4>                Address record (compact: without the texts the store derives)

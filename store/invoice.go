@@ -210,18 +210,35 @@ func invoiceVendorKey(inv *Invoice, order uint64) []byte {
 }
 
 var (
+	// invoiceSeqKey is the counter that numbered every invoice before
+	// ids were random: no longer written, read only to start a vendor's
+	// own numbers (invoiceNumberSeqKey) after it.
 	invoiceSeqKey   = []byte("m/invoice-seq")
 	invoiceOrderKey = []byte("m/invoice-order")
 )
 
+// invoiceNumberSeqKey is the counter of a vendor's display numbers with
+// prefix in dialect (IDs.NumberPrefix).
+func invoiceNumberSeqKey(vendor, dialect, prefix string) []byte {
+	return key('m', "invoice-number", []byte(vendor), []byte{0}, []byte(dialect), []byte{0}, []byte(prefix))
+}
+
+// ErrIDTaken reports an invoice id already taken; it is an ErrExists.
+var ErrIDTaken = fmt.Errorf("id %w", ErrExists)
+
+// maxIDTries bounds the ids PutInvoice draws for one invoice: two draws
+// of 120 random bits never meet, but a loop is bounded all the same.
+const maxIDTries = 4
+
 // PutInvoice records a new invoice, synced, with its indexes (vendor,
 // dialect and number; the vendor's invoices in the dialect, by creation;
-// each input address; the open set). Its ID is
-// inv.ID if set (an error wrapping ErrExists if taken), or else the one
-// prefix and the next number of a counter make ("LTPP-" and 1, 2, …),
-// which it sets in inv.ID. A number the vendor already used in the
-// dialect returns ErrExists with the existing invoice's ID in inv.ID.
-func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
+// each input address; the open set). Its ID is inv.ID if set (an error
+// wrapping ErrIDTaken if taken), or else a NewInvoiceID of ids.Prefix,
+// which it sets in inv.ID. With ids.NumberPrefix, an invoice without a
+// Number gets the vendor's next display number, set in inv.Number. A
+// number the vendor already used in the dialect returns ErrExists (not
+// ErrIDTaken) with the existing invoice's ID in inv.ID.
+func (db *DB) PutInvoice(inv *Invoice, ids IDs) error {
 	db.invMu.Lock()
 	defer db.invMu.Unlock()
 	if inv.Number != "" {
@@ -233,19 +250,13 @@ func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 		}
 	}
 	b := new(leveldb.Batch)
-	if inv.ID != "" {
-		if _, err := db.get(invoiceKey(inv.ID)); err == nil {
-			return fmt.Errorf("put invoice %s: %w", inv.ID, ErrExists)
-		} else if !errors.Is(err, ErrNotFound) {
+	if err := db.invoiceID(inv, ids.Prefix); err != nil {
+		return err
+	}
+	if inv.Number == "" && ids.NumberPrefix != "" {
+		if err := db.invoiceNumber(b, inv, ids.NumberPrefix); err != nil {
 			return err
 		}
-	} else {
-		seq, err := db.counter(invoiceSeqKey)
-		if err != nil {
-			return err
-		}
-		inv.ID = prefix + strconv.FormatUint(seq, 10)
-		b.Put(invoiceSeqKey, u64(seq))
 	}
 	b.Put(invoiceKey(inv.ID), inv.encode())
 	if inv.Number != "" {
@@ -264,6 +275,60 @@ func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
 	}
+	return nil
+}
+
+// invoiceID checks inv.ID is free, or draws one that is; db.invMu is
+// held.
+func (db *DB) invoiceID(inv *Invoice, prefix string) error {
+	given := inv.ID != ""
+	for try := 0; try < maxIDTries; try++ {
+		if !given {
+			inv.ID = NewInvoiceID(prefix)
+		}
+		_, err := db.get(invoiceKey(inv.ID))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case given:
+			return fmt.Errorf("put invoice %s: %w", inv.ID, ErrIDTaken)
+		}
+	}
+	return fmt.Errorf("put invoice: %d random ids taken: %w", maxIDTries, ErrIDTaken)
+}
+
+// invoiceNumber gives inv the next display number of its vendor with
+// prefix in its dialect, and writes the counter in b; db.invMu is held. A
+// vendor's first number follows the old global counter, if the store has
+// one: old invoices' ids were its numbers.
+func (db *DB) invoiceNumber(b *leveldb.Batch, inv *Invoice, prefix string) error {
+	k := invoiceNumberSeqKey(inv.Vendor, inv.Dialect, prefix)
+	seq, err := db.counter(k)
+	if err != nil {
+		return err
+	}
+	if seq == 1 {
+		if seq, err = db.counter(invoiceSeqKey); err != nil {
+			return err
+		}
+	}
+	for try := 0; ; try++ {
+		inv.Number = prefix + strconv.FormatUint(seq, 10)
+		_, err := db.get(invoiceNumberKey(inv.Vendor, inv.Dialect, inv.Number))
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if try >= maxIDTries {
+			return fmt.Errorf("put invoice %s: numbers from %s taken: %w", inv.ID, inv.Number, ErrExists)
+		}
+		seq++
+	}
+	b.Put(k, u64(seq))
 	return nil
 }
 

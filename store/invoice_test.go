@@ -2,8 +2,12 @@ package store_test
 
 import (
 	"crypto/sha256"
+	"encoding/base32"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,22 +52,22 @@ func TestInvoices(t *testing.T) {
 	inv := &store.Invoice{Vendor: "V1", Number: "42", Amount: "10.00", Currency: "USD", CallbackURL: "https://shop.example/cb?i=42",
 		Created: t0, Expires: t0.Add(720 * time.Hour),
 		Coins: []store.InvoiceCoin{{Coin: "ltc", Index: 7, Address: "rltc1q…", Due: 12_500_000, Rate: "80", Quoted: t0, QuoteExpires: t0.Add(15 * time.Minute)}}}
-	if err := db.PutInvoice(inv, "LTPP-"); err != nil {
+	if err := db.PutInvoice(inv, store.IDs{Prefix: "LTPP-"}); err != nil {
 		t.Fatal(err)
 	}
-	if inv.ID != "LTPP-1" {
+	if !store.IsNewInvoiceID(inv.ID, "LTPP-") {
 		t.Fatalf("first invoice is %s", inv.ID)
 	}
 	again := &store.Invoice{Vendor: "V1", Number: "42"}
-	if err := db.PutInvoice(again, "LTPP-"); !errors.Is(err, store.ErrExists) || again.ID != "LTPP-1" {
+	if err := db.PutInvoice(again, store.IDs{Prefix: "LTPP-"}); !errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrIDTaken) || again.ID != inv.ID {
 		t.Fatalf("the same vendor and number again: %v, %s", err, again.ID)
 	}
 	other := &store.Invoice{Vendor: "V2", Number: "42", Created: t0}
-	if err := db.PutInvoice(other, "LTPP-"); err != nil || other.ID != "LTPP-2" {
+	if err := db.PutInvoice(other, store.IDs{Prefix: "LTPP-"}); err != nil || other.ID == inv.ID || !store.IsNewInvoiceID(other.ID, "LTPP-") {
 		t.Fatalf("another vendor's 42: %s, %v", other.ID, err)
 	}
 	got, err := db.InvoiceOfAddress("ltc", 7)
-	if err != nil || got.ID != "LTPP-1" || got.Coins[0].Due != 12_500_000 || got.Amount != "10.00" || !got.Expires.Equal(inv.Expires) {
+	if err != nil || got.ID != inv.ID || got.Coins[0].Due != 12_500_000 || got.Amount != "10.00" || !got.Expires.Equal(inv.Expires) {
 		t.Fatalf("by address: %+v, %v", got, err)
 	}
 	got.Status, got.StatusChanged = "paid", t0.Add(time.Hour)
@@ -76,29 +80,116 @@ func TestInvoices(t *testing.T) {
 
 	// Numbers are the vendor's own in each dialect; an id may be given.
 	ps := &store.Invoice{Vendor: "V1", Dialect: "payscrypt", Number: "42", WebhookURL: "https://shop.example/wh", Description: "two mugs", Changes: 3}
-	if err := db.PutInvoice(ps, ""); err != nil || ps.ID != "3" {
+	if err := db.PutInvoice(ps, store.IDs{}); err != nil || !store.IsNewInvoiceID(ps.ID, "") {
 		t.Fatalf("a Payscrypt order 42 of V1: %s, %v", ps.ID, err)
 	}
-	if got, err := db.InvoiceByNumber("V1", "payscrypt", "42"); err != nil || got.ID != "3" || got.WebhookURL != ps.WebhookURL ||
+	if got, err := db.InvoiceByNumber("V1", "payscrypt", "42"); err != nil || got.ID != ps.ID || got.WebhookURL != ps.WebhookURL ||
 		got.Description != "two mugs" || got.Changes != 3 || got.Dialect != "payscrypt" {
 		t.Fatalf("by number in its dialect: %+v, %v", got, err)
 	}
 	const uuid = "550e8400-e29b-41d4-a716-446655440000"
 	fx := &store.Invoice{ID: uuid, Vendor: "V1", Dialect: "fluxcord"}
-	if err := db.PutInvoice(fx, "ignored-"); err != nil || fx.ID != uuid {
+	if err := db.PutInvoice(fx, store.IDs{Prefix: "ignored-"}); err != nil || fx.ID != uuid {
 		t.Fatalf("with its own id: %s, %v", fx.ID, err)
 	}
-	if err := db.PutInvoice(&store.Invoice{ID: uuid, Vendor: "V2"}, ""); !errors.Is(err, store.ErrExists) {
+	if err := db.PutInvoice(&store.Invoice{ID: uuid, Vendor: "V2"}, store.IDs{}); !errors.Is(err, store.ErrIDTaken) {
 		t.Fatalf("an id taken: %v", err)
 	}
-	if next := (&store.Invoice{Vendor: "V1"}); db.PutInvoice(next, "LTPP-") != nil || next.ID != "LTPP-4" {
-		t.Errorf("the counter after an invoice with its own id: %s", next.ID)
+	if err := db.PutInvoice(&store.Invoice{ID: inv.ID, Vendor: "V2"}, store.IDs{}); !errors.Is(err, store.ErrIDTaken) {
+		t.Fatalf("a random id taken: %v", err)
 	}
-	if err := db.CloseInvoice("LTPP-1"); err != nil {
+	if err := db.CloseInvoice(inv.ID); err != nil {
 		t.Fatal(err)
 	}
-	if open, _ := db.OpenInvoices(); len(open) != 4 || open[2] != "LTPP-2" {
+	if open, _ := db.OpenInvoices(); len(open) != 3 || slices.Contains(open, inv.ID) || !slices.Contains(open, other.ID) {
 		t.Errorf("open invoices: %v", open)
+	}
+}
+
+// TestInvoiceIDs: every id the store makes is its prefix and 120 random
+// bits, 24 characters of base32, never the same twice; a UUID is a
+// random version 4 one; walking the ids a counter would have made finds
+// nothing.
+func TestInvoiceIDs(t *testing.T) {
+	db := MustOpen(t)
+	seen := map[string]bool{}
+	for i := range 200 {
+		prefix := []string{"LTPP-", ""}[i%2]
+		inv := &store.Invoice{Vendor: "V1", Dialect: []string{"", "payscrypt"}[i%2]}
+		if err := db.PutInvoice(inv, store.IDs{Prefix: prefix}); err != nil {
+			t.Fatal(err)
+		}
+		if !store.IsNewInvoiceID(inv.ID, prefix) || len(inv.ID) != len(prefix)+24 || seen[inv.ID] {
+			t.Fatalf("invoice %d: id %q", i, inv.ID)
+		}
+		seen[inv.ID] = true
+	}
+	for n := range 300 {
+		for _, id := range []string{fmt.Sprintf("LTPP-%d", n), fmt.Sprint(n), fmt.Sprintf("LTC%d", n), fmt.Sprintf("BTC%d", n)} {
+			if _, err := db.Invoice(id); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("invoice %s: %v", id, err)
+			}
+		}
+	}
+	uuidForm := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	uuids := map[string]bool{}
+	for range 200 {
+		u := store.NewUUID()
+		if !uuidForm.MatchString(u) || uuids[u] {
+			t.Fatalf("uuid %q", u)
+		}
+		uuids[u] = true
+	}
+	// Every bit of the random part varies (no constant bits: 120 of them).
+	var or, and [15]byte
+	for i := range and {
+		and[i] = 0xff
+	}
+	for id := range seen {
+		b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimPrefix(id, "LTPP-"))
+		if err != nil || len(b) != 15 {
+			t.Fatalf("%s: %v", id, err)
+		}
+		for i := range b {
+			or[i] |= b[i]
+			and[i] &= b[i]
+		}
+	}
+	for i := range or {
+		if or[i] != 0xff || and[i] != 0 {
+			t.Fatalf("byte %d of the ids: some bits never change (or %08b, and %08b)", i, or[i], and[i])
+		}
+	}
+}
+
+// TestInvoiceNumbers: a display number is the vendor's own, counted per
+// vendor, dialect and prefix; an invoice with its own number keeps it.
+func TestInvoiceNumbers(t *testing.T) {
+	db := MustOpen(t)
+	put := func(vendor, prefix string) *store.Invoice {
+		t.Helper()
+		inv := &store.Invoice{Vendor: vendor, Dialect: "coinremitter"}
+		if err := db.PutInvoice(inv, store.IDs{NumberPrefix: prefix}); err != nil {
+			t.Fatal(err)
+		}
+		if !store.IsNewInvoiceID(inv.ID, "") {
+			t.Fatalf("id %q", inv.ID)
+		}
+		return inv
+	}
+	var got []string
+	for _, p := range []struct{ vendor, prefix string }{{"V1", "LTC"}, {"V1", "LTC"}, {"V2", "LTC"}, {"V1", "BTC"}, {"V1", "LTC"}, {"V2", "LTC"}} {
+		got = append(got, p.vendor+":"+put(p.vendor, p.prefix).Number)
+	}
+	if want := "[V1:LTC1 V1:LTC2 V2:LTC1 V1:BTC1 V1:LTC3 V2:LTC2]"; fmt.Sprint(got) != want {
+		t.Errorf("numbers %v, want %v", got, want)
+	}
+	if inv, err := db.InvoiceByNumber("V2", "coinremitter", "LTC2"); err != nil || inv.Number != "LTC2" || inv.Vendor != "V2" {
+		t.Errorf("V2's LTC2: %+v, %v", inv, err)
+	}
+	own := &store.Invoice{Vendor: "V1", Dialect: "coinremitter", Number: "mine"}
+	if err := db.PutInvoice(own, store.IDs{NumberPrefix: "LTC"}); err != nil || own.Number != "mine" {
+		t.Errorf("its own number: %q, %v", own.Number, err)
 	}
 }
 
@@ -107,23 +198,32 @@ func TestInvoices(t *testing.T) {
 func TestInvoicesOf(t *testing.T) {
 	db := MustOpen(t)
 	t0 := time.Unix(1700000000, 0).UTC()
+	var v1 []string
+	var pos3 string
 	for i, who := range []string{"V1", "V2", "V1", "V1", "V1"} {
 		inv := &store.Invoice{Vendor: who, Dialect: "openapi", Created: t0.Add(time.Duration(i) * time.Minute),
 			Fields: map[string]string{"pos_id": fmt.Sprintf("POS%d", i), "reference_no": ""}, PaymentsSeen: int64(i), PaymentsCounted: 1}
-		if err := db.PutInvoice(inv, "OA-"); err != nil {
+		if err := db.PutInvoice(inv, store.IDs{Prefix: "OA-"}); err != nil {
 			t.Fatal(err)
 		}
+		if who == "V1" {
+			v1 = append(v1, inv.ID)
+		}
+		if i == 3 {
+			pos3 = inv.ID
+		}
 	}
-	if err := db.PutInvoice(&store.Invoice{Vendor: "V1", Dialect: "coinremitter", Created: t0}, "LTC"); err != nil {
+	cr := &store.Invoice{Vendor: "V1", Dialect: "coinremitter", Created: t0}
+	if err := db.PutInvoice(cr, store.IDs{NumberPrefix: "LTC"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		offset, limit int
 		want          []string
 	}{
-		{0, 10, []string{"OA-1", "OA-3", "OA-4", "OA-5"}},
-		{1, 2, []string{"OA-3", "OA-4"}},
-		{3, 2, []string{"OA-5"}},
+		{0, 10, v1},
+		{1, 2, v1[1:3]},
+		{3, 2, v1[3:]},
 		{4, 2, nil},
 	} {
 		got, err := db.InvoicesOf("V1", "openapi", tt.offset, tt.limit)
@@ -138,12 +238,12 @@ func TestInvoicesOf(t *testing.T) {
 			t.Errorf("page %d+%d: %v, want %v", tt.offset, tt.limit, ids, tt.want)
 		}
 	}
-	got, _ := db.Invoice("OA-4")
+	got, _ := db.Invoice(pos3)
 	if got.Fields["pos_id"] != "POS3" || len(got.Fields) != 2 || got.PaymentsSeen != 3 || got.PaymentsCounted != 1 {
 		t.Errorf("fields %v, payments %d/%d", got.Fields, got.PaymentsSeen, got.PaymentsCounted)
 	}
-	if cr, _ := db.InvoicesOf("V1", "coinremitter", 0, 10); len(cr) != 1 || cr[0].ID != "LTC6" {
-		t.Errorf("the other dialect: %v", cr)
+	if crs, _ := db.InvoicesOf("V1", "coinremitter", 0, 10); len(crs) != 1 || crs[0].ID != cr.ID || crs[0].Number != "LTC1" {
+		t.Errorf("the other dialect: %v", crs)
 	}
 }
 

@@ -543,10 +543,12 @@ func (x *PublicOrder) GetPayments() []*Payment {
 	return nil
 }
 
-// WebhookOrder is the data a webhook sends.
+// WebhookOrder is the data a webhook sends. Its id is the order's, as
+// Order.id: a string (Payscrypt's is an int64, which JSON writes as a
+// string too), since ferry's order ids are random.
 type WebhookOrder struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	PgWalletId      int64                  `protobuf:"varint,2,opt,name=pg_wallet_id,json=pgWalletId,proto3" json:"pg_wallet_id,omitempty"`
 	MerchantOrderId string                 `protobuf:"bytes,3,opt,name=merchant_order_id,json=merchantOrderId,proto3" json:"merchant_order_id,omitempty"`
 	Status          Order_Status           `protobuf:"varint,4,opt,name=status,proto3,enum=payscrypt.pg.v1.Order_Status" json:"status,omitempty"`
@@ -584,11 +586,11 @@ func (*WebhookOrder) Descriptor() ([]byte, []int) {
 	return file_pg_api_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *WebhookOrder) GetId() int64 {
+func (x *WebhookOrder) GetId() string {
 	if x != nil {
 		return x.Id
 	}
-	return 0
+	return ""
 }
 
 func (x *WebhookOrder) GetPgWalletId() int64 {
@@ -998,7 +1000,7 @@ const file_pg_api_proto_rawDesc = "" +
 	"\fredirect_url\x18\x0f \x01(\tR\vredirectUrl\x124\n" +
 	"\bpayments\x18\x10 \x03(\v2\x18.payscrypt.pg.v1.PaymentR\bpayments\"\xa3\x01\n" +
 	"\fWebhookOrder\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\x12 \n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\fpg_wallet_id\x18\x02 \x01(\x03R\n" +
 	"pgWalletId\x12*\n" +
 	"\x11merchant_order_id\x18\x03 \x01(\tR\x0fmerchantOrderId\x125\n" +

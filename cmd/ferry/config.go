@@ -49,6 +49,7 @@ type Config struct {
 	MaxCallbackConfs     int64
 	CallbackAllowPrivate bool
 	RateLimit            int
+	PageRateLimit        int
 	RateLimitHeader      string
 	TorSOCKS             string
 	TorAllCallbacks      bool
@@ -95,6 +96,7 @@ func DefaultConfig() Config {
 		ExpiryGrace:          r.ExpiryGrace,
 		MaxCallbackConfs:     r.MaxCallbackConfirmations,
 		RateLimit:            a.RateLimit,
+		PageRateLimit:        a.PageRateLimit,
 		TorOnionPort:         80,
 		TorOnionListen:       "127.0.0.1:0",
 		FiatRates:            "coingecko",
@@ -136,6 +138,7 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.Int64Var(&c.MaxCallbackConfs, "max-callback-confirmations", c.MaxCallbackConfs, "confirmations after which an unacknowledged callback is no longer sent")
 	fs.BoolVar(&c.CallbackAllowPrivate, "callback-allow-private", c.CallbackAllowPrivate, "let callbacks reach loopback, private and link-local addresses")
 	fs.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "API requests per minute per client IP (0: no limit)")
+	fs.IntVar(&c.PageRateLimit, "page-rate-limit", c.PageRateLimit, "invoice page and page status requests per minute per client IP, a budget apart from --rate-limit (0: no limit)")
 	fs.StringVar(&c.RateLimitHeader, "rate-limit-header", c.RateLimitHeader, "header with the client IP set by a reverse proxy (e.g. X-Real-IP); empty: the connection's address")
 	fs.StringVar(&c.TorSOCKS, "tor-socks", c.TorSOCKS, "host:port of Tor's SOCKS5 port: callbacks to .onion hosts go through it")
 	fs.BoolVar(&c.TorAllCallbacks, "tor-all-callbacks", c.TorAllCallbacks, "send every callback through Tor (needs --tor-socks)")
@@ -273,7 +276,10 @@ func (c Config) settings() (*settings, error) {
 	if c.RateLimit < 0 {
 		return nil, fmt.Errorf("--rate-limit: must not be negative")
 	}
-	s.api.RateLimit, s.api.ClientIPHeader = c.RateLimit, c.RateLimitHeader
+	if c.PageRateLimit < 0 {
+		return nil, fmt.Errorf("--page-rate-limit: must not be negative")
+	}
+	s.api.RateLimit, s.api.PageRateLimit, s.api.ClientIPHeader = c.RateLimit, c.PageRateLimit, c.RateLimitHeader
 	s.api.Confirmations, s.api.Network = c.ForwardConfirmations, c.Network
 	if c.SessionExpiry < 10*time.Second || c.AddressExpiry != 0 && c.SessionExpiry > c.AddressExpiry {
 		return nil, fmt.Errorf("--session-expiry: must be from 10s to --address-expiry (%v), not %v", c.AddressExpiry, c.SessionExpiry)

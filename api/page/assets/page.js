@@ -32,11 +32,20 @@
     }
   }
 
+  // The status is polled every 3 seconds, within the server's page rate
+  // limit; past it (429), the next poll waits as Retry-After says.
   var polls = 0;
   function poll() {
     if (final || polls++ > 2000) return; // stop after a few hours
+    var wait = 3000;
     fetch(statusURL, { cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.status === 429) {
+          var after = parseInt(r.headers.get("Retry-After"), 10);
+          wait = (after > 0 ? Math.min(after, 300) : 60) * 1000;
+        }
+        return r.ok ? r.json() : null;
+      })
       .then(function (st) {
         if (!st) return;
         if (st.reload) { location.reload(); return; }
@@ -44,7 +53,7 @@
         final = st.final;
       })
       .catch(function () {})
-      .finally(function () { if (!final) setTimeout(poll, 3000); });
+      .finally(function () { if (!final) setTimeout(poll, wait); });
   }
 
   var expires = document.getElementById("quote-expires");
