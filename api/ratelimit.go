@@ -135,6 +135,13 @@ func clientOf(req *http.Request, header string) netip.Prefix {
 	if host == "" {
 		host, _, _ = net.SplitHostPort(req.RemoteAddr)
 	}
+	return clientPrefix(host)
+}
+
+// clientPrefix returns the rate limit's key for a client's address (host,
+// without a port): the IPv4 address, or the IPv6 /64; the zero prefix
+// for what is not an address.
+func clientPrefix(host string) netip.Prefix {
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return netip.Prefix{}
