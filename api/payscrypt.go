@@ -47,6 +47,7 @@ var payscryptCodes = map[relay.Kind]codes.Code{
 	relay.KindUnauthorized: codes.Unauthenticated,
 	relay.KindConflict:     codes.FailedPrecondition,
 	relay.KindTooLarge:     codes.InvalidArgument,
+	relay.KindLimit:        codes.ResourceExhausted,
 }
 
 // httpStatusOf maps a gRPC code to its HTTP status as grpc-gateway does.

@@ -26,6 +26,10 @@ const (
 // ErrExists reports a record that is already there.
 var ErrExists = errors.New("already exists")
 
+// ErrTooManyOpen reports a new invoice refused because its vendor has as
+// many open invoices as it may have.
+var ErrTooManyOpen = errors.New("too many open invoices")
+
 // Invoice is an amount a vendor asks of a customer: in fiat, quoted in
 // each coin the vendor takes, or in a coin. Its payments are the deposits
 // to its input addresses, one per coin.
@@ -221,7 +225,9 @@ var (
 // prefix and the next number of a counter make ("LTPP-" and 1, 2, …),
 // which it sets in inv.ID. A number the vendor already used in the
 // dialect returns ErrExists with the existing invoice's ID in inv.ID.
-func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
+// With maxOpen > 0, a vendor with maxOpen open invoices already gets
+// ErrTooManyOpen, and nothing is written.
+func (db *DB) PutInvoice(inv *Invoice, prefix string, maxOpen int) error {
 	db.invMu.Lock()
 	defer db.invMu.Unlock()
 	if inv.Number != "" {
@@ -230,6 +236,14 @@ func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 			return fmt.Errorf("put invoice %s %s: %w", inv.Vendor, inv.Number, ErrExists)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
+		}
+	}
+	if maxOpen > 0 {
+		if err := db.countOpen(); err != nil {
+			return err
+		}
+		if db.openOf[inv.Vendor] >= maxOpen {
+			return fmt.Errorf("put invoice of %s: %d open: %w", inv.Vendor, db.openOf[inv.Vendor], ErrTooManyOpen)
 		}
 	}
 	b := new(leveldb.Batch)
@@ -264,6 +278,9 @@ func (db *DB) PutInvoice(inv *Invoice, prefix string) error {
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
 	}
+	if db.openOf != nil {
+		db.openOf[inv.Vendor]++
+	}
 	return nil
 }
 
@@ -277,11 +294,68 @@ func (db *DB) UpdateInvoice(inv *Invoice) error {
 }
 
 // CloseInvoice takes an invoice out of the open set: nothing about it
-// changes any more.
+// changes any more. Closing it again changes nothing.
 func (db *DB) CloseInvoice(id string) error {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	vendor := ""
+	if db.openOf != nil {
+		switch _, err := db.get(invoiceOpenKey(id)); {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("close invoice %s: %w", id, err)
+		}
+		if rec, err := db.get(invoiceKey(id)); err == nil {
+			vendor = newDec(rec).str()
+		}
+	}
 	if err := db.ldb.Delete(invoiceOpenKey(id), syncWrite); err != nil {
 		return fmt.Errorf("close invoice %s: %w", id, err)
 	}
+	if db.openOf != nil && db.openOf[vendor] > 0 {
+		if db.openOf[vendor]--; db.openOf[vendor] == 0 {
+			delete(db.openOf, vendor)
+		}
+	}
+	return nil
+}
+
+// OpenInvoicesOf returns how many open invoices vendor has.
+func (db *DB) OpenInvoicesOf(vendor string) (int, error) {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	if err := db.countOpen(); err != nil {
+		return 0, err
+	}
+	return db.openOf[vendor], nil
+}
+
+// countOpen counts each vendor's open invoices into db.openOf, once: a
+// walk of the open set, reading each invoice's vendor. PutInvoice and
+// CloseInvoice keep the counts from then on. db.invMu is held.
+func (db *DB) countOpen() error {
+	if db.openOf != nil {
+		return nil
+	}
+	counts := map[string]int{}
+	pfx := invoiceOpenKey("")
+	it := db.ldb.NewIterator(util.BytesPrefix(pfx), nil)
+	defer it.Release()
+	for it.Next() {
+		id := string(it.Key()[len(pfx):])
+		rec, err := db.get(invoiceKey(id))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("count open invoices: %s: %w", id, err)
+		}
+		// A record that is not there or does not decode counts for no
+		// vendor, as CloseInvoice uncounts it.
+		counts[newDec(rec).str()]++
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("count open invoices: %w", err)
+	}
+	db.openOf = counts
 	return nil
 }
 

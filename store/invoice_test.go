@@ -48,18 +48,18 @@ func TestInvoices(t *testing.T) {
 	inv := &store.Invoice{Vendor: "V1", Number: "42", Amount: "10.00", Currency: "USD", CallbackURL: "https://shop.example/cb?i=42",
 		Created: t0, Expires: t0.Add(720 * time.Hour),
 		Coins: []store.InvoiceCoin{{Coin: "ltc", Index: 7, Address: "rltc1q…", Due: 12_500_000, Rate: "80", Quoted: t0, QuoteExpires: t0.Add(15 * time.Minute)}}}
-	if err := db.PutInvoice(inv, "LTPP-"); err != nil {
+	if err := db.PutInvoice(inv, "LTPP-", 0); err != nil {
 		t.Fatal(err)
 	}
 	if inv.ID != "LTPP-1" {
 		t.Fatalf("first invoice is %s", inv.ID)
 	}
 	again := &store.Invoice{Vendor: "V1", Number: "42"}
-	if err := db.PutInvoice(again, "LTPP-"); !errors.Is(err, store.ErrExists) || again.ID != "LTPP-1" {
+	if err := db.PutInvoice(again, "LTPP-", 0); !errors.Is(err, store.ErrExists) || again.ID != "LTPP-1" {
 		t.Fatalf("the same vendor and number again: %v, %s", err, again.ID)
 	}
 	other := &store.Invoice{Vendor: "V2", Number: "42", Created: t0}
-	if err := db.PutInvoice(other, "LTPP-"); err != nil || other.ID != "LTPP-2" {
+	if err := db.PutInvoice(other, "LTPP-", 0); err != nil || other.ID != "LTPP-2" {
 		t.Fatalf("another vendor's 42: %s, %v", other.ID, err)
 	}
 	got, err := db.InvoiceOfAddress("ltc", 7)
@@ -76,7 +76,7 @@ func TestInvoices(t *testing.T) {
 
 	// Numbers are the vendor's own in each dialect; an id may be given.
 	ps := &store.Invoice{Vendor: "V1", Dialect: "payscrypt", Number: "42", WebhookURL: "https://shop.example/wh", Description: "two mugs", Changes: 3}
-	if err := db.PutInvoice(ps, ""); err != nil || ps.ID != "3" {
+	if err := db.PutInvoice(ps, "", 0); err != nil || ps.ID != "3" {
 		t.Fatalf("a Payscrypt order 42 of V1: %s, %v", ps.ID, err)
 	}
 	if got, err := db.InvoiceByNumber("V1", "payscrypt", "42"); err != nil || got.ID != "3" || got.WebhookURL != ps.WebhookURL ||
@@ -85,13 +85,13 @@ func TestInvoices(t *testing.T) {
 	}
 	const uuid = "550e8400-e29b-41d4-a716-446655440000"
 	fx := &store.Invoice{ID: uuid, Vendor: "V1", Dialect: "fluxcord"}
-	if err := db.PutInvoice(fx, "ignored-"); err != nil || fx.ID != uuid {
+	if err := db.PutInvoice(fx, "ignored-", 0); err != nil || fx.ID != uuid {
 		t.Fatalf("with its own id: %s, %v", fx.ID, err)
 	}
-	if err := db.PutInvoice(&store.Invoice{ID: uuid, Vendor: "V2"}, ""); !errors.Is(err, store.ErrExists) {
+	if err := db.PutInvoice(&store.Invoice{ID: uuid, Vendor: "V2"}, "", 0); !errors.Is(err, store.ErrExists) {
 		t.Fatalf("an id taken: %v", err)
 	}
-	if next := (&store.Invoice{Vendor: "V1"}); db.PutInvoice(next, "LTPP-") != nil || next.ID != "LTPP-4" {
+	if next := (&store.Invoice{Vendor: "V1"}); db.PutInvoice(next, "LTPP-", 0) != nil || next.ID != "LTPP-4" {
 		t.Errorf("the counter after an invoice with its own id: %s", next.ID)
 	}
 	if err := db.CloseInvoice("LTPP-1"); err != nil {
@@ -110,11 +110,11 @@ func TestInvoicesOf(t *testing.T) {
 	for i, who := range []string{"V1", "V2", "V1", "V1", "V1"} {
 		inv := &store.Invoice{Vendor: who, Dialect: "openapi", Created: t0.Add(time.Duration(i) * time.Minute),
 			Fields: map[string]string{"pos_id": fmt.Sprintf("POS%d", i), "reference_no": ""}, PaymentsSeen: int64(i), PaymentsCounted: 1}
-		if err := db.PutInvoice(inv, "OA-"); err != nil {
+		if err := db.PutInvoice(inv, "OA-", 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := db.PutInvoice(&store.Invoice{Vendor: "V1", Dialect: "coinremitter", Created: t0}, "LTC"); err != nil {
+	if err := db.PutInvoice(&store.Invoice{Vendor: "V1", Dialect: "coinremitter", Created: t0}, "LTC", 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -180,4 +180,78 @@ func TestCheckNetwork(t *testing.T) {
 	if n, _ := db.Network(); n != "regtest" {
 		t.Errorf("network %q", n)
 	}
+}
+
+// TestOpenInvoicesCounted: with a limit, PutInvoice refuses a vendor's
+// invoice once the vendor has that many open, writing nothing; closing one
+// (even twice) makes room for one; the counts come from the open set, so
+// they hold across a reopen and in a store written before the limit.
+func TestOpenInvoicesCounted(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopen := func() {
+		t.Helper()
+		db.Close()
+		if db, err = store.Open(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { db.Close() })
+	put := func(vendor, number string, maxOpen int) (*store.Invoice, error) {
+		inv := &store.Invoice{Vendor: vendor, Dialect: "litepay", Number: number, Created: time.Unix(1700000000, 0).UTC()}
+		return inv, db.PutInvoice(inv, "LTPP-", maxOpen)
+	}
+	counts := func(when string, want map[string]int) {
+		t.Helper()
+		for v, n := range want {
+			if got, err := db.OpenInvoicesOf(v); err != nil || got != n {
+				t.Errorf("%s: %s has %d open (%v), want %d", when, v, got, err, n)
+			}
+		}
+	}
+
+	// Written with no limit, as before there was one.
+	first, err := put("V1", "1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][2]string{{"V1", "2"}, {"V2", "1"}} {
+		if _, err := put(p[0], p[1], 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reopen()
+	counts("reopened", map[string]int{"V1": 2, "V2": 1, "V3": 0})
+
+	if _, err := put("V1", "3", 2); !errors.Is(err, store.ErrTooManyOpen) {
+		t.Fatalf("V1's third with a limit of 2: %v", err)
+	}
+	if _, err := db.InvoiceByNumber("V1", "litepay", "3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused invoice was written: %v", err)
+	}
+	if _, err := put("V1", "1", 2); !errors.Is(err, store.ErrExists) {
+		t.Errorf("V1's number 1 again: %v, want ErrExists", err)
+	}
+	if _, err := put("V2", "2", 2); err != nil {
+		t.Errorf("V2's second: %v", err)
+	}
+	counts("after puts", map[string]int{"V1": 2, "V2": 2})
+
+	for range 2 {
+		if err := db.CloseInvoice(first.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts("one closed twice", map[string]int{"V1": 1, "V2": 2})
+	if _, err := put("V1", "3", 2); err != nil {
+		t.Errorf("V1's third after one closed: %v", err)
+	}
+	if _, err := put("V1", "4", 2); !errors.Is(err, store.ErrTooManyOpen) {
+		t.Errorf("V1's fourth: %v", err)
+	}
+	reopen()
+	counts("reopened again", map[string]int{"V1": 2, "V2": 2})
 }
