@@ -43,7 +43,7 @@ const (
 // server's engines, with the limits above and the API's rate limit: a
 // client (its connection's IPv4 address, or IPv6 /64) shares its budget
 // with its HTTP calls, and past it gets RESOURCE_EXHAUSTED "Too Many
-// Attempts" before its call is read further. Serve it on its own listener.
+// Attempts" before its key is looked at. Serve it on its own listener.
 func (s *Server) GRPCServer() *grpc.Server {
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxGRPCMessage),
