@@ -10,7 +10,6 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/relay/relaytest"
 )
 
 // FuzzFluxcordBody posts any body to POST /api/payments with a vendor's
@@ -22,7 +21,7 @@ func FuzzFluxcordBody(f *testing.F) {
 		`{"amountLtc":12345678.12345678}`, `{"amountLtc":0.05,"webhookUrl":null}`, `{"amountLtc":0.05}{"x":1}`} {
 		f.Add(s)
 	}
-	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
+	m := newMerchantEnv(f, fuzzInvoices)
 	f.Fuzz(func(t *testing.T, body string) {
 		resp, out := m.postJSON(t, "/api/payments", body, map[string]string{"x-api-key": m.creds.APIKey})
 		if resp.StatusCode >= 500 && resp.StatusCode != 503 {
@@ -58,7 +57,7 @@ func FuzzPayscryptBody(f *testing.F) {
 		"\"\x7f\"", "\"%\xe2\x82\xac\xff\""} {
 		f.Add(s)
 	}
-	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
+	m := newMerchantEnv(f, fuzzInvoices)
 	f.Fuzz(func(t *testing.T, body string) {
 		resp, out := m.postJSON(t, "/v1/orders", body, map[string]string{"apikey": m.creds.APIKey})
 		if resp.StatusCode >= 500 && resp.StatusCode != 503 || resp.Header.Get("grpc-code") == "" {
