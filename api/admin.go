@@ -38,6 +38,7 @@ var adminStatuses = map[relay.Kind]int{
 	relay.KindUnauthorized: http.StatusForbidden,
 	relay.KindConflict:     http.StatusConflict,
 	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	relay.KindLimit:        http.StatusTooManyRequests,
 }
 
 // Admin is what the operator's API manages: vendors, their keys and

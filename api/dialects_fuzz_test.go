@@ -36,7 +36,7 @@ func FuzzCoinremitterForm(f *testing.F) {
 	} {
 		f.Add(s.action, s.json, s.body)
 	}
-	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
+	m := newMerchantEnv(f, fuzzInvoices)
 	f.Fuzz(func(t *testing.T, action uint8, asJSON bool, body string) {
 		name := crFuzzActions[int(action)%len(crFuzzActions)]
 		ct := "application/x-www-form-urlencoded"
@@ -101,7 +101,7 @@ func FuzzOpenAPIQuery(f *testing.F) {
 	} {
 		f.Add(s.call, s.query)
 	}
-	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
+	m := newMerchantEnv(f, fuzzInvoices)
 	f.Fuzz(func(t *testing.T, call uint8, query string) {
 		name := oaFuzzCalls[int(call)%len(oaFuzzCalls)]
 		req, _ := http.NewRequest(http.MethodGet, m.srv.URL+"/v2/"+name+"/", nil)

@@ -38,6 +38,7 @@ var fluxcordStatuses = map[relay.Kind]int{
 	relay.KindUnauthorized: http.StatusUnauthorized,
 	relay.KindConflict:     http.StatusConflict,
 	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	relay.KindLimit:        http.StatusTooManyRequests,
 }
 
 // maxJSON bounds a JSON request body.

@@ -2,11 +2,14 @@ package api_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/relay/relaytest"
 )
 
 // FuzzFluxcordBody posts any body to POST /api/payments with a vendor's
@@ -18,7 +21,7 @@ func FuzzFluxcordBody(f *testing.F) {
 		`{"amountLtc":12345678.12345678}`, `{"amountLtc":0.05,"webhookUrl":null}`, `{"amountLtc":0.05}{"x":1}`} {
 		f.Add(s)
 	}
-	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
+	m := newMerchantEnv(f, fuzzInvoices)
 	f.Fuzz(func(t *testing.T, body string) {
 		resp, out := m.postJSON(t, "/api/payments", body, map[string]string{"x-api-key": m.creds.APIKey})
 		if resp.StatusCode >= 500 && resp.StatusCode != 503 {
@@ -43,20 +46,24 @@ func FuzzFluxcordBody(f *testing.F) {
 }
 
 // FuzzPayscryptBody posts any body to POST /v1/orders with a vendor's key:
-// it never fails inside, every answer carries its gRPC code, and an order
-// it makes asks exactly the target_value given.
+// it never fails inside, every answer is one an HTTP client reads (every
+// header value valid) and carries its gRPC code and its message
+// percent-encoded, and an order it makes asks exactly the target_value
+// given.
 func FuzzPayscryptBody(f *testing.F) {
 	for _, s := range []string{`{"asset_name":"LTC","target_value":"0.1"}`, `{"asset_name":"LTC","target_value":"0.1","merchant_order_id":"A","pg_wallet_id":"0"}`,
 		`{"asset_name":"BTC","target_value":"1"}`, `{"asset_name":"LTC","target_value":0.1}`, `{"target_value":"1e3"}`, `{`, `[]`, `null`,
-		`{"asset_name":"LTC","target_value":"0.1","callback_url":"javascript:x"}`, `{"unknown":1,"asset_name":"LTC","target_value":"0.02"}`} {
+		`{"asset_name":"LTC","target_value":"0.1","callback_url":"javascript:x"}`, `{"unknown":1,"asset_name":"LTC","target_value":"0.02"}`,
+		"\"\x7f\"", "\"%\xe2\x82\xac\xff\""} {
 		f.Add(s)
 	}
-	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
+	m := newMerchantEnv(f, fuzzInvoices)
 	f.Fuzz(func(t *testing.T, body string) {
 		resp, out := m.postJSON(t, "/v1/orders", body, map[string]string{"apikey": m.creds.APIKey})
 		if resp.StatusCode >= 500 && resp.StatusCode != 503 || resp.Header.Get("grpc-code") == "" {
 			t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, out)
 		}
+		checkGRPCHeaders(t, resp, out)
 		if resp.StatusCode != 200 {
 			return
 		}
@@ -72,3 +79,36 @@ func FuzzPayscryptBody(f *testing.F) {
 		}
 	})
 }
+
+// checkGRPCHeaders checks a Payscrypt REST answer's headers: every value is
+// one HTTP allows, and grpc-message is the body's message percent-encoded
+// (only printable ASCII but '%' left as it is).
+func checkGRPCHeaders(t *testing.T, resp *http.Response, body string) {
+	t.Helper()
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				t.Fatalf("header %s: %q is not a valid value", k, v)
+			}
+		}
+	}
+	enc := resp.Header.Get("grpc-message")
+	for i := range len(enc) {
+		if c := enc[i]; c < ' ' || c > '~' || c == '%' && (i+2 >= len(enc) || !isHex(enc[i+1]) || !isHex(enc[i+2])) {
+			t.Fatalf("grpc-message %q is not percent-encoded", enc)
+		}
+	}
+	if resp.StatusCode == http.StatusOK {
+		return
+	}
+	msg, err := url.PathUnescape(enc)
+	var e struct{ Message string }
+	// The body's JSON writes invalid UTF-8 as U+FFFD: compare it so.
+	again, _ := json.Marshal(msg)
+	json.Unmarshal(again, &msg)
+	if err != nil || json.Unmarshal([]byte(body), &e) != nil || e.Message != msg {
+		t.Fatalf("grpc-message %q (%v) is not the body's message: %s", enc, err, body)
+	}
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }

@@ -30,7 +30,7 @@ func FuzzMerchantForm(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2], s[3], s[4], s[5])
 	}
-	m := newMerchantEnv(f, relaytest.InvoiceOptions{})
+	m := newMerchantEnv(f, fuzzInvoices)
 	f.Fuzz(func(t *testing.T, number, price, currency, email, callback, ret string) {
 		form := m.form(nil)
 		for k, v := range map[string]string{"invoice": number, "price": price, "currency": currency, "email": email, "callbackUrl": callback, "returnUrl": ret} {

@@ -53,6 +53,11 @@ func newMerchantEnv(t testing.TB, opt relaytest.InvoiceOptions) *merchantEnv {
 	return &merchantEnv{srv: srv, engine: env.Engine, db: env.Store, inv: inv, creds: creds}
 }
 
+// fuzzInvoices shapes the invoice engine of the fuzz targets that create
+// invoices: without a limit on open invoices, so that every execution
+// can still create one (TestMaxOpenInvoices tests the limit).
+var fuzzInvoices = relaytest.InvoiceOptions{Config: func(c *invoice.Config) { c.MaxOpen = 0 }}
+
 // form is a valid merchant form for the env's vendor, with mod applied.
 func (m *merchantEnv) form(mod map[string]string) url.Values {
 	f := url.Values{

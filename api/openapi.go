@@ -43,6 +43,7 @@ var openAPIStatuses = map[relay.Kind]int{
 	relay.KindUnauthorized: http.StatusUnauthorized,
 	relay.KindConflict:     http.StatusBadRequest,
 	relay.KindTooLarge:     http.StatusBadRequest,
+	relay.KindLimit:        http.StatusBadRequest,
 }
 
 // oaCall is one call: its parameters and the vendor it authenticated.

@@ -48,6 +48,7 @@ var payscryptCodes = map[relay.Kind]codes.Code{
 	relay.KindUnauthorized: codes.Unauthenticated,
 	relay.KindConflict:     codes.FailedPrecondition,
 	relay.KindTooLarge:     codes.InvalidArgument,
+	relay.KindLimit:        codes.ResourceExhausted,
 }
 
 // httpStatusOf maps a gRPC code to its HTTP status as grpc-gateway does.
@@ -300,12 +301,13 @@ var (
 )
 
 // payscryptREST answers a REST call with msg, or err as grpc-gateway
-// does: grpc-code and grpc-message headers, the HTTP status of the code,
-// and {"code","message","details"}.
+// does: grpc-code and grpc-message headers (the message percent-encoded,
+// as gRPC's HTTP/2 mapping writes it), the HTTP status of the code, and
+// {"code","message","details"} with the message as it is.
 func (s *Server) payscryptREST(w http.ResponseWriter, msg proto.Message, err error) {
 	st, _ := status.FromError(err)
 	w.Header().Set("grpc-code", strconv.Itoa(int(st.Code())))
-	w.Header().Set("grpc-message", st.Message())
+	w.Header().Set("grpc-message", grpcMessage(st.Message()))
 	if err != nil {
 		writeJSON(w, httpStatusOf[st.Code()], map[string]any{"code": st.Code(), "message": st.Message(), "details": []any{}})
 		return
@@ -318,6 +320,27 @@ func (s *Server) payscryptREST(w http.ResponseWriter, msg proto.Message, err err
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// grpcMessage percent-encodes a status message for the grpc-message
+// header, as gRPC's HTTP/2 mapping (PROTOCOL-HTTP2.md, Status-Message)
+// says: printable ASCII but '%' stays as it is, every other byte of the
+// UTF-8 text becomes %XX. A message may quote the request's own bytes;
+// encoded, they can never break the header.
+func grpcMessage(msg string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := range len(msg) {
+		c := msg[i]
+		if c >= ' ' && c <= '~' && c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
 }
 
 // readProto decodes a request's JSON body into m.

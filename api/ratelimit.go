@@ -18,24 +18,43 @@ import (
 // and reset every minute, as Coinremitter's do.
 const rateWindow = time.Minute
 
-// maxRateClients bounds the clients tracked in one window; past it, new
-// clients are refused until the window turns, so that a flood of sources
-// cannot grow the table without bound.
+// maxRateClients bounds the clients tracked in one window, so that a flood
+// of sources (one IPv6 /44 holds 2^20 /64s) cannot grow the table without
+// bound: past it, the client seen least recently is forgotten to make room
+// for a new one, which then starts with a full budget. A client that keeps
+// making requests stays among the most recent and keeps its count. The
+// table takes about 120 bytes a client, 120 MiB when full.
 const maxRateClients = 1 << 20
 
-// rateLimiter counts each client's requests in fixed one-minute windows. It
-// is safe for concurrent use.
+// rateLimiter counts each client's requests in fixed one-minute windows,
+// for at most max clients at a time (the least recently seen forgotten
+// first). It is safe for concurrent use.
 type rateLimiter struct {
 	limit int
 	clock clock.Clock
+	// max is the most clients tracked: maxRateClients, less in tests.
+	max int
 
 	mu     sync.Mutex
 	window time.Time
-	counts map[netip.Prefix]int
+	// slots holds the clients of the window, in a list from the most
+	// recently seen (head) to the least (tail), linked by index; index
+	// finds a client's slot.
+	slots      []rateSlot
+	index      map[netip.Prefix]int32
+	head, tail int32
+}
+
+// rateSlot is one client's count, and its neighbours in the recency list
+// (-1: none).
+type rateSlot struct {
+	client     netip.Prefix
+	n          int
+	prev, next int32
 }
 
 func newRateLimiter(limit int, clk clock.Clock) *rateLimiter {
-	return &rateLimiter{limit: limit, clock: clk, counts: map[netip.Prefix]int{}}
+	return &rateLimiter{limit: limit, clock: clk, max: maxRateClients, index: map[netip.Prefix]int32{}, head: -1, tail: -1}
 }
 
 // allow counts a request of client and returns whether it is within the
@@ -46,17 +65,61 @@ func (l *rateLimiter) allow(client netip.Prefix) (bool, int) {
 	defer l.mu.Unlock()
 	if w := now.Truncate(rateWindow); !w.Equal(l.window) {
 		l.window = w
-		clear(l.counts)
+		clear(l.index)
+		l.slots, l.head, l.tail = l.slots[:0], -1, -1
 	}
-	n, known := l.counts[client]
-	if !known && len(l.counts) >= maxRateClients {
+	i, known := l.index[client]
+	switch {
+	case known:
+		l.unlink(i)
+	case len(l.slots) < l.max:
+		i = int32(len(l.slots))
+		l.slots = append(l.slots, rateSlot{client: client})
+		l.index[client] = i
+	default:
+		// Full: the least recently seen client makes room.
+		i = l.tail
+		l.unlink(i)
+		delete(l.index, l.slots[i].client)
+		l.slots[i] = rateSlot{client: client}
+		l.index[client] = i
+	}
+	l.pushFront(i)
+	s := &l.slots[i]
+	if s.n >= l.limit {
 		return false, 0
 	}
-	if n >= l.limit {
-		return false, 0
+	s.n++
+	return true, l.limit - s.n
+}
+
+// unlink takes slot i out of the recency list.
+func (l *rateLimiter) unlink(i int32) {
+	s := &l.slots[i]
+	if s.prev >= 0 {
+		l.slots[s.prev].next = s.next
+	} else {
+		l.head = s.next
 	}
-	l.counts[client] = n + 1
-	return true, l.limit - n - 1
+	if s.next >= 0 {
+		l.slots[s.next].prev = s.prev
+	} else {
+		l.tail = s.prev
+	}
+	s.prev, s.next = -1, -1
+}
+
+// pushFront makes slot i the most recently seen.
+func (l *rateLimiter) pushFront(i int32) {
+	s := &l.slots[i]
+	s.prev, s.next = -1, l.head
+	if l.head >= 0 {
+		l.slots[l.head].prev = i
+	}
+	l.head = i
+	if l.tail < 0 {
+		l.tail = i
+	}
 }
 
 // clientOf returns the rate limit's key for a request: the client's IPv4
@@ -72,6 +135,13 @@ func clientOf(req *http.Request, header string) netip.Prefix {
 	if host == "" {
 		host, _, _ = net.SplitHostPort(req.RemoteAddr)
 	}
+	return clientPrefix(host)
+}
+
+// clientPrefix returns the rate limit's key for a client's address (host,
+// without a port): the IPv4 address, or the IPv6 /64; the zero prefix
+// for what is not an address.
+func clientPrefix(host string) netip.Prefix {
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return netip.Prefix{}

@@ -138,8 +138,9 @@ var ErrExists = errors.New("invoice exists")
 // Create validates req, quotes it, mints an input address per coin, and
 // records the invoice. A request the vendor made before, with its number,
 // returns that invoice and an error wrapping ErrExists. A refused request
-// (bad amount, currency, URL; rates unavailable) creates nothing, and its
-// error has a relay.Kind.
+// (bad amount, currency, URL; rates unavailable; a vendor with MaxOpen open
+// invoices, relay.KindLimit) creates nothing, and its error has a
+// relay.Kind.
 func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	if req.Number != "" {
 		if len(req.Number) > 100 || !printable(req.Number) {
@@ -179,6 +180,15 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The vendor's room for one more, before an address is minted for it;
+	// PutInvoice checks again as it records.
+	if e.cfg.MaxOpen > 0 {
+		if n, err := e.cfg.Store.OpenInvoicesOf(req.Vendor.ID); err != nil {
+			return nil, &relay.Error{Kind: relay.KindInternal, Message: "count open invoices", Err: err}
+		} else if n >= e.cfg.MaxOpen {
+			return nil, e.tooManyOpen()
+		}
+	}
 
 	// The quote first: a rate source that fails creates nothing.
 	now := e.cfg.Clock.Now().UTC()
@@ -208,9 +218,11 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 		c.Index, c.Address = a.Index, a.Address
 	}
 	inv.Status, inv.StatusChanged = string(StatusPending), now
-	err = e.cfg.Store.PutInvoice(inv, store.IDs{Prefix: req.Prefix, NumberPrefix: req.NumberPrefix})
+	err = e.cfg.Store.PutInvoice(inv, store.IDs{Prefix: req.Prefix, NumberPrefix: req.NumberPrefix}, e.cfg.MaxOpen)
 	if errors.Is(err, store.ErrIDTaken) {
 		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + clip(req.ID) + " exists"}
+	} else if errors.Is(err, store.ErrTooManyOpen) {
+		return nil, e.tooManyOpen()
 	} else if errors.Is(err, store.ErrExists) {
 		// The same number, created meanwhile: that one stands.
 		v, err := e.Show(ctx, inv.ID)
@@ -223,6 +235,12 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	}
 	e.log.Info().Str("invoice", inv.ID).Str("vendor", inv.Vendor).Str("amount", inv.Amount).Str("currency", inv.Currency).Msg("invoice created")
 	return e.view(ctx, inv)
+}
+
+// tooManyOpen is Create's error for a vendor with MaxOpen open invoices.
+func (e *Engine) tooManyOpen() error {
+	return &relay.Error{Kind: relay.KindLimit, Message: fmt.Sprintf(
+		"too many open invoices: this vendor has %d, the most this server allows at once; an invoice stays open until it expires", e.cfg.MaxOpen)}
 }
 
 // payable keeps the sides of an invoice whose amount the relay forwards: a

@@ -48,9 +48,10 @@ var _ Relay = (*relay.Engine)(nil)
 // Store is what the engine keeps. *store.DB implements it.
 type Store interface {
 	VendorStore
-	PutInvoice(inv *store.Invoice, ids store.IDs) error
+	PutInvoice(inv *store.Invoice, ids store.IDs, maxOpen int) error
 	UpdateInvoice(inv *store.Invoice) error
 	CloseInvoice(id string) error
+	OpenInvoicesOf(vendor string) (int, error)
 	Invoice(id string) (*store.Invoice, error)
 	InvoiceByNumber(vendor, dialect, number string) (*store.Invoice, error)
 	OpenInvoices() ([]string, error)
@@ -111,12 +112,23 @@ type Config struct {
 	// Announcers tell of invoices' status changes in webhooks, by the
 	// dialect that created them; a dialect without one sends none.
 	Announcers map[string]Announcer
-	Log        zerolog.Logger
+	// MaxOpen is the most unpaid open invoices a vendor may have (0: no
+	// limit): the engine looks at every open invoice every Recheck, so one
+	// key must not open them without bound, and one nobody paid costs its
+	// maker nothing (see store.DB.OpenInvoicesOf).
+	MaxOpen int
+	Log     zerolog.Logger
 }
+
+// DefaultMaxOpen is the default of Config.MaxOpen: 20,000 unpaid open
+// invoices a vendor, about 660 abandoned a day at the default expiry of 30
+// days.
+const DefaultMaxOpen = 20_000
 
 // DefaultConfig returns the defaults: quotes valid 15 minutes, invoices
 // payable 30 days, half a percent of tolerance, callbacks for 100 blocks, a
-// look at open invoices every 10 seconds.
+// look at open invoices every 10 seconds, at most DefaultMaxOpen open
+// invoices a vendor.
 func DefaultConfig() Config {
 	tol, _ := relay.ParseFraction("0.005")
 	return Config{
@@ -128,6 +140,7 @@ func DefaultConfig() Config {
 		Recheck:              10 * time.Second,
 		HoldExpiry:           7 * 24 * time.Hour,
 		Name:                 "ferry",
+		MaxOpen:              DefaultMaxOpen,
 		Clock:                clock.System{},
 		Log:                  zerolog.Nop(),
 	}
@@ -155,6 +168,8 @@ func (c Config) Validate() error {
 		return field("Recheck", "must be positive")
 	case c.HoldExpiry < time.Minute:
 		return field("HoldExpiry", "must be at least a minute, not %v", c.HoldExpiry)
+	case c.MaxOpen < 0:
+		return field("MaxOpen", "must not be negative (0: no limit), not %d", c.MaxOpen)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"time"
 
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
@@ -131,9 +130,11 @@ type CoinHealth struct {
 
 // Health asks each coin's node for its height and compares it with the
 // scanner's. It is OK when every node answers, no scanner has halted, and
-// none trails its node by more than a few blocks.
+// none trails its node by more than a few blocks. A node's answer is kept
+// for a second of the engine's clock: concurrent and repeated calls ask
+// each node at most once a second.
 func (e *Engine) Health(ctx context.Context) Health {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
 	h := Health{OK: true}
 	for _, r := range e.order {
@@ -144,7 +145,7 @@ func (e *Engine) Health(ctx context.Context) Health {
 		if err := r.mempool.Err(); err != nil {
 			c.MempoolError = err.Error()
 		}
-		tip, err := r.Blocks.BlockCount(ctx)
+		tip, err := r.nodeTip.get(ctx, r.clock, r.Blocks.BlockCount)
 		if err != nil {
 			c.NodeError = err.Error()
 		} else {

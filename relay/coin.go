@@ -43,6 +43,9 @@ type coinRunner struct {
 	retryAt   time.Time
 	retryWait time.Duration
 
+	// nodeTip keeps the node's height for Health.
+	nodeTip tipCache
+
 	halted atomic.Pointer[string]
 	// nudged asks for a forwarder pass at the next step.
 	nudged atomic.Bool

@@ -29,6 +29,9 @@ const (
 	KindConflict
 	// KindTooLarge is a request larger than the API takes.
 	KindTooLarge
+	// KindLimit is a request past a limit of what a client may hold (a
+	// vendor's open invoices): it may succeed once the client holds less.
+	KindLimit
 )
 
 // Error is an error with a kind and a message fit for the client. The

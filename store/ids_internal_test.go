@@ -41,14 +41,14 @@ func TestInvoicesNumberedBefore(t *testing.T) {
 	}
 
 	cr := &Invoice{Vendor: "V1", Dialect: "coinremitter", Created: t0.Add(time.Minute)}
-	if err := db.PutInvoice(cr, IDs{NumberPrefix: "LTC"}); err != nil {
+	if err := db.PutInvoice(cr, IDs{NumberPrefix: "LTC"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if cr.Number != "LTC4" || !IsNewInvoiceID(cr.ID, "") {
 		t.Errorf("a new Coinremitter invoice: id %q, number %q, want a random id and LTC4", cr.ID, cr.Number)
 	}
 	lp := &Invoice{Vendor: "V1", Number: "43"}
-	if err := db.PutInvoice(lp, IDs{Prefix: "LTPP-"}); err != nil || !IsNewInvoiceID(lp.ID, "LTPP-") {
+	if err := db.PutInvoice(lp, IDs{Prefix: "LTPP-"}, 0); err != nil || !IsNewInvoiceID(lp.ID, "LTPP-") {
 		t.Errorf("a new LitePay invoice: %q, %v", lp.ID, err)
 	}
 	for _, inv := range old {
@@ -69,7 +69,7 @@ func TestInvoicesNumberedBefore(t *testing.T) {
 	if list, _ := db.InvoicesOf("V1", "coinremitter", 0, 10); len(list) != 2 || list[0].ID != "LTC2" || list[1].ID != cr.ID {
 		t.Errorf("V1's Coinremitter invoices: %v", list)
 	}
-	if next := (&Invoice{Vendor: "V1", Dialect: "coinremitter"}); db.PutInvoice(next, IDs{NumberPrefix: "LTC"}) != nil || next.Number != "LTC5" {
+	if next := (&Invoice{Vendor: "V1", Dialect: "coinremitter"}); db.PutInvoice(next, IDs{NumberPrefix: "LTC"}, 0) != nil || next.Number != "LTC5" {
 		t.Errorf("the next number: %q", next.Number)
 	}
 }

@@ -26,6 +26,10 @@ const (
 // ErrExists reports a record that is already there.
 var ErrExists = errors.New("already exists")
 
+// ErrTooManyOpen reports a new invoice refused because its vendor has as
+// many unpaid open invoices as it may have.
+var ErrTooManyOpen = errors.New("too many open invoices")
+
 // Invoice is an amount a vendor asks of a customer: in fiat, quoted in
 // each coin the vendor takes, or in a coin. Its payments are the deposits
 // to its input addresses, one per coin.
@@ -237,8 +241,10 @@ const maxIDTries = 4
 // which it sets in inv.ID. With ids.NumberPrefix, an invoice without a
 // Number gets the vendor's next display number, set in inv.Number. A
 // number the vendor already used in the dialect returns ErrExists (not
-// ErrIDTaken) with the existing invoice's ID in inv.ID.
-func (db *DB) PutInvoice(inv *Invoice, ids IDs) error {
+// ErrIDTaken) with the existing invoice's ID in inv.ID. With maxOpen > 0,
+// a vendor with maxOpen unpaid open invoices already (see
+// OpenInvoicesOf) gets ErrTooManyOpen, and nothing is written.
+func (db *DB) PutInvoice(inv *Invoice, ids IDs, maxOpen int) error {
 	db.invMu.Lock()
 	defer db.invMu.Unlock()
 	if inv.Number != "" {
@@ -247,6 +253,14 @@ func (db *DB) PutInvoice(inv *Invoice, ids IDs) error {
 			return fmt.Errorf("put invoice %s %s: %w", inv.Vendor, inv.Number, ErrExists)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
+		}
+	}
+	if maxOpen > 0 {
+		if err := db.countOpen(); err != nil {
+			return err
+		}
+		if db.openOf[inv.Vendor] >= maxOpen {
+			return fmt.Errorf("put invoice of %s: %d open: %w", inv.Vendor, db.openOf[inv.Vendor], ErrTooManyOpen)
 		}
 	}
 	b := new(leveldb.Batch)
@@ -274,6 +288,9 @@ func (db *DB) PutInvoice(inv *Invoice, ids IDs) error {
 	b.Put(invoiceOpenKey(inv.ID), nil)
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
+	}
+	if db.openOf != nil && unpaid(inv.Status) {
+		db.openOf[inv.Vendor]++
 	}
 	return nil
 }
@@ -335,18 +352,119 @@ func (db *DB) invoiceNumber(b *leveldb.Batch, inv *Invoice, prefix string) error
 // UpdateInvoice rewrites an invoice's record, synced: its quotes, its
 // status, cancellation. The open set is left to CloseInvoice.
 func (db *DB) UpdateInvoice(inv *Invoice) error {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	was := ""
+	if db.openOf != nil {
+		old, err := db.Invoice(inv.ID)
+		if err != nil {
+			return fmt.Errorf("update invoice %s: %w", inv.ID, err)
+		}
+		was = old.Status
+	}
 	if err := db.ldb.Put(invoiceKey(inv.ID), inv.encode(), syncWrite); err != nil {
 		return fmt.Errorf("update invoice %s: %w", inv.ID, err)
+	}
+	if db.openOf != nil && unpaid(was) != unpaid(inv.Status) {
+		if _, err := db.get(invoiceOpenKey(inv.ID)); err == nil {
+			db.count(inv.Vendor, unpaid(inv.Status))
+		}
 	}
 	return nil
 }
 
+// unpaid reports whether an invoice of status is one nobody paid anything
+// to (pending, cancelled, expired; "" in records written before statuses
+// were): what OpenInvoicesOf counts.
+func unpaid(status string) bool {
+	switch status {
+	case "", "pending", "cancelled", "expired":
+		return true
+	}
+	return false
+}
+
+// count moves vendor's count of unpaid open invoices by one, up or down.
+// db.invMu is held.
+func (db *DB) count(vendor string, up bool) {
+	if up {
+		db.openOf[vendor]++
+		return
+	}
+	if db.openOf[vendor] > 0 {
+		if db.openOf[vendor]--; db.openOf[vendor] == 0 {
+			delete(db.openOf, vendor)
+		}
+	}
+}
+
 // CloseInvoice takes an invoice out of the open set: nothing about it
-// changes any more.
+// changes any more. Closing it again changes nothing.
 func (db *DB) CloseInvoice(id string) error {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	var inv *Invoice
+	if db.openOf != nil {
+		switch _, err := db.get(invoiceOpenKey(id)); {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("close invoice %s: %w", id, err)
+		}
+		inv, _ = db.Invoice(id) // one that does not decode counts for no vendor
+	}
 	if err := db.ldb.Delete(invoiceOpenKey(id), syncWrite); err != nil {
 		return fmt.Errorf("close invoice %s: %w", id, err)
 	}
+	if inv != nil && unpaid(inv.Status) {
+		db.count(inv.Vendor, false)
+	}
+	return nil
+}
+
+// OpenInvoicesOf returns how many unpaid open invoices vendor has: open
+// ones that nobody paid anything to (pending, cancelled, or expired and
+// not yet closed). The engine looks at every open invoice after each
+// block, and these cost their maker nothing: they are what
+// --max-open-invoices bounds.
+func (db *DB) OpenInvoicesOf(vendor string) (int, error) {
+	db.invMu.Lock()
+	defer db.invMu.Unlock()
+	if err := db.countOpen(); err != nil {
+		return 0, err
+	}
+	return db.openOf[vendor], nil
+}
+
+// countOpen counts each vendor's unpaid open invoices into db.openOf,
+// once: a walk of the open set, reading each invoice. PutInvoice,
+// UpdateInvoice and CloseInvoice keep the counts from then on. db.invMu
+// is held.
+func (db *DB) countOpen() error {
+	if db.openOf != nil {
+		return nil
+	}
+	counts := map[string]int{}
+	pfx := invoiceOpenKey("")
+	it := db.ldb.NewIterator(util.BytesPrefix(pfx), nil)
+	defer it.Release()
+	for it.Next() {
+		id := string(it.Key()[len(pfx):])
+		inv, err := db.Invoice(id)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
+			continue // counts for no vendor, as CloseInvoice uncounts it
+		}
+		if err != nil {
+			return fmt.Errorf("count open invoices: %s: %w", id, err)
+		}
+		if unpaid(inv.Status) {
+			counts[inv.Vendor]++
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("count open invoices: %w", err)
+	}
+	db.openOf = counts
 	return nil
 }
 

@@ -52,18 +52,18 @@ func TestInvoices(t *testing.T) {
 	inv := &store.Invoice{Vendor: "V1", Number: "42", Amount: "10.00", Currency: "USD", CallbackURL: "https://shop.example/cb?i=42",
 		Created: t0, Expires: t0.Add(720 * time.Hour),
 		Coins: []store.InvoiceCoin{{Coin: "ltc", Index: 7, Address: "rltc1q…", Due: 12_500_000, Rate: "80", Quoted: t0, QuoteExpires: t0.Add(15 * time.Minute)}}}
-	if err := db.PutInvoice(inv, store.IDs{Prefix: "LTPP-"}); err != nil {
+	if err := db.PutInvoice(inv, store.IDs{Prefix: "LTPP-"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if !store.IsNewInvoiceID(inv.ID, "LTPP-") {
 		t.Fatalf("first invoice is %s", inv.ID)
 	}
 	again := &store.Invoice{Vendor: "V1", Number: "42"}
-	if err := db.PutInvoice(again, store.IDs{Prefix: "LTPP-"}); !errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrIDTaken) || again.ID != inv.ID {
+	if err := db.PutInvoice(again, store.IDs{Prefix: "LTPP-"}, 0); !errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrIDTaken) || again.ID != inv.ID {
 		t.Fatalf("the same vendor and number again: %v, %s", err, again.ID)
 	}
 	other := &store.Invoice{Vendor: "V2", Number: "42", Created: t0}
-	if err := db.PutInvoice(other, store.IDs{Prefix: "LTPP-"}); err != nil || other.ID == inv.ID || !store.IsNewInvoiceID(other.ID, "LTPP-") {
+	if err := db.PutInvoice(other, store.IDs{Prefix: "LTPP-"}, 0); err != nil || other.ID == inv.ID || !store.IsNewInvoiceID(other.ID, "LTPP-") {
 		t.Fatalf("another vendor's 42: %s, %v", other.ID, err)
 	}
 	got, err := db.InvoiceOfAddress("ltc", 7)
@@ -80,7 +80,7 @@ func TestInvoices(t *testing.T) {
 
 	// Numbers are the vendor's own in each dialect; an id may be given.
 	ps := &store.Invoice{Vendor: "V1", Dialect: "payscrypt", Number: "42", WebhookURL: "https://shop.example/wh", Description: "two mugs", Changes: 3}
-	if err := db.PutInvoice(ps, store.IDs{}); err != nil || !store.IsNewInvoiceID(ps.ID, "") {
+	if err := db.PutInvoice(ps, store.IDs{}, 0); err != nil || !store.IsNewInvoiceID(ps.ID, "") {
 		t.Fatalf("a Payscrypt order 42 of V1: %s, %v", ps.ID, err)
 	}
 	if got, err := db.InvoiceByNumber("V1", "payscrypt", "42"); err != nil || got.ID != ps.ID || got.WebhookURL != ps.WebhookURL ||
@@ -89,13 +89,13 @@ func TestInvoices(t *testing.T) {
 	}
 	const uuid = "550e8400-e29b-41d4-a716-446655440000"
 	fx := &store.Invoice{ID: uuid, Vendor: "V1", Dialect: "fluxcord"}
-	if err := db.PutInvoice(fx, store.IDs{Prefix: "ignored-"}); err != nil || fx.ID != uuid {
+	if err := db.PutInvoice(fx, store.IDs{Prefix: "ignored-"}, 0); err != nil || fx.ID != uuid {
 		t.Fatalf("with its own id: %s, %v", fx.ID, err)
 	}
-	if err := db.PutInvoice(&store.Invoice{ID: uuid, Vendor: "V2"}, store.IDs{}); !errors.Is(err, store.ErrIDTaken) {
+	if err := db.PutInvoice(&store.Invoice{ID: uuid, Vendor: "V2"}, store.IDs{}, 0); !errors.Is(err, store.ErrIDTaken) {
 		t.Fatalf("an id taken: %v", err)
 	}
-	if err := db.PutInvoice(&store.Invoice{ID: inv.ID, Vendor: "V2"}, store.IDs{}); !errors.Is(err, store.ErrIDTaken) {
+	if err := db.PutInvoice(&store.Invoice{ID: inv.ID, Vendor: "V2"}, store.IDs{}, 0); !errors.Is(err, store.ErrIDTaken) {
 		t.Fatalf("a random id taken: %v", err)
 	}
 	if err := db.CloseInvoice(inv.ID); err != nil {
@@ -116,7 +116,7 @@ func TestInvoiceIDs(t *testing.T) {
 	for i := range 200 {
 		prefix := []string{"LTPP-", ""}[i%2]
 		inv := &store.Invoice{Vendor: "V1", Dialect: []string{"", "payscrypt"}[i%2]}
-		if err := db.PutInvoice(inv, store.IDs{Prefix: prefix}); err != nil {
+		if err := db.PutInvoice(inv, store.IDs{Prefix: prefix}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if !store.IsNewInvoiceID(inv.ID, prefix) || len(inv.ID) != len(prefix)+24 || seen[inv.ID] {
@@ -169,7 +169,7 @@ func TestInvoiceNumbers(t *testing.T) {
 	put := func(vendor, prefix string) *store.Invoice {
 		t.Helper()
 		inv := &store.Invoice{Vendor: vendor, Dialect: "coinremitter"}
-		if err := db.PutInvoice(inv, store.IDs{NumberPrefix: prefix}); err != nil {
+		if err := db.PutInvoice(inv, store.IDs{NumberPrefix: prefix}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if !store.IsNewInvoiceID(inv.ID, "") {
@@ -188,7 +188,7 @@ func TestInvoiceNumbers(t *testing.T) {
 		t.Errorf("V2's LTC2: %+v, %v", inv, err)
 	}
 	own := &store.Invoice{Vendor: "V1", Dialect: "coinremitter", Number: "mine"}
-	if err := db.PutInvoice(own, store.IDs{NumberPrefix: "LTC"}); err != nil || own.Number != "mine" {
+	if err := db.PutInvoice(own, store.IDs{NumberPrefix: "LTC"}, 0); err != nil || own.Number != "mine" {
 		t.Errorf("its own number: %q, %v", own.Number, err)
 	}
 }
@@ -203,7 +203,7 @@ func TestInvoicesOf(t *testing.T) {
 	for i, who := range []string{"V1", "V2", "V1", "V1", "V1"} {
 		inv := &store.Invoice{Vendor: who, Dialect: "openapi", Created: t0.Add(time.Duration(i) * time.Minute),
 			Fields: map[string]string{"pos_id": fmt.Sprintf("POS%d", i), "reference_no": ""}, PaymentsSeen: int64(i), PaymentsCounted: 1}
-		if err := db.PutInvoice(inv, store.IDs{Prefix: "OA-"}); err != nil {
+		if err := db.PutInvoice(inv, store.IDs{Prefix: "OA-"}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if who == "V1" {
@@ -214,7 +214,7 @@ func TestInvoicesOf(t *testing.T) {
 		}
 	}
 	cr := &store.Invoice{Vendor: "V1", Dialect: "coinremitter", Created: t0}
-	if err := db.PutInvoice(cr, store.IDs{NumberPrefix: "LTC"}); err != nil {
+	if err := db.PutInvoice(cr, store.IDs{NumberPrefix: "LTC"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -280,4 +280,98 @@ func TestCheckNetwork(t *testing.T) {
 	if n, _ := db.Network(); n != "regtest" {
 		t.Errorf("network %q", n)
 	}
+}
+
+// TestOpenInvoicesCounted: with a limit, PutInvoice refuses a vendor's
+// invoice once the vendor has that many open, writing nothing; closing one
+// (even twice) makes room for one; the counts come from the open set, so
+// they hold across a reopen and in a store written before the limit.
+func TestOpenInvoicesCounted(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopen := func() {
+		t.Helper()
+		db.Close()
+		if db, err = store.Open(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { db.Close() })
+	put := func(vendor, number string, maxOpen int) (*store.Invoice, error) {
+		inv := &store.Invoice{Vendor: vendor, Dialect: "litepay", Number: number, Created: time.Unix(1700000000, 0).UTC()}
+		return inv, db.PutInvoice(inv, store.IDs{Prefix: "LTPP-"}, maxOpen)
+	}
+	counts := func(when string, want map[string]int) {
+		t.Helper()
+		for v, n := range want {
+			if got, err := db.OpenInvoicesOf(v); err != nil || got != n {
+				t.Errorf("%s: %s has %d open (%v), want %d", when, v, got, err, n)
+			}
+		}
+	}
+
+	// Written with no limit, as before there was one.
+	first, err := put("V1", "1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][2]string{{"V1", "2"}, {"V2", "1"}} {
+		if _, err := put(p[0], p[1], 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reopen()
+	counts("reopened", map[string]int{"V1": 2, "V2": 1, "V3": 0})
+
+	if _, err := put("V1", "3", 2); !errors.Is(err, store.ErrTooManyOpen) {
+		t.Fatalf("V1's third with a limit of 2: %v", err)
+	}
+	if _, err := db.InvoiceByNumber("V1", "litepay", "3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused invoice was written: %v", err)
+	}
+	if _, err := put("V1", "1", 2); !errors.Is(err, store.ErrExists) {
+		t.Errorf("V1's number 1 again: %v, want ErrExists", err)
+	}
+	if _, err := put("V2", "2", 2); err != nil {
+		t.Errorf("V2's second: %v", err)
+	}
+	counts("after puts", map[string]int{"V1": 2, "V2": 2})
+
+	for range 2 {
+		if err := db.CloseInvoice(first.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts("one closed twice", map[string]int{"V1": 1, "V2": 2})
+	if _, err := put("V1", "3", 2); err != nil {
+		t.Errorf("V1's third after one closed: %v", err)
+	}
+	if _, err := put("V1", "4", 2); !errors.Is(err, store.ErrTooManyOpen) {
+		t.Errorf("V1's fourth: %v", err)
+	}
+	reopen()
+	counts("reopened again", map[string]int{"V1": 2, "V2": 2})
+
+	// A paid invoice costs its maker money: it is not counted, open or not.
+	third, err := db.InvoiceByNumber("V1", "litepay", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	third.Status = "paid"
+	if err := db.UpdateInvoice(third); err != nil {
+		t.Fatal(err)
+	}
+	counts("one paid", map[string]int{"V1": 1})
+	if _, err := put("V1", "4", 2); err != nil {
+		t.Errorf("V1's fourth once one is paid: %v", err)
+	}
+	reopen()
+	counts("reopened with one paid", map[string]int{"V1": 2, "V2": 2})
+	if err := db.CloseInvoice(third.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts("the paid one closed", map[string]int{"V1": 2})
 }

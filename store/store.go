@@ -43,6 +43,9 @@ type DB struct {
 	// check for an existing ID, RecordMail), so that a message is neither
 	// queued twice nor brought back after it was sent.
 	cbMu, invMu, mailMu sync.Mutex
+	// openOf counts each vendor's open invoices, once countOpen has
+	// walked the open set (nil before); invMu guards it.
+	openOf map[string]int
 	// coins are the coins on the store's network, by id, once the store
 	// knows its network: address records leave out what they derive.
 	coins atomic.Pointer[map[string]*chain.Coin]

@@ -64,6 +64,7 @@ type Config struct {
 	QuoteValidity        time.Duration
 	InvoiceExpiry        time.Duration
 	HoldExpiry           time.Duration
+	MaxOpenInvoices      int
 	SMTPURL              string
 	SMTPFrom             string
 	PublicURL            string
@@ -103,6 +104,7 @@ func DefaultConfig() Config {
 		QuoteValidity:        inv.QuoteValidity,
 		InvoiceExpiry:        inv.Expiry,
 		HoldExpiry:           inv.HoldExpiry,
+		MaxOpenInvoices:      inv.MaxOpen,
 		SessionExpiry:        a.SessionExpiry,
 		ZeroConfLTC:          chain.FormatAmountShort(a.ZeroConf["ltc"]),
 		ZeroConfBTC:          chain.FormatAmountShort(a.ZeroConf["btc"]),
@@ -153,6 +155,7 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.QuoteValidity, "quote-validity", c.QuoteValidity, "how long a fiat invoice's quote in a coin holds")
 	fs.DurationVar(&c.InvoiceExpiry, "invoice-expiry", c.InvoiceExpiry, "how long an invoice stays payable")
 	fs.DurationVar(&c.HoldExpiry, "hold-expiry", c.HoldExpiry, "how long a payment an invoice holds waits for the vendor to accept or refund it before it is forwarded")
+	fs.IntVar(&c.MaxOpenInvoices, "max-open-invoices", c.MaxOpenInvoices, "the most unpaid open invoices (orders, payment sessions) a vendor may have at once; one stays open until it expires (0: no limit)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "smtp://user:pass@host:port (STARTTLS when offered) or smtps://… to email vendors; empty: no email")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "the address vendors' email comes from")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "ferry's address as customers reach it (https://pay.example), for the links it hands out; empty: the request's host")
@@ -218,6 +221,7 @@ var fieldFlags = map[string]string{
 	"QuoteValidity":            "--quote-validity",
 	"Expiry":                   "--invoice-expiry",
 	"HoldExpiry":               "--hold-expiry",
+	"MaxOpen":                  "--max-open-invoices",
 }
 
 // flagError names the flag of a configuration field's error.
@@ -336,6 +340,10 @@ func (c Config) settings() (*settings, error) {
 func (c Config) invoiceSettings(s *settings) error {
 	s.invoice = invoice.DefaultConfig()
 	s.invoice.QuoteValidity, s.invoice.Expiry, s.invoice.HoldExpiry = c.QuoteValidity, c.InvoiceExpiry, c.HoldExpiry
+	if c.MaxOpenInvoices < 0 {
+		return flagError(&relay.FieldError{Field: "MaxOpen", Err: fmt.Errorf("must not be negative (0: no limit), not %d", c.MaxOpenInvoices)})
+	}
+	s.invoice.MaxOpen = c.MaxOpenInvoices
 	if c.HoldExpiry < time.Minute {
 		return flagError(&relay.FieldError{Field: "HoldExpiry", Err: fmt.Errorf("must be at least a minute, not %v", c.HoldExpiry)})
 	}

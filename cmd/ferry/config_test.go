@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-relay/ferry/invoice"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -87,6 +89,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"bad public url", func(c *Config) { c.PublicURL = "ftp://pay.example" }, "--public-url"},
 		{"metrics on the API", func(c *Config) { c.MetricsListen = c.Listen }, "--metrics-listen: must not be the API's address"},
 		{"short hold", func(c *Config) { c.HoldExpiry = time.Second }, "--hold-expiry: must be at least a minute"},
+		{"negative open invoices", func(c *Config) { c.MaxOpenInvoices = -1 }, "--max-open-invoices: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,5 +190,29 @@ func TestDeployEnvFile(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("deploy/ferry.env names no variable")
+	}
+}
+
+// TestMaxOpenInvoicesFlag: --max-open-invoices (or its variable) reaches
+// the invoice engine; its default is the engine's.
+func TestMaxOpenInvoicesFlag(t *testing.T) {
+	env := map[string]string{"FERRY_NETWORK": "regtest", "FERRY_LTC_RPC": "http://u:p@127.0.0.1:1",
+		"FERRY_LTC_FEE_ADDRESS": "rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr"}
+	for _, tt := range []struct {
+		env  string
+		want int
+	}{{"", invoice.DefaultMaxOpen}, {"5", 5}, {"0", 0}} {
+		env["FERRY_MAX_OPEN_INVOICES"] = tt.env
+		cfg := DefaultConfig()
+		if err := cfg.ParseFlags(nil, func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		s, err := cfg.settings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.invoice.MaxOpen != tt.want {
+			t.Errorf("FERRY_MAX_OPEN_INVOICES=%q: MaxOpen %d, want %d", tt.env, s.invoice.MaxOpen, tt.want)
+		}
 	}
 }
