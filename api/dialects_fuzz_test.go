@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/relay/relaytest"
 	"github.com/ferry-relay/ferry/store"
 )
 
