@@ -35,6 +35,7 @@ var merchantStatuses = map[relay.Kind]int{
 	relay.KindUnauthorized: http.StatusForbidden,
 	relay.KindConflict:     http.StatusConflict,
 	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	relay.KindForbidden:    http.StatusForbidden,
 }
 
 // merchantFields are the form's fields; the first six are required.

@@ -46,7 +46,7 @@ type Invoices interface {
 	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
 	Show(ctx context.Context, id string) (*invoice.View, error)
 	Get(ctx context.Context, id string) (*invoice.View, error)
-	VendorByAPIKey(ctx context.Context, key string) (*store.Vendor, error)
+	VendorByAPIKey(ctx context.Context, key string) (*invoice.Principal, error)
 	Cancel(ctx context.Context, id string) (*invoice.View, error)
 	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
 	Accept(ctx context.Context, id string, amount int64) (*invoice.View, error)

@@ -29,6 +29,9 @@ const (
 	KindConflict
 	// KindTooLarge is a request larger than the API takes.
 	KindTooLarge
+	// KindForbidden is a request whose credentials are right but do not
+	// allow it (an API key of scope create cancelling a payment).
+	KindForbidden
 )
 
 // Error is an error with a kind and a message fit for the client. The
