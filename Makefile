@@ -13,7 +13,7 @@ export PATH := $(PATH):$(shell PATH="$(PATH)" $(GO) env GOPATH)/bin
 # Budgets are counts of executions, not durations: Go 1.26's fuzz
 # coordinator can fail a duration-bound run with a spurious "context
 # deadline exceeded" when it ends (go.dev/issue/75804, fixed in Go 1.27).
-FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantForm:20 ./api:FuzzAdminVendor:20 \
+FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantForm:20 ./api:FuzzAdminVendor:20 ./api:FuzzAdminKey:20 \
 	./relay:FuzzParseCallback ./chain:FuzzDecodeBlock ./chain:FuzzHexResult \
 	./rates:FuzzParseDecimal ./rates:FuzzParseFiatAmount ./rates:FuzzCoinGecko ./rates:FuzzKraken \
 	./mail:FuzzHeaders ./mail:FuzzParseURL ./webhook:FuzzVerify \

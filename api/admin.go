@@ -22,7 +22,11 @@ import (
 //	POST   /vendors                        add a vendor: {"name","email","payout":{"ltc":…,"btc":…}} → its credentials
 //	GET    /vendors                        list the vendors
 //	DELETE /vendors/:id                    remove a vendor
-//	POST   /vendors/:id/key                a new API key (the old one stops working)
+//	POST   /vendors/:id/key                one new API key of scope all in place of all the vendor's (they stop working)
+//	POST   /vendors/:id/keys               another API key: {"scope":"all"|"create"} (create if absent) → {"key_id","api_key","scope",…}
+//	GET    /vendors/:id/keys               the vendor's API keys: their ids, scopes and times of creation
+//	DELETE /vendors/:id/keys/:key          revoke one: it stops working at once
+//	POST   /vendors/:id/secret             a new secret (the old one stops working)
 //	GET    /vendors/:id/webhook-secret     the webhook secret (?rotate=1: a new one)
 //	POST   /vendors/:id/webhooks           register a webhook endpoint: {"url"}
 //	GET    /vendors/:id/webhooks           list them
@@ -39,6 +43,7 @@ var adminStatuses = map[relay.Kind]int{
 	relay.KindConflict:     http.StatusConflict,
 	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
 	relay.KindLimit:        http.StatusTooManyRequests,
+	relay.KindForbidden:    http.StatusForbidden,
 }
 
 // Admin is what the operator's API manages: vendors, their keys and
@@ -49,6 +54,10 @@ type Admin interface {
 	List(ctx context.Context) ([]*store.Vendor, error)
 	Remove(ctx context.Context, id string) error
 	NewAPIKey(ctx context.Context, vendor string) (*invoice.Credentials, error)
+	AddAPIKey(ctx context.Context, vendor string, scope store.Scope) (*invoice.NewKey, error)
+	APIKeys(ctx context.Context, vendor string) ([]store.APIKey, error)
+	RevokeAPIKey(ctx context.Context, vendor, id string) error
+	NewSecret(ctx context.Context, vendor string) (string, error)
 	WebhookSecret(ctx context.Context, vendor string, rotate bool) (string, error)
 	AddEndpoint(ctx context.Context, vendor, url string) (*store.Endpoint, error)
 	Endpoints(ctx context.Context, vendor string) ([]*store.Endpoint, error)
@@ -72,6 +81,10 @@ func AdminHandler(a Admin, log zerolog.Logger) http.Handler {
 	rt.GET("/vendors", s.listVendors)
 	rt.DELETE("/vendors/:id", s.removeVendor)
 	rt.POST("/vendors/:id/key", s.newAPIKey)
+	rt.POST("/vendors/:id/keys", s.addAPIKey)
+	rt.GET("/vendors/:id/keys", s.listAPIKeys)
+	rt.DELETE("/vendors/:id/keys/:key", s.revokeAPIKey)
+	rt.POST("/vendors/:id/secret", s.newSecret)
 	rt.GET("/vendors/:id/webhook-secret", s.webhookSecret)
 	rt.POST("/vendors/:id/webhooks", s.addEndpoint)
 	rt.GET("/vendors/:id/webhooks", s.listEndpoints)
@@ -87,21 +100,32 @@ func (s *admin) adminError(w http.ResponseWriter, err error) {
 	writeJSON(w, adminStatuses[kind], map[string]string{"error": msg})
 }
 
-func (s *admin) addVendor(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	var nv invoice.NewVendor
+// decodeBody reads a request's body strictly into v: at most 16 KiB, one
+// JSON value of v's fields only; empty is v's zero value if empty is set.
+// noun names v in the error.
+func decodeBody(w http.ResponseWriter, req *http.Request, v any, noun string, empty bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 16<<10))
 	if err != nil {
-		s.adminError(w, &relay.Error{Kind: relay.KindInvalid, Message: "the body cannot be read (at most 16 KiB)"})
-		return
+		return &relay.Error{Kind: relay.KindInvalid, Message: "the body cannot be read (at most 16 KiB)"}
+	}
+	if empty && len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&nv); err != nil {
-		s.adminError(w, &relay.Error{Kind: relay.KindInvalid, Message: "the body must be a vendor in JSON: " + err.Error()})
-		return
+	if err := dec.Decode(v); err != nil {
+		return &relay.Error{Kind: relay.KindInvalid, Message: "the body must be a " + noun + " in JSON: " + err.Error()}
 	}
 	if trailing(dec, body) {
-		s.adminError(w, &relay.Error{Kind: relay.KindInvalid, Message: "the body must be one vendor in JSON"})
+		return &relay.Error{Kind: relay.KindInvalid, Message: "the body must be one " + noun + " in JSON"}
+	}
+	return nil
+}
+
+func (s *admin) addVendor(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	var nv invoice.NewVendor
+	if err := decodeBody(w, req, &nv, "vendor", false); err != nil {
+		s.adminError(w, err)
 		return
 	}
 	c, err := s.a.Add(req.Context(), nv)
@@ -135,7 +159,58 @@ func (s *admin) newAPIKey(w http.ResponseWriter, req *http.Request, ps httproute
 		s.adminError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"vendor": c.Vendor, "api_key": c.APIKey})
+	writeJSON(w, http.StatusOK, map[string]any{"vendor": c.Vendor, "api_key": c.APIKey, "key_id": c.KeyID, "scope": c.Scope})
+}
+
+func (s *admin) addAPIKey(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	var body struct {
+		Scope *string `json:"scope"`
+	}
+	if err := decodeBody(w, req, &body, `key ({"scope":"all"} or {"scope":"create"})`, true); err != nil {
+		s.adminError(w, err)
+		return
+	}
+	scope := store.ScopeCreate
+	if body.Scope != nil {
+		sc, err := invoice.ParseScope(*body.Scope)
+		if err != nil {
+			s.adminError(w, err)
+			return
+		}
+		scope = sc
+	}
+	k, err := s.a.AddAPIKey(req.Context(), ps.ByName("id"), scope)
+	if err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, k)
+}
+
+func (s *admin) listAPIKeys(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	ks, err := s.a.APIKeys(req.Context(), ps.ByName("id"))
+	if err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"vendor": ps.ByName("id"), "keys": ks})
+}
+
+func (s *admin) revokeAPIKey(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	if err := s.a.RevokeAPIKey(req.Context(), ps.ByName("id"), ps.ByName("key")); err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"vendor": ps.ByName("id"), "revoked": ps.ByName("key")})
+}
+
+func (s *admin) newSecret(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	secret, err := s.a.NewSecret(req.Context(), ps.ByName("id"))
+	if err != nil {
+		s.adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"vendor": ps.ByName("id"), "secret": secret})
 }
 
 func (s *admin) webhookSecret(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {

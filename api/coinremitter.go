@@ -204,14 +204,17 @@ func crSentence(msg string) string {
 }
 
 // crAuthenticate returns the vendor whose api_key and secret (password)
-// the call carries.
+// the call carries. The secret may do all the vendor may, so the key's
+// scope does not matter: every action, accept-payment and refund-payment
+// too, is the secret's.
 func (s *Server) crAuthenticate(c *crCall) (*store.Vendor, error) {
 	if err := c.required("api_key", "password"); err != nil {
 		return nil, err
 	}
-	v, err := s.invoices.VendorByAPIKey(c.req.Context(), c.form.Get("api_key"))
+	var v *store.Vendor
+	p, err := s.invoices.VendorByAPIKey(c.req.Context(), c.form.Get("api_key"))
 	if err == nil {
-		v, err = s.invoices.Authenticate(c.req.Context(), v.ID, c.form.Get("password"))
+		v, err = s.invoices.Authenticate(c.req.Context(), p.Vendor.ID, c.form.Get("password"))
 	}
 	if k, _ := relay.Explain(err); err != nil && k == relay.KindUnauthorized {
 		return nil, errCRCredentials

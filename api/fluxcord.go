@@ -39,6 +39,7 @@ var fluxcordStatuses = map[relay.Kind]int{
 	relay.KindConflict:     http.StatusConflict,
 	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
 	relay.KindLimit:        http.StatusTooManyRequests,
+	relay.KindForbidden:    http.StatusForbidden,
 }
 
 // maxJSON bounds a JSON request body.
@@ -81,10 +82,11 @@ func (s *Server) fluxcordNew(req *http.Request) (*invoice.View, error) {
 	if s.invoices == nil {
 		return nil, &relay.Error{Kind: relay.KindUnavailable, Message: "payments are not enabled on this server"}
 	}
-	vendor, err := s.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
+	p, err := s.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
 	if err != nil {
 		return nil, err
 	}
+	vendor := p.Vendor
 	var body struct {
 		AmountLtc  json.RawMessage `json:"amountLtc"`
 		WebhookURL *string         `json:"webhookUrl"`
@@ -135,12 +137,12 @@ func (s *Server) fluxcordDeliveries(w http.ResponseWriter, req *http.Request, ps
 		s.fluxcordError(w, errNoInvoices)
 		return
 	}
-	vendor, err := s.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
+	p, err := s.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
 	if err != nil {
 		s.fluxcordError(w, err)
 		return
 	}
-	ds, err := s.invoices.Deliveries(req.Context(), vendor.ID, ps.ByName("id"))
+	ds, err := s.invoices.Deliveries(req.Context(), p.Vendor.ID, ps.ByName("id"))
 	if err != nil {
 		s.fluxcordError(w, err)
 		return

@@ -36,6 +36,7 @@ var merchantStatuses = map[relay.Kind]int{
 	relay.KindConflict:     http.StatusConflict,
 	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
 	relay.KindLimit:        http.StatusTooManyRequests,
+	relay.KindForbidden:    http.StatusForbidden,
 }
 
 // merchantFields are the form's fields; the first six are required.

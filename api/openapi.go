@@ -21,8 +21,10 @@ import (
 // The "Open API" gateway's calls, version 2: GET /v2/<Call>/ with HTTP
 // Basic auth (the vendor's id and api_key) and the call's parameters in
 // the query; answers in JSON, amounts as decimal strings, errors as
-// {"err":…} with 400, 401, 404 or 500. Its payments (openapi_payments.go)
-// hold what they do not take, for AcceptPayment and RefundPayment.
+// {"err":…} with 400, 401, 403 (CancelPayment, AcceptPayment and
+// RefundPayment with a key of scope create), 404 or 500. Its payments
+// (openapi_payments.go) hold what they do not take, for AcceptPayment and
+// RefundPayment.
 
 // openAPIDialect names the Open API's payments.
 const openAPIDialect = "openapi"
@@ -33,7 +35,8 @@ type openAPIErr struct {
 }
 
 // openAPIStatuses maps each kind of error to the HTTP status of its
-// answer: the Open API knows 400, 401, 404 and 500.
+// answer: the Open API knows 400, 401, 404 and 500; ferry adds 403, for a
+// key whose scope does not allow the call.
 var openAPIStatuses = map[relay.Kind]int{
 	relay.KindInternal:     http.StatusInternalServerError,
 	relay.KindInvalid:      http.StatusBadRequest,
@@ -44,6 +47,7 @@ var openAPIStatuses = map[relay.Kind]int{
 	relay.KindConflict:     http.StatusBadRequest,
 	relay.KindTooLarge:     http.StatusBadRequest,
 	relay.KindLimit:        http.StatusBadRequest,
+	relay.KindForbidden:    http.StatusForbidden,
 }
 
 // oaCall is one call: its parameters and the vendor it authenticated.
@@ -54,16 +58,23 @@ type oaCall struct {
 	vendor *store.Vendor
 }
 
+// oaCallDef is a call: what it does, and whether it needs a key of scope
+// all (it cancels a payment, or moves what one holds).
+type oaCallDef struct {
+	do  func(c *oaCall) (any, error)
+	all bool
+}
+
 // oaCalls are the calls, by name.
-var oaCalls = map[string]func(c *oaCall) (any, error){
-	"GetRate":         oaGetRate,
-	"StartPayment":    oaStartPayment,
-	"CheckPayment":    oaCheckPayment,
-	"CancelPayment":   oaCancelPayment,
-	"AcceptPayment":   oaAcceptPayment,
-	"RefundPayment":   oaRefundPayment,
-	"GetCurrencyList": oaCurrencyList,
-	"GetTransactions": oaTransactions,
+var oaCalls = map[string]oaCallDef{
+	"GetRate":         {do: oaGetRate},
+	"StartPayment":    {do: oaStartPayment},
+	"CheckPayment":    {do: oaCheckPayment},
+	"CancelPayment":   {do: oaCancelPayment, all: true},
+	"AcceptPayment":   {do: oaAcceptPayment, all: true},
+	"RefundPayment":   {do: oaRefundPayment, all: true},
+	"GetCurrencyList": {do: oaCurrencyList},
+	"GetTransactions": {do: oaTransactions},
 }
 
 // maxOAQuery bounds a call's query string (a payer's user agent may be
@@ -99,28 +110,33 @@ func (s *Server) openAPICall(req *http.Request, name string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &oaCall{s: s, req: req, q: q}
-	if c.vendor, err = s.oaAuthenticate(req); err != nil {
+	p, err := s.oaAuthenticate(req)
+	if err != nil {
 		return nil, err
 	}
-	return call(c)
+	if call.all {
+		if err := p.RequireAll(); err != nil {
+			return nil, err
+		}
+	}
+	return call.do(&oaCall{s: s, req: req, q: q, vendor: p.Vendor})
 }
 
 // errOAAuth is the answer to missing or wrong credentials.
 var errOAAuth = &relay.Error{Kind: relay.KindUnauthorized, Message: "Invalid API key or authentication failed"}
 
-// oaAuthenticate returns the vendor of a request's HTTP Basic auth: its
-// id as the user name, its api_key as the password.
-func (s *Server) oaAuthenticate(req *http.Request) (*store.Vendor, error) {
+// oaAuthenticate returns the vendor of a request's HTTP Basic auth, and
+// its key's scope: its id as the user name, its api_key as the password.
+func (s *Server) oaAuthenticate(req *http.Request) (*invoice.Principal, error) {
 	id, key, ok := req.BasicAuth()
 	if !ok || id == "" || key == "" {
 		return nil, errOAAuth
 	}
-	v, err := s.invoices.VendorByAPIKey(req.Context(), key)
-	if k, _ := relay.Explain(err); err != nil && k == relay.KindUnauthorized || err == nil && v.ID != id {
+	p, err := s.invoices.VendorByAPIKey(req.Context(), key)
+	if k, _ := relay.Explain(err); err != nil && k == relay.KindUnauthorized || err == nil && p.Vendor.ID != id {
 		return nil, errOAAuth
 	}
-	return v, err
+	return p, err
 }
 
 // oaQuery reads a call's parameters strictly: bounded, each at most once.

@@ -31,7 +31,7 @@ import (
 // (payscrypt_grpc.go):
 //
 //	POST /v1/orders                     CreateOrder (header apikey)
-//	POST /v1/orders/:id/cancel          CancelOrder (header apikey)
+//	POST /v1/orders/:id/cancel          CancelOrder (header apikey, of scope all)
 //	GET  /v1/public/orders/:id          GetPublicOrderById (?with_payments=true), no key
 //	GET  /v1/orders/:id/webhooks        the order's webhooks and their attempts (header apikey)
 
@@ -49,6 +49,7 @@ var payscryptCodes = map[relay.Kind]codes.Code{
 	relay.KindConflict:     codes.FailedPrecondition,
 	relay.KindTooLarge:     codes.InvalidArgument,
 	relay.KindLimit:        codes.ResourceExhausted,
+	relay.KindForbidden:    codes.PermissionDenied,
 }
 
 // httpStatusOf maps a gRPC code to its HTTP status as grpc-gateway does.
@@ -112,27 +113,29 @@ func (s *Server) payscryptError(err error) error {
 	return status.Error(payscryptCodes[kind], msg)
 }
 
-// payscryptVendor authenticates an API key.
-func (s *Server) payscryptVendor(ctx context.Context, key string) (*store.Vendor, error) {
+// payscryptVendor authenticates an API key: the vendor, and the key's
+// scope.
+func (s *Server) payscryptVendor(ctx context.Context, key string) (*invoice.Principal, error) {
 	if s.invoices == nil {
 		return nil, errNoInvoices
 	}
 	if key == "" {
 		return nil, &relay.Error{Kind: relay.KindUnauthorized, Message: "the apikey header is required"}
 	}
-	v, err := s.invoices.VendorByAPIKey(ctx, key)
+	p, err := s.invoices.VendorByAPIKey(ctx, key)
 	if err != nil {
 		return nil, &relay.Error{Kind: relay.KindUnauthorized, Message: "invalid API key", Err: err}
 	}
-	return v, nil
+	return p, nil
 }
 
 // createOrder is CreateOrder, for a vendor's key.
 func (s *Server) createOrder(ctx context.Context, key, base string, r *payscryptpb.CreateOrderRequest) (*payscryptpb.Order, error) {
-	vendor, err := s.payscryptVendor(ctx, key)
+	p, err := s.payscryptVendor(ctx, key)
 	if err != nil {
 		return nil, s.payscryptError(err)
 	}
+	vendor := p.Vendor
 	asset := r.GetAssetName()
 	coin := strings.ToLower(asset)
 	switch {
@@ -165,13 +168,17 @@ func (s *Server) createOrder(ctx context.Context, key, base string, r *payscrypt
 	return s.order(v, base), nil
 }
 
-// cancelOrder is CancelOrder, for a vendor's key.
+// cancelOrder is CancelOrder, for a vendor's key of scope all
+// (PERMISSION_DENIED for one of scope create).
 func (s *Server) cancelOrder(ctx context.Context, key, base, id string) (*payscryptpb.Order, error) {
-	vendor, err := s.payscryptVendor(ctx, key)
+	p, err := s.payscryptVendor(ctx, key)
+	if err == nil {
+		err = p.RequireAll()
+	}
 	if err != nil {
 		return nil, s.payscryptError(err)
 	}
-	if _, err := s.payscryptFind(ctx, id, vendor.ID); err != nil {
+	if _, err := s.payscryptFind(ctx, id, p.Vendor.ID); err != nil {
 		return nil, err
 	}
 	v, err := s.invoices.Cancel(ctx, id)
@@ -404,11 +411,12 @@ func (s *Server) restPublicOrder(w http.ResponseWriter, req *http.Request, ps ht
 // restWebhooks answers GET /v1/orders/:id/webhooks: the order's webhooks
 // and every attempt to deliver them.
 func (s *Server) restWebhooks(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-	vendor, err := s.payscryptVendor(req.Context(), req.Header.Get("apikey"))
+	p, err := s.payscryptVendor(req.Context(), req.Header.Get("apikey"))
 	if err != nil {
 		s.payscryptREST(w, nil, s.payscryptError(err))
 		return
 	}
+	vendor := p.Vendor
 	if _, err := s.payscryptFind(req.Context(), ps.ByName("id"), vendor.ID); err != nil {
 		s.payscryptREST(w, nil, err)
 		return

@@ -47,7 +47,7 @@ type Invoices interface {
 	Show(ctx context.Context, id string) (*invoice.View, error)
 	Get(ctx context.Context, id string) (*invoice.View, error)
 	Find(ctx context.Context, vendor, dialect, ref string) (*invoice.View, error)
-	VendorByAPIKey(ctx context.Context, key string) (*store.Vendor, error)
+	VendorByAPIKey(ctx context.Context, key string) (*invoice.Principal, error)
 	Cancel(ctx context.Context, id string) (*invoice.View, error)
 	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
 	Accept(ctx context.Context, id string, amount int64) (*invoice.View, error)

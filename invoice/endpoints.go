@@ -2,7 +2,6 @@ package invoice
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"net/url"
 
@@ -68,23 +67,6 @@ func (vs *Vendors) RemoveEndpoint(_ context.Context, vendor, id string) error {
 	return err
 }
 
-// NewAPIKey gives a vendor a new API key: the old one stops working at
-// once. It returns the credentials with the new key (the secret is not
-// shown again).
-func (vs *Vendors) NewAPIKey(_ context.Context, vendor string) (*Credentials, error) {
-	v, err := vs.vendor(vendor)
-	if err != nil {
-		return nil, err
-	}
-	key := randomSecret()
-	v.APIKeyHash = sha256.Sum256([]byte(key))
-	if err := vs.Store.UpdateVendor(v); err != nil {
-		return nil, err
-	}
-	vs.Log.Info().Str("vendor", vendor).Msg("vendor API key replaced")
-	return &Credentials{Vendor: v, APIKey: key}, nil
-}
-
 // WebhookSecret returns a vendor's webhook secret, made new first if
 // rotate is set or it has none.
 func (vs *Vendors) WebhookSecret(_ context.Context, vendor string, rotate bool) (string, error) {
@@ -98,7 +80,10 @@ func (vs *Vendors) WebhookSecret(_ context.Context, vendor string, rotate bool) 
 	if v.WebhookSecret, err = webhook.NewSecret(); err != nil {
 		return "", err
 	}
-	if err := vs.Store.UpdateVendor(v); err != nil {
+	if _, err := vs.change(vendor, func(stored *store.Vendor) error {
+		stored.WebhookSecret = v.WebhookSecret
+		return nil
+	}); err != nil {
 		return "", err
 	}
 	vs.Log.Info().Str("vendor", vendor).Msg("vendor webhook secret made")

@@ -34,9 +34,12 @@ type NewVendor struct {
 type Credentials struct {
 	Vendor *store.Vendor `json:"vendor"`
 	// Secret is the vendor's secret word (LitePay's merchant API, and
-	// Coinremitter's password); APIKey the key of the JSON APIs.
-	Secret string `json:"secret"`
-	APIKey string `json:"api_key"`
+	// Coinremitter's password); APIKey the key of the JSON APIs, of
+	// scope all, named KeyID.
+	Secret string      `json:"secret"`
+	APIKey string      `json:"api_key"`
+	KeyID  string      `json:"key_id"`
+	Scope  store.Scope `json:"scope"`
 	// WebhookSecret signs the vendor's webhooks (Standard Webhooks,
 	// "whsec_…"); receivers check it.
 	WebhookSecret string `json:"webhook_secret"`
@@ -53,7 +56,7 @@ type VendorStore interface {
 	VendorByAPIKey(hash [32]byte) (*store.Vendor, error)
 	Vendors() ([]*store.Vendor, error)
 	DeleteVendor(id string) error
-	UpdateVendor(v *store.Vendor) error
+	ChangeVendor(id string, change func(v *store.Vendor) error) (*store.Vendor, error)
 	PutEndpoint(ep *store.Endpoint) error
 	Endpoints(vendor string) ([]*store.Endpoint, error)
 	DeleteEndpoint(vendor, id string) error
@@ -94,7 +97,8 @@ func PayoutParser(net chain.Network) func(coin, address string) (chain.Destinati
 	}
 }
 
-// AddVendor creates a vendor with a new id, secret and API key.
+// AddVendor creates a vendor with a new id, secret and API key of scope
+// all.
 func (e *Engine) AddVendor(ctx context.Context, nv NewVendor) (*Credentials, error) {
 	return e.vendors.Add(ctx, nv)
 }
@@ -110,13 +114,15 @@ func (e *Engine) Authenticate(ctx context.Context, id, secret string) (*store.Ve
 	return e.vendors.Authenticate(ctx, id, secret)
 }
 
-// VendorByAPIKey returns the vendor whose API key is key.
-func (e *Engine) VendorByAPIKey(ctx context.Context, key string) (*store.Vendor, error) {
+// VendorByAPIKey returns the vendor whose API key is key, and the key's
+// scope.
+func (e *Engine) VendorByAPIKey(ctx context.Context, key string) (*Principal, error) {
 	return e.vendors.ByAPIKey(ctx, key)
 }
 
-// Add creates a vendor with a new id, secret and API key. A payout address
-// of the wrong coin or network is refused, and nothing is created.
+// Add creates a vendor with a new id, secret and API key of scope all. A
+// payout address of the wrong coin or network is refused, and nothing is
+// created.
 func (vs *Vendors) Add(_ context.Context, nv NewVendor) (*Credentials, error) {
 	name := strings.TrimSpace(nv.Name)
 	switch {
@@ -141,8 +147,10 @@ func (vs *Vendors) Add(_ context.Context, nv NewVendor) (*Credentials, error) {
 		payout[coin] = d.Address
 	}
 	v := &store.Vendor{ID: randomID(5), Name: name, Email: addr.Address, Payout: payout, Created: vs.Clock.Now().UTC()}
-	secret, apiKey := randomSecret(), randomSecret()
-	v.SecretHash, v.APIKeyHash = sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(apiKey))
+	secret := randomSecret()
+	v.SecretHash = sha256.Sum256([]byte(secret))
+	apiKey, key := vs.newKey(store.ScopeAll, nil)
+	v.Keys = []store.APIKey{key}
 	if v.WebhookSecret, err = webhook.NewSecret(); err != nil {
 		return nil, err
 	}
@@ -150,13 +158,13 @@ func (vs *Vendors) Add(_ context.Context, nv NewVendor) (*Credentials, error) {
 		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record vendor", Err: err}
 	}
 	vs.Log.Info().Str("vendor", v.ID).Msg("vendor added")
-	return &Credentials{Vendor: v, Secret: secret, APIKey: apiKey, WebhookSecret: v.WebhookSecret}, nil
+	return &Credentials{Vendor: v, Secret: secret, APIKey: apiKey, KeyID: key.ID, Scope: key.Scope, WebhookSecret: v.WebhookSecret}, nil
 }
 
 // List returns every vendor.
 func (vs *Vendors) List(context.Context) ([]*store.Vendor, error) { return vs.Store.Vendors() }
 
-// Remove removes a vendor: its secret and API key stop working; its
+// Remove removes a vendor: its secret and API keys stop working; its
 // invoices are paid out as they were created.
 func (vs *Vendors) Remove(_ context.Context, id string) error {
 	err := vs.Store.DeleteVendor(id)
@@ -187,17 +195,25 @@ func (vs *Vendors) Authenticate(_ context.Context, id, secret string) (*store.Ve
 	return v, nil
 }
 
-// ByAPIKey returns the vendor whose API key is key, or an error wrapping
-// ErrBadCredentials.
-func (vs *Vendors) ByAPIKey(_ context.Context, key string) (*store.Vendor, error) {
+// ByAPIKey returns the vendor whose API key is key, with the key (its
+// scope), or an error wrapping ErrBadCredentials.
+func (vs *Vendors) ByAPIKey(_ context.Context, key string) (*Principal, error) {
 	if key == "" || len(key) > 256 {
 		return nil, unauthorized()
 	}
-	v, err := vs.Store.VendorByAPIKey(sha256.Sum256([]byte(key)))
+	h := sha256.Sum256([]byte(key))
+	v, err := vs.Store.VendorByAPIKey(h)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, unauthorized()
 	}
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	k, ok := v.Key(h)
+	if !ok {
+		return nil, unauthorized()
+	}
+	return &Principal{Vendor: v, Key: k}, nil
 }
 
 func unauthorized() error {

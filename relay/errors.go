@@ -32,6 +32,9 @@ const (
 	// KindLimit is a request past a limit of what a client may hold (a
 	// vendor's open invoices): it may succeed once the client holds less.
 	KindLimit
+	// KindForbidden is a request whose credentials are right but do not
+	// allow it (an API key of scope create cancelling a payment).
+	KindForbidden
 )
 
 // Error is an error with a kind and a message fit for the client. The

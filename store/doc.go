@@ -43,8 +43,8 @@
 //	e/mail/<id>                       Mail record: an email to a vendor and its delivery state
 //	E/mail/<due:8><id>                empty: the mail queue: pending mail by when it is due (unix ns)
 //	l/mail/<queued:8><id>             empty: every mail by when it was queued (unix ns), latest last
-//	v/vendor/<id>                     Vendor record (secret and API key hashed)
-//	V/key/<sha256 of API key:32>      vendor id
+//	v/vendor/<id>                     Vendor record: its secret hashed, and its API keys (id, scope, hash, created)
+//	V/key/<sha256 of API key:32>      vendor id: one entry per key of the vendor's record
 //	n/inv/<id>                        Invoice record
 //	N/inv/<vendor>\x00<dialect>\x00<number>  invoice id: a vendor's own invoice number in one API dialect
 //	A/<coin>/<index:4>                invoice id of an input address
@@ -67,6 +67,11 @@
 // deposits (tables a, p, w, x, d, o, i) as history below the scan cursor,
 // outside Apply; PutSweep writes a sweep with the forward record of each
 // open deposit it spends.
+//
+// A vendor record written before API keys had scopes holds one key's hash
+// in place of the list: it is read as the vendor's one key, of scope all,
+// its id derived from its hash (legacyKeyID), and written with the list at
+// the vendor's next change; its V entry stays as it was.
 //
 // A delivery queue is named: a coin's id for its deposits' callbacks (due
 // at a block height of that coin; the reference is the deposit's outpoint),

@@ -18,7 +18,7 @@ import (
 func TestVendors(t *testing.T) {
 	db := MustOpen(t)
 	v := &store.Vendor{ID: "V1", Name: "Coffee Shop", Email: "shop@example.com", Payout: map[string]string{"ltc": "rltc1q…", "btc": "bcrt1q…"},
-		SecretHash: sha256.Sum256([]byte("s")), APIKeyHash: sha256.Sum256([]byte("k")), Created: time.Unix(1700000000, 0).UTC()}
+		SecretHash: sha256.Sum256([]byte("s")), Keys: []store.APIKey{{ID: "K1", Scope: store.ScopeAll, Hash: sha256.Sum256([]byte("k"))}}, Created: time.Unix(1700000000, 0).UTC()}
 	if err := db.PutVendor(v); err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,11 @@ import (
 func TestUpdateVendor(t *testing.T) {
 	db := MustOpen(t)
 	v := &store.Vendor{ID: "V1", Name: "Tea", Email: "t@shop.example", Payout: map[string]string{"ltc": "rltc1q"},
-		APIKeyHash: sha256.Sum256([]byte("old")), WebhookSecret: "whsec_abc"}
+		Keys: []store.APIKey{{ID: "K1", Scope: store.ScopeAll, Hash: sha256.Sum256([]byte("old"))}}, WebhookSecret: "whsec_abc"}
 	if err := db.PutVendor(v); err != nil {
 		t.Fatal(err)
 	}
-	v.APIKeyHash = sha256.Sum256([]byte("new"))
+	v.Keys = []store.APIKey{{ID: "K2", Scope: store.ScopeAll, Hash: sha256.Sum256([]byte("new"))}}
 	if err := db.UpdateVendor(v); err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +30,69 @@ func TestUpdateVendor(t *testing.T) {
 	}
 	if err := db.UpdateVendor(&store.Vendor{ID: "nobody"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("update of an unknown vendor: %v", err)
+	}
+}
+
+// TestVendorKeys: a vendor's keys are indexed each with its scope; a key
+// ChangeVendor removes stops working at once, the others go on; a change
+// that fails writes nothing; removing the vendor removes every key.
+func TestVendorKeys(t *testing.T) {
+	db := MustOpen(t)
+	t0 := time.Unix(1700000000, 0).UTC()
+	h := func(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+	v := &store.Vendor{ID: "V1", Name: "Tea", Email: "t@shop.example", Payout: map[string]string{"ltc": "rltc1q"}, Created: t0,
+		Keys: []store.APIKey{{ID: "K1", Scope: store.ScopeAll, Hash: h("a"), Created: t0}}}
+	if err := db.PutVendor(v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ChangeVendor("V1", func(v *store.Vendor) error {
+		v.Keys = append(v.Keys, store.APIKey{ID: "K2", Scope: store.ScopeCreate, Hash: h("c"), Created: t0.Add(time.Hour)})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		key, id string
+		scope   store.Scope
+	}{{"a", "K1", store.ScopeAll}, {"c", "K2", store.ScopeCreate}} {
+		got, err := db.VendorByAPIKey(h(tt.key))
+		if err != nil || got.ID != "V1" {
+			t.Fatalf("by key %s: %+v, %v", tt.key, got, err)
+		}
+		if k, ok := got.Key(h(tt.key)); !ok || k.ID != tt.id || k.Scope != tt.scope {
+			t.Errorf("key %s: %+v, %v", tt.key, k, ok)
+		}
+	}
+	if _, err := db.ChangeVendor("V1", func(v *store.Vendor) error {
+		v.Keys = nil
+		return errors.New("refused")
+	}); err == nil || err.Error() != "refused" {
+		t.Errorf("a failing change: %v", err)
+	}
+	if _, err := db.VendorByAPIKey(h("a")); err != nil {
+		t.Errorf("a failing change revoked a key: %v", err)
+	}
+	got, err := db.ChangeVendor("V1", func(v *store.Vendor) error {
+		v.Keys = v.Keys[1:]
+		return nil
+	})
+	if err != nil || len(got.Keys) != 1 || got.Keys[0].ID != "K2" || !got.Keys[0].Created.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("revoke: %+v, %v", got, err)
+	}
+	if _, err := db.VendorByAPIKey(h("a")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a revoked key: %v", err)
+	}
+	if _, err := db.VendorByAPIKey(h("c")); err != nil {
+		t.Errorf("the key kept: %v", err)
+	}
+	if _, err := db.ChangeVendor("nobody", func(*store.Vendor) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("change of an unknown vendor: %v", err)
+	}
+	if err := db.DeleteVendor("V1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.VendorByAPIKey(h("c")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the key of a removed vendor: %v", err)
 	}
 }
 

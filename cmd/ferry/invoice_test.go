@@ -276,6 +276,25 @@ func TestVendorCLI(t *testing.T) {
 		t.Fatalf("vendors %v", vs)
 	}
 
+	// Through the socket, a key of scope create: it makes an order, and
+	// may not cancel it; a new secret: the old one fails at once.
+	var create struct {
+		APIKey string `json:"api_key"`
+	}
+	json.Unmarshal([]byte(vendorCLI(t, cfg.DataDir, 0, "key", "add", a.Vendor.ID, "--scope", "create")), &create)
+	o := restOrder(t, d.URL+"/v1/orders", create.APIKey, `{"asset_name":"LTC","target_value":"0.05"}`)
+	req, _ := http.NewRequest(http.MethodPost, d.URL+"/v1/orders/"+o["id"].(string)+"/cancel", nil)
+	req.Header.Set("apikey", create.APIKey)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 403 || resp.Header.Get("grpc-code") != "7" {
+		t.Errorf("CancelOrder with a key of scope create: %v %v", resp, err)
+	}
+	vendorCLI(t, cfg.DataDir, 0, "secret", a.Vendor.ID)
+	resp, err := http.PostForm(d.URL+"/p/", url.Values{"vendor": {a.Vendor.ID}, "secret": {a.Secret}, "invoice": {"1"}, "price": {"10"},
+		"callbackUrl": {"https://shop.example/cb"}, "returnUrl": {"https://shop.example/"}})
+	if err != nil || resp.StatusCode != 403 {
+		t.Errorf("/p/ with the old secret: %v %v", resp, err)
+	}
+
 	// Offline: the same store, opened by the command itself.
 	if err := d.Stop(); err != nil {
 		t.Fatal(err)

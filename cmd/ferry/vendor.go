@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +31,15 @@ const vendorUsage = `usage:
   ferry vendor add --name NAME --email EMAIL [--ltc-address A] [--btc-address B]
   ferry vendor list
   ferry vendor remove ID
-  ferry vendor key ID                      a new API key; the old one stops working at once
+  ferry vendor key add ID [--scope create|all]
+                                           another API key: scope create (the default) may create
+                                           and read payments only; all may also cancel, accept
+                                           and refund them
+  ferry vendor key list ID                 the vendor's API keys: key_id, scope, created
+  ferry vendor key revoke ID KEY_ID        the key stops working at once
+  ferry vendor key ID                      one new API key of scope all in place of all the
+                                           vendor's keys: they stop working at once
+  ferry vendor secret ID                   a new secret; the old one stops working at once
   ferry vendor webhook add ID URL          register an endpoint for the vendor's webhooks
   ferry vendor webhook list ID
   ferry vendor webhook remove ID ENDPOINT
@@ -50,6 +59,9 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if cmd == "webhook" && len(rest) > 0 {
 		cmd, rest = "webhook "+rest[0], rest[1:]
 	}
+	if cmd == "key" && len(rest) > 0 && (rest[0] == "add" || rest[0] == "list" || rest[0] == "revoke") {
+		cmd, rest = "key "+rest[0], rest[1:]
+	}
 	fs := flag.NewFlagSet("ferry vendor "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	def := DefaultConfig()
@@ -64,7 +76,12 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fs.StringVar(&btc, "btc-address", "", "the vendor's Bitcoin payout address")
 	}
 	rotate := fs.Bool("rotate", false, "make a new webhook secret")
-	if err := fs.Parse(rest); err != nil {
+	scope := string(store.ScopeCreate)
+	if cmd == "key add" {
+		fs.StringVar(&scope, "scope", scope, "what the key may do: create (create and read payments) or all")
+	}
+	pos, err := parseInterspersed(fs, rest)
+	if err != nil {
 		fmt.Fprintf(stderr, "ferry vendor %s: %s\n%s\n", cmd, redacted(err), vendorUsage)
 		return 2
 	}
@@ -97,28 +114,36 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 
 	var out any
-	var err error
-	switch {
-	case cmd == "add" && fs.NArg() == 0:
+	arg := func(i int) string { return url.PathEscape(pos[i]) }
+	switch n := len(pos); {
+	case cmd == "add" && n == 0:
 		out, err = c.do(ctx, http.MethodPost, "/vendors", nv)
-	case cmd == "list" && fs.NArg() == 0:
+	case cmd == "list" && n == 0:
 		out, err = c.do(ctx, http.MethodGet, "/vendors", nil)
-	case cmd == "remove" && fs.NArg() == 1:
-		out, err = c.do(ctx, http.MethodDelete, "/vendors/"+url.PathEscape(fs.Arg(0)), nil)
-	case cmd == "key" && fs.NArg() == 1:
-		out, err = c.do(ctx, http.MethodPost, "/vendors/"+url.PathEscape(fs.Arg(0))+"/key", nil)
-	case cmd == "webhook add" && fs.NArg() == 2:
-		out, err = c.do(ctx, http.MethodPost, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhooks", map[string]string{"url": fs.Arg(1)})
-	case cmd == "webhook list" && fs.NArg() == 1:
-		out, err = c.do(ctx, http.MethodGet, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhooks", nil)
-	case cmd == "webhook remove" && fs.NArg() == 2:
-		out, err = c.do(ctx, http.MethodDelete, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhooks/"+url.PathEscape(fs.Arg(1)), nil)
-	case cmd == "webhook secret" && fs.NArg() == 1:
+	case cmd == "remove" && n == 1:
+		out, err = c.do(ctx, http.MethodDelete, "/vendors/"+arg(0), nil)
+	case cmd == "key" && n == 1:
+		out, err = c.do(ctx, http.MethodPost, "/vendors/"+arg(0)+"/key", nil)
+	case cmd == "key add" && n == 1:
+		out, err = c.do(ctx, http.MethodPost, "/vendors/"+arg(0)+"/keys", map[string]string{"scope": scope})
+	case cmd == "key list" && n == 1:
+		out, err = c.do(ctx, http.MethodGet, "/vendors/"+arg(0)+"/keys", nil)
+	case cmd == "key revoke" && n == 2:
+		out, err = c.do(ctx, http.MethodDelete, "/vendors/"+arg(0)+"/keys/"+arg(1), nil)
+	case cmd == "secret" && n == 1:
+		out, err = c.do(ctx, http.MethodPost, "/vendors/"+arg(0)+"/secret", nil)
+	case cmd == "webhook add" && n == 2:
+		out, err = c.do(ctx, http.MethodPost, "/vendors/"+arg(0)+"/webhooks", map[string]string{"url": pos[1]})
+	case cmd == "webhook list" && n == 1:
+		out, err = c.do(ctx, http.MethodGet, "/vendors/"+arg(0)+"/webhooks", nil)
+	case cmd == "webhook remove" && n == 2:
+		out, err = c.do(ctx, http.MethodDelete, "/vendors/"+arg(0)+"/webhooks/"+arg(1), nil)
+	case cmd == "webhook secret" && n == 1:
 		q := ""
 		if *rotate {
 			q = "?rotate=1"
 		}
-		out, err = c.do(ctx, http.MethodGet, "/vendors/"+url.PathEscape(fs.Arg(0))+"/webhook-secret"+q, nil)
+		out, err = c.do(ctx, http.MethodGet, "/vendors/"+arg(0)+"/webhook-secret"+q, nil)
 	default:
 		fmt.Fprintln(stderr, vendorUsage)
 		return 2
@@ -131,6 +156,27 @@ func vendorMain(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	enc.SetIndent("", "  ")
 	enc.Encode(out)
 	return 0
+}
+
+// parseInterspersed parses args with fs, flags before, between and after
+// the positional arguments ("key add ID --scope all"), and returns the
+// positional ones; those after "--" are all positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		dashes := slices.Index(args, "--")
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if dashes >= 0 && len(args)-dashes-1 == len(rest) {
+			return append(pos, rest...), nil // fs stopped at "--"
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
 }
 
 // vendorClient is where ferry vendor's commands go: the operator's API,
