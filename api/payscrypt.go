@@ -369,11 +369,13 @@ type jsonRaw []byte
 // UnmarshalJSON implements json.Unmarshaler.
 func (r *jsonRaw) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
-// protoProblem shortens protojson's error.
+// protoProblem shortens protojson's error: without its "proto:" prefix,
+// which protobuf follows with a space or, in some builds, a no-break space
+// (it varies its messages on purpose, so that nobody matches them).
 func protoProblem(err error) string {
 	msg := err.Error()
-	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "proto") {
-		msg = msg[i+2:]
+	if rest, ok := strings.CutPrefix(msg, "proto:"); ok {
+		msg = strings.TrimLeft(rest, " \u00a0")
 	}
 	return fmt.Sprintf("%.120s", msg)
 }

@@ -70,7 +70,7 @@ func newPayingEnv(t *testing.T) *payingEnv {
 // until the invoice holds it.
 func (m *payingEnv) payHeld(t *testing.T, id string, sat int64) {
 	t.Helper()
-	v, err := m.inv.Get(t.Context(), id)
+	v, err := m.view(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,16 +81,28 @@ func (m *payingEnv) payHeld(t *testing.T, id string, sat int64) {
 	}
 	m.node.Mine(t, chain.Output{Value: sat, Script: d.Script})
 	relaytest.WaitFor(t, "the payment held", func() bool {
-		v, err := m.inv.Get(t.Context(), id)
+		v, err := m.view(t.Context(), id)
 		return err == nil && v.Coins[0].Held == sat
 	})
+}
+
+// view returns the invoice id, or the Open API payment whose payment_id
+// is id, or the Coinremitter invoice whose invoice_id is id.
+func (m *payingEnv) view(ctx context.Context, id string) (*invoice.View, error) {
+	if v, err := m.inv.Get(ctx, id); err == nil {
+		return v, nil
+	}
+	if v, err := m.inv.Find(ctx, m.creds.Vendor.ID, "openapi", id); err == nil {
+		return v, nil
+	}
+	return m.inv.Find(ctx, m.creds.Vendor.ID, "coinremitter", id)
 }
 
 // state is what a call that moves money or cancels could change of an
 // invoice.
 func (m *payingEnv) state(t *testing.T, id string) string {
 	t.Helper()
-	v, err := m.inv.Get(t.Context(), id)
+	v, err := m.view(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
