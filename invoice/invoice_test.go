@@ -74,9 +74,19 @@ func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 // changed by config.
 func newFixtureWith(t *testing.T, config func(*invoice.Config)) *fixture {
 	t.Helper()
+	return newFixtureOf(t, nil, config)
+}
+
+// newFixtureOf is newFixtureWith with the relay's configuration changed by
+// relayConfig too.
+func newFixtureOf(t *testing.T, relayConfig func(*relay.Config), config func(*invoice.Config)) *fixture {
+	t.Helper()
 	f := &fixture{node: relaytest.NewNode(t, 100), clk: relaytest.Clock(), mails: &outbox{}, quoter: &movingQuoter{price: "80"}}
 	cfg := relay.DefaultConfig()
 	cfg.Clock = f.clk
+	if relayConfig != nil {
+		relayConfig(&cfg)
+	}
 	f.env = relaytest.NewEngine(t, relaytest.Options{Config: &cfg, Node: f.node})
 	f.env.Run(t)
 	f.inv = f.env.Invoices(t, relaytest.InvoiceOptions{Clock: f.clk, Mailer: f.mails, Quoter: f.quoter, Config: config})
