@@ -327,7 +327,8 @@ func (e *Engine) signingKey(ctx context.Context, v *store.Vendor) ([]byte, error
 // makes it due again at the next block.
 func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Result) error {
 	ref := it.Ref.(queued)
-	a := store.Attempt{Time: res.Time, Status: res.Status, Error: res.Err, Duration: res.Duration}
+	// The failure's class is kept; its full text goes to the log only.
+	a := store.Attempt{Time: res.Time, Status: res.Status, Error: res.Class, Duration: res.Duration}
 	state := store.CallbackPending
 	if res.Delivered() {
 		state = store.CallbackAcked
