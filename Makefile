@@ -18,7 +18,7 @@ FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantF
 	./rates:FuzzParseDecimal ./rates:FuzzParseFiatAmount ./rates:FuzzCoinGecko ./rates:FuzzKraken \
 	./mail:FuzzHeaders ./mail:FuzzParseURL ./webhook:FuzzVerify \
 	./api:FuzzFluxcordBody:20 ./api:FuzzPayscryptBody:20 ./api:FuzzPublicID:20 ./api:FuzzCoinremitterForm:20 ./api:FuzzOpenAPIQuery:20 \
-	./cmd/ferry:FuzzParseHeights
+	./cmd/ferry:FuzzParseHeights ./notify:FuzzClass
 FUZZTIME ?= 5000000x
 
 build:

@@ -77,17 +77,25 @@ func (vs *Vendors) WebhookSecret(_ context.Context, vendor string, rotate bool) 
 	if v.WebhookSecret != "" && !rotate {
 		return v.WebhookSecret, nil
 	}
-	if v.WebhookSecret, err = webhook.NewSecret(); err != nil {
+	secret, err := webhook.NewSecret()
+	if err != nil {
 		return "", err
 	}
+	made := false
 	if _, err := vs.change(vendor, func(stored *store.Vendor) error {
-		stored.WebhookSecret = v.WebhookSecret
+		if stored.WebhookSecret != "" && !rotate {
+			secret = stored.WebhookSecret // made meanwhile: that one stands
+			return nil
+		}
+		stored.WebhookSecret, made = secret, true
 		return nil
 	}); err != nil {
 		return "", err
 	}
-	vs.Log.Info().Str("vendor", vendor).Msg("vendor webhook secret made")
-	return v.WebhookSecret, nil
+	if made {
+		vs.Log.Info().Str("vendor", vendor).Msg("vendor webhook secret made")
+	}
+	return secret, nil
 }
 
 // vendor returns a vendor, or a not-found error.

@@ -96,10 +96,9 @@ type Config struct {
 	// ForwardConfirmations is the number of confirmations that make a
 	// payment count: the relay's own.
 	ForwardConfirmations int64
-	// CallbackKey signs invoice callbacks as the relay signs deposit
-	// callbacks (X-Ferry-Signature); MaxCallbackBlocks bounds how many
-	// blocks a callback never answered *ok* is sent again.
-	CallbackKey       []byte
+	// MaxCallbackBlocks bounds how many blocks a callback never answered
+	// *ok* is sent again. Invoice callbacks are signed with their vendor's
+	// webhook secret, never with the relay's callback key.
 	MaxCallbackBlocks int64
 	// Recheck is how often open invoices are looked at between blocks
 	// (unconfirmed payments, expiry).
@@ -160,8 +159,6 @@ func (c Config) Validate() error {
 		return field("Expiry", "must be at least a minute, not %v", c.Expiry)
 	case c.ForwardConfirmations < 1:
 		return field("ForwardConfirmations", "must be at least 1")
-	case len(c.CallbackKey) == 0:
-		return field("CallbackKey", "required")
 	case c.MaxCallbackBlocks < 1:
 		return field("MaxCallbackBlocks", "must be at least 1")
 	case c.Recheck <= 0:
@@ -186,6 +183,9 @@ type Engine struct {
 	// mu serializes the read-modify-writes of invoice records: a status
 	// change, a cancellation, a new quote.
 	mu sync.Mutex
+	// keyMu serializes the making of a webhook secret for a vendor that
+	// has none, when its invoice callbacks are signed.
+	keyMu sync.Mutex
 }
 
 // New returns an engine for cfg.

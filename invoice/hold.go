@@ -231,7 +231,8 @@ func (e *Engine) Accept(ctx context.Context, id string, amount int64) (*View, er
 }
 
 // Refund sends the payments an invoice holds in coin back to address, each
-// less its network fee (no service fee); the invoice is then refunded.
+// less its service fee (the relay's refund fee) and its network fee; the
+// invoice is then refunded.
 // amount (satoshis) must be their sum. An address of another coin or
 // network is refused.
 func (e *Engine) Refund(ctx context.Context, id, coin, address string, amount int64) (*View, error) {

@@ -109,32 +109,67 @@ func TestHoldAccept(t *testing.T) {
 	}
 }
 
-// TestHoldRefund: a held payment refunded goes back to the payer's address
-// whole but for the network fee: no service fee.
+// TestHoldRefund: a held payment refunded goes to the address the vendor
+// names less the service fee (the refund fee, 1% by default) and the
+// network fee, as a forward does (review 18, item 4); with a refund fee of
+// 0, less the network fee only.
 func TestHoldRefund(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	v := f.createHolding(t, 0)
-	f.pay(t, v, 6_000_000)
-	f.pass(t)
-	f.heldView(t, v.ID, 6_000_000)
-	if _, err := f.inv.Refund(ctx, v.ID, "ltc", "ltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuasqrx6uc", 6_000_000); kindOf(err) != relay.KindInvalid {
-		t.Errorf("a mainnet refund address: %v", err)
+	zero, _ := relay.ParseFraction("0")
+	for _, tt := range []struct {
+		name    string
+		fee     *relay.Fraction
+		service int64
+	}{
+		{"the fee percent", nil, 60_000},
+		{"no refund fee", &zero, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureOf(t, func(c *relay.Config) { c.RefundFeePercent = tt.fee }, nil, nil)
+			ctx := context.Background()
+			v := f.createHolding(t, 0)
+			f.pay(t, v, 6_000_000)
+			f.pass(t)
+			f.heldView(t, v.ID, 6_000_000)
+			if _, err := f.inv.Refund(ctx, v.ID, "ltc", "ltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuasqrx6uc", 6_000_000); kindOf(err) != relay.KindInvalid {
+				t.Errorf("a mainnet refund address: %v", err)
+			}
+			r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 6_000_000)
+			if err != nil || r.Status != invoice.StatusRefunded {
+				t.Fatalf("refund: %+v, %v", r, err)
+			}
+			relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
+			tx := f.sent(t)[0]
+			var outs int64
+			for _, o := range tx.Outputs {
+				outs += o.Value
+			}
+			network := 6_000_000 - outs
+			if paysTo(t, tx, relaytest.FeeAddress) != tt.service || paysTo(t, tx, refundTo) != 6_000_000-tt.service-network ||
+				network <= 0 || network >= 10_000 {
+				t.Errorf("refund outputs %+v: want %d to the fee address, the rest less the network fee to the payer", tx.Outputs, tt.service)
+			}
+			relaytest.WaitFor(t, "the refund recorded", func() bool {
+				g, _ := f.inv.Get(ctx, v.ID)
+				return g.Coins[0].Payments[0].Refunded || g.Coins[0].Held == 0
+			})
+			ts, err := f.inv.Transactions(ctx, f.vendor.ID, "ltc", v.Coins[0].Address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refunds := 0
+			for _, m := range ts {
+				if m.Kind == invoice.KindRefund {
+					refunds++
+					if m.ServiceFee != tt.service || m.NetworkFee != network || m.Amount != 6_000_000-tt.service-network || m.To != refundTo {
+						t.Errorf("the refund's record: %+v", m)
+					}
+				}
+			}
+			if refunds != 1 {
+				t.Errorf("%d refunds in the ledger, want 1", refunds)
+			}
+		})
 	}
-	r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 6_000_000)
-	if err != nil || r.Status != invoice.StatusRefunded {
-		t.Fatalf("refund: %+v, %v", r, err)
-	}
-	relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
-	tx := f.sent(t)[0]
-	if len(tx.Outputs) != 1 || paysTo(t, tx, refundTo) <= 6_000_000-10_000 || paysTo(t, tx, refundTo) >= 6_000_000 {
-		t.Errorf("refund outputs %+v", tx.Outputs)
-	}
-	g, _ := f.inv.Get(ctx, v.ID)
-	relaytest.WaitFor(t, "the refund recorded", func() bool {
-		g, _ = f.inv.Get(ctx, v.ID)
-		return g.Coins[0].Payments[0].Refunded || g.Coins[0].Held == 0
-	})
 }
 
 // TestHoldPaidInParts: the first part of a payment is held while the
@@ -258,7 +293,8 @@ func TestHoldCancelled(t *testing.T) {
 		t.Fatalf("refund: %+v, %v", r, err)
 	}
 	relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
-	if got := paysTo(t, f.sent(t)[0], refundTo); got <= 12_500_000-10_000 {
+	// Less the 1% service fee and the network fee.
+	if got := paysTo(t, f.sent(t)[0], refundTo); got <= 12_500_000-125_000-10_000 || got >= 12_500_000-125_000 {
 		t.Errorf("refunded %d", got)
 	}
 }

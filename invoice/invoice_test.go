@@ -74,19 +74,26 @@ func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 // changed by config.
 func newFixtureWith(t *testing.T, config func(*invoice.Config)) *fixture {
 	t.Helper()
-	return newFixtureQuoting(t, config, func(*clock.Test) invoice.Quoter { return nil })
+	return newFixtureOf(t, nil, config, nil)
 }
 
-// newFixtureQuoting is newFixtureWith with the quoter quoter makes on the
-// fixture's clock (nil: the fixture's movingQuoter).
-func newFixtureQuoting(t *testing.T, config func(*invoice.Config), quoter func(*clock.Test) invoice.Quoter) *fixture {
+// newFixtureOf is newFixtureWith with the relay's configuration changed by
+// relayConfig too, and the quoter quoter makes on the fixture's clock
+// (nil, or a quoter that makes nil: the fixture's movingQuoter).
+func newFixtureOf(t *testing.T, relayConfig func(*relay.Config), config func(*invoice.Config), quoter func(*clock.Test) invoice.Quoter) *fixture {
 	t.Helper()
 	f := &fixture{node: relaytest.NewNode(t, 100), clk: relaytest.Clock(), mails: &outbox{}, quoter: &movingQuoter{price: "80"}}
 	cfg := relay.DefaultConfig()
 	cfg.Clock = f.clk
+	if relayConfig != nil {
+		relayConfig(&cfg)
+	}
 	f.env = relaytest.NewEngine(t, relaytest.Options{Config: &cfg, Node: f.node})
 	f.env.Run(t)
 	var q invoice.Quoter = f.quoter
+	if quoter == nil {
+		quoter = func(*clock.Test) invoice.Quoter { return nil }
+	}
 	if qq := quoter(f.clk); qq != nil {
 		q = qq
 	}

@@ -51,7 +51,7 @@ func TestLedger(t *testing.T) {
 		t.Errorf("another vendor's transaction: %v", err)
 	}
 
-	// An invoice's refund.
+	// An invoice's refund, less the service fee and the network fee.
 	v := f.createHolding(t, 0)
 	f.pay(t, v, 6_000_000)
 	f.pass(t)
@@ -65,8 +65,8 @@ func TestLedger(t *testing.T) {
 	relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 2 })
 	g, _ := f.inv.Get(ctx, v.ID)
 	ts, err = f.inv.PaymentTransactions(ctx, g, "")
-	if err != nil || len(ts) != 2 || ts[1].Kind != invoice.KindRefund || ts[1].To != refundTo || ts[1].ServiceFee != 0 ||
-		ts[1].Amount+ts[1].NetworkFee != 6_000_000 || ts[0].Held {
+	if err != nil || len(ts) != 2 || ts[1].Kind != invoice.KindRefund || ts[1].To != refundTo || ts[1].ServiceFee != 60_000 ||
+		ts[1].Amount+ts[1].ServiceFee+ts[1].NetworkFee != 6_000_000 || ts[0].Held {
 		t.Errorf("the invoice's transactions: %+v, %v", ts, err)
 	}
 }

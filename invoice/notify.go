@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
+	"github.com/ferry-relay/ferry/webhook"
 )
 
 // CallbackStore is what invoice callbacks keep. *store.DB implements it.
@@ -185,7 +186,8 @@ func minConfirmations(ps []Payment) int64 {
 
 // CallbackQueue is the invoice callbacks paid in one coin, as the notifier
 // delivers them: a GET of the invoice's callback URL, its own query kept,
-// with the invoice's parameters, signed as deposit callbacks are, sent
+// with the invoice's parameters, signed in the deposit callbacks' format
+// (X-Ferry-Signature) but keyed with the vendor's webhook secret, sent
 // once per block until the vendor answers *ok*, for MaxCallbackBlocks
 // blocks at most. It is safe for concurrent use.
 type CallbackQueue struct {
@@ -246,6 +248,18 @@ func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Requ
 	if err != nil {
 		return nil, err
 	}
+	if v.Vendor == nil {
+		// No vendor, no key to sign with: nobody is left to tell.
+		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, store.CallbackGaveUp); err != nil {
+			return nil, err
+		}
+		q.e.log.Warn().Str("callback", string(ref.ref)).Msg("invoice callback dropped: its vendor was removed")
+		return nil, notify.ErrDropped
+	}
+	key, err := q.e.signingKey(ctx, v.Vendor)
+	if err != nil {
+		return nil, fmt.Errorf("sign invoice callback %s: %w", ref.ref, err)
+	}
 	p := url.Values{
 		"invoice":  {v.Number},
 		"id":       {v.ID},
@@ -283,15 +297,38 @@ func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Requ
 	u.RawQuery += p.Encode()
 	u.Fragment, u.RawFragment = "", ""
 	req := &notify.Request{Method: "GET", URL: u, Ack: notify.AckOK, Header: map[string][]string{}}
-	req.Header.Set(relay.SignatureHeader, relay.Sign(q.e.cfg.CallbackKey, q.e.cfg.Clock.Now(), u.String()))
+	req.Header.Set(relay.SignatureHeader, relay.Sign(key, q.e.cfg.Clock.Now(), u.String()))
 	return req, nil
+}
+
+// signingKey returns the key that signs the invoice callbacks of vendor v:
+// the bytes of its webhook secret, made first for a vendor that has none
+// (one added before webhook secrets were; `ferry vendor webhook secret`
+// shows it). Never the relay's callback key: a deposit callback, which
+// anyone can have sent to any URL, must never pass for an invoice's, and
+// no vendor may sign for another.
+func (e *Engine) signingKey(ctx context.Context, v *store.Vendor) ([]byte, error) {
+	secret := v.WebhookSecret
+	if secret == "" {
+		// One secret made, whatever callbacks of the vendor are built at
+		// once: WebhookSecret reads the vendor again under the lock.
+		e.keyMu.Lock()
+		var err error
+		secret, err = e.vendors.WebhookSecret(ctx, v.ID, false)
+		e.keyMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return webhook.ParseSecret(secret)
 }
 
 // Done records an attempt: an *ok* retires the callback, anything else
 // makes it due again at the next block.
 func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Result) error {
 	ref := it.Ref.(queued)
-	a := store.Attempt{Time: res.Time, Status: res.Status, Error: res.Err, Duration: res.Duration}
+	// The failure's class is kept; its full text goes to the log only.
+	a := store.Attempt{Time: res.Time, Status: res.Status, Error: res.Class, Duration: res.Duration}
 	state := store.CallbackPending
 	if res.Delivered() {
 		state = store.CallbackAcked

@@ -71,7 +71,7 @@ func (a *stuckAPI) unstick() {
 // remembered, not asked again at once.
 func TestRequoteOutsideLock(t *testing.T) {
 	api := newStuckAPI(t)
-	f := newFixtureQuoting(t, nil, func(clk *clock.Test) invoice.Quoter {
+	f := newFixtureOf(t, nil, nil, func(clk *clock.Test) invoice.Quoter {
 		// No client timeout: only the fetch's own bound ends a request.
 		src, err := rates.New("coingecko", rates.Options{BaseURL: api.URL, Client: &http.Client{}, Clock: clk})
 		if err != nil {

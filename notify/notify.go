@@ -66,8 +66,13 @@ type Result struct {
 	Time time.Time
 	// Status is the HTTP status, or 0 without an answer.
 	Status int
-	// Err says why the delivery failed; empty when it was delivered.
+	// Err says why the delivery failed, in full (for the log: it may
+	// name the endpoint's address or quote its answer); empty when it was
+	// delivered.
 	Err string
+	// Class is the kind of failure (ClassTimeout, ClassRefused, …), all
+	// that may be shown of it to anyone; empty when it was delivered.
+	Class string
 	// NoAnswer is set when the endpoint did not answer at all (refused,
 	// timed out, unreachable): its host is backed off.
 	NoAnswer bool

@@ -46,7 +46,7 @@ func (n *Notifier) request(ctx context.Context, r *Request) Result {
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL.String(), body)
 	if err != nil {
-		res.Err = err.Error()
+		res.Err, res.Class = err.Error(), ClassBadRequest
 		return res
 	}
 	for k, vs := range r.Header {
@@ -56,7 +56,7 @@ func (n *Notifier) request(ctx context.Context, r *Request) Result {
 	resp, err := n.client.Do(req)
 	res.Duration = n.cfg.Clock.Now().Sub(start)
 	if err != nil {
-		res.Err, res.NoAnswer = describe(err), true
+		res.Err, res.Class, res.NoAnswer = describe(err), classify(err), true
 		return res
 	}
 	defer resp.Body.Close()
@@ -65,13 +65,13 @@ func (n *Notifier) request(ctx context.Context, r *Request) Result {
 	res.Duration = n.cfg.Clock.Now().Sub(start)
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		res.Err = fmt.Sprintf("redirect (HTTP %d) not followed", resp.StatusCode)
+		res.Err, res.Class = fmt.Sprintf("redirect (HTTP %d) not followed", resp.StatusCode), ClassRedirect
 	case resp.StatusCode < 200 || resp.StatusCode >= 300:
-		res.Err = fmt.Sprintf("HTTP %d", resp.StatusCode)
+		res.Err, res.Class = fmt.Sprintf("HTTP %d", resp.StatusCode), ClassHTTPStatus
 	case err != nil:
-		res.Err = "reading the answer: " + err.Error()
+		res.Err, res.Class = "reading the answer: "+err.Error(), classify(err)
 	case r.Ack == AckOK && strings.TrimSpace(strings.TrimPrefix(string(answer), "\ufeff")) != "*ok*":
-		res.Err = fmt.Sprintf("answer is not *ok*: %.40q", answer)
+		res.Err, res.Class = fmt.Sprintf("answer is not *ok*: %.40q", answer), ClassNotOK
 	}
 	return res
 }

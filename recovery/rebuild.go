@@ -196,8 +196,11 @@ type shape struct {
 // paying the fee address is the service fee (if neither does, the smaller
 // one: the fee address changed), the other the destination; a single
 // output is a donation's sweep if it pays the fee address or the deposit
-// is below the minimum, and a forward whose fee was waived otherwise. It
-// returns nil for any other spend.
+// is below the minimum, and a forward whose fee was waived otherwise. A
+// refund (an invoice's held payment sent back, paying the service fee as
+// a forward does) has a forward's shape and is read as one, to the
+// refund's address: the chain does not tell them apart. It returns nil for
+// any other spend.
 func (r *run) forwardOf(o *store.RecoveredOutput) *shape {
 	if !o.Spent() || o.SpendInputs != 1 || len(o.SpendOutputs) == 0 || len(o.SpendOutputs) > 2 {
 		return nil

@@ -187,7 +187,9 @@ func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Resul
 	if err == nil {
 		confs = ref.tip - dep.Height + 1
 	}
-	a := store.Attempt{Time: res.Time, Confirmations: confs, Status: res.Status, Error: res.Err, Duration: res.Duration}
+	// The store keeps the failure's class, which /api/check shows anyone;
+	// its full text (the merchant's address, its answer) goes to the log.
+	a := store.Attempt{Time: res.Time, Confirmations: confs, Status: res.Status, Error: res.Class, Duration: res.Duration}
 	state := store.CallbackPending
 	if res.Delivered() {
 		state = store.CallbackAcked

@@ -169,3 +169,29 @@ func TestSign(t *testing.T) {
 		t.Errorf("Sign = %q, want %q", got, want)
 	}
 }
+
+// TestCallbackAttemptRecordsClass (review 18, item 9): a failed attempt is
+// recorded, for /api/check, by its class only: the dial error's address
+// and port stay out of the store.
+func TestCallbackAttemptRecordsClass(t *testing.T) {
+	f := newCallbackFixture(t)
+	f.advance(t, 101)
+	if err := f.db.StartCallback("ltc", store.OutPointRef(f.op), "shop.example", 101); err != nil {
+		t.Fatal(err)
+	}
+	items := f.due(t)
+	if len(items) != 1 {
+		t.Fatalf("due: %+v", items)
+	}
+	res := notify.Result{Time: time.Now(), Err: "dial tcp 203.0.113.7:8443: connect: connection refused", Class: notify.ClassRefused, NoAnswer: true}
+	if err := f.q.Done(context.Background(), items[0], res); err != nil {
+		t.Fatal(err)
+	}
+	as, err := f.db.Attempts("ltc", store.OutPointRef(f.op))
+	if err != nil || len(as) != 1 {
+		t.Fatalf("attempts %+v, %v", as, err)
+	}
+	if as[0].Error != notify.ClassRefused {
+		t.Errorf("attempt recorded with error %q, want only its class %q", as[0].Error, notify.ClassRefused)
+	}
+}

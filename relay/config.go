@@ -15,6 +15,11 @@ import (
 type Config struct {
 	// FeePercent is the service fee, a fraction of each deposit.
 	FeePercent Fraction
+	// RefundFeePercent, if set, is the service fee of a refund (an
+	// invoice's held payment sent back), a fraction of the deposit; nil
+	// charges FeePercent. Zero lets a vendor move a payment it holds
+	// anywhere without a service fee.
+	RefundFeePercent *Fraction
 	// ForwardConfirmations is the number of confirmations a deposit needs
 	// before it is forwarded.
 	ForwardConfirmations int64
@@ -73,6 +78,15 @@ func (e *FieldError) Unwrap() error { return e.Err }
 
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// RefundFee returns the service fee of a refund: RefundFeePercent, or
+// FeePercent if it is nil.
+func (c Config) RefundFee() Fraction {
+	if c.RefundFeePercent != nil {
+		return *c.RefundFeePercent
+	}
+	return c.FeePercent
 }
 
 // Validate returns a *FieldError for the first field out of range.

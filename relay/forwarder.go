@@ -69,7 +69,8 @@ type Releaser interface {
 type Release struct {
 	// Hold keeps the deposit where it is, for now.
 	Hold bool
-	// Refund, if set, sends the deposit there, less the network fee only.
+	// Refund, if set, sends the deposit there, less the refund's service
+	// fee (RefundFeePercent) and the network fee.
 	Refund *chain.Destination
 }
 
@@ -84,6 +85,9 @@ type ForwarderConfig struct {
 	// FeeAddress receives the service fees and swept donations.
 	FeeAddress chain.Destination
 	FeePercent Fraction
+	// RefundFeePercent is the service fee of a refund, a fraction of the
+	// deposit refunded; 0 refunds fee-free.
+	RefundFeePercent Fraction
 	// MinDeposit, in satoshis: smaller deposits are donations.
 	MinDeposit int64
 	// FallbackFeeRate, in satoshis per 1000 vbytes, is used when the node
@@ -340,7 +344,7 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destinati
 	}
 	var p plan
 	if refund != nil {
-		p, err = planRefund(fw.cfg.Coin, d.Value, refund.Script, rate)
+		p, err = planRefund(fw.cfg.Coin, d.Value, refund.Script, fw.cfg.FeeAddress.Script, fw.cfg.RefundFeePercent, rate)
 	} else {
 		p, err = planForward(fw.cfg.Coin, d.Value, addr.DestScript, fw.cfg.FeeAddress.Script, fw.cfg.FeePercent, fw.cfg.MinDeposit, rate)
 	}

@@ -63,16 +63,29 @@ func planForward(coin *chain.Coin, value int64, dest, feeScript []byte, fee Frac
 	return p, nil
 }
 
-// planRefund sends a deposit of value satoshis back to dest, less the
-// network fee only: one output, no service fee. It returns
+// planRefund sends a deposit of value satoshis to dest, the refund's
+// address, in integers only: the service fee is value × fee, rounded down,
+// to the fee address, waived below the fee output's dust limit as
+// planForward waives it; the rest less the network fee goes to dest. A
+// refund pays the service fee as a forward does, so that moving a payment
+// through a refund costs what forwarding it does. It returns
 // errUneconomical if what is left would be dust.
-func planRefund(coin *chain.Coin, value int64, dest []byte, rate int64) (plan, error) {
+func planRefund(coin *chain.Coin, value int64, dest, feeScript []byte, fee Fraction, rate int64) (plan, error) {
 	var p plan
-	p.network = (rate*chain.ForwardVSize([][]byte{dest}) + 999) / 1000
-	p.forwarded = value - p.network
+	scripts := [][]byte{dest, feeScript}
+	p.service = fee.Of(value)
+	if p.service < coin.DustLimit(feeScript) {
+		p.service = 0
+		scripts = [][]byte{dest}
+	}
+	p.network = (rate*chain.ForwardVSize(scripts) + 999) / 1000
+	p.forwarded = value - p.service - p.network
 	if p.forwarded < coin.DustLimit(dest) {
-		return plan{}, fmt.Errorf("%w: %d sat refund, %d sat network fee", errUneconomical, value, p.network)
+		return plan{}, fmt.Errorf("%w: %d sat refund, %d sat service fee, %d sat network fee", errUneconomical, value, p.service, p.network)
 	}
 	p.outs = []chain.Output{{Value: p.forwarded, Script: dest}}
+	if p.service > 0 {
+		p.outs = append(p.outs, chain.Output{Value: p.service, Script: feeScript})
+	}
 	return p, nil
 }

@@ -83,3 +83,69 @@ func TestPlanForward(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanRefund (review 18, item 4): a refund pays the service fee as a
+// forward does, waived below the dust limit as a forward's is; at 0 it
+// pays none.
+func TestPlanRefund(t *testing.T) {
+	ltc, _ := chain.Litecoin(chain.Mainnet)
+	dest := append([]byte{0x00, 0x14}, make([]byte, 20)...)
+	fee := append([]byte{0x00, 0x14}, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
+	pct, _ := ParseFraction("0.01")
+	tiny, _ := ParseFraction("0.001")
+	zero, _ := ParseFraction("0")
+	tests := []struct {
+		name  string
+		value int64
+		pct   Fraction
+		rate  int64
+		want  plan
+		err   error
+	}{
+		{
+			name: "service fee and network fee", value: 25_000_000, pct: pct, rate: 1000,
+			want: plan{service: 250_000, network: 141, forwarded: 24_749_859},
+		},
+		{
+			// 0.1% of 0.02 LTC is under the 2940 dust limit: waived.
+			name: "dust fee waived", value: 2_000_000, pct: tiny, rate: 1000,
+			want: plan{service: 0, network: 110, forwarded: 1_999_890},
+		},
+		{
+			name: "no refund fee", value: 25_000_000, pct: zero, rate: 1000,
+			want: plan{service: 0, network: 110, forwarded: 24_999_890},
+		},
+		{
+			name: "fee rate eats the refund", value: 1_000_000, pct: pct, rate: 7_050_000,
+			err: errUneconomical,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := planRefund(ltc, tt.value, dest, fee, tt.pct, tt.rate)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.donation || got.service != tt.want.service || got.network != tt.want.network || got.forwarded != tt.want.forwarded {
+				t.Errorf("plan = %+v, want %+v", got, tt.want)
+			}
+			var outs int64
+			toFee := int64(0)
+			for _, o := range got.outs {
+				outs += o.Value
+				if string(o.Script) == string(fee) {
+					toFee += o.Value
+				}
+			}
+			if outs+got.network != tt.value || toFee != tt.want.service {
+				t.Errorf("outputs %d (%d to the fee address) + network fee %d != refund %d", outs, toFee, got.network, tt.value)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -63,7 +64,8 @@ type CallbackReport struct {
 	History     []AttemptReport `json:"history,omitempty"`
 }
 
-// AttemptReport is one callback request.
+// AttemptReport is one callback request. Error is the class of its
+// failure (notify.ClassTimeout, …), never its full text.
 type AttemptReport struct {
 	Time          time.Time `json:"time"`
 	Confirmations int64     `json:"confirmations"`
@@ -213,7 +215,9 @@ func (e *Engine) callbackReport(coin string, op chain.OutPoint) (*CallbackReport
 		return nil, err
 	}
 	for _, a := range attempts {
-		cr.History = append(cr.History, AttemptReport{Time: a.Time, Confirmations: a.Confirmations, HTTPStatus: a.Status, Error: a.Error})
+		// Only the failure's class, whoever asks: a record from before
+		// classes were kept is reduced to its class here.
+		cr.History = append(cr.History, AttemptReport{Time: a.Time, Confirmations: a.Confirmations, HTTPStatus: a.Status, Error: notify.Class(a.Error)})
 	}
 	if n := len(cr.History); n > 0 {
 		last := cr.History[n-1]

@@ -37,8 +37,10 @@ type Forward struct {
 	LastAttempt time.Time
 	LastError   string
 	Accepted    bool
-	// Refund marks a deposit sent back to Destination, less the network
-	// fee only (Forwarded is what it receives).
+	// Refund marks a deposit sent back to Destination, less its service
+	// fee (ServiceFee, 0 if it was waived; refunds signed before refunds
+	// paid one have 0 too) and the network fee (Forwarded is what it
+	// receives).
 	Refund      bool
 	Destination string
 }

@@ -25,7 +25,8 @@ const (
 	ActionHold Action = iota + 1
 	// ActionAccept: forwarded as a payment of its invoice, less the fee.
 	ActionAccept
-	// ActionRefund: sent back to Dest, less the network fee only.
+	// ActionRefund: sent to Dest, less the refund's service fee and the
+	// network fee.
 	ActionRefund
 	// ActionLapse: forwarded because nobody decided before the hold
 	// expired.

@@ -2,7 +2,6 @@ package torproxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -33,8 +32,9 @@ type Dialer struct {
 	AllViaTor bool
 }
 
-// ErrNoTor reports a .onion host, or AllViaTor, without a Tor proxy.
-var ErrNoTor = errors.New("a .onion host needs Tor (--tor-socks)")
+// ErrNoTor reports a .onion host, or AllViaTor, without a Tor proxy: a
+// refusal by policy.
+var ErrNoTor error = policyError("a .onion host needs Tor (--tor-socks)")
 
 // NewTor returns a dialer through the SOCKS5 proxy at addr (Tor's
 // SocksPort), which hands host names to the proxy unresolved. The

@@ -8,11 +8,21 @@ import (
 
 // Errors callers branch on.
 var (
-	// ErrForbidden reports an address that callbacks may not reach.
-	ErrForbidden = errors.New("address not allowed for callbacks")
+	// ErrForbidden reports an address that callbacks may not reach. It is
+	// a refusal by policy (see RefusedByPolicy).
+	ErrForbidden error = policyError("address not allowed for callbacks")
 	// ErrUnresolvable reports a host name that has no address.
 	ErrUnresolvable = errors.New("host does not resolve")
 )
+
+// policyError is a connection refused by ferry's own rules, not by the
+// network: the notifier shows it as such (notify.PolicyError).
+type policyError string
+
+func (e policyError) Error() string { return string(e) }
+
+// RefusedByPolicy reports true: the dialer refused the connection itself.
+func (e policyError) RefusedByPolicy() bool { return true }
 
 // Guard decides which IP addresses outbound connections may reach. The zero
 // Guard allows only public unicast addresses.

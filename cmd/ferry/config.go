@@ -41,6 +41,7 @@ type Config struct {
 	MinBTC               string
 	BTCFallbackFee       int64 // sat/vB
 	FeePercent           string
+	RefundFeePercent     string
 	ForwardConfirmations int64
 	FeeTarget            int
 	AddressExpiry        time.Duration
@@ -132,6 +133,7 @@ func (c *Config) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.MinBTC, "min-btc", c.MinBTC, "smaller Bitcoin deposits are donations")
 	fs.Int64Var(&c.BTCFallbackFee, "btc-fallback-fee", c.BTCFallbackFee, "Bitcoin fee rate in sat/vB when the node has no estimate (btcd never has one)")
 	fs.StringVar(&c.FeePercent, "fee-percent", c.FeePercent, "service fee, a fraction of each deposit")
+	fs.StringVar(&c.RefundFeePercent, "refund-fee-percent", c.RefundFeePercent, "service fee of a refund (a held payment sent back), a fraction of it; empty: --fee-percent; 0 lets vendors move held payments anywhere fee-free")
 	fs.Int64Var(&c.ForwardConfirmations, "forward-confirmations", c.ForwardConfirmations, "confirmations before forwarding")
 	fs.IntVar(&c.FeeTarget, "fee-target", c.FeeTarget, "confirmation target in blocks for the network fee estimate")
 	fs.DurationVar(&c.AddressExpiry, "address-expiry", c.AddressExpiry, "idle time after which an input address expires (0: never)")
@@ -262,6 +264,13 @@ func (c Config) settings() (*settings, error) {
 	}
 	if s.relay.FeePercent, err = relay.ParseFraction(c.FeePercent); err != nil {
 		return nil, fmt.Errorf("--fee-percent: %w", err)
+	}
+	if c.RefundFeePercent != "" {
+		f, err := relay.ParseFraction(c.RefundFeePercent)
+		if err != nil {
+			return nil, fmt.Errorf("--refund-fee-percent: %w", err)
+		}
+		s.relay.RefundFeePercent = &f
 	}
 	s.relay.ForwardConfirmations = c.ForwardConfirmations
 	s.relay.FeeTarget = c.FeeTarget

@@ -66,6 +66,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"fee address of another network", func(c *Config) { c.LTCFeeAddress = "ltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c2rkk4wh" }, "litecoin mainnet"},
 		{"bad network", func(c *Config) { c.Network = "signet" }, "unknown network"},
 		{"bad fee", func(c *Config) { c.FeePercent = "1" }, "--fee-percent"},
+		{"bad refund fee", func(c *Config) { c.RefundFeePercent = "0.5%" }, "--refund-fee-percent"},
 		{"bad minimum", func(c *Config) { c.MinLTC = "0.0.1" }, "--min-ltc"},
 		{"zero confirmations", func(c *Config) { c.ForwardConfirmations = 0 }, "--forward-confirmations: must be at least 1"},
 		{"zero fee target", func(c *Config) { c.FeeTarget = 0 }, "--fee-target: must be at least 1 block, not 0"},

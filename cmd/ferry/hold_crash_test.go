@@ -92,7 +92,7 @@ func TestHoldKill(t *testing.T) {
 	mine(t, n, 1)
 	waitScanned(t, n, p.URL)
 	checkForward(t, n, opA, 6_000_000, fwd, payout, cfg.LTCFeeAddress)
-	checkRefund(t, n, opB, 5_000_000, ref, refundTo)
+	checkRefund(t, n, opB, 5_000_000, ref, refundTo, cfg.LTCFeeAddress)
 	for op, onChain := range map[chain.OutPoint]chain.Hash{opA: fwd, opB: ref} {
 		signed := 0
 		for _, r := range runs {

@@ -148,6 +148,8 @@ func TestCallbackUntilLimit(t *testing.T) {
 // TestCallbackFailures makes a callback fail each way a merchant can: a
 // redirect (never followed), a timeout, a 500, a refused connection. Each
 // failure is recorded, and the callback is sent again at the next block.
+// /api/check, which anyone may ask, shows a failure's class only, never
+// the merchant's address or port (review 18, item 9).
 func TestCallbackFailures(t *testing.T) {
 	forEachCoin(t, func(t *testing.T, n *node) {
 		cfg := merchantConfig(t, n)
@@ -180,10 +182,10 @@ func TestCallbackFailures(t *testing.T) {
 		cases := []struct {
 			name, url, err string
 		}{
-			{"redirect", m.callbackURL(url.Values{"mode": {"redirect"}, "to": {targetPort}}), "redirect (HTTP 302) not followed"},
-			{"timeout", hang.callbackURL(url.Values{"mode": {"hang"}}), "timeout"},
-			{"500", m.callbackURL(url.Values{"mode": {"error"}}), "HTTP 500"},
-			{"refused", fmt.Sprintf("http://127.0.0.1:%d/cb", closedPort), "connection refused"},
+			{"redirect", m.callbackURL(url.Values{"mode": {"redirect"}, "to": {targetPort}}), notify.ClassRedirect},
+			{"timeout", hang.callbackURL(url.Values{"mode": {"hang"}}), notify.ClassTimeout},
+			{"500", m.callbackURL(url.Values{"mode": {"error"}}), notify.ClassHTTPStatus},
+			{"refused", fmt.Sprintf("http://127.0.0.1:%d/cb", closedPort), notify.ClassRefused},
 		}
 		addrs := make([]string, len(cases))
 		for i, c := range cases {
@@ -203,13 +205,21 @@ func TestCallbackFailures(t *testing.T) {
 				waitForLong(t, fmt.Sprintf("%s attempt %d", c.name, round), func() bool { return attempts(i) == round })
 				r := check(t, n, d.URL, addrs[i])
 				cb := r.Deposits[0].Callback
-				if cb.State != "pending" || !strings.Contains(cb.LastAttempt.Error, c.err) || cb.LastAttempt.Confirmations != round {
+				if cb.State != "pending" || cb.LastAttempt.Error != c.err || cb.LastAttempt.Confirmations != round {
 					t.Errorf("%s, attempt %d: %+v %+v", c.name, round, cb, cb.LastAttempt)
 				}
 			}
 		}
 		if c := redirected.Load(); c != 0 {
 			t.Errorf("the redirect was followed %d times", c)
+		}
+		// The refused merchant's port is in the log only.
+		port := ":" + strconv.Itoa(closedPort)
+		if raw := checkRaw(t, n, d.URL, addrs[3]); strings.Contains(raw, port) {
+			t.Errorf("/api/check shows the merchant's address: %s", raw)
+		}
+		if !strings.Contains(d.Log.String(), port+": connect: connection refused") {
+			t.Errorf("the log does not have the full error of the refused callback")
 		}
 	})
 }

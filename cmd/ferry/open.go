@@ -160,7 +160,6 @@ func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, c
 	inv := set.invoice
 	inv.Network, inv.Relay, inv.Store, inv.Waker, inv.Clock, inv.Log = set.network, d.engine, d.db, d.notifier, clk, d.log
 	inv.Quoter = rates.NewCache(set.rates, time.Minute, clk)
-	inv.CallbackKey = signing
 	// Coinremitter's notifications show the invoice: the engine's ledger,
 	// and the server's links, both set below before anything runs.
 	coinremitter := &api.CoinremitterEvents{}

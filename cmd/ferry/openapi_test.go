@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,10 +11,6 @@ import (
 	"github.com/ferry-relay/ferry/api/browsertest"
 	"github.com/ferry-relay/ferry/chain"
 )
-
-// refundFee is the network fee of a refund at the tests' 10 sat/vB: one
-// input, one P2WPKH output, budgeted for the largest signature.
-const refundFee = 10 * 110
 
 // oaClient calls ferry's Open API as a vendor.
 type oaClient struct {
@@ -204,7 +199,7 @@ func TestOpenAPIFlow(t *testing.T) {
 	var ref chain.Hash
 	waitFor(t, "the refund", func() bool { ref = spender(t, n, op3); return !ref.IsZero() })
 	mine(t, n, 1)
-	checkRefund(t, n, op3, 5_000_000, ref, refundTo)
+	checkRefund(t, n, op3, 5_000_000, ref, refundTo, cfg.LTCFeeAddress)
 
 	// 4. Cancelled, then paid in full: held; refunded.
 	gone := oa.start(t, "POS1", "10", nil)
@@ -223,7 +218,7 @@ func TestOpenAPIFlow(t *testing.T) {
 	var ref2 chain.Hash
 	waitFor(t, "the second refund", func() bool { ref2 = spender(t, n, op4); return !ref2.IsZero() })
 	mine(t, n, 1)
-	checkRefund(t, n, op4, 12_500_000, ref2, refundTo2)
+	checkRefund(t, n, op4, 12_500_000, ref2, refundTo2, cfg.LTCFeeAddress)
 	waitScanned(t, n, d.URL)
 
 	// Their webhooks, in order, at the vendor's endpoint.
@@ -266,8 +261,8 @@ func TestOpenAPIFlow(t *testing.T) {
 	}{
 		{"Confirmed", "0.12500000", "", []string{"deposit:" + op.Hash.String(), "forward:" + fwd.String()}},
 		{"Confirmed", "0.06000000", "", []string{"deposit:" + op2.Hash.String(), "forward:" + fwd2.String()}},
-		{"Refunded", "0.00000000", "0.04998900", []string{"deposit:" + op3.Hash.String(), "refund:" + ref.String()}},
-		{"Refunded", "0.00000000", "0.12498900", []string{"deposit:" + op4.Hash.String(), "refund:" + ref2.String()}},
+		{"Refunded", "0.00000000", "0.04948590", []string{"deposit:" + op3.Hash.String(), "refund:" + ref.String()}},
+		{"Refunded", "0.00000000", "0.12373590", []string{"deposit:" + op4.Hash.String(), "refund:" + ref2.String()}},
 	} {
 		r := rows[i].(map[string]any)
 		var moves []string
@@ -315,25 +310,13 @@ func TestOpenAPIFlow(t *testing.T) {
 }
 
 // checkRefund checks, from the node's view, that deposit op of value sat
-// was refunded once by txid: one output, to dest, of value less the
-// network fee; no service fee.
-func checkRefund(t *testing.T, n *node, op chain.OutPoint, value int64, txid chain.Hash, dest string) {
+// was refunded once by txid as a forward is: dest got value less the 1%
+// service fee (the refund fee is --fee-percent's) less the network fee,
+// and the fee address the 1%.
+func checkRefund(t *testing.T, n *node, op chain.OutPoint, value int64, txid chain.Hash, dest, feeAddr string) {
 	t.Helper()
-	tx, err := n.Tx(context.Background(), txid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tx.Confirmations < 1 || len(tx.Vin) != 1 || tx.Vin[0].TxID != op.Hash.String() || tx.Vin[0].Vout != op.Index || len(tx.Vout) != 1 {
-		t.Fatalf("refund %s: %+v", txid, tx)
-	}
-	out, err := chain.ParseAmount(tx.Vout[0].Value.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tx.Vout[0].ScriptPubKey.AddressText() != dest || out != value-refundFee || value-out < 10*tx.VSize {
-		t.Errorf("refund of %d: %d to %s (vsize %d), want %d to %s", value, out, tx.Vout[0].ScriptPubKey.AddressText(), tx.VSize, value-refundFee, dest)
-	}
-	if got := received(t, n, dest); got != value-refundFee {
-		t.Errorf("the payer received %d, want %d", got, value-refundFee)
+	checkForward(t, n, op, value, txid, dest, feeAddr)
+	if got, want := received(t, n, dest), value-value/100-fallbackFee; got != want {
+		t.Errorf("the payer received %d, want %d", got, want)
 	}
 }

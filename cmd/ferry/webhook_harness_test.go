@@ -150,6 +150,7 @@ func TestREADMEWebhookCode(t *testing.T) {
 	for _, f := range []struct{ path, begin string }{
 		{"testdata/node/webhook_receiver.js", "// --- README: verifying a webhook in Node ---\n"},
 		{"testdata/php/verify_webhook.php", "// --- README: verifying a webhook in PHP ---\n"},
+		{"testdata/php/ferry_signature.php", "// --- README: checking a callback's signature in PHP ---\n"},
 	} {
 		b, err := os.ReadFile(f.path)
 		if err != nil {

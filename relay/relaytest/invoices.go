@@ -30,7 +30,6 @@ func (e *Env) Invoices(tb testing.TB, opt InvoiceOptions) *invoice.Engine {
 		cfg.Clock = opt.Clock
 	}
 	cfg.Network, cfg.Relay, cfg.Store, cfg.Waker, cfg.Mailer = chain.Regtest, e.Engine, e.Store, e.Wakes, opt.Mailer
-	cfg.CallbackKey = []byte("test key")
 	cfg.Quoter = opt.Quoter
 	if cfg.Quoter == nil {
 		spec := opt.Rates
