@@ -10,8 +10,8 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -33,17 +33,17 @@ import (
 //	DELETE /vendors/:id/webhooks/:endpoint remove one
 
 // adminStatuses maps each kind of error to its HTTP status.
-var adminStatuses = map[relay.Kind]int{
-	relay.KindInternal:     http.StatusInternalServerError,
-	relay.KindInvalid:      http.StatusBadRequest,
-	relay.KindUnsupported:  http.StatusBadRequest,
-	relay.KindNotFound:     http.StatusNotFound,
-	relay.KindUnavailable:  http.StatusServiceUnavailable,
-	relay.KindUnauthorized: http.StatusForbidden,
-	relay.KindConflict:     http.StatusConflict,
-	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	relay.KindLimit:        http.StatusTooManyRequests,
-	relay.KindForbidden:    http.StatusForbidden,
+var adminStatuses = map[ferry.Kind]int{
+	ferry.KindInternal:     http.StatusInternalServerError,
+	ferry.KindInvalid:      http.StatusBadRequest,
+	ferry.KindUnsupported:  http.StatusBadRequest,
+	ferry.KindNotFound:     http.StatusNotFound,
+	ferry.KindUnavailable:  http.StatusServiceUnavailable,
+	ferry.KindUnauthorized: http.StatusForbidden,
+	ferry.KindConflict:     http.StatusConflict,
+	ferry.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	ferry.KindLimit:        http.StatusTooManyRequests,
+	ferry.KindForbidden:    http.StatusForbidden,
 }
 
 // Admin is what the operator's API manages: vendors, their keys and
@@ -93,8 +93,8 @@ func AdminHandler(a Admin, log zerolog.Logger) http.Handler {
 }
 
 func (s *admin) adminError(w http.ResponseWriter, err error) {
-	kind, msg := relay.Explain(err)
-	if kind == relay.KindInternal {
+	kind, msg := ferry.Explain(err)
+	if kind == ferry.KindInternal {
 		s.log.Error().Err(err).Msg("internal error")
 	}
 	writeJSON(w, adminStatuses[kind], map[string]string{"error": msg})
@@ -106,7 +106,7 @@ func (s *admin) adminError(w http.ResponseWriter, err error) {
 func decodeBody(w http.ResponseWriter, req *http.Request, v any, noun string, empty bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 16<<10))
 	if err != nil {
-		return &relay.Error{Kind: relay.KindInvalid, Message: "the body cannot be read (at most 16 KiB)"}
+		return &ferry.Error{Kind: ferry.KindInvalid, Message: "the body cannot be read (at most 16 KiB)"}
 	}
 	if empty && len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -114,10 +114,10 @@ func decodeBody(w http.ResponseWriter, req *http.Request, v any, noun string, em
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &relay.Error{Kind: relay.KindInvalid, Message: "the body must be a " + noun + " in JSON: " + err.Error()}
+		return &ferry.Error{Kind: ferry.KindInvalid, Message: "the body must be a " + noun + " in JSON: " + err.Error()}
 	}
 	if trailing(dec, body) {
-		return &relay.Error{Kind: relay.KindInvalid, Message: "the body must be one " + noun + " in JSON"}
+		return &ferry.Error{Kind: ferry.KindInvalid, Message: "the body must be one " + noun + " in JSON"}
 	}
 	return nil
 }

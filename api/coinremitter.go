@@ -13,9 +13,9 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -180,11 +180,11 @@ func (s *Server) runs(coin string) bool {
 func (s *Server) crExplain(err error, action string) *crError {
 	kind, msg := s.explain(err, "coinremitter "+action)
 	switch kind {
-	case relay.KindInvalid, relay.KindTooLarge:
+	case ferry.KindInvalid, ferry.KindTooLarge:
 		return &crError{flag: crInvalid, status: http.StatusOK, msg: crSentence(msg)}
-	case relay.KindUnauthorized:
+	case ferry.KindUnauthorized:
 		return errCRCredentials
-	case relay.KindInternal:
+	case ferry.KindInternal:
 		return &crError{flag: crFail, status: http.StatusInternalServerError, msg: crOops}
 	}
 	return &crError{flag: crFail, status: http.StatusOK, msg: crSentence(msg)}
@@ -216,7 +216,7 @@ func (s *Server) crAuthenticate(c *crCall) (*store.Vendor, error) {
 	if err == nil {
 		v, err = s.invoices.Authenticate(c.req.Context(), p.Vendor.ID, c.form.Get("password"))
 	}
-	if k, _ := relay.Explain(err); err != nil && k == relay.KindUnauthorized {
+	if k, _ := ferry.Explain(err); err != nil && k == ferry.KindUnauthorized {
 		return nil, errCRCredentials
 	}
 	return v, err
@@ -250,14 +250,14 @@ func (c *crCall) amount(field string) (int64, error) {
 	if !crNumber.MatchString(raw) {
 		return 0, crInvalidf("The %s must be a number.", crName(field))
 	}
-	sat, err := chain.ParseAmount(raw)
+	sat, err := ferry.ParseAmount(raw)
 	if err != nil {
 		return 0, crInvalidf("The %s must be an amount of %s with at most 8 decimals.", crName(field), strings.ToUpper(c.coin))
 	}
 	if sat <= 0 {
 		return 0, crInvalidf("The %s must be greater than 0.", crName(field))
 	}
-	return sat, nil
+	return int64(sat), nil
 }
 
 // crForm reads a call's fields: a form (urlencoded or multipart), or a
@@ -268,7 +268,7 @@ func crForm(req *http.Request) (url.Values, error) {
 	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
 		f, err := parseForm(req)
 		if err != nil {
-			_, msg := relay.Explain(err)
+			_, msg := ferry.Explain(err)
 			return nil, crInvalidf("%s", crSentence(msg))
 		}
 		return f, nil
@@ -369,7 +369,7 @@ func crGetTransaction(c *crCall) (any, string, error) {
 		return nil, "", err
 	}
 	t, err := c.s.invoices.Transaction(c.req.Context(), c.vendor.ID, c.coin, c.form.Get("id"))
-	if k, _ := relay.Explain(err); err != nil && k == relay.KindNotFound {
+	if k, _ := ferry.Explain(err); err != nil && k == ferry.KindNotFound {
 		return nil, "", crFailf("Transaction not found.")
 	}
 	if err != nil {
@@ -385,7 +385,7 @@ func crTransactionsByAddress(c *crCall) (any, string, error) {
 		return nil, "", err
 	}
 	ts, err := c.s.invoices.Transactions(c.req.Context(), c.vendor.ID, c.coin, c.form.Get("address"))
-	if k, _ := relay.Explain(err); err != nil && k == relay.KindNotFound {
+	if k, _ := ferry.Explain(err); err != nil && k == ferry.KindNotFound {
 		return nil, "", crFailf("Address not found: it is not one of yours.")
 	}
 	if err != nil {
@@ -429,14 +429,14 @@ type crTxSend struct {
 // (total_amount).
 func crTransaction(v *store.Vendor, t invoice.Transaction) any {
 	r := crTxReceive{ID: t.ID, TxID: t.TxID, Type: "receive", MerchantID: v.ID, CoinShortName: strings.ToUpper(t.Coin),
-		WalletID: crWallet(v, t.Coin), WalletName: v.Name, Address: t.To, Amount: chain.FormatAmountShort(t.Amount),
+		WalletID: crWallet(v, t.Coin), WalletName: v.Name, Address: t.To, Amount: ferry.Amount(t.Amount).Short(),
 		Confirmations: t.Confirmations, Date: crDate(t.Time)}
 	if t.Kind == invoice.KindDeposit {
 		return r
 	}
 	r.Type = "send"
-	return crTxSend{crTxReceive: r, TransactionFees: chain.FormatAmount(t.NetworkFee), ProcessingFees: chain.FormatAmount(t.ServiceFee),
-		TotalAmount: chain.FormatAmountShort(t.Total)}
+	return crTxSend{crTxReceive: r, TransactionFees: ferry.Amount(t.NetworkFee).String(), ProcessingFees: ferry.Amount(t.ServiceFee).String(),
+		TotalAmount: ferry.Amount(t.Total).Short()}
 }
 
 // crWallet is a vendor's wallet id in a coin: its id and the ticker.
@@ -466,7 +466,7 @@ func crFiatToCrypto(c *crCall) (any, string, error) {
 		CryptoCurrency string `json:"crypto_currency"`
 		FiatAmount     string `json:"fiat_amount"`
 		FiatSymbol     string `json:"fiat_symbol"`
-	}{chain.FormatAmount(q.Coin.Due), strings.ToUpper(c.coin), crCoinName(c.coin), q.Amount, q.Currency}, "success", nil
+	}{ferry.Amount(q.Coin.Due).String(), strings.ToUpper(c.coin), crCoinName(c.coin), q.Amount, q.Currency}, "success", nil
 }
 
 // crCoinName is a coin's full name: "Litecoin".

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
@@ -117,7 +117,7 @@ func (c *crCall) invoice() (*invoice.View, error) {
 		return nil, err
 	}
 	v, err := c.s.invoices.Find(c.req.Context(), c.vendor.ID, coinremitterDialect, c.form.Get("invoice_id"))
-	if k, _ := relay.Explain(err); err != nil && k != relay.KindNotFound {
+	if k, _ := ferry.Explain(err); err != nil && k != ferry.KindNotFound {
 		return nil, err
 	}
 	if err != nil || v.Coins[0].Coin != c.coin {
@@ -261,12 +261,12 @@ func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*cr
 	c := v.Coins[0]
 	ticker := strings.ToUpper(c.Coin)
 	d := &crInvoiceData{ID: v.ID, InvoiceID: crInvoiceID(v), MerchantID: v.Invoice.Vendor, URL: strings.TrimRight(base, "/") + "/merch/inv?id=" + url.QueryEscape(v.ID),
-		TotalAmount: map[string]string{ticker: chain.FormatAmountShort(c.Due)}, PaidAmount: crNone, ConversionRate: map[string]string{},
+		TotalAmount: map[string]string{ticker: ferry.Amount(c.Due).Short()}, PaidAmount: crNone, ConversionRate: map[string]string{},
 		BaseCurrency: v.Currency, Coin: ticker, Name: v.Fields[crFieldName], Description: v.Description, Address: c.Address,
 		PaymentHistory: []crPayment{}, NotifyURL: v.WebhookURL, SuceessURL: v.ReturnURL, FailURL: v.Fields[crFieldFail],
 		ExpireOn: crDate(v.Expires), InvoiceDate: crDate(v.Created), LastUpdatedDate: crDate(v.Created),
 		CustomData1: v.Fields[crFieldCustom1], CustomData2: v.Fields[crFieldCustom2],
-		HeldAmount: chain.FormatAmountShort(c.Held), RefundedAmount: chain.FormatAmountShort(c.Refunded)}
+		HeldAmount: ferry.Amount(c.Held).Short(), RefundedAmount: ferry.Amount(c.Refunded).Short()}
 	if !v.StatusChanged.IsZero() {
 		d.LastUpdatedDate = crDate(v.StatusChanged)
 	}
@@ -292,12 +292,12 @@ func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*cr
 		}
 		d.ConversionRate[ticker+"_"+fiat] = p.String()
 		if per, err := rates.Satoshis(mustDecimal("1"), price); err == nil {
-			d.ConversionRate[fiat+"_"+ticker] = chain.FormatAmount(per)
+			d.ConversionRate[fiat+"_"+ticker] = ferry.Amount(per).String()
 		}
 	}
 	d.UsdAmount = d.TotalAmount["USD"]
 	if c.Seen > 0 {
-		paid := map[string]string{ticker: chain.FormatAmountShort(c.Seen)}
+		paid := map[string]string{ticker: ferry.Amount(c.Seen).Short()}
 		for fiat, p := range prices {
 			paid[fiat] = rates.Fiat(c.Seen, rates.Price{Pair: rates.Pair{Coin: c.Coin, Fiat: fiat}, Value: p}).Fixed(8)
 		}
@@ -313,7 +313,7 @@ func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*cr
 		if t.Kind != invoice.KindDeposit || t.Status == relay.StatusDonation || t.Status == relay.StatusVanished {
 			continue
 		}
-		d.PaymentHistory = append(d.PaymentHistory, crPayment{TxID: t.TxID, Amount: json.Number(chain.FormatAmountShort(t.Amount)),
+		d.PaymentHistory = append(d.PaymentHistory, crPayment{TxID: t.TxID, Amount: json.Number(ferry.Amount(t.Amount).Short()),
 			Date: crDate(t.Time), Confirmation: t.Confirmations})
 	}
 	return d, nil

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -137,4 +137,4 @@ func FuzzOpenAPIQuery(f *testing.F) {
 }
 
 // formatAmount writes satoshis as the Open API does: eight decimals.
-func formatAmount(sat int64) string { return chain.FormatAmount(sat) }
+func formatAmount(sat int64) string { return ferry.Amount(sat).String() }

@@ -12,9 +12,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -29,17 +28,17 @@ const fluxcordDialect = "fluxcord"
 
 // fluxcordStatuses maps each kind of error to the HTTP status of its
 // answer.
-var fluxcordStatuses = map[relay.Kind]int{
-	relay.KindInternal:     http.StatusInternalServerError,
-	relay.KindInvalid:      http.StatusBadRequest,
-	relay.KindUnsupported:  http.StatusBadRequest,
-	relay.KindNotFound:     http.StatusNotFound,
-	relay.KindUnavailable:  http.StatusServiceUnavailable,
-	relay.KindUnauthorized: http.StatusUnauthorized,
-	relay.KindConflict:     http.StatusConflict,
-	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	relay.KindLimit:        http.StatusTooManyRequests,
-	relay.KindForbidden:    http.StatusForbidden,
+var fluxcordStatuses = map[ferry.Kind]int{
+	ferry.KindInternal:     http.StatusInternalServerError,
+	ferry.KindInvalid:      http.StatusBadRequest,
+	ferry.KindUnsupported:  http.StatusBadRequest,
+	ferry.KindNotFound:     http.StatusNotFound,
+	ferry.KindUnavailable:  http.StatusServiceUnavailable,
+	ferry.KindUnauthorized: http.StatusUnauthorized,
+	ferry.KindConflict:     http.StatusConflict,
+	ferry.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	ferry.KindLimit:        http.StatusTooManyRequests,
+	ferry.KindForbidden:    http.StatusForbidden,
 }
 
 // maxJSON bounds a JSON request body.
@@ -80,7 +79,7 @@ func (s *Server) fluxcordCreate(w http.ResponseWriter, req *http.Request, _ http
 
 func (s *Server) fluxcordNew(req *http.Request) (*invoice.View, error) {
 	if s.invoices == nil {
-		return nil, &relay.Error{Kind: relay.KindUnavailable, Message: "payments are not enabled on this server"}
+		return nil, &ferry.Error{Kind: ferry.KindUnavailable, Message: "payments are not enabled on this server"}
 	}
 	p, err := s.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
 	if err != nil {
@@ -101,7 +100,7 @@ func (s *Server) fluxcordNew(req *http.Request) (*invoice.View, error) {
 	if !ltcAmount.MatchString(raw) {
 		return nil, invalidf("amountLtc must be a positive number of LTC with at most 8 decimals, not %.30s", raw)
 	}
-	sat, err := chain.ParseAmount(raw)
+	sat, err := ferry.ParseAmount(raw)
 	if err != nil || sat <= 0 {
 		return nil, invalidf("amountLtc must be a positive number of LTC with at most 8 decimals, not %.30s", raw)
 	}
@@ -157,10 +156,10 @@ func (s *Server) fluxcordFind(req *http.Request, id string) (*invoice.View, erro
 	}
 	v, err := s.invoices.Get(req.Context(), id)
 	if err == nil && v.Dialect != fluxcordDialect {
-		err = &relay.Error{Kind: relay.KindNotFound, Message: "Payment not found"}
+		err = &ferry.Error{Kind: ferry.KindNotFound, Message: "Payment not found"}
 	}
-	if k, _ := relay.Explain(err); k == relay.KindNotFound {
-		err = &relay.Error{Kind: relay.KindNotFound, Message: "Payment not found"}
+	if k, _ := ferry.Explain(err); k == ferry.KindNotFound {
+		err = &ferry.Error{Kind: ferry.KindNotFound, Message: "Payment not found"}
 	}
 	return v, err
 }
@@ -168,7 +167,7 @@ func (s *Server) fluxcordFind(req *http.Request, id string) (*invoice.View, erro
 // fluxcordView is a payment's fields as both calls show them.
 func fluxcordView(v *invoice.View) fluxcordPayment {
 	c := v.Coins[0]
-	return fluxcordPayment{PaymentID: v.ID, ReceivingAddress: c.Address, AmountLtc: json.Number(chain.FormatAmountShort(c.Due)),
+	return fluxcordPayment{PaymentID: v.ID, ReceivingAddress: c.Address, AmountLtc: json.Number(ferry.Amount(c.Due).Short()),
 		Status: fluxcordStatusOf(v), ExpiresAt: isoMillis(v.Expires)}
 }
 
@@ -213,7 +212,7 @@ func (FluxcordEvents) Announce(v *invoice.View, from invoice.Status) []invoice.E
 		Status           string      `json:"status"`
 		AmountLtc        json.Number `json:"amountLtc"`
 		ReceivingAddress string      `json:"receivingAddress"`
-	}{v.ID, to, json.Number(chain.FormatAmountShort(c.Due)), c.Address})
+	}{v.ID, to, json.Number(ferry.Amount(c.Due).Short()), c.Address})
 	return []invoice.Event{{Type: "payment." + to, URL: v.WebhookURL, Body: body}}
 }
 
@@ -223,7 +222,7 @@ func readJSON(req *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, maxJSON))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &relay.Error{Kind: relay.KindTooLarge, Message: fmt.Sprintf("the body is over %d KiB", maxJSON>>10)}
+		return &ferry.Error{Kind: ferry.KindTooLarge, Message: fmt.Sprintf("the body is over %d KiB", maxJSON>>10)}
 	}
 	if err != nil {
 		return invalidf("the body cannot be read")
@@ -271,8 +270,8 @@ func jsonType(kind string) string {
 
 // invalidf is an invalid-request error.
 func invalidf(format string, args ...any) error {
-	return &relay.Error{Kind: relay.KindInvalid, Message: fmt.Sprintf(format, args...)}
+	return &ferry.Error{Kind: ferry.KindInvalid, Message: fmt.Sprintf(format, args...)}
 }
 
 // errNoInvoices answers the invoice calls of a server without invoices.
-var errNoInvoices = &relay.Error{Kind: relay.KindUnavailable, Message: "invoices are not enabled on this server"}
+var errNoInvoices = &ferry.Error{Kind: ferry.KindUnavailable, Message: "invoices are not enabled on this server"}

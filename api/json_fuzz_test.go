@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"golang.org/x/net/http/httpguts"
-
-	"github.com/ferry-relay/ferry/chain"
 )
 
 // FuzzFluxcordBody posts any body to POST /api/payments with a vendor's
@@ -37,8 +36,8 @@ func FuzzFluxcordBody(f *testing.F) {
 		var in, got struct{ AmountLtc json.Number }
 		json.Unmarshal([]byte(body), &in)
 		json.Unmarshal([]byte(out), &got)
-		a, _ := chain.ParseAmount(string(in.AmountLtc))
-		b, err := chain.ParseAmount(string(got.AmountLtc))
+		a, _ := ferry.ParseAmount(string(in.AmountLtc))
+		b, err := ferry.ParseAmount(string(got.AmountLtc))
 		if err != nil || a != b || a <= 0 {
 			t.Fatalf("asked %s, the payment asks %s", in.AmountLtc, got.AmountLtc)
 		}
@@ -72,8 +71,8 @@ func FuzzPayscryptBody(f *testing.F) {
 		}
 		json.Unmarshal([]byte(body), &in)
 		o := decodeOrder(t, out)
-		a, _ := chain.ParseAmount(in.TargetValue)
-		b, err := chain.ParseAmount(o["target_value"].(string))
+		a, _ := ferry.ParseAmount(in.TargetValue)
+		b, err := ferry.ParseAmount(o["target_value"].(string))
 		if err != nil || a != b && !strings.Contains(body, "merchant_order_id") {
 			t.Fatalf("asked %s, the order asks %v", in.TargetValue, o["target_value"])
 		}

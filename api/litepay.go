@@ -9,7 +9,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/relay"
 )
 
@@ -52,12 +52,12 @@ var methods = map[string]method{
 // litepayStatuses maps each kind of error to its HTTP status in each
 // dialect: the seed answers every error of /api/receive with 500; the
 // later dialect, and the seed's /api/check, with the kind's own status.
-var litepayStatuses = map[relay.Kind]struct{ seedReceive, own int }{
-	relay.KindInternal:    {http.StatusInternalServerError, http.StatusInternalServerError},
-	relay.KindInvalid:     {http.StatusInternalServerError, http.StatusBadRequest},
-	relay.KindUnsupported: {http.StatusInternalServerError, http.StatusBadRequest},
-	relay.KindNotFound:    {http.StatusInternalServerError, http.StatusNotFound},
-	relay.KindUnavailable: {http.StatusInternalServerError, http.StatusServiceUnavailable},
+var litepayStatuses = map[ferry.Kind]struct{ seedReceive, own int }{
+	ferry.KindInternal:    {http.StatusInternalServerError, http.StatusInternalServerError},
+	ferry.KindInvalid:     {http.StatusInternalServerError, http.StatusBadRequest},
+	ferry.KindUnsupported: {http.StatusInternalServerError, http.StatusBadRequest},
+	ferry.KindNotFound:    {http.StatusInternalServerError, http.StatusNotFound},
+	ferry.KindUnavailable: {http.StatusInternalServerError, http.StatusServiceUnavailable},
 }
 
 // receiveErrorPrefix starts every seed-dialect error body of /api/receive,
@@ -146,7 +146,7 @@ func (s *Server) mintFor(req *http.Request) (*receiveReply, error) {
 	case "0":
 		cbReq = false
 	default:
-		return nil, &relay.Error{Kind: relay.KindInvalid, Message: "callback_req must be 0 or 1"}
+		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: "callback_req must be 0 or 1"}
 	}
 
 	a, err := s.engine.Mint(req.Context(), relay.MintRequest{Coin: coin, Destination: q.Get("address"), Callback: callback, CallbackReq: cbReq})
@@ -167,11 +167,11 @@ func coinOf(name string) (string, error) {
 	m, known := methods[name]
 	switch {
 	case name == "":
-		return "", &relay.Error{Kind: relay.KindInvalid, Message: "method is required (litecoin or bitcoin)"}
+		return "", &ferry.Error{Kind: ferry.KindInvalid, Message: "method is required (litecoin or bitcoin)"}
 	case known && m.coin == "":
-		return "", &relay.Error{Kind: relay.KindUnsupported, Message: fmt.Sprintf("method %s is not supported: this server relays ltc and btc only", name)}
+		return "", &ferry.Error{Kind: ferry.KindUnsupported, Message: fmt.Sprintf("method %s is not supported: this server relays ltc and btc only", name)}
 	case !known:
-		return "", &relay.Error{Kind: relay.KindInvalid, Message: fmt.Sprintf("unknown method %.40q: use litecoin or bitcoin", name)}
+		return "", &ferry.Error{Kind: ferry.KindInvalid, Message: fmt.Sprintf("unknown method %.40q: use litecoin or bitcoin", name)}
 	}
 	return m.coin, nil
 }
@@ -209,7 +209,7 @@ func later(r *relay.Report) laterCheckReply {
 			out.TxIDs = append(out.TxIDs, d.TxID)
 		}
 	}
-	out.Amount = chain.FormatAmountShort(sum)
+	out.Amount = ferry.Amount(sum).Short()
 	return out
 }
 
@@ -254,15 +254,15 @@ const maxQuery = 2048
 // parameters are errors, since a repeated address or callback is ambiguous.
 func parseQuery(raw string) (url.Values, error) {
 	if len(raw) > maxQuery {
-		return nil, &relay.Error{Kind: relay.KindInvalid, Message: fmt.Sprintf("query string over %d bytes", maxQuery)}
+		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: fmt.Sprintf("query string over %d bytes", maxQuery)}
 	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, &relay.Error{Kind: relay.KindInvalid, Message: "malformed query string"}
+		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: "malformed query string"}
 	}
 	for _, p := range queryParams {
 		if len(q[p]) > 1 {
-			return nil, &relay.Error{Kind: relay.KindInvalid, Message: p + " given more than once"}
+			return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: p + " given more than once"}
 		}
 	}
 	return q, nil

@@ -9,8 +9,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 )
 
 // LitePay's merchant API: POST /merch/ (a form, as a shop's checkout posts
@@ -26,17 +26,17 @@ const (
 
 // merchantStatuses maps each kind of error to the HTTP status of /merch/'s
 // text answer; /p/ answers JSON with the same statuses.
-var merchantStatuses = map[relay.Kind]int{
-	relay.KindInternal:     http.StatusInternalServerError,
-	relay.KindInvalid:      http.StatusBadRequest,
-	relay.KindUnsupported:  http.StatusBadRequest,
-	relay.KindNotFound:     http.StatusNotFound,
-	relay.KindUnavailable:  http.StatusServiceUnavailable,
-	relay.KindUnauthorized: http.StatusForbidden,
-	relay.KindConflict:     http.StatusConflict,
-	relay.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	relay.KindLimit:        http.StatusTooManyRequests,
-	relay.KindForbidden:    http.StatusForbidden,
+var merchantStatuses = map[ferry.Kind]int{
+	ferry.KindInternal:     http.StatusInternalServerError,
+	ferry.KindInvalid:      http.StatusBadRequest,
+	ferry.KindUnsupported:  http.StatusBadRequest,
+	ferry.KindNotFound:     http.StatusNotFound,
+	ferry.KindUnavailable:  http.StatusServiceUnavailable,
+	ferry.KindUnauthorized: http.StatusForbidden,
+	ferry.KindConflict:     http.StatusConflict,
+	ferry.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	ferry.KindLimit:        http.StatusTooManyRequests,
+	ferry.KindForbidden:    http.StatusForbidden,
 }
 
 // merchantFields are the form's fields; the first six are required.
@@ -52,7 +52,7 @@ func (s *Server) merchantMessage(err error) (int, string) {
 	switch {
 	case errors.Is(err, errMissing):
 		return http.StatusBadRequest, merchMissing + ": " + strings.TrimPrefix(msg, errMissing.Error()+": ")
-	case kind == relay.KindInvalid, kind == relay.KindUnauthorized, kind == relay.KindUnsupported:
+	case kind == ferry.KindInvalid, kind == ferry.KindUnauthorized, kind == ferry.KindUnsupported:
 		return merchantStatuses[kind], merchCheck + ": " + msg
 	}
 	return merchantStatuses[kind], "ERROR: " + msg
@@ -95,7 +95,7 @@ func (s *Server) merchJSON(w http.ResponseWriter, req *http.Request, _ httproute
 // that number.
 func (s *Server) createInvoice(req *http.Request) (*invoice.View, error) {
 	if s.invoices == nil {
-		return nil, &relay.Error{Kind: relay.KindUnavailable, Message: "invoices are not enabled on this server"}
+		return nil, &ferry.Error{Kind: ferry.KindUnavailable, Message: "invoices are not enabled on this server"}
 	}
 	f, err := parseForm(req)
 	if err != nil {
@@ -108,7 +108,7 @@ func (s *Server) createInvoice(req *http.Request) (*invoice.View, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &relay.Error{Kind: relay.KindInvalid, Message: strings.Join(missing, ", "), Err: errMissing}
+		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: strings.Join(missing, ", "), Err: errMissing}
 	}
 	vendor, err := s.invoices.Authenticate(req.Context(), f.Get("vendor"), f.Get("secret"))
 	if err != nil {
@@ -146,12 +146,12 @@ func parseForm(req *http.Request) (url.Values, error) {
 		err = req.ParseForm()
 	}
 	if err != nil {
-		return nil, &relay.Error{Kind: relay.KindInvalid, Message: "the form cannot be read (urlencoded or multipart, at most 16 KiB)"}
+		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: "the form cannot be read (urlencoded or multipart, at most 16 KiB)"}
 	}
 	f := req.PostForm
 	for k, vs := range f {
 		if len(vs) > 1 {
-			return nil, &relay.Error{Kind: relay.KindInvalid, Message: fmt.Sprintf("%.40s given more than once", k)}
+			return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: fmt.Sprintf("%.40s given more than once", k)}
 		}
 	}
 	return f, nil

@@ -12,9 +12,9 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -37,17 +37,17 @@ type openAPIErr struct {
 // openAPIStatuses maps each kind of error to the HTTP status of its
 // answer: the Open API knows 400, 401, 404 and 500; ferry adds 403, for a
 // key whose scope does not allow the call.
-var openAPIStatuses = map[relay.Kind]int{
-	relay.KindInternal:     http.StatusInternalServerError,
-	relay.KindInvalid:      http.StatusBadRequest,
-	relay.KindUnsupported:  http.StatusBadRequest,
-	relay.KindNotFound:     http.StatusNotFound,
-	relay.KindUnavailable:  http.StatusInternalServerError,
-	relay.KindUnauthorized: http.StatusUnauthorized,
-	relay.KindConflict:     http.StatusBadRequest,
-	relay.KindTooLarge:     http.StatusBadRequest,
-	relay.KindLimit:        http.StatusBadRequest,
-	relay.KindForbidden:    http.StatusForbidden,
+var openAPIStatuses = map[ferry.Kind]int{
+	ferry.KindInternal:     http.StatusInternalServerError,
+	ferry.KindInvalid:      http.StatusBadRequest,
+	ferry.KindUnsupported:  http.StatusBadRequest,
+	ferry.KindNotFound:     http.StatusNotFound,
+	ferry.KindUnavailable:  http.StatusInternalServerError,
+	ferry.KindUnauthorized: http.StatusUnauthorized,
+	ferry.KindConflict:     http.StatusBadRequest,
+	ferry.KindTooLarge:     http.StatusBadRequest,
+	ferry.KindLimit:        http.StatusBadRequest,
+	ferry.KindForbidden:    http.StatusForbidden,
 }
 
 // oaCall is one call: its parameters and the vendor it authenticated.
@@ -86,7 +86,7 @@ func (s *Server) openAPI(w http.ResponseWriter, req *http.Request, ps httprouter
 	data, err := s.openAPICall(req, ps.ByName("call"))
 	if err != nil {
 		kind, msg := s.explain(err, "openapi "+ps.ByName("call"))
-		if kind == relay.KindUnauthorized {
+		if kind == ferry.KindUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="ferry"`)
 		}
 		writeJSON(w, openAPIStatuses[kind], openAPIErr{Err: msg})
@@ -100,7 +100,7 @@ func (s *Server) openAPI(w http.ResponseWriter, req *http.Request, ps httprouter
 func (s *Server) openAPICall(req *http.Request, name string) (any, error) {
 	call, ok := oaCalls[name]
 	if !ok {
-		return nil, &relay.Error{Kind: relay.KindNotFound, Message: fmt.Sprintf("no call %.40q: the calls are GetRate, StartPayment, CheckPayment, "+
+		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: fmt.Sprintf("no call %.40q: the calls are GetRate, StartPayment, CheckPayment, "+
 			"CancelPayment, AcceptPayment, RefundPayment, GetCurrencyList and GetTransactions", name)}
 	}
 	if s.invoices == nil {
@@ -123,7 +123,7 @@ func (s *Server) openAPICall(req *http.Request, name string) (any, error) {
 }
 
 // errOAAuth is the answer to missing or wrong credentials.
-var errOAAuth = &relay.Error{Kind: relay.KindUnauthorized, Message: "Invalid API key or authentication failed"}
+var errOAAuth = &ferry.Error{Kind: ferry.KindUnauthorized, Message: "Invalid API key or authentication failed"}
 
 // oaAuthenticate returns the vendor of a request's HTTP Basic auth, and
 // its key's scope: its id as the user name, its api_key as the password.
@@ -133,7 +133,7 @@ func (s *Server) oaAuthenticate(req *http.Request) (*invoice.Principal, error) {
 		return nil, errOAAuth
 	}
 	p, err := s.invoices.VendorByAPIKey(req.Context(), key)
-	if k, _ := relay.Explain(err); err != nil && k == relay.KindUnauthorized || err == nil && p.Vendor.ID != id {
+	if k, _ := ferry.Explain(err); err != nil && k == ferry.KindUnauthorized || err == nil && p.Vendor.ID != id {
 		return nil, errOAAuth
 	}
 	return p, err
@@ -186,7 +186,7 @@ func (c *oaCall) coin() (string, error) {
 	}
 	coin := strings.ToLower(cur)
 	if chain.CoinName(coin) == "" || !c.s.runs(coin) {
-		return "", &relay.Error{Kind: relay.KindUnsupported, Message: fmt.Sprintf("currency %.20q is not supported: this server relays %s", cur,
+		return "", &ferry.Error{Kind: ferry.KindUnsupported, Message: fmt.Sprintf("currency %.20q is not supported: this server relays %s", cur,
 			strings.ToUpper(strings.Join(c.s.engine.Coins(), " and ")))}
 	}
 	return coin, nil
@@ -199,15 +199,15 @@ func (c *oaCall) amount(name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	sat, err := chain.ParseAmount(raw)
+	sat, err := ferry.ParseAmount(raw)
 	if err != nil || sat <= 0 {
 		return 0, invalidf("%s must be a positive amount with at most 8 decimals, not %.30q", name, raw)
 	}
-	return sat, nil
+	return int64(sat), nil
 }
 
 // oaAmount writes an amount of coin as the Open API does: 8 decimals.
-func oaAmount(sat int64) string { return chain.FormatAmount(sat) }
+func oaAmount(sat int64) string { return ferry.Amount(sat).String() }
 
 // oaDate writes a time as the Open API does, in UTC.
 func oaDate(t time.Time) string { return t.UTC().Format(time.DateTime) }
@@ -343,7 +343,7 @@ func oaGetRate(c *oaCall) (any, error) {
 		return nil, err
 	}
 	if minimum := c.s.engine.MinDeposit(coin); q.Coin.Due < minimum {
-		return nil, invalidf("the amount is below the smallest payment this server forwards (%s %s)", chain.FormatAmountShort(minimum), strings.ToUpper(coin))
+		return nil, invalidf("the amount is below the smallest payment this server forwards (%s %s)", ferry.Amount(minimum).Short(), strings.ToUpper(coin))
 	}
 	id := store.NewUUID()
 	expires := q.Coin.QuoteExpires

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -80,7 +80,7 @@ func oaStartPayment(c *oaCall) (any, error) {
 		return nil, err
 	}
 	pc := v.Coins[0]
-	uri := chain.CoinName(pc.Coin) + ":" + pc.Address + "?amount=" + chain.FormatAmountShort(pc.Due)
+	uri := chain.CoinName(pc.Coin) + ":" + pc.Address + "?amount=" + ferry.Amount(pc.Due).Short()
 	base := c.s.baseURL(c.req)
 	return oaStart{oaRate: c.rate(coin, v.Amount, v.Currency, pc.Due, pc.Rate, oaPaymentID(v)), Address: pc.Address, QR: uri, QRAlt: pc.Address,
 		QRImg: qrLink(base, uri), QRAltImg: qrLink(base, pc.Address)}, nil
@@ -110,11 +110,11 @@ func (c *oaCall) payment() (*invoice.View, error) {
 		return nil, err
 	}
 	v, err := c.s.invoices.Find(c.req.Context(), c.vendor.ID, openAPIDialect, strings.ToLower(id))
-	if k, _ := relay.Explain(err); err != nil && k != relay.KindNotFound {
+	if k, _ := ferry.Explain(err); err != nil && k != ferry.KindNotFound {
 		return nil, err
 	}
 	if err != nil {
-		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "payment " + clipText(id) + " not found"}
+		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: "payment " + clipText(id) + " not found"}
 	}
 	pc := v.Coins[0]
 	if cur := c.q.Get("currency"); cur != "" && !strings.EqualFold(cur, pc.Coin) {

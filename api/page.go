@@ -13,6 +13,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
@@ -140,12 +141,12 @@ func (s *Server) pageData(v *invoice.View, coin string) (*pageData, error) {
 		left = c.Due
 	}
 	left = max(left, c.MinPayment)
-	uri := name + ":" + c.Address + "?amount=" + chain.FormatAmountShort(left)
+	uri := name + ":" + c.Address + "?amount=" + ferry.Amount(left).Short()
 	d := &pageData{
 		ID: v.ID, Number: v.Number, Amount: v.Amount, Currency: v.Currency,
 		Coin: c.Coin, Ticker: ticker, CoinName: name,
-		Due: chain.FormatAmountShort(c.Due), Seen: chain.FormatAmountShort(c.Seen), Confirmed: chain.FormatAmountShort(c.Confirmed),
-		Address: c.Address, URI: template.URL(uri), MinPayment: chain.FormatAmountShort(c.MinPayment),
+		Due: ferry.Amount(c.Due).Short(), Seen: ferry.Amount(c.Seen).Short(), Confirmed: ferry.Amount(c.Confirmed).Short(),
+		Address: c.Address, URI: template.URL(uri), MinPayment: ferry.Amount(c.MinPayment).Short(),
 		Status: string(v.Status), StatusText: statusText[v.Status],
 		Final: v.Status.Final(), Paid: v.Status == invoice.StatusPaid || v.Status == invoice.StatusOverpaid,
 		QuoteExpires: c.QuoteExpires, FiatPriced: c.Rate != "",

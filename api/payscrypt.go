@@ -17,10 +17,10 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/api/payscryptpb"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -39,17 +39,17 @@ import (
 const payscryptDialect = "payscrypt"
 
 // payscryptCodes maps each kind of error to its gRPC code.
-var payscryptCodes = map[relay.Kind]codes.Code{
-	relay.KindInternal:     codes.Internal,
-	relay.KindInvalid:      codes.InvalidArgument,
-	relay.KindUnsupported:  codes.InvalidArgument,
-	relay.KindNotFound:     codes.NotFound,
-	relay.KindUnavailable:  codes.Unavailable,
-	relay.KindUnauthorized: codes.Unauthenticated,
-	relay.KindConflict:     codes.FailedPrecondition,
-	relay.KindTooLarge:     codes.InvalidArgument,
-	relay.KindLimit:        codes.ResourceExhausted,
-	relay.KindForbidden:    codes.PermissionDenied,
+var payscryptCodes = map[ferry.Kind]codes.Code{
+	ferry.KindInternal:     codes.Internal,
+	ferry.KindInvalid:      codes.InvalidArgument,
+	ferry.KindUnsupported:  codes.InvalidArgument,
+	ferry.KindNotFound:     codes.NotFound,
+	ferry.KindUnavailable:  codes.Unavailable,
+	ferry.KindUnauthorized: codes.Unauthenticated,
+	ferry.KindConflict:     codes.FailedPrecondition,
+	ferry.KindTooLarge:     codes.InvalidArgument,
+	ferry.KindLimit:        codes.ResourceExhausted,
+	ferry.KindForbidden:    codes.PermissionDenied,
 }
 
 // httpStatusOf maps a gRPC code to its HTTP status as grpc-gateway does.
@@ -106,7 +106,7 @@ var targetValue = regexp.MustCompile(`^(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})?$`)
 
 // payscryptError is err as a gRPC status.
 func (s *Server) payscryptError(err error) error {
-	if _, ok := status.FromError(err); ok && err != nil && !errors.As(err, new(*relay.Error)) {
+	if _, ok := status.FromError(err); ok && err != nil && !errors.As(err, new(*ferry.Error)) {
 		return err
 	}
 	kind, msg := s.explain(err, "payscrypt")
@@ -120,11 +120,11 @@ func (s *Server) payscryptVendor(ctx context.Context, key string) (*invoice.Prin
 		return nil, errNoInvoices
 	}
 	if key == "" {
-		return nil, &relay.Error{Kind: relay.KindUnauthorized, Message: "the apikey header is required"}
+		return nil, &ferry.Error{Kind: ferry.KindUnauthorized, Message: "the apikey header is required"}
 	}
 	p, err := s.invoices.VendorByAPIKey(ctx, key)
 	if err != nil {
-		return nil, &relay.Error{Kind: relay.KindUnauthorized, Message: "invalid API key", Err: err}
+		return nil, &ferry.Error{Kind: ferry.KindUnauthorized, Message: "invalid API key", Err: err}
 	}
 	return p, nil
 }
@@ -150,7 +150,7 @@ func (s *Server) createOrder(ctx context.Context, key, base string, r *payscrypt
 	case len(r.GetMerchantOrderId()) > 100:
 		return nil, status.Error(codes.InvalidArgument, "merchant_order_id must be at most 100 characters")
 	}
-	if sat, err := chain.ParseAmount(r.GetTargetValue()); err != nil || sat <= 0 {
+	if sat, err := ferry.ParseAmount(r.GetTargetValue()); err != nil || sat <= 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "target_value must be a positive decimal with at most 8 decimals, not %.30q", r.GetTargetValue())
 	}
 	v, err := s.invoices.Create(ctx, invoice.Request{Vendor: vendor, Dialect: payscryptDialect, Number: r.GetMerchantOrderId(),
@@ -158,8 +158,8 @@ func (s *Server) createOrder(ctx context.Context, key, base string, r *payscrypt
 		Description: r.GetDescription()})
 	if errors.Is(err, invoice.ErrExists) {
 		// The same merchant order again: that order, if it is the same.
-		want, _ := chain.ParseAmount(r.GetTargetValue())
-		if v.Currency != asset || v.Coins[0].Due != want {
+		want, _ := ferry.ParseAmount(r.GetTargetValue())
+		if v.Currency != asset || v.Coins[0].Due != int64(want) {
 			return nil, status.Errorf(codes.AlreadyExists, "merchant_order_id %.40q names order %s, of %s %s", r.GetMerchantOrderId(), v.ID, v.Amount, v.Currency)
 		}
 	} else if err != nil {
@@ -206,7 +206,7 @@ func (s *Server) publicOrder(ctx context.Context, base string, r *payscryptpb.Ge
 		p.Payments = []*payscryptpb.Payment{}
 		for _, pay := range v.Coins[0].Payments {
 			p.Payments = append(p.Payments, &payscryptpb.Payment{TxHash: pay.TxID, Vout: pay.Vout,
-				Value: chain.FormatAmountShort(pay.Value), Confirmations: pay.Confirmations})
+				Value: ferry.Amount(pay.Value).Short(), Confirmations: pay.Confirmations})
 		}
 	}
 	return p, nil
@@ -230,7 +230,7 @@ func (s *Server) payscryptFind(ctx context.Context, id, vendor string) (*invoice
 		return nil, status.Errorf(codes.NotFound, "order %.40q not found", id)
 	}
 	v, err := s.invoices.Get(ctx, id)
-	if k, _ := relay.Explain(err); err != nil && k != relay.KindNotFound {
+	if k, _ := ferry.Explain(err); err != nil && k != ferry.KindNotFound {
 		return nil, s.payscryptError(err)
 	}
 	if err != nil || v.Dialect != payscryptDialect || vendor != "" && v.Invoice.Vendor != vendor {
@@ -247,10 +247,10 @@ func (s *Server) order(v *invoice.View, base string) *payscryptpb.Order {
 		updated = v.Created
 	}
 	return &payscryptpb.Order{
-		Id: v.ID, Type: payscryptpb.Order_NORMAL, AssetName: strings.ToUpper(c.Coin), TargetValue: chain.FormatAmountShort(c.Due),
+		Id: v.ID, Type: payscryptpb.Order_NORMAL, AssetName: strings.ToUpper(c.Coin), TargetValue: ferry.Amount(c.Due).Short(),
 		TargetConfirmations: s.cfg.Confirmations, Variants: []string{c.Address}, ExpiredAt: v.Expires.Unix(),
 		MerchantOrderId: v.Number, Description: v.Description, Status: payscryptStatusOf(v),
-		Value: chain.FormatAmountShort(c.Seen), Confirmations: minConfs(c.Payments), CreatedAt: v.Created.Unix(),
+		Value: ferry.Amount(c.Seen).Short(), Confirmations: minConfs(c.Payments), CreatedAt: v.Created.Unix(),
 		UpdatedAt: updated.Unix(), Chain: chain.CoinName(c.Coin), Network: s.cfg.Network, CallbackUrl: v.ReturnURL,
 		RedirectUrl: strings.TrimRight(base, "/") + "/merch/inv?id=" + url.QueryEscape(v.ID),
 	}
@@ -354,7 +354,7 @@ func grpcMessage(msg string) string {
 func readProto(req *http.Request, m proto.Message) error {
 	var raw jsonRaw
 	if err := readJSON(req, &raw); err != nil {
-		_, msg := relay.Explain(err)
+		_, msg := ferry.Explain(err)
 		return status.Error(codes.InvalidArgument, msg)
 	}
 	if err := payscryptRead.Unmarshal(raw, m); err != nil {

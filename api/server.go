@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay"
@@ -277,12 +278,12 @@ func (s *Server) router(l, pl *rateLimiter, client func(*http.Request) netip.Pre
 // explain returns the kind of an engine error and the message to show the
 // client, and logs what the client is not shown: the cause of an internal
 // error, or of a service being unavailable.
-func (s *Server) explain(err error, call string) (relay.Kind, string) {
-	kind, msg := relay.Explain(err)
+func (s *Server) explain(err error, call string) (ferry.Kind, string) {
+	kind, msg := ferry.Explain(err)
 	switch kind {
-	case relay.KindInternal:
+	case ferry.KindInternal:
 		s.log.Error().Err(err).Str("call", call).Msg("internal error")
-	case relay.KindUnavailable:
+	case ferry.KindUnavailable:
 		// The caller is told to try again; the operator, why.
 		s.log.Warn().Err(err).Str("call", call).Msg("unavailable")
 	}

@@ -1,6 +1,10 @@
 package chain
 
-import "time"
+import (
+	"time"
+
+	"github.com/ferry-relay/ferry"
+)
 
 // TxKind tells the transactions of a block apart where it matters for
 // spending their outputs.
@@ -40,25 +44,25 @@ type Block struct {
 
 // blockBody is a block decoded by a coin's own library.
 type blockBody interface {
-	hash() Hash
-	prev() Hash
+	hash() ferry.Hash
+	prev() ferry.Hash
 	timestamp() time.Time
 	numTx() int
 	kind(tx int) TxKind
-	txid(tx int) Hash
+	txid(tx int) ferry.Hash
 	// inputs calls fn with the outpoint each input of tx spends; the
 	// coinbase's null input is skipped.
-	inputs(tx int, fn func(prev OutPoint))
+	inputs(tx int, fn func(prev ferry.OutPoint))
 	// outputs calls fn for each output of tx.
 	outputs(tx int, fn func(vout uint32, value int64, script []byte))
 	hasMWEB() bool
 }
 
 // Hash returns the block's hash.
-func (b *Block) Hash() Hash { return b.body.hash() }
+func (b *Block) Hash() ferry.Hash { return b.body.hash() }
 
 // Prev returns the hash of the block's parent.
-func (b *Block) Prev() Hash { return b.body.prev() }
+func (b *Block) Prev() ferry.Hash { return b.body.prev() }
 
 // Time returns the block's header timestamp.
 func (b *Block) Time() time.Time { return b.body.timestamp() }
@@ -72,11 +76,11 @@ func (b *Block) Kind(tx int) TxKind { return b.body.kind(tx) }
 
 // TxID returns the id of the block's tx'th transaction. It hashes the
 // transaction on every call.
-func (b *Block) TxID(tx int) Hash { return b.body.txid(tx) }
+func (b *Block) TxID(tx int) ferry.Hash { return b.body.txid(tx) }
 
 // Inputs calls fn with the outpoint spent by each input of the block's tx'th
 // transaction. A coinbase has none.
-func (b *Block) Inputs(tx int, fn func(prev OutPoint)) { b.body.inputs(tx, fn) }
+func (b *Block) Inputs(tx int, fn func(prev ferry.OutPoint)) { b.body.inputs(tx, fn) }
 
 // Outputs calls fn for each output of the block's tx'th transaction. script
 // aliases the block's memory: copy it to keep it.
@@ -90,7 +94,7 @@ func (b *Block) HasMWEB() bool { return b.body.hasMWEB() }
 // Tx is a decoded transaction, for callers that look at single transactions
 // (the mempool, or a forward read back from the node).
 type Tx struct {
-	ID      Hash
-	Inputs  []OutPoint
+	ID      ferry.Hash
+	Inputs  []ferry.OutPoint
 	Outputs []Output
 }

@@ -12,6 +12,7 @@ import (
 
 	btcchainhash "github.com/btcsuite/btcd/chaincfg/chainhash"
 	btcwire "github.com/btcsuite/btcd/wire"
+	"github.com/ferry-relay/ferry"
 	"github.com/ltcsuite/ltcd/chaincfg/chainhash"
 	"github.com/ltcsuite/ltcd/wire"
 )
@@ -35,12 +36,12 @@ func decodeBtcWire(raw []byte) (blockBody, error) {
 	return b, nil
 }
 
-func (b *btcBlock) hash() Hash           { return Hash(b.msg.BlockHash()) }
-func (b *btcBlock) prev() Hash           { return Hash(b.msg.Header.PrevBlock) }
-func (b *btcBlock) timestamp() time.Time { return b.msg.Header.Timestamp }
-func (b *btcBlock) numTx() int           { return len(b.msg.Transactions) }
-func (b *btcBlock) txid(tx int) Hash     { return Hash(b.msg.Transactions[tx].TxHash()) }
-func (b *btcBlock) hasMWEB() bool        { return false }
+func (b *btcBlock) hash() ferry.Hash       { return ferry.Hash(b.msg.BlockHash()) }
+func (b *btcBlock) prev() ferry.Hash       { return ferry.Hash(b.msg.Header.PrevBlock) }
+func (b *btcBlock) timestamp() time.Time   { return b.msg.Header.Timestamp }
+func (b *btcBlock) numTx() int             { return len(b.msg.Transactions) }
+func (b *btcBlock) txid(tx int) ferry.Hash { return ferry.Hash(b.msg.Transactions[tx].TxHash()) }
+func (b *btcBlock) hasMWEB() bool          { return false }
 
 func (b *btcBlock) kind(tx int) TxKind {
 	if tx == 0 {
@@ -49,12 +50,12 @@ func (b *btcBlock) kind(tx int) TxKind {
 	return Regular
 }
 
-func (b *btcBlock) inputs(tx int, fn func(OutPoint)) {
+func (b *btcBlock) inputs(tx int, fn func(ferry.OutPoint)) {
 	if tx == 0 {
 		return
 	}
 	for _, in := range b.msg.Transactions[tx].TxIn {
-		fn(OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
+		fn(ferry.OutPoint{Hash: ferry.Hash(in.PreviousOutPoint.Hash), Index: in.PreviousOutPoint.Index})
 	}
 }
 
@@ -66,12 +67,12 @@ func (b *btcBlock) outputs(tx int, fn func(uint32, int64, []byte)) {
 
 // visited is everything a block body shows.
 type visited struct {
-	hash, prev Hash
+	hash, prev ferry.Hash
 	time       time.Time
 	mweb       bool
 	kinds      []TxKind
-	txids      []Hash
-	inputs     [][]OutPoint
+	txids      []ferry.Hash
+	inputs     [][]ferry.OutPoint
 	outputs    [][]Output
 }
 
@@ -80,8 +81,8 @@ func visit(b blockBody) visited {
 	for tx := range b.numTx() {
 		v.kinds = append(v.kinds, b.kind(tx))
 		v.txids = append(v.txids, b.txid(tx))
-		var ins []OutPoint
-		b.inputs(tx, func(op OutPoint) { ins = append(ins, op) })
+		var ins []ferry.OutPoint
+		b.inputs(tx, func(op ferry.OutPoint) { ins = append(ins, op) })
 		var outs []Output
 		b.outputs(tx, func(vout uint32, value int64, script []byte) {
 			if int(vout) != len(outs) {
@@ -304,7 +305,7 @@ func BenchmarkDecodeBlock(b *testing.B) {
 					b.Fatal(err)
 				}
 				for tx := range blk.numTx() {
-					blk.inputs(tx, func(OutPoint) {})
+					blk.inputs(tx, func(ferry.OutPoint) {})
 					blk.outputs(tx, func(uint32, int64, []byte) {})
 				}
 			}

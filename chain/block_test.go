@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -123,7 +124,7 @@ func TestSign(t *testing.T) {
 		p, _ := k.Program(7)
 		dest := chain.P2WPKHScript(p)
 		fee := append([]byte{0x51, 0x20}, make([]byte, 32)...)
-		in := chain.SpendInput{OutPoint: chain.OutPoint{Hash: chain.Hash{1, 2, 3}, Index: 4}, Value: 1_000_000, KeyIndex: 7}
+		in := chain.SpendInput{OutPoint: ferry.OutPoint{Hash: ferry.Hash{1, 2, 3}, Index: 4}, Value: 1_000_000, KeyIndex: 7}
 		outs := []chain.Output{{Value: 980_000, Script: dest}, {Value: 10_000, Script: fee}}
 		tx, err := c.Sign(k, in, outs)
 		if err != nil {

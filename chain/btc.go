@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+	"github.com/ferry-relay/ferry"
 )
 
 // Bitcoin returns the Bitcoin coin for net. Input addresses are derived on
@@ -111,9 +112,9 @@ func (c btcCodec) decodeTx(raw []byte) (*Tx, error) {
 
 // btcTx is the coin-neutral view of a decoded transaction.
 func btcTx(msg *wire.MsgTx) *Tx {
-	tx := &Tx{ID: Hash(msg.TxHash())}
+	tx := &Tx{ID: ferry.Hash(msg.TxHash())}
 	for _, in := range msg.TxIn {
-		tx.Inputs = append(tx.Inputs, OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
+		tx.Inputs = append(tx.Inputs, ferry.OutPoint{Hash: ferry.Hash(in.PreviousOutPoint.Hash), Index: in.PreviousOutPoint.Index})
 	}
 	for _, out := range msg.TxOut {
 		tx.Outputs = append(tx.Outputs, Output{Value: out.Value, Script: out.PkScript})
@@ -157,5 +158,5 @@ func (c btcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedT
 		return nil, err
 	}
 	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
-	return &SignedTx{Raw: buf.Bytes(), TxID: Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
+	return &SignedTx{Raw: buf.Bytes(), TxID: ferry.Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
 }

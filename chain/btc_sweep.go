@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+	"github.com/ferry-relay/ferry"
 )
 
 var (
@@ -68,5 +69,5 @@ func (c btcCodec) signP2WPKHMany(ins []SpendInput, keys [][]byte, outs []Output)
 		return nil, err
 	}
 	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
-	return &SignedTx{Raw: buf.Bytes(), TxID: Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
+	return &SignedTx{Raw: buf.Bytes(), TxID: ferry.Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
 }

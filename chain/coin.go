@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ferry-relay/ferry"
 )
 
 // Network names a chain of a coin: "mainnet", "testnet" or "regtest".
@@ -269,7 +271,7 @@ func ForwardVSize(scripts [][]byte) int64 {
 
 // SpendInput is the deposit a forward spends.
 type SpendInput struct {
-	OutPoint OutPoint
+	OutPoint ferry.OutPoint
 	Value    int64
 	// KeyIndex is the input address's index on the coin's derivation path.
 	KeyIndex uint32
@@ -278,7 +280,7 @@ type SpendInput struct {
 // SignedTx is a signed transaction, ready to broadcast.
 type SignedTx struct {
 	Raw   []byte
-	TxID  Hash
+	TxID  ferry.Hash
 	VSize int64
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ltcsuite/ltcd/btcec/v2"
 	"github.com/ltcsuite/ltcd/chaincfg"
 	"github.com/ltcsuite/ltcd/chaincfg/chainhash"
@@ -157,9 +158,9 @@ func (c ltcCodec) decodeTx(raw []byte) (*Tx, error) {
 
 // ltcTx is the coin-neutral view of a decoded transaction.
 func ltcTx(msg *wire.MsgTx) *Tx {
-	tx := &Tx{ID: Hash(msg.TxHash())}
+	tx := &Tx{ID: ferry.Hash(msg.TxHash())}
 	for _, in := range msg.TxIn {
-		tx.Inputs = append(tx.Inputs, OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
+		tx.Inputs = append(tx.Inputs, ferry.OutPoint{Hash: ferry.Hash(in.PreviousOutPoint.Hash), Index: in.PreviousOutPoint.Index})
 	}
 	for _, out := range msg.TxOut {
 		tx.Outputs = append(tx.Outputs, Output{Value: out.Value, Script: out.PkScript})
@@ -203,7 +204,7 @@ func (c ltcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedT
 		return nil, err
 	}
 	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
-	return &SignedTx{Raw: buf.Bytes(), TxID: Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
+	return &SignedTx{Raw: buf.Bytes(), TxID: ferry.Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
 }
 
 // ltcBlock is a Litecoin block decoded by ltcd's wire package.
@@ -211,12 +212,12 @@ type ltcBlock struct {
 	msg wire.MsgBlock
 }
 
-func (b *ltcBlock) hash() Hash           { return Hash(b.msg.BlockHash()) }
-func (b *ltcBlock) prev() Hash           { return Hash(b.msg.Header.PrevBlock) }
-func (b *ltcBlock) timestamp() time.Time { return b.msg.Header.Timestamp }
-func (b *ltcBlock) numTx() int           { return len(b.msg.Transactions) }
-func (b *ltcBlock) txid(tx int) Hash     { return Hash(b.msg.Transactions[tx].TxHash()) }
-func (b *ltcBlock) hasMWEB() bool        { return b.msg.MwebHeader != nil }
+func (b *ltcBlock) hash() ferry.Hash       { return ferry.Hash(b.msg.BlockHash()) }
+func (b *ltcBlock) prev() ferry.Hash       { return ferry.Hash(b.msg.Header.PrevBlock) }
+func (b *ltcBlock) timestamp() time.Time   { return b.msg.Header.Timestamp }
+func (b *ltcBlock) numTx() int             { return len(b.msg.Transactions) }
+func (b *ltcBlock) txid(tx int) ferry.Hash { return ferry.Hash(b.msg.Transactions[tx].TxHash()) }
+func (b *ltcBlock) hasMWEB() bool          { return b.msg.MwebHeader != nil }
 
 func (b *ltcBlock) kind(tx int) TxKind {
 	switch {
@@ -228,12 +229,12 @@ func (b *ltcBlock) kind(tx int) TxKind {
 	return Regular
 }
 
-func (b *ltcBlock) inputs(tx int, fn func(OutPoint)) {
+func (b *ltcBlock) inputs(tx int, fn func(ferry.OutPoint)) {
 	if tx == 0 {
 		return
 	}
 	for _, in := range b.msg.Transactions[tx].TxIn {
-		fn(OutPoint{Hash(in.PreviousOutPoint.Hash), in.PreviousOutPoint.Index})
+		fn(ferry.OutPoint{Hash: ferry.Hash(in.PreviousOutPoint.Hash), Index: in.PreviousOutPoint.Index})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ltcsuite/ltcd/chaincfg/chainhash"
 	"github.com/ltcsuite/ltcd/wire"
 )
@@ -40,7 +41,7 @@ func (p ltcWire) writePong(w io.Writer, nonce uint64) error {
 	return p.write(w, wire.NewMsgPong(nonce))
 }
 
-func (p ltcWire) writeGetData(w io.Writer, txids []Hash) error {
+func (p ltcWire) writeGetData(w io.Writer, txids []ferry.Hash) error {
 	if len(txids) == 0 {
 		return nil
 	}
@@ -71,10 +72,10 @@ func (p ltcWire) read(r io.Reader) (p2pMsg, error) {
 	case *wire.MsgPing:
 		return p2pMsg{kind: p2pPing, nonce: m.Nonce}, nil
 	case *wire.MsgInv:
-		var ids []Hash
+		var ids []ferry.Hash
 		for _, iv := range m.InvList {
 			if iv.Type&^wire.InvWitnessFlag == wire.InvTypeTx {
-				ids = append(ids, Hash(iv.Hash))
+				ids = append(ids, ferry.Hash(iv.Hash))
 			}
 		}
 		return p2pMsg{kind: p2pInv, txids: ids}, nil

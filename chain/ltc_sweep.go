@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ltcsuite/ltcd/btcec/v2"
 	"github.com/ltcsuite/ltcd/chaincfg/chainhash"
 	"github.com/ltcsuite/ltcd/ltcutil"
@@ -68,5 +69,5 @@ func (c ltcCodec) signP2WPKHMany(ins []SpendInput, keys [][]byte, outs []Output)
 		return nil, err
 	}
 	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
-	return &SignedTx{Raw: buf.Bytes(), TxID: Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
+	return &SignedTx{Raw: buf.Bytes(), TxID: ferry.Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
 }

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"github.com/ferry-relay/ferry"
 )
 
 // Mempool watches a node's mempool at the cost of what changes: the node
@@ -46,7 +48,7 @@ const (
 // p2pMsg is what the watcher needs of one peer message.
 type p2pMsg struct {
 	kind  p2pKind
-	txids []Hash
+	txids []ferry.Hash
 	tx    *Tx
 	nonce uint64
 }
@@ -56,7 +58,7 @@ type p2pMsg struct {
 type p2p interface {
 	writeVersion(w io.Writer, remote *net.TCPAddr, nonce uint64) error
 	writeVerAck(w io.Writer) error
-	writeGetData(w io.Writer, txids []Hash) error
+	writeGetData(w io.Writer, txids []ferry.Hash) error
 	writePong(w io.Writer, nonce uint64) error
 	// read reads one message; a message it does not know is p2pOther.
 	read(r io.Reader) (p2pMsg, error)
@@ -147,7 +149,7 @@ func (m *Mempool) handshake(conn net.Conn, p p2p, timeout time.Duration) error {
 // TxOut reports an output as the node sees it (gettxout, mempool
 // included): confirmed in a block (confirmations >= 1), unconfirmed in its
 // mempool (0), or neither (found is false: spent, replaced, evicted).
-func (m *Mempool) TxOut(ctx context.Context, op OutPoint) (int64, bool, error) {
+func (m *Mempool) TxOut(ctx context.Context, op ferry.OutPoint) (int64, bool, error) {
 	var out *struct {
 		Confirmations json.Number `json:"confirmations"`
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
@@ -15,8 +16,8 @@ import (
 func TestMempoolWatch(t *testing.T) {
 	type node interface {
 		NewAddress(ctx context.Context) (string, error)
-		Pay(ctx context.Context, addr string, sat int64) (chain.Hash, error)
-		Mine(ctx context.Context, n int) ([]chain.Hash, error)
+		Pay(ctx context.Context, addr string, sat int64) (ferry.Hash, error)
+		Mine(ctx context.Context, n int) ([]ferry.Hash, error)
 		NodeClient() *chain.Node
 	}
 	for _, tc := range []struct {
@@ -50,7 +51,7 @@ func TestMempoolWatch(t *testing.T) {
 			}
 			// Pay until the watcher is connected and sees a payment: the
 			// first may come before its handshake.
-			var txid chain.Hash
+			var txid ferry.Hash
 			var tx *chain.Tx
 			for tx == nil {
 				if txid, err = n.Pay(ctx, to, 1_000_000); err != nil {
@@ -72,9 +73,9 @@ func TestMempoolWatch(t *testing.T) {
 					t.Fatalf("payment %s never announced", txid)
 				}
 			}
-			var op chain.OutPoint
+			var op ferry.OutPoint
 			for i := range tx.Outputs {
-				op = chain.OutPoint{Hash: txid, Index: uint32(i)}
+				op = ferry.OutPoint{Hash: txid, Index: uint32(i)}
 				if confs, found, err := m.TxOut(ctx, op); err != nil || !found || confs != 0 {
 					t.Fatalf("gettxout of %s in the mempool: %d, %v, %v", op, confs, found, err)
 				}
@@ -85,7 +86,7 @@ func TestMempoolWatch(t *testing.T) {
 			if confs, found, err := m.TxOut(ctx, op); err != nil || !found || confs != 1 {
 				t.Errorf("gettxout of %s after a block: %d, %v, %v", op, confs, found, err)
 			}
-			if _, found, err := m.TxOut(ctx, chain.OutPoint{Hash: txid, Index: 99}); err != nil || found {
+			if _, found, err := m.TxOut(ctx, ferry.OutPoint{Hash: txid, Index: 99}); err != nil || found {
 				t.Errorf("gettxout of an output that does not exist: %v, %v", found, err)
 			}
 			cancel()

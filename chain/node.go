@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/ferry-relay/ferry"
 )
 
 // Errors a Node returns; callers branch on them with errors.Is.
@@ -271,25 +273,25 @@ func (n *Node) BlockCount(ctx context.Context) (int64, error) {
 }
 
 // BestBlockHash returns the hash of the node's best block.
-func (n *Node) BestBlockHash(ctx context.Context) (Hash, error) {
+func (n *Node) BestBlockHash(ctx context.Context) (ferry.Hash, error) {
 	var s string
 	if err := n.call(ctx, callTimeout, "getbestblockhash", &s); err != nil {
-		return Hash{}, err
+		return ferry.Hash{}, err
 	}
-	return ParseHash(s)
+	return ferry.ParseHash(s)
 }
 
 // BlockHash returns the hash of the block at height on the node's best chain.
-func (n *Node) BlockHash(ctx context.Context, height int64) (Hash, error) {
+func (n *Node) BlockHash(ctx context.Context, height int64) (ferry.Hash, error) {
 	var s string
 	if err := n.call(ctx, callTimeout, "getblockhash", &s, height); err != nil {
-		return Hash{}, err
+		return ferry.Hash{}, err
 	}
-	return ParseHash(s)
+	return ferry.ParseHash(s)
 }
 
 // RawBlock returns the serialized block with hash h (getblock verbosity 0).
-func (n *Node) RawBlock(ctx context.Context, h Hash) ([]byte, error) {
+func (n *Node) RawBlock(ctx context.Context, h ferry.Hash) ([]byte, error) {
 	data, status, err := n.post(ctx, callTimeout, "getblock", []any{h.String(), 0})
 	if err != nil {
 		return nil, err
@@ -317,12 +319,12 @@ func (n *Node) WaitForNewBlock(ctx context.Context, timeout time.Duration) error
 
 // SendRawTransaction broadcasts a signed transaction and returns its id. A
 // rejection is an *RPCError carrying the node's reason.
-func (n *Node) SendRawTransaction(ctx context.Context, raw []byte) (Hash, error) {
+func (n *Node) SendRawTransaction(ctx context.Context, raw []byte) (ferry.Hash, error) {
 	var s string
 	if err := n.call(ctx, callTimeout, "sendrawtransaction", &s, hex.EncodeToString(raw)); err != nil {
-		return Hash{}, err
+		return ferry.Hash{}, err
 	}
-	return ParseHash(s)
+	return ferry.ParseHash(s)
 }
 
 // EstimateFeeRate returns the node's fee estimate for confirmation within
@@ -395,14 +397,14 @@ func (n *Node) MinFeeRate(ctx context.Context) (int64, error) {
 }
 
 // RawMempool returns the ids of the transactions in the node's mempool.
-func (n *Node) RawMempool(ctx context.Context) ([]Hash, error) {
+func (n *Node) RawMempool(ctx context.Context) ([]ferry.Hash, error) {
 	var ids []string
 	if err := n.call(ctx, callTimeout, "getrawmempool", &ids); err != nil {
 		return nil, err
 	}
-	hs := make([]Hash, 0, len(ids))
+	hs := make([]ferry.Hash, 0, len(ids))
 	for _, s := range ids {
-		h, err := ParseHash(s)
+		h, err := ferry.ParseHash(s)
 		if err != nil {
 			return nil, fmt.Errorf("getrawmempool: %w", err)
 		}
@@ -413,7 +415,7 @@ func (n *Node) RawMempool(ctx context.Context) ([]Hash, error) {
 
 // RawTransaction returns a serialized transaction the node knows without a
 // transaction index: one in its mempool.
-func (n *Node) RawTransaction(ctx context.Context, txid Hash) ([]byte, error) {
+func (n *Node) RawTransaction(ctx context.Context, txid ferry.Hash) ([]byte, error) {
 	var s string
 	if err := n.call(ctx, callTimeout, "getrawtransaction", &s, txid.String()); err != nil {
 		return nil, err
@@ -437,15 +439,15 @@ func (n *Node) Call(ctx context.Context, method string, out any, params ...any) 
 func amountCeil(n json.Number) (int64, error) {
 	r, ok := new(big.Rat).SetString(string(n))
 	if !ok || r.Sign() < 0 {
-		return 0, fmt.Errorf("%w: %q", ErrBadAmount, n)
+		return 0, fmt.Errorf("%w: %q", ferry.ErrBadAmount, n)
 	}
-	r.Mul(r, big.NewRat(SatoshiPerCoin, 1))
+	r.Mul(r, big.NewRat(ferry.SatoshiPerCoin, 1))
 	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
 	if m.Sign() != 0 {
 		q.Add(q, big.NewInt(1))
 	}
-	if !q.IsInt64() || q.Int64() > MaxAmount {
-		return 0, fmt.Errorf("%w: %q", ErrBadAmount, n)
+	if !q.IsInt64() || q.Int64() > int64(ferry.MaxAmount) {
+		return 0, fmt.Errorf("%w: %q", ferry.ErrBadAmount, n)
 	}
 	return q.Int64(), nil
 }

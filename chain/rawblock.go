@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ferry-relay/ferry"
 )
 
 // rawBlock is a block read in place: decoding finds where each
@@ -15,7 +17,7 @@ import (
 // makes the scan of a block several times cheaper than its full decode.
 type rawBlock struct {
 	raw    []byte
-	hashed Hash
+	hashed ferry.Hash
 	txs    []rawTx
 	mweb   bool
 }
@@ -272,13 +274,13 @@ func readRawTx(r *reader, d rawDialect) (rawTx, error) {
 	return tx, r.err
 }
 
-func doubleSHA256(b []byte) Hash {
+func doubleSHA256(b []byte) ferry.Hash {
 	h := sha256.Sum256(b)
-	return Hash(sha256.Sum256(h[:]))
+	return ferry.Hash(sha256.Sum256(h[:]))
 }
 
-func (b *rawBlock) hash() Hash { return b.hashed }
-func (b *rawBlock) prev() Hash { return Hash(b.raw[4:36]) }
+func (b *rawBlock) hash() ferry.Hash { return b.hashed }
+func (b *rawBlock) prev() ferry.Hash { return ferry.Hash(b.raw[4:36]) }
 func (b *rawBlock) timestamp() time.Time {
 	return time.Unix(int64(binary.LittleEndian.Uint32(b.raw[68:72])), 0)
 }
@@ -297,17 +299,17 @@ func (b *rawBlock) kind(tx int) TxKind {
 
 // txid hashes the transaction without its marker, flag, witnesses and
 // HogEx byte: its version, inputs, outputs and lock time, as they lie.
-func (b *rawBlock) txid(tx int) Hash {
+func (b *rawBlock) txid(tx int) ferry.Hash {
 	t := b.txs[tx]
 	h := sha256.New()
 	h.Write(b.raw[t.start : t.start+versionLen])
 	h.Write(b.raw[t.ins:t.wit])
 	h.Write(b.raw[t.lock : t.lock+lockTimeLen])
 	var first [sha256.Size]byte
-	return Hash(sha256.Sum256(h.Sum(first[:0])))
+	return ferry.Hash(sha256.Sum256(h.Sum(first[:0])))
 }
 
-func (b *rawBlock) inputs(tx int, fn func(OutPoint)) {
+func (b *rawBlock) inputs(tx int, fn func(ferry.OutPoint)) {
 	if tx == 0 {
 		return
 	}
@@ -315,7 +317,7 @@ func (b *rawBlock) inputs(tx int, fn func(OutPoint)) {
 	r := reader{b: b.raw[:t.outs], off: t.ins}
 	n := r.varint()
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		var op OutPoint
+		var op ferry.OutPoint
 		copy(op.Hash[:], b.raw[r.off:r.off+32])
 		op.Index = binary.LittleEndian.Uint32(b.raw[r.off+32:])
 		r.skip(outPointLen)

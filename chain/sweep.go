@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/ferry-relay/ferry"
 )
 
 // MaxSweepInputs bounds the inputs of one sweep: 1,000 P2WPKH inputs weigh
@@ -57,7 +59,7 @@ func (c *Coin) SignSweep(k *Keychain, ins []SpendInput, outs []Output) (*SignedT
 	if k.coinType != c.coinType {
 		return nil, fmt.Errorf("sweep: keychain is for coin type %d, not %s", k.coinType, c)
 	}
-	seen := make(map[OutPoint]bool, len(ins))
+	seen := make(map[ferry.OutPoint]bool, len(ins))
 	for _, in := range ins {
 		if seen[in.OutPoint] {
 			return nil, fmt.Errorf("sweep: %s spent twice", in.OutPoint)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
@@ -59,7 +60,7 @@ func TestSweepVSize(t *testing.T) {
 		to := chain.P2WPKHScript([20]byte{1})
 		var ins []chain.SpendInput
 		for n := 1; n <= 5; n++ {
-			ins = append(ins, chain.SpendInput{OutPoint: chain.OutPoint{Hash: chain.Hash{byte(n)}, Index: uint32(n)}, Value: 100_000, KeyIndex: uint32(n)})
+			ins = append(ins, chain.SpendInput{OutPoint: ferry.OutPoint{Hash: ferry.Hash{byte(n)}, Index: uint32(n)}, Value: 100_000, KeyIndex: uint32(n)})
 			tx, err := coin.SignSweep(keys, ins, []chain.Output{{Value: 50_000 * int64(n), Script: to}})
 			if err != nil {
 				t.Fatal(err)
@@ -96,10 +97,10 @@ func TestSweepVSize(t *testing.T) {
 func TestSweepOnChain(t *testing.T) {
 	type node interface {
 		NewAddress(ctx context.Context) (string, error)
-		Pay(ctx context.Context, addr string, sat int64) (chain.Hash, error)
-		Mine(ctx context.Context, n int) ([]chain.Hash, error)
+		Pay(ctx context.Context, addr string, sat int64) (ferry.Hash, error)
+		Mine(ctx context.Context, n int) ([]ferry.Hash, error)
 		Received(ctx context.Context, addr string) (int64, error)
-		Tx(ctx context.Context, txid chain.Hash) (*regtest.TxInfo, error)
+		Tx(ctx context.Context, txid ferry.Hash) (*regtest.TxInfo, error)
 		NodeClient() *chain.Node
 	}
 	for _, tc := range []struct {
@@ -142,7 +143,7 @@ func TestSweepOnChain(t *testing.T) {
 				}
 				for _, o := range info.Vout {
 					if o.ScriptPubKey.AddressText() == in.Address {
-						ins = append(ins, chain.SpendInput{OutPoint: chain.OutPoint{Hash: txid, Index: o.N}, KeyIndex: uint32(i * 7)})
+						ins = append(ins, chain.SpendInput{OutPoint: ferry.OutPoint{Hash: txid, Index: o.N}, KeyIndex: uint32(i * 7)})
 					}
 				}
 				total += value

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+
+	"github.com/ferry-relay/ferry"
 )
 
 // Unspent is an unspent transaction output as the node sees it.
@@ -22,7 +24,7 @@ type Unspent struct {
 // output if it exists and is unspent, or found false if it is spent (in a
 // block or, on Bitcoin and Litecoin Core, in the mempool) or never existed.
 // btcd does not count spends in its mempool.
-func (n *Node) UnspentOutput(ctx context.Context, op OutPoint) (u Unspent, found bool, err error) {
+func (n *Node) UnspentOutput(ctx context.Context, op ferry.OutPoint) (u Unspent, found bool, err error) {
 	var out *struct {
 		Confirmations json.Number `json:"confirmations"`
 		Value         json.Number `json:"value"`
@@ -55,11 +57,11 @@ func (n *Node) UnspentOutput(ctx context.Context, op OutPoint) (u Unspent, found
 func exactAmount(n json.Number) (int64, error) {
 	r, ok := new(big.Rat).SetString(string(n))
 	if !ok || r.Sign() < 0 {
-		return 0, fmt.Errorf("%w: %q", ErrBadAmount, n)
+		return 0, fmt.Errorf("%w: %q", ferry.ErrBadAmount, n)
 	}
-	r.Mul(r, big.NewRat(SatoshiPerCoin, 1))
-	if !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() > MaxAmount {
-		return 0, fmt.Errorf("%w: %q", ErrBadAmount, n)
+	r.Mul(r, big.NewRat(ferry.SatoshiPerCoin, 1))
+	if !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() > int64(ferry.MaxAmount) {
+		return 0, fmt.Errorf("%w: %q", ferry.ErrBadAmount, n)
 	}
 	return r.Num().Int64(), nil
 }

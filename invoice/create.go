@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/relay"
@@ -110,7 +111,7 @@ func (q *Quote) holds(req Request, coins []string, now time.Time) bool {
 // coin checks that coin is one ferry runs.
 func (e *Engine) coin(coin string) (string, error) {
 	if !contains(e.cfg.Relay.Coins(), coin) {
-		return "", &relay.Error{Kind: relay.KindUnsupported, Message: fmt.Sprintf("coin %.20q is not relayed by this server", coin)}
+		return "", &ferry.Error{Kind: ferry.KindUnsupported, Message: fmt.Sprintf("coin %.20q is not relayed by this server", coin)}
 	}
 	return coin, nil
 }
@@ -139,8 +140,8 @@ var ErrExists = errors.New("invoice exists")
 // records the invoice. A request the vendor made before, with its number,
 // returns that invoice and an error wrapping ErrExists. A refused request
 // (bad amount, currency, URL; rates unavailable; a vendor with MaxOpen open
-// invoices, relay.KindLimit) creates nothing, and its error has a
-// relay.Kind.
+// invoices, ferry.KindLimit) creates nothing, and its error has a
+// ferry.Kind.
 func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	if req.Number != "" {
 		if len(req.Number) > 100 || !printable(req.Number) {
@@ -184,7 +185,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	// PutInvoice checks again as it records.
 	if e.cfg.MaxOpen > 0 {
 		if n, err := e.cfg.Store.OpenInvoicesOf(req.Vendor.ID); err != nil {
-			return nil, &relay.Error{Kind: relay.KindInternal, Message: "count open invoices", Err: err}
+			return nil, &ferry.Error{Kind: ferry.KindInternal, Message: "count open invoices", Err: err}
 		} else if n >= e.cfg.MaxOpen {
 			return nil, e.tooManyOpen()
 		}
@@ -220,7 +221,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	inv.Status, inv.StatusChanged = string(StatusPending), now
 	err = e.cfg.Store.PutInvoice(inv, store.IDs{Prefix: req.Prefix, NumberPrefix: req.NumberPrefix}, e.cfg.MaxOpen)
 	if errors.Is(err, store.ErrIDTaken) {
-		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + clip(req.ID) + " exists"}
+		return nil, &ferry.Error{Kind: ferry.KindConflict, Message: "invoice " + clip(req.ID) + " exists"}
 	} else if errors.Is(err, store.ErrTooManyOpen) {
 		return nil, e.tooManyOpen()
 	} else if errors.Is(err, store.ErrExists) {
@@ -231,7 +232,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 		}
 		return v, fmt.Errorf("invoice %s: %w", inv.ID, ErrExists)
 	} else if err != nil {
-		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record invoice", Err: err}
+		return nil, &ferry.Error{Kind: ferry.KindInternal, Message: "record invoice", Err: err}
 	}
 	e.log.Info().Str("invoice", inv.ID).Str("vendor", inv.Vendor).Str("amount", inv.Amount).Str("currency", inv.Currency).Msg("invoice created")
 	return e.view(ctx, inv)
@@ -239,7 +240,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 
 // tooManyOpen is Create's error for a vendor with MaxOpen open invoices.
 func (e *Engine) tooManyOpen() error {
-	return &relay.Error{Kind: relay.KindLimit, Message: fmt.Sprintf(
+	return &ferry.Error{Kind: ferry.KindLimit, Message: fmt.Sprintf(
 		"too many open invoices: this vendor has %d, the most this server allows at once; an invoice stays open until it expires", e.cfg.MaxOpen)}
 }
 
@@ -256,7 +257,7 @@ func (e *Engine) payable(cs []store.InvoiceCoin) ([]store.InvoiceCoin, error) {
 			keep = append(keep, c)
 			continue
 		}
-		mins = append(mins, chain.FormatAmountShort(minimum)+" "+strings.ToUpper(c.Coin))
+		mins = append(mins, ferry.Amount(minimum).Short()+" "+strings.ToUpper(c.Coin))
 	}
 	if len(keep) == 0 {
 		return nil, invalid("the price is below the smallest payment this server forwards (" + strings.Join(mins, ", ") + ")")
@@ -295,8 +296,8 @@ func (e *Engine) quote(ctx context.Context, amount, currency string, coins []str
 		return "", "", nil, err
 	}
 	if tk := strings.ToLower(currency); chain.CoinName(tk) != "" {
-		sat, _ := chain.ParseAmount(amount)
-		return amount, currency, []store.InvoiceCoin{{Coin: tk, Due: sat, Quoted: now}}, nil
+		sat, _ := ferry.ParseAmount(amount)
+		return amount, currency, []store.InvoiceCoin{{Coin: tk, Due: int64(sat), Quoted: now}}, nil
 	}
 	value, _ := rates.ParseFiatAmount(amount, currency)
 	fiat := currency
@@ -316,11 +317,11 @@ func (e *Engine) quote(ctx context.Context, amount, currency string, coins []str
 // "LTC").
 func normalize(amount, currency string) (string, string, error) {
 	if tk := strings.ToLower(currency); chain.CoinName(tk) != "" {
-		sat, err := chain.ParseAmount(amount)
+		sat, err := ferry.ParseAmount(amount)
 		if err != nil || sat <= 0 {
 			return "", "", invalid(fmt.Sprintf("the amount must be a positive number of %s with at most 8 decimals, not %q", strings.ToUpper(tk), clip(amount)))
 		}
-		return chain.FormatAmountShort(sat), strings.ToUpper(tk), nil
+		return ferry.Amount(sat).Short(), strings.ToUpper(tk), nil
 	}
 	fiat, err := rates.CheckCurrency(currency)
 	if err != nil {
@@ -328,7 +329,7 @@ func normalize(amount, currency string) (string, string, error) {
 	}
 	value, err := rates.ParseFiatAmount(amount, fiat)
 	if err != nil {
-		return "", "", &relay.Error{Kind: relay.KindInvalid, Message: "the price must be a positive amount of " + fiat + ": " + err.Error()}
+		return "", "", &ferry.Error{Kind: ferry.KindInvalid, Message: "the price must be a positive amount of " + fiat + ": " + err.Error()}
 	}
 	return value.String(), fiat, nil
 }
@@ -337,11 +338,11 @@ func normalize(amount, currency string) (string, string, error) {
 func (e *Engine) quoteCoin(ctx context.Context, coin string, value rates.Decimal, fiat string) (store.InvoiceCoin, error) {
 	p, err := e.cfg.Quoter.Price(ctx, rates.Pair{Coin: coin, Fiat: fiat})
 	if err != nil {
-		return store.InvoiceCoin{}, &relay.Error{Kind: relay.KindUnavailable, Message: "the " + strings.ToUpper(coin) + "/" + fiat + " rate is unavailable", Err: err}
+		return store.InvoiceCoin{}, &ferry.Error{Kind: ferry.KindUnavailable, Message: "the " + strings.ToUpper(coin) + "/" + fiat + " rate is unavailable", Err: err}
 	}
 	sat, err := rates.Satoshis(value, p)
 	if err != nil {
-		return store.InvoiceCoin{}, &relay.Error{Kind: relay.KindInvalid, Message: "the price is out of range: " + err.Error()}
+		return store.InvoiceCoin{}, &ferry.Error{Kind: ferry.KindInvalid, Message: "the price is out of range: " + err.Error()}
 	}
 	now := e.cfg.Clock.Now().UTC()
 	return store.InvoiceCoin{Coin: coin, Due: sat, Rate: p.Value.String(), Quoted: now, QuoteExpires: now.Add(e.cfg.QuoteValidity)}, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/webhook"
@@ -21,7 +22,7 @@ func (vs *Vendors) AddEndpoint(ctx context.Context, vendor, raw string) (*store.
 		return nil, err
 	}
 	if _, err := relay.ParseCallback(raw); err != nil {
-		_, msg := relay.Explain(err)
+		_, msg := ferry.Explain(err)
 		return nil, invalid("webhook url: " + msg)
 	}
 	u, _ := url.Parse(raw)
@@ -35,7 +36,7 @@ func (vs *Vendors) AddEndpoint(ctx context.Context, vendor, raw string) (*store.
 		return nil, err
 	}
 	if len(eps) >= MaxEndpoints {
-		return nil, &relay.Error{Kind: relay.KindConflict, Message: "the vendor has the most webhook endpoints there may be (10): remove one first"}
+		return nil, &ferry.Error{Kind: ferry.KindConflict, Message: "the vendor has the most webhook endpoints there may be (10): remove one first"}
 	}
 	ep := &store.Endpoint{ID: randomID(5), Vendor: vendor, URL: raw, Created: vs.Clock.Now().UTC()}
 	if err := vs.Store.PutEndpoint(ep); err != nil {
@@ -62,7 +63,7 @@ func (vs *Vendors) Endpoints(_ context.Context, vendor string) ([]*store.Endpoin
 func (vs *Vendors) RemoveEndpoint(_ context.Context, vendor, id string) error {
 	err := vs.Store.DeleteEndpoint(vendor, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return &relay.Error{Kind: relay.KindNotFound, Message: "vendor " + clip(vendor) + " has no webhook endpoint " + clip(id)}
+		return &ferry.Error{Kind: ferry.KindNotFound, Message: "vendor " + clip(vendor) + " has no webhook endpoint " + clip(id)}
 	}
 	return err
 }
@@ -102,7 +103,7 @@ func (vs *Vendors) WebhookSecret(_ context.Context, vendor string, rotate bool) 
 func (vs *Vendors) vendor(id string) (*store.Vendor, error) {
 	v, err := vs.Store.Vendor(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "no vendor " + clip(id)}
+		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: "no vendor " + clip(id)}
 	}
 	return v, err
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
@@ -26,7 +27,7 @@ import (
 // ReleaseStore is what holding keeps. *store.DB implements it.
 type ReleaseStore interface {
 	InvoiceOfAddress(coin string, index uint32) (*store.Invoice, error)
-	Release(coin string, op chain.OutPoint) (*store.Release, error)
+	Release(coin string, op ferry.OutPoint) (*store.Release, error)
 	PutReleases(inv *store.Invoice, rs ...*store.Release) error
 }
 
@@ -201,9 +202,9 @@ func (e *Engine) markExpired(v *View) error {
 }
 
 // OutPoint is the payment's deposit.
-func (p Payment) OutPoint() (chain.OutPoint, error) {
-	h, err := chain.ParseHash(p.TxID)
-	return chain.OutPoint{Hash: h, Index: p.Vout}, err
+func (p Payment) OutPoint() (ferry.OutPoint, error) {
+	h, err := ferry.ParseHash(p.TxID)
+	return ferry.OutPoint{Hash: h, Index: p.Vout}, err
 }
 
 // held returns the payments of v held in coin ("" for every coin).
@@ -238,7 +239,7 @@ func (e *Engine) Accept(ctx context.Context, id string, amount int64) (*View, er
 func (e *Engine) Refund(ctx context.Context, id, coin, address string, amount int64) (*View, error) {
 	c, err := chain.CoinByID(coin, e.cfg.Network)
 	if err != nil {
-		return nil, &relay.Error{Kind: relay.KindUnsupported, Message: fmt.Sprintf("coin %.20q: ferry relays ltc and btc", coin)}
+		return nil, &ferry.Error{Kind: ferry.KindUnsupported, Message: fmt.Sprintf("coin %.20q: ferry relays ltc and btc", coin)}
 	}
 	dest, err := c.ParseDestination(address)
 	if err != nil {
@@ -257,18 +258,18 @@ func (e *Engine) decide(ctx context.Context, id, coin string, amount int64, refu
 		return nil, err
 	}
 	if !v.Hold {
-		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + clip(id) + " forwards every payment: none is held"}
+		return nil, &ferry.Error{Kind: ferry.KindConflict, Message: "invoice " + clip(id) + " forwards every payment: none is held"}
 	}
 	held := v.held(coin)
 	if len(held) == 0 {
-		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + clip(id) + " holds no payment"}
+		return nil, &ferry.Error{Kind: ferry.KindConflict, Message: "invoice " + clip(id) + " holds no payment"}
 	}
 	var sum int64
 	for _, p := range held {
 		sum += p.Value
 	}
 	if amount != sum {
-		return nil, invalid(fmt.Sprintf("the amount must be %s, what the invoice holds, not %s", chain.FormatAmountShort(sum), chain.FormatAmountShort(amount)))
+		return nil, invalid(fmt.Sprintf("the amount must be %s, what the invoice holds, not %s", ferry.Amount(sum).Short(), ferry.Amount(amount).Short()))
 	}
 	// The status what it holds gave the invoice is recorded and announced
 	// first, if the engine's own pass has not yet: the vendor hears of it

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay"
@@ -31,7 +32,7 @@ func (f *fixture) sent(t *testing.T) []*chain.Tx {
 	t.Helper()
 	c, _ := chain.Litecoin(chain.Regtest)
 	var txs []*chain.Tx
-	seen := map[chain.Hash]bool{}
+	seen := map[ferry.Hash]bool{}
 	for _, raw := range f.node.Sent() {
 		tx, err := c.DecodeTx(raw)
 		if err != nil {
@@ -89,7 +90,7 @@ func TestHoldAccept(t *testing.T) {
 	if v.Status != invoice.StatusUnderpaid || len(f.sent(t)) != 0 {
 		t.Fatalf("underpaid: %s, %d sent", v.Status, len(f.sent(t)))
 	}
-	if _, err := f.inv.Accept(ctx, v.ID, 5_000_000); kindOf(err) != relay.KindInvalid {
+	if _, err := f.inv.Accept(ctx, v.ID, 5_000_000); kindOf(err) != ferry.KindInvalid {
 		t.Errorf("accept of another amount: %v", err)
 	}
 	a, err := f.inv.Accept(ctx, v.ID, 6_000_000)
@@ -104,7 +105,7 @@ func TestHoldAccept(t *testing.T) {
 	if got := paysTo(t, tx, relaytest.FeeAddress); got != 60_000 {
 		t.Errorf("fee %d, want 60,000", got)
 	}
-	if _, err := f.inv.Accept(ctx, v.ID, 6_000_000); kindOf(err) != relay.KindConflict {
+	if _, err := f.inv.Accept(ctx, v.ID, 6_000_000); kindOf(err) != ferry.KindConflict {
 		t.Errorf("accepted twice: %v", err)
 	}
 }
@@ -130,7 +131,7 @@ func TestHoldRefund(t *testing.T) {
 			f.pay(t, v, 6_000_000)
 			f.pass(t)
 			f.heldView(t, v.ID, 6_000_000)
-			if _, err := f.inv.Refund(ctx, v.ID, "ltc", "ltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuasqrx6uc", 6_000_000); kindOf(err) != relay.KindInvalid {
+			if _, err := f.inv.Refund(ctx, v.ID, "ltc", "ltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuasqrx6uc", 6_000_000); kindOf(err) != ferry.KindInvalid {
 				t.Errorf("a mainnet refund address: %v", err)
 			}
 			r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 6_000_000)
@@ -246,7 +247,7 @@ func TestHoldExpires(t *testing.T) {
 		}
 	}
 	// Forwarded, nothing is left to refund or accept.
-	if _, err := f.inv.Refund(context.Background(), v.ID, "ltc", refundTo, 12_500_000); kindOf(err) != relay.KindConflict {
+	if _, err := f.inv.Refund(context.Background(), v.ID, "ltc", refundTo, 12_500_000); kindOf(err) != ferry.KindConflict {
 		t.Errorf("a refund after the hold lapsed: %v", err)
 	}
 	if g, _ := f.inv.Get(context.Background(), v.ID); g.Coins[0].Held != 0 {
@@ -261,18 +262,18 @@ func TestNoHold(t *testing.T) {
 	v := f.create(t, "1")
 	f.pay(t, v, 6_000_000)
 	relaytest.WaitFor(t, "the forward", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
-	if _, err := f.inv.Accept(context.Background(), v.ID, 6_000_000); kindOf(err) != relay.KindConflict {
+	if _, err := f.inv.Accept(context.Background(), v.ID, 6_000_000); kindOf(err) != ferry.KindConflict {
 		t.Errorf("accept on an invoice that does not hold: %v", err)
 	}
 }
 
 // kindOf is the kind of an engine error (KindInternal for nil).
-func kindOf(err error) relay.Kind {
-	var e *relay.Error
+func kindOf(err error) ferry.Kind {
+	var e *ferry.Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
-	return relay.KindInternal
+	return ferry.KindInternal
 }
 
 // TestHoldCancelled: a cancelled invoice paid in full stays cancelled and

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -29,7 +29,7 @@ func TestInvoiceIDs(t *testing.T) {
 		t.Fatalf("two invoices are both %s", a.ID)
 	}
 	for n := range 50 {
-		if _, err := f.inv.Get(ctx, fmt.Sprintf("LTPP-%d", n)); kindOf(err) != relay.KindNotFound {
+		if _, err := f.inv.Get(ctx, fmt.Sprintf("LTPP-%d", n)); kindOf(err) != ferry.KindNotFound {
 			t.Fatalf("LTPP-%d: %v", n, err)
 		}
 	}
@@ -71,7 +71,7 @@ func TestInvoiceIDs(t *testing.T) {
 	} {
 		v, err := f.inv.Find(ctx, tt.vendor, tt.dialect, tt.ref)
 		switch {
-		case tt.want == "" && kindOf(err) != relay.KindNotFound:
+		case tt.want == "" && kindOf(err) != ferry.KindNotFound:
 			t.Errorf("%s: %v, %v", tt.name, v, err)
 		case tt.want != "" && (err != nil || v.ID != tt.want):
 			t.Errorf("%s: %v, %v; want %s", tt.name, v, err, tt.want)

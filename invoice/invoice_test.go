@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
@@ -211,7 +212,7 @@ func TestStatuses(t *testing.T) {
 func TestUnconfirmed(t *testing.T) {
 	f := newFixture(t)
 	v := f.create(t, "1")
-	tx := &chain.Tx{ID: chain.Hash{1}, Outputs: []chain.Output{{Value: 12_500_000, Script: mustScript(t, v.Coins[0].Address)}}}
+	tx := &chain.Tx{ID: ferry.Hash{1}, Outputs: []chain.Output{{Value: 12_500_000, Script: mustScript(t, v.Coins[0].Address)}}}
 	f.node.Announce(tx)
 	relaytest.WaitFor(t, "the unconfirmed status", func() bool { return f.status(t, v.ID) == invoice.StatusUnconfirmed })
 }
@@ -305,7 +306,7 @@ func TestCancel(t *testing.T) {
 	f.pay(t, w, 1_000_000)
 	if _, err := f.inv.Cancel(context.Background(), w.ID); err == nil {
 		t.Error("an invoice with a payment was cancelled")
-	} else if k, _ := relay.Explain(err); k != relay.KindConflict {
+	} else if k, _ := ferry.Explain(err); k != ferry.KindConflict {
 		t.Errorf("cancel of a paid invoice: %v", err)
 	}
 }
@@ -339,7 +340,7 @@ func TestBelowMinimum(t *testing.T) {
 		{Vendor: f.vendor, Amount: "0.00999999", Currency: "LTC"},
 	} {
 		_, err := f.inv.Create(ctx, r)
-		if k, msg := relay.Explain(err); k != relay.KindInvalid || !strings.Contains(msg, "below the smallest payment this server forwards (0.01 LTC)") {
+		if k, msg := ferry.Explain(err); k != ferry.KindInvalid || !strings.Contains(msg, "below the smallest payment this server forwards (0.01 LTC)") {
 			t.Errorf("%s %s: %v", r.Amount, r.Currency, err)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -30,13 +30,13 @@ type Principal struct {
 
 // RequireAll returns nil if the key may do all the vendor may (scope
 // all): cancel, accept and refund payments as well as create and read
-// them. Otherwise it returns an error of kind relay.KindForbidden
+// them. Otherwise it returns an error of kind ferry.KindForbidden
 // wrapping ErrScope, whose message says so.
 func (p *Principal) RequireAll() error {
 	if p.Key.Scope == store.ScopeAll {
 		return nil
 	}
-	return &relay.Error{Kind: relay.KindForbidden, Message: scopeMessage, Err: ErrScope}
+	return &ferry.Error{Kind: ferry.KindForbidden, Message: scopeMessage, Err: ErrScope}
 }
 
 // NewKey is an API key just made: shown once, stored hashed.
@@ -86,7 +86,7 @@ func (vs *Vendors) AddAPIKey(_ context.Context, vendor string, scope store.Scope
 	var made store.APIKey
 	_, err := vs.change(vendor, func(v *store.Vendor) error {
 		if len(v.Keys) >= MaxAPIKeys {
-			return &relay.Error{Kind: relay.KindConflict, Message: fmt.Sprintf("the vendor has the most API keys there may be (%d): revoke one first", MaxAPIKeys)}
+			return &ferry.Error{Kind: ferry.KindConflict, Message: fmt.Sprintf("the vendor has the most API keys there may be (%d): revoke one first", MaxAPIKeys)}
 		}
 		secret, made = vs.newKey(scope, v.Keys)
 		v.Keys = append(v.Keys, made)
@@ -122,7 +122,7 @@ func (vs *Vendors) RevokeAPIKey(_ context.Context, vendor, id string) error {
 				return nil
 			}
 		}
-		return &relay.Error{Kind: relay.KindNotFound, Message: "vendor " + clip(vendor) + " has no API key " + clip(id)}
+		return &ferry.Error{Kind: ferry.KindNotFound, Message: "vendor " + clip(vendor) + " has no API key " + clip(id)}
 	})
 	if err == nil {
 		vs.Log.Info().Str("vendor", vendor).Str("key", id).Msg("vendor API key revoked")
@@ -169,7 +169,7 @@ func (vs *Vendors) NewSecret(_ context.Context, vendor string) (string, error) {
 func (vs *Vendors) change(vendor string, f func(v *store.Vendor) error) (*store.Vendor, error) {
 	v, err := vs.Store.ChangeVendor(vendor, f)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "no vendor " + clip(vendor)}
+		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: "no vendor " + clip(vendor)}
 	}
 	return v, err
 }

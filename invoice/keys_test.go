@@ -6,9 +6,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/store/storetest"
@@ -45,7 +45,7 @@ func TestAPIKeyScopes(t *testing.T) {
 		t.Fatalf("a key of scope create: %+v, %v", p, err)
 	}
 	err = p.RequireAll()
-	if kind, msg := relay.Explain(err); !errors.Is(err, invoice.ErrScope) || kind != relay.KindForbidden ||
+	if kind, msg := ferry.Explain(err); !errors.Is(err, invoice.ErrScope) || kind != ferry.KindForbidden ||
 		msg != "this API key may only create and read payments; use a key of scope all" {
 		t.Errorf("a key of scope create moving money: %v", err)
 	}
@@ -60,7 +60,7 @@ func TestAPIKeyScopes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := vs.AddAPIKey(ctx, c.Vendor.ID, store.ScopeCreate); kindOf(err) != relay.KindConflict {
+	if _, err := vs.AddAPIKey(ctx, c.Vendor.ID, store.ScopeCreate); kindOf(err) != ferry.KindConflict {
 		t.Errorf("a key past the most: %v", err)
 	}
 	if err := vs.RevokeAPIKey(ctx, c.Vendor.ID, k.ID); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
@@ -24,8 +25,8 @@ type LedgerStore interface {
 	Label(coin string, index uint32) (*store.Label, error)
 	Address(coin string, index uint32) (*store.Address, error)
 	AddressByProgram(coin string, program []byte) (*store.Address, error)
-	Deposit(coin string, op chain.OutPoint) (*store.Deposit, error)
-	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
+	Deposit(coin string, op ferry.OutPoint) (*store.Deposit, error)
+	Forward(coin string, op ferry.OutPoint) (*store.Forward, error)
 	InvoicesOf(vendor, dialect string, offset, limit int) ([]*store.Invoice, error)
 }
 
@@ -90,7 +91,7 @@ func (e *Engine) NewAddress(ctx context.Context, vendor *store.Vendor, coin, lab
 	// An address minted but not labelled (a crash between the two) was
 	// never handed to anyone.
 	if err := e.cfg.Store.PutLabel(&store.Label{Coin: coin, Index: a.Index, Vendor: vendor.ID, Label: label, Created: e.cfg.Clock.Now().UTC()}); err != nil {
-		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record label", Err: err}
+		return nil, &ferry.Error{Kind: ferry.KindInternal, Message: "record label", Err: err}
 	}
 	e.log.Info().Str("vendor", vendor.ID).Str("coin", coin).Uint32("index", a.Index).Msg("address handed out")
 	return a, nil
@@ -115,7 +116,7 @@ func (o *Owner) Vendor() string {
 // notFound answers a transaction or an address that is not the vendor's
 // as one that does not exist.
 func notFound(what string) error {
-	return &relay.Error{Kind: relay.KindNotFound, Message: what + " not found"}
+	return &ferry.Error{Kind: ferry.KindNotFound, Message: what + " not found"}
 }
 
 // AddressOwner returns the owner of coin's input address, if it is
@@ -328,18 +329,18 @@ func (e *Engine) PaymentTransactions(ctx context.Context, v *View, coin string) 
 }
 
 // parseOutPoint reads a deposit's id, "<txid>:<vout>".
-func parseOutPoint(s string) (chain.OutPoint, error) {
+func parseOutPoint(s string) (ferry.OutPoint, error) {
 	txid, vout, ok := strings.Cut(s, ":")
 	if !ok || len(vout) == 0 || len(vout) > 10 {
-		return chain.OutPoint{}, fmt.Errorf("outpoint %.80q: want <txid>:<vout>", s)
+		return ferry.OutPoint{}, fmt.Errorf("outpoint %.80q: want <txid>:<vout>", s)
 	}
-	h, err := chain.ParseHash(txid)
+	h, err := ferry.ParseHash(txid)
 	if err != nil {
-		return chain.OutPoint{}, err
+		return ferry.OutPoint{}, err
 	}
 	n, err := strconv.ParseUint(vout, 10, 32)
 	if err != nil {
-		return chain.OutPoint{}, fmt.Errorf("outpoint %.80q: %w", s, err)
+		return ferry.OutPoint{}, fmt.Errorf("outpoint %.80q: %w", s, err)
 	}
-	return chain.OutPoint{Hash: h, Index: uint32(n)}, nil
+	return ferry.OutPoint{Hash: h, Index: uint32(n)}, nil
 }

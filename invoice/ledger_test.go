@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
 )
 
@@ -21,11 +21,11 @@ func TestLedger(t *testing.T) {
 	if err != nil || a.Destination != payout {
 		t.Fatalf("new address: %+v, %v", a, err)
 	}
-	if _, err := f.inv.NewAddress(ctx, f.vendor, "btc", ""); kindOf(err) != relay.KindUnsupported {
+	if _, err := f.inv.NewAddress(ctx, f.vendor, "btc", ""); kindOf(err) != ferry.KindUnsupported {
 		t.Errorf("a coin not relayed: %v", err)
 	}
 	other, _ := f.inv.AddVendor(ctx, invoice.NewVendor{Name: "Tea", Email: "tea@shop.example", Payout: map[string]string{"ltc": payout}})
-	if _, err := f.inv.Transactions(ctx, other.Vendor.ID, "ltc", a.Address); kindOf(err) != relay.KindNotFound {
+	if _, err := f.inv.Transactions(ctx, other.Vendor.ID, "ltc", a.Address); kindOf(err) != ferry.KindNotFound {
 		t.Errorf("another vendor's address: %v", err)
 	}
 	f.payTo(t, a.Address, 5_000_000)
@@ -47,7 +47,7 @@ func TestLedger(t *testing.T) {
 	if got, err := f.inv.Transaction(ctx, f.vendor.ID, "ltc", fwd.ID); err != nil || *got != fwd {
 		t.Errorf("the forward by id: %+v, %v", got, err)
 	}
-	if _, err := f.inv.Transaction(ctx, other.Vendor.ID, "ltc", dep.ID); kindOf(err) != relay.KindNotFound {
+	if _, err := f.inv.Transaction(ctx, other.Vendor.ID, "ltc", dep.ID); kindOf(err) != ferry.KindNotFound {
 		t.Errorf("another vendor's transaction: %v", err)
 	}
 
@@ -80,7 +80,7 @@ func TestQuoteKept(t *testing.T) {
 	if err != nil || q.Amount != "10" || q.Currency != "USD" || q.Coin.Due != 12_500_000 || q.Coin.Rate != "80" {
 		t.Fatalf("quote: %+v, %v", q, err)
 	}
-	if _, err := f.inv.Quote(ctx, "1", "BTC", "ltc"); kindOf(err) != relay.KindInvalid {
+	if _, err := f.inv.Quote(ctx, "1", "BTC", "ltc"); kindOf(err) != ferry.KindInvalid {
 		t.Errorf("an amount in another coin: %v", err)
 	}
 	f.quoter.set("100")
@@ -93,7 +93,7 @@ func TestQuoteKept(t *testing.T) {
 	if err != nil || v.Coins[0].Due != 10_000_000 {
 		t.Errorf("with a quote run out: %+v, %v", v.Coins, err)
 	}
-	if _, err := f.inv.Create(ctx, invoice.Request{Vendor: f.vendor, Amount: "1", Currency: "LTC", Fields: map[string]string{"a": "\x00"}}); kindOf(err) != relay.KindInvalid {
+	if _, err := f.inv.Create(ctx, invoice.Request{Vendor: f.vendor, Amount: "1", Currency: "LTC", Fields: map[string]string{"a": "\x00"}}); kindOf(err) != ferry.KindInvalid {
 		t.Errorf("a field not printable: %v", err)
 	}
 	list, err := f.inv.Invoices(ctx, f.vendor.ID, "", 1, 5)

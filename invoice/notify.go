@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/mail"
 	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/rates"
@@ -149,7 +149,7 @@ func (e *Engine) email(v *View, c CoinView) mail.Message {
 	fmt.Fprintf(&b, "Hello, %s\n\nInvoice number #%s %s.\n\nPayment information:\n", v.Vendor.Name, number, what)
 	ticker := strings.ToUpper(c.Coin)
 	fmt.Fprintf(&b, "Used %s address : %s\n", ticker, c.Address)
-	amount := chain.FormatAmountShort(c.Confirmed) + " " + ticker
+	amount := ferry.Amount(c.Confirmed).Short() + " " + ticker
 	if c.Rate != "" {
 		if rate, err := rates.ParseDecimal(c.Rate); err == nil {
 			fiat := rates.Fiat(c.Confirmed, rates.Price{Pair: rates.Pair{Coin: c.Coin, Fiat: v.Currency}, Value: rate})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/relay"
@@ -84,14 +85,14 @@ func PayoutParser(net chain.Network) func(coin, address string) (chain.Destinati
 	return func(coin, address string) (chain.Destination, error) {
 		c, err := chain.CoinByID(coin, net)
 		if errors.Is(err, chain.ErrUnknownCoin) {
-			return chain.Destination{}, &relay.Error{Kind: relay.KindUnsupported, Message: fmt.Sprintf("unknown coin %.20q: ferry pays out ltc and btc", coin)}
+			return chain.Destination{}, &ferry.Error{Kind: ferry.KindUnsupported, Message: fmt.Sprintf("unknown coin %.20q: ferry pays out ltc and btc", coin)}
 		}
 		if err != nil {
 			return chain.Destination{}, err
 		}
 		d, err := c.ParseDestination(address)
 		if err != nil {
-			return chain.Destination{}, &relay.Error{Kind: relay.KindInvalid, Message: "invalid " + c.Name() + " payout address: " + relay.DestinationError(err)}
+			return chain.Destination{}, &ferry.Error{Kind: ferry.KindInvalid, Message: "invalid " + c.Name() + " payout address: " + relay.DestinationError(err)}
 		}
 		return d, nil
 	}
@@ -155,7 +156,7 @@ func (vs *Vendors) Add(_ context.Context, nv NewVendor) (*Credentials, error) {
 		return nil, err
 	}
 	if err := vs.Store.PutVendor(v); err != nil {
-		return nil, &relay.Error{Kind: relay.KindInternal, Message: "record vendor", Err: err}
+		return nil, &ferry.Error{Kind: ferry.KindInternal, Message: "record vendor", Err: err}
 	}
 	vs.Log.Info().Str("vendor", v.ID).Msg("vendor added")
 	return &Credentials{Vendor: v, Secret: secret, APIKey: apiKey, KeyID: key.ID, Scope: key.Scope, WebhookSecret: v.WebhookSecret}, nil
@@ -169,7 +170,7 @@ func (vs *Vendors) List(context.Context) ([]*store.Vendor, error) { return vs.St
 func (vs *Vendors) Remove(_ context.Context, id string) error {
 	err := vs.Store.DeleteVendor(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return &relay.Error{Kind: relay.KindNotFound, Message: "no vendor " + clip(id)}
+		return &ferry.Error{Kind: ferry.KindNotFound, Message: "no vendor " + clip(id)}
 	}
 	if err == nil {
 		vs.Log.Info().Str("vendor", id).Msg("vendor removed")
@@ -217,10 +218,10 @@ func (vs *Vendors) ByAPIKey(_ context.Context, key string) (*Principal, error) {
 }
 
 func unauthorized() error {
-	return &relay.Error{Kind: relay.KindUnauthorized, Message: "unknown vendor or wrong credentials", Err: ErrBadCredentials}
+	return &ferry.Error{Kind: ferry.KindUnauthorized, Message: "unknown vendor or wrong credentials", Err: ErrBadCredentials}
 }
 
-func invalid(msg string) error { return &relay.Error{Kind: relay.KindInvalid, Message: msg} }
+func invalid(msg string) error { return &ferry.Error{Kind: ferry.KindInvalid, Message: msg} }
 
 // randomID returns an id of n random bytes in upper-case base32 (8 letters
 // and digits for 5 bytes).

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -131,7 +132,7 @@ func (v *View) Paying() CoinView {
 func (e *Engine) Get(ctx context.Context, id string) (*View, error) {
 	inv, err := e.cfg.Store.Invoice(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "no invoice " + clip(id)}
+		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: "no invoice " + clip(id)}
 	}
 	if err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*View, error) {
 // Find returns the vendor's invoice of dialect that ref names: its own
 // number in the dialect (a display number, or the vendor's number for
 // it), or else its id. Another vendor's or dialect's invoice is not found
-// (relay.KindNotFound), as is one ref does not name.
+// (ferry.KindNotFound), as is one ref does not name.
 func (e *Engine) Find(ctx context.Context, vendor, dialect, ref string) (*View, error) {
 	inv, err := e.cfg.Store.InvoiceByNumber(vendor, dialect, ref)
 	if errors.Is(err, store.ErrNotFound) {
@@ -152,7 +153,7 @@ func (e *Engine) Find(ctx context.Context, vendor, dialect, ref string) (*View, 
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "no invoice " + clip(ref)}
+		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: "no invoice " + clip(ref)}
 	}
 	if err != nil {
 		return nil, err
@@ -328,7 +329,7 @@ func (e *Engine) Cancel(ctx context.Context, id string) (*View, error) {
 		return v, nil
 	}
 	if v.paidAny() || v.Status.Final() {
-		return nil, &relay.Error{Kind: relay.KindConflict, Message: "invoice " + id + " is " + string(v.Status) + ": it can no longer be cancelled"}
+		return nil, &ferry.Error{Kind: ferry.KindConflict, Message: "invoice " + id + " is " + string(v.Status) + ": it can no longer be cancelled"}
 	}
 	v.Cancelled = true
 	if err := e.cfg.Store.UpdateInvoice(v.Invoice); err != nil {
@@ -349,7 +350,7 @@ func checkURL(ctx context.Context, e *Engine, field, raw string, callback bool) 
 		return nil
 	}
 	if _, err := relay.ParseCallback(raw); err != nil {
-		_, msg := relay.Explain(err)
+		_, msg := ferry.Explain(err)
 		return invalid(field + ": " + msg)
 	}
 	if !callback {

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/notify"
-	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/webhook"
 )
@@ -337,7 +337,7 @@ type Delivery struct {
 func (e *Engine) Deliveries(_ context.Context, vendor, id string) ([]Delivery, error) {
 	inv, err := e.cfg.Store.Invoice(id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && inv.Vendor != vendor {
-		return nil, &relay.Error{Kind: relay.KindNotFound, Message: "no invoice " + clip(id)}
+		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: "no invoice " + clip(id)}
 	}
 	if err != nil {
 		return nil, err

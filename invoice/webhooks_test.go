@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
@@ -312,5 +313,5 @@ func equal(a, b []string) bool {
 // mustTx is a transaction paying an invoice's address sat.
 func mustTx(t *testing.T, v *invoice.View, sat int64) *chain.Tx {
 	t.Helper()
-	return &chain.Tx{ID: chain.Hash{byte(sat), 7}, Outputs: []chain.Output{{Value: sat, Script: mustScript(t, v.Coins[0].Address)}}}
+	return &chain.Tx{ID: ferry.Hash{byte(sat), 7}, Outputs: []chain.Output{{Value: sat, Script: mustScript(t, v.Coins[0].Address)}}}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -270,7 +271,7 @@ func (r *run) recordForward(o *store.RecoveredOutput) (bool, error) {
 // right after rolls back through them as after a first start.
 func (r *run) refs(ctx context.Context, at int64) ([]store.BlockRef, error) {
 	from := max(0, at-ReplayDepth)
-	var prev chain.Hash
+	var prev ferry.Hash
 	if from > 0 {
 		var err error
 		if prev, err = r.c.Node.BlockHash(ctx, from-1); err != nil {

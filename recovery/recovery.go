@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
@@ -51,12 +52,12 @@ import (
 // it.
 type Node interface {
 	BlockCount(ctx context.Context) (int64, error)
-	BlockHash(ctx context.Context, height int64) (chain.Hash, error)
-	RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error)
+	BlockHash(ctx context.Context, height int64) (ferry.Hash, error)
+	RawBlock(ctx context.Context, hash ferry.Hash) ([]byte, error)
 	// UnspentOutput reads an unspent output, amount and script, from the
 	// node's view of the chain and its mempool.
-	UnspentOutput(ctx context.Context, op chain.OutPoint) (chain.Unspent, bool, error)
-	SendRawTransaction(ctx context.Context, raw []byte) (chain.Hash, error)
+	UnspentOutput(ctx context.Context, op ferry.OutPoint) (chain.Unspent, bool, error)
+	SendRawTransaction(ctx context.Context, raw []byte) (ferry.Hash, error)
 	// EstimateFeeRate and MinFeeRate answer in satoshis per 1000 vbytes.
 	EstimateFeeRate(ctx context.Context, target int) (int64, error)
 	MinFeeRate(ctx context.Context) (int64, error)
@@ -222,7 +223,7 @@ type run struct {
 	derived  uint32
 	// known holds the outpoints of the outputs recorded, spent or not:
 	// the inputs that spend them are what the scan looks for.
-	known map[chain.OutPoint]struct{}
+	known map[ferry.OutPoint]struct{}
 	// found holds the indexes with outputs recorded.
 	found map[uint32]bool
 }
@@ -251,7 +252,7 @@ func (r *run) event(phase string, height, from, to int64) {
 }
 
 // fetch returns the block at hash.
-func (r *run) fetch(ctx context.Context, hash chain.Hash) (*chain.Block, error) {
+func (r *run) fetch(ctx context.Context, hash ferry.Hash) (*chain.Block, error) {
 	raw, err := r.c.Node.RawBlock(ctx, hash)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 	"github.com/ferry-relay/ferry/clock"
@@ -56,7 +57,7 @@ func (h *harness) dest() chain.Destination {
 }
 
 // pay pays the seed's address at index and returns the output.
-func (h *harness) pay(index uint32, sat int64) chain.OutPoint {
+func (h *harness) pay(index uint32, sat int64) ferry.OutPoint {
 	h.t.Helper()
 	ctx := context.Background()
 	prog, err := h.keys.Program(index)
@@ -74,16 +75,16 @@ func (h *harness) pay(index uint32, sat int64) chain.OutPoint {
 	}
 	for _, o := range tx.Vout {
 		if o.ScriptPubKey.AddressText() == in.Address {
-			return chain.OutPoint{Hash: txid, Index: o.N}
+			return ferry.OutPoint{Hash: txid, Index: o.N}
 		}
 	}
 	h.t.Fatalf("%s pays nothing to %s", txid, in.Address)
-	return chain.OutPoint{}
+	return ferry.OutPoint{}
 }
 
 // forward spends a deposit the way ferry forwards it: the destination and
 // 1% to the fee address.
-func (h *harness) forward(op chain.OutPoint, index uint32, value int64, dest chain.Destination) chain.Hash {
+func (h *harness) forward(op ferry.OutPoint, index uint32, value int64, dest chain.Destination) ferry.Hash {
 	h.t.Helper()
 	service, network := value/100, int64(1410)
 	tx, err := h.coin.Sign(h.keys, chain.SpendInput{OutPoint: op, Value: value, KeyIndex: index},
@@ -97,7 +98,7 @@ func (h *harness) forward(op chain.OutPoint, index uint32, value int64, dest cha
 	return tx.TxID
 }
 
-func (h *harness) mine(n int) []chain.Hash {
+func (h *harness) mine(n int) []ferry.Hash {
 	h.t.Helper()
 	hs, err := h.n.Mine(context.Background(), n)
 	if err != nil {

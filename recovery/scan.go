@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -254,7 +255,7 @@ func (r *run) loadKnown() error {
 	if err != nil {
 		return err
 	}
-	r.known, r.found = make(map[chain.OutPoint]struct{}, len(outs)), map[uint32]bool{}
+	r.known, r.found = make(map[ferry.OutPoint]struct{}, len(outs)), map[uint32]bool{}
 	for _, o := range outs {
 		r.known[o.OutPoint] = struct{}{}
 		r.found[o.AddrIndex] = true
@@ -268,19 +269,19 @@ func (r *run) loadKnown() error {
 func (r *run) block(blk *chain.Block, height int64) (*store.RecoveredBlock, int64) {
 	rb := &store.RecoveredBlock{Coin: r.id, Height: height, Hash: blk.Hash()}
 	high := int64(-1)
-	created := map[chain.OutPoint]bool{}
+	created := map[ferry.OutPoint]bool{}
 	for tx := range blk.NumTx() {
-		var txid chain.Hash
+		var txid ferry.Hash
 		hashed := false
-		id := func() chain.Hash {
+		id := func() ferry.Hash {
 			if !hashed {
 				txid, hashed = blk.TxID(tx), true
 			}
 			return txid
 		}
-		var spent []chain.OutPoint
+		var spent []ferry.OutPoint
 		var inputs int64
-		blk.Inputs(tx, func(prev chain.OutPoint) {
+		blk.Inputs(tx, func(prev ferry.OutPoint) {
 			inputs++
 			if _, ok := r.known[prev]; ok || created[prev] {
 				spent = append(spent, prev)
@@ -306,7 +307,7 @@ func (r *run) block(blk *chain.Block, height int64) (*store.RecoveredBlock, int6
 			if !ok {
 				return
 			}
-			op := chain.OutPoint{Hash: id(), Index: vout}
+			op := ferry.OutPoint{Hash: id(), Index: vout}
 			rb.Outputs = append(rb.Outputs, store.RecoveredOutput{
 				OutPoint: op, AddrIndex: idx, Value: value, Height: height, BlockHash: blk.Hash(), Time: blk.Time(),
 				Maturity: r.c.Chain.Maturity(blk.Kind(tx)),

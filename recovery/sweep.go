@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -40,7 +41,7 @@ type SweepReport struct {
 // output checked against the node, which gives its amount, in as few
 // transactions as fit.
 func (r *run) sweep(ctx context.Context, rate int64, cands []*stranded, outs []*store.RecoveredOutput, rep *Report) error {
-	spentBy := make(map[chain.OutPoint]chain.Hash, len(outs))
+	spentBy := make(map[ferry.OutPoint]ferry.Hash, len(outs))
 	for _, o := range outs {
 		spentBy[o.OutPoint] = o.SpentBy
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ltcsuite/ltcd/wire"
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
@@ -86,7 +87,7 @@ type benchParts struct {
 func newBenchParts(tb testing.TB, n int, paid int) (*benchParts, [][]byte) {
 	tb.Helper()
 	db := storetest.Open(tb)
-	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: chain.Hash{1}}}); err != nil {
+	if err := db.Start("ltc", []store.BlockRef{{Height: 0, Hash: ferry.Hash{1}}}); err != nil {
 		tb.Fatal(err)
 	}
 	coin, _ := chain.Litecoin(chain.Regtest)

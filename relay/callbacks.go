@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/notify"
@@ -36,9 +37,9 @@ func Sign(key []byte, t time.Time, rawURL string) string {
 // implements it.
 type CallbackStore interface {
 	Cursor(coin string) (store.Cursor, error)
-	Deposit(coin string, op chain.OutPoint) (*store.Deposit, error)
+	Deposit(coin string, op ferry.OutPoint) (*store.Deposit, error)
 	Address(coin string, index uint32) (*store.Address, error)
-	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
+	Forward(coin string, op ferry.OutPoint) (*store.Forward, error)
 	Callback(queue string, ref []byte) (*store.Callback, error)
 	StartCallback(queue string, ref []byte, host string, due int64) error
 	DueCallbacks(queue string, upTo int64, afterHost []byte, limit int, want func(string) (int, []byte)) ([]store.QueuedCallback, []byte, error)
@@ -87,7 +88,7 @@ func NewCallbackQueue(cfg CallbackQueueConfig) *CallbackQueue {
 
 // queuedRef is a queue item: a deposit's callback, read at a block height.
 type queuedRef struct {
-	op  chain.OutPoint
+	op  ferry.OutPoint
 	tip int64
 }
 

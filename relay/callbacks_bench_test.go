@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/notify/notifytest"
@@ -29,7 +30,7 @@ func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.Callba
 	tb.Helper()
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	db := relaytest.OpenStore(tb)
-	if err := db.Start("ltc", []store.BlockRef{{Height: 100, Hash: chain.Hash{100}}}); err != nil {
+	if err := db.Start("ltc", []store.BlockRef{{Height: 100, Hash: ferry.Hash{100}}}); err != nil {
 		tb.Fatal(err)
 	}
 	d, _ := ltc.ParseDestination(dest)
@@ -37,16 +38,16 @@ func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.Callba
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := &store.Changes{Coin: "ltc", Height: 101, Hash: chain.Hash{101}, Prev: chain.Hash{100}}
+	c := &store.Changes{Coin: "ltc", Height: 101, Hash: ferry.Hash{101}, Prev: ferry.Hash{100}}
 	var host string
 	for i := range n {
 		a, err := m.Mint(d, base+"/cb?order=1", true)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var txid chain.Hash
+		var txid ferry.Hash
 		binary.BigEndian.PutUint64(txid[:], uint64(i)+1)
-		c.Deposits = append(c.Deposits, store.Deposit{OutPoint: chain.OutPoint{Hash: txid}, AddrIndex: a.Index, Value: 2_000_000, Height: 101})
+		c.Deposits = append(c.Deposits, store.Deposit{OutPoint: ferry.OutPoint{Hash: txid}, AddrIndex: a.Index, Value: 2_000_000, Height: 101})
 		host = a.Callback
 	}
 	if err := db.Apply(c); err != nil {
@@ -55,7 +56,7 @@ func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.Callba
 	host = host[len("http://"):]
 	host = host[:len(host)-len("/cb?order=1")]
 	for _, dep := range c.Deposits {
-		if err := db.PutForward(&store.Forward{Coin: "ltc", OutPoint: dep.OutPoint, AddrIndex: dep.AddrIndex, TxID: chain.Hash{1}, Value: dep.Value, Accepted: true}); err != nil {
+		if err := db.PutForward(&store.Forward{Coin: "ltc", OutPoint: dep.OutPoint, AddrIndex: dep.AddrIndex, TxID: ferry.Hash{1}, Value: dep.Value, Accepted: true}); err != nil {
 			tb.Fatal(err)
 		}
 		if err := db.StartCallback("ltc", store.OutPointRef(dep.OutPoint), host, 101); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/notify"
@@ -22,15 +23,15 @@ import (
 type callbackFixture struct {
 	db  *store.DB
 	q   *relay.CallbackQueue
-	op  chain.OutPoint
-	fwd chain.Hash
+	op  ferry.OutPoint
+	fwd ferry.Hash
 }
 
 func newCallbackFixture(t *testing.T) *callbackFixture {
 	t.Helper()
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	db := relaytest.OpenStore(t)
-	if err := db.Start("ltc", []store.BlockRef{{Height: 100, Hash: chain.Hash{100}}}); err != nil {
+	if err := db.Start("ltc", []store.BlockRef{{Height: 100, Hash: ferry.Hash{100}}}); err != nil {
 		t.Fatal(err)
 	}
 	d, _ := ltc.ParseDestination(dest)
@@ -42,9 +43,9 @@ func newCallbackFixture(t *testing.T) *callbackFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &callbackFixture{db: db, op: chain.OutPoint{Hash: chain.Hash{7, 7}, Index: 3}, fwd: chain.Hash{9, 9}}
-	c := &store.Changes{Coin: "ltc", Height: 101, Hash: chain.Hash{101}, Prev: chain.Hash{100},
-		Deposits: []store.Deposit{{OutPoint: f.op, AddrIndex: a.Index, Value: 5_000_000, Height: 101, BlockHash: chain.Hash{101}}}}
+	f := &callbackFixture{db: db, op: ferry.OutPoint{Hash: ferry.Hash{7, 7}, Index: 3}, fwd: ferry.Hash{9, 9}}
+	c := &store.Changes{Coin: "ltc", Height: 101, Hash: ferry.Hash{101}, Prev: ferry.Hash{100},
+		Deposits: []store.Deposit{{OutPoint: f.op, AddrIndex: a.Index, Value: 5_000_000, Height: 101, BlockHash: ferry.Hash{101}}}}
 	if err := db.Apply(c); err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +65,10 @@ func (f *callbackFixture) advance(t *testing.T, height int64) {
 		t.Fatal(err)
 	}
 	for h := cur.Height + 1; h <= height; h++ {
-		if err := f.db.Apply(&store.Changes{Coin: "ltc", Height: h, Hash: chain.Hash{byte(h), 1}, Prev: cur.Hash}); err != nil {
+		if err := f.db.Apply(&store.Changes{Coin: "ltc", Height: h, Hash: ferry.Hash{byte(h), 1}, Prev: cur.Hash}); err != nil {
 			t.Fatal(err)
 		}
-		cur.Hash = chain.Hash{byte(h), 1}
+		cur.Hash = ferry.Hash{byte(h), 1}
 	}
 }
 

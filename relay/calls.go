@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -33,19 +34,19 @@ func (e *Engine) Mint(ctx context.Context, req MintRequest) (*store.Address, err
 		return nil, err
 	}
 	if !r.scanner.Started() {
-		return nil, errorf(KindUnavailable, "%s is starting: its node has not been reached yet", r.Chain.Name())
+		return nil, ferry.Errorf(ferry.KindUnavailable, "%s is starting: its node has not been reached yet", r.Chain.Name())
 	}
 	if req.Destination == "" {
-		return nil, errorf(KindInvalid, "address is required: the %s address payments are forwarded to", r.Chain.Name())
+		return nil, ferry.Errorf(ferry.KindInvalid, "address is required: the %s address payments are forwarded to", r.Chain.Name())
 	}
 	dest, err := r.Chain.ParseDestination(req.Destination)
 	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Message: "invalid address: " + DestinationError(err)}
+		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: "invalid address: " + DestinationError(err)}
 	}
 	if loop, err := r.minter.IsInputAddress(dest); err != nil {
-		return nil, internal("check destination", err)
+		return nil, ferry.Internal("check destination", err)
 	} else if loop {
-		return nil, errorf(KindInvalid, "invalid address: it is one of this server's own input addresses")
+		return nil, ferry.Errorf(ferry.KindInvalid, "invalid address: it is one of this server's own input addresses")
 	}
 	if err := e.checkCallback(ctx, req.Callback, req.CallbackReq); err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func (e *Engine) Mint(ctx context.Context, req MintRequest) (*store.Address, err
 func (e *Engine) checkCallback(ctx context.Context, raw string, required bool) error {
 	if raw == "" {
 		if required {
-			return errorf(KindInvalid, "callback is required with callback_req=1 (set callback_req=0 to poll instead)")
+			return ferry.Errorf(ferry.KindInvalid, "callback is required with callback_req=1 (set callback_req=0 to poll instead)")
 		}
 		return nil
 	}
@@ -74,7 +75,7 @@ func (e *Engine) checkCallback(ctx context.Context, raw string, required bool) e
 		return nil
 	}
 	if err := e.hosts.CheckHost(ctx, u.Hostname()); err != nil {
-		return &Error{Kind: KindInvalid, Message: "callback host refused: " + err.Error(), Err: err}
+		return &ferry.Error{Kind: ferry.KindInvalid, Message: "callback host refused: " + err.Error(), Err: err}
 	}
 	return nil
 }
@@ -84,11 +85,11 @@ func (e *Engine) checkCallback(ctx context.Context, raw string, required bool) e
 // ASCII, a host, a valid port, no credentials.
 func ParseCallback(raw string) (*url.URL, error) {
 	if len(raw) > MaxCallbackLen {
-		return nil, errorf(KindInvalid, "callback URL is %d characters; at most %d are allowed", len(raw), MaxCallbackLen)
+		return nil, ferry.Errorf(ferry.KindInvalid, "callback URL is %d characters; at most %d are allowed", len(raw), MaxCallbackLen)
 	}
 	u, err := parseURL(raw)
 	if err != nil {
-		return nil, errorf(KindInvalid, "callback URL %s", err)
+		return nil, ferry.Errorf(ferry.KindInvalid, "callback URL %s", err)
 	}
 	return u, nil
 }
@@ -224,7 +225,7 @@ func (e *Engine) FeeRate(ctx context.Context, coin string) (int64, error) {
 	}
 	rate, err := r.forwarder.feeRate(ctx)
 	if err != nil {
-		return 0, &Error{Kind: KindUnavailable, Message: r.Chain.Name() + " node: no fee rate", Err: err}
+		return 0, &ferry.Error{Kind: ferry.KindUnavailable, Message: r.Chain.Name() + " node: no fee rate", Err: err}
 	}
 	return rate, nil
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -39,7 +39,7 @@ type coinRunner struct {
 	// passedAt is the cursor block at the last forwarder pass; retryAt,
 	// when set, is when a pass left incomplete is tried again, after
 	// retryWait.
-	passedAt  chain.Hash
+	passedAt  ferry.Hash
 	retryAt   time.Time
 	retryWait time.Duration
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/store"
@@ -222,7 +223,7 @@ func (e *Engine) coin(id string) (*coinRunner, error) {
 		return r, nil
 	}
 	if name := chain.CoinName(id); name != "" {
-		return nil, errorf(KindUnavailable, "%s is not enabled on this server", name)
+		return nil, ferry.Errorf(ferry.KindUnavailable, "%s is not enabled on this server", name)
 	}
-	return nil, errorf(KindUnsupported, "coin %.20q is not supported: this server relays ltc and btc only", id)
+	return nil, ferry.Errorf(ferry.KindUnsupported, "coin %.20q is not supported: this server relays ltc and btc only", id)
 }

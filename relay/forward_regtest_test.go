@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 	"github.com/ferry-relay/ferry/relay"
@@ -24,9 +25,9 @@ type rejectingNode struct {
 	rejections atomic.Int64
 }
 
-func (n *rejectingNode) SendRawTransaction(ctx context.Context, raw []byte) (chain.Hash, error) {
+func (n *rejectingNode) SendRawTransaction(ctx context.Context, raw []byte) (ferry.Hash, error) {
 	if n.rejections.Add(-1) >= 0 {
-		return chain.Hash{}, &chain.RPCError{Method: "sendrawtransaction", Code: -26, Message: "mempool min fee not met, 100 < 141"}
+		return ferry.Hash{}, &chain.RPCError{Method: "sendrawtransaction", Code: -26, Message: "mempool min fee not met, 100 < 141"}
 	}
 	return n.NodeSource.SendRawTransaction(ctx, raw)
 }
@@ -64,7 +65,7 @@ func TestRejectedForwardIsRetried(t *testing.T) {
 			vout = o.N
 		}
 	}
-	op := chain.OutPoint{Hash: txid, Index: vout}
+	op := ferry.OutPoint{Hash: txid, Index: vout}
 	var f *store.Forward
 	relaytest.WaitFor(t, "a forward attempt", func() bool { f, _ = env.Store.Forward("ltc", op); return f != nil && f.Attempts > 0 })
 	if f.Accepted || f.LastError != "mempool min fee not met, 100 < 141" {

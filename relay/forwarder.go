@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
@@ -21,7 +22,7 @@ import (
 type Broadcaster interface {
 	// SendRawTransaction broadcasts a transaction; a rejection is a
 	// *chain.RPCError carrying the node's reason.
-	SendRawTransaction(ctx context.Context, raw []byte) (chain.Hash, error)
+	SendRawTransaction(ctx context.Context, raw []byte) (ferry.Hash, error)
 }
 
 // FeeSource tells the network fee rate. *chain.Node implements it.
@@ -42,7 +43,7 @@ var (
 type ForwardStore interface {
 	OpenDeposits(coin string) ([]*store.Deposit, error)
 	Address(coin string, index uint32) (*store.Address, error)
-	Forward(coin string, op chain.OutPoint) (*store.Forward, error)
+	Forward(coin string, op ferry.OutPoint) (*store.Forward, error)
 	PutForwards(fs []*store.Forward) error
 	BlockTime(coin string, height int64) (time.Time, error)
 }
@@ -117,7 +118,7 @@ type Forwarder struct {
 	id  string
 	// postponed remembers the deposits already reported as too small to
 	// forward, and held remembers those reported held, to report them once.
-	postponed, held map[chain.OutPoint]bool
+	postponed, held map[ferry.OutPoint]bool
 }
 
 // errUneconomical reports a deposit whose value cannot cover its own network
@@ -132,7 +133,7 @@ const defaultMinFeeRate = 1000
 // NewForwarder returns a forwarder for cfg.
 func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	cfg.Metrics = orNop(cfg.Metrics)
-	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[chain.OutPoint]bool{}, held: map[chain.OutPoint]bool{}}
+	return &Forwarder{cfg: cfg, id: cfg.Coin.ID(), postponed: map[ferry.OutPoint]bool{}, held: map[ferry.OutPoint]bool{}}
 }
 
 // Batches of a forwarder pass.
@@ -164,7 +165,7 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 		fw.cfg.Log.Error().Err(err).Msg("forwarder: load deposits")
 		return false
 	}
-	open := make(map[chain.OutPoint]bool, len(deps))
+	open := make(map[ferry.OutPoint]bool, len(deps))
 	var due []*store.Deposit
 	for _, d := range deps {
 		open[d.OutPoint] = true
@@ -191,7 +192,7 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 			complete = false
 		}
 	}
-	for _, m := range []map[chain.OutPoint]bool{fw.postponed, fw.held} {
+	for _, m := range []map[ferry.OutPoint]bool{fw.postponed, fw.held} {
 		for op := range m {
 			if !open[op] {
 				delete(m, op) // spent, or rolled back

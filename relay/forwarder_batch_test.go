@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
@@ -18,13 +19,13 @@ type checkingNode struct {
 	coin  *chain.Coin
 	store *store.DB
 	mu    sync.Mutex
-	early []chain.OutPoint
+	early []ferry.OutPoint
 }
 
-func (n *checkingNode) SendRawTransaction(ctx context.Context, raw []byte) (chain.Hash, error) {
+func (n *checkingNode) SendRawTransaction(ctx context.Context, raw []byte) (ferry.Hash, error) {
 	tx, err := n.coin.DecodeTx(raw)
 	if err != nil {
-		return chain.Hash{}, err
+		return ferry.Hash{}, err
 	}
 	if f, err := n.store.Forward("ltc", tx.Inputs[0]); err != nil || f.TxID != tx.ID {
 		n.mu.Lock()
@@ -57,7 +58,7 @@ func TestForwardsManyInOneBlock(t *testing.T) {
 	txid := node.Mine(t, outs...)
 	relaytest.WaitFor(t, "every forward accepted", func() bool {
 		for i := range n {
-			f, err := db.Forward("ltc", chain.OutPoint{Hash: txid, Index: uint32(i)})
+			f, err := db.Forward("ltc", ferry.OutPoint{Hash: txid, Index: uint32(i)})
 			if err != nil || !f.Accepted {
 				return false
 			}
@@ -65,7 +66,7 @@ func TestForwardsManyInOneBlock(t *testing.T) {
 		return true
 	})
 
-	sent := map[chain.OutPoint]chain.Hash{}
+	sent := map[ferry.OutPoint]ferry.Hash{}
 	for _, raw := range node.Sent() {
 		tx, err := ltc.DecodeTx(raw)
 		if err != nil {

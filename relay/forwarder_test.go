@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
@@ -16,14 +17,14 @@ const dest = "rltc1qjmxnz78nmc8nq77wuxh25n2es7rzm5c23g5xdr"
 
 // mintAndPay mints an input address paying to dest and mines a block on
 // node paying it value; it returns the deposit.
-func mintAndPay(t *testing.T, env *relaytest.Env, node *relaytest.Node, value int64) chain.OutPoint {
+func mintAndPay(t *testing.T, env *relaytest.Env, node *relaytest.Node, value int64) ferry.OutPoint {
 	t.Helper()
 	a, err := env.Engine.Mint(context.Background(), relay.MintRequest{Coin: "ltc", Destination: dest})
 	if err != nil {
 		t.Fatal(err)
 	}
 	txid := node.Mine(t, chain.Output{Value: value, Script: chain.P2WPKHScript(a.Program)})
-	return chain.OutPoint{Hash: txid, Index: 0}
+	return ferry.OutPoint{Hash: txid, Index: 0}
 }
 
 // TestForwarderRetriesOnItsClock: a forward whose broadcast cannot reach

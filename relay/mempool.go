@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
@@ -24,7 +25,7 @@ type MempoolSource interface {
 	// TxOut reports an output as the node sees it: confirmed in a block
 	// (confirmations >= 1), unconfirmed in its mempool (0), or neither
 	// (found is false: spent, replaced, evicted).
-	TxOut(ctx context.Context, op chain.OutPoint) (confirmations int64, found bool, err error)
+	TxOut(ctx context.Context, op ferry.OutPoint) (confirmations int64, found bool, err error)
 }
 
 // MempoolLookup is what the watcher reads of the store. *store.DB
@@ -35,7 +36,7 @@ type MempoolLookup interface {
 
 // memDeposit is a deposit seen in the node's mempool.
 type memDeposit struct {
-	OutPoint chain.OutPoint
+	OutPoint ferry.OutPoint
 	Value    int64
 	Index    uint32
 	Seen     time.Time
@@ -63,14 +64,14 @@ type MempoolWatcher struct {
 	id  string
 
 	mu      sync.RWMutex
-	byOut   map[chain.OutPoint]memDeposit
-	byIndex map[uint32][]chain.OutPoint
+	byOut   map[ferry.OutPoint]memDeposit
+	byIndex map[uint32][]ferry.OutPoint
 	err     error // the connection's last failure, nil while connected
 }
 
 // NewMempoolWatcher returns a watcher for cfg.
 func NewMempoolWatcher(cfg MempoolWatcherConfig) *MempoolWatcher {
-	return &MempoolWatcher{cfg: cfg, id: cfg.Coin.ID(), byOut: map[chain.OutPoint]memDeposit{}, byIndex: map[uint32][]chain.OutPoint{}}
+	return &MempoolWatcher{cfg: cfg, id: cfg.Coin.ID(), byOut: map[ferry.OutPoint]memDeposit{}, byIndex: map[uint32][]ferry.OutPoint{}}
 }
 
 // Deposits returns the mempool deposits to the address at index.
@@ -145,7 +146,7 @@ func (m *MempoolWatcher) take(tx *chain.Tx) {
 		if err != nil {
 			continue // a fingerprint collision, or a store fault
 		}
-		found = append(found, memDeposit{OutPoint: chain.OutPoint{Hash: tx.ID, Index: uint32(i)}, Value: o.Value, Index: a.Index, Seen: m.cfg.Clock.Now()})
+		found = append(found, memDeposit{OutPoint: ferry.OutPoint{Hash: tx.ID, Index: uint32(i)}, Value: o.Value, Index: a.Index, Seen: m.cfg.Clock.Now()})
 	}
 	if len(found) == 0 {
 		return
@@ -173,7 +174,7 @@ func (m *MempoolWatcher) recheckLoop(ctx context.Context) {
 		case <-m.cfg.Clock.After(m.cfg.Recheck):
 		}
 		m.mu.RLock()
-		ops := make([]chain.OutPoint, 0, len(m.byOut))
+		ops := make([]ferry.OutPoint, 0, len(m.byOut))
 		for op := range m.byOut {
 			ops = append(ops, op)
 		}
@@ -191,7 +192,7 @@ func (m *MempoolWatcher) recheckLoop(ctx context.Context) {
 	}
 }
 
-func (m *MempoolWatcher) drop(op chain.OutPoint) {
+func (m *MempoolWatcher) drop(op ferry.OutPoint) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.byOut[op]

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
@@ -24,9 +25,9 @@ func TestMempoolCostFollowsChanges(t *testing.T) {
 	node := relaytest.NewNode(t, 1)
 	// The mempool already there: 600,000 transactions.
 	for i := range 600_000 {
-		var h chain.Hash
+		var h ferry.Hash
 		binary.BigEndian.PutUint64(h[:], uint64(i)+1)
-		node.SetConfirmations(chain.OutPoint{Hash: h}, 0)
+		node.SetConfirmations(ferry.OutPoint{Hash: h}, 0)
 	}
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	db := relaytest.OpenStore(t)
@@ -55,14 +56,14 @@ func TestMempoolCostFollowsChanges(t *testing.T) {
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	var paying []chain.OutPoint
+	var paying []ferry.OutPoint
 	for i := range 1000 {
-		var id chain.Hash
+		var id ferry.Hash
 		binary.BigEndian.PutUint64(id[8:], uint64(i)+1)
 		tx := &chain.Tx{ID: id, Outputs: []chain.Output{{Value: 1000, Script: append([]byte{0x00, 0x14}, id[:20]...)}}}
 		if i%300 == 7 && len(paying) < 3 {
 			tx.Outputs = append(tx.Outputs, chain.Output{Value: 2_000_000, Script: ours[len(paying)]})
-			paying = append(paying, chain.OutPoint{Hash: id, Index: 1})
+			paying = append(paying, ferry.OutPoint{Hash: id, Index: 1})
 		}
 		node.Announce(tx)
 	}

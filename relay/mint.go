@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
@@ -105,7 +106,7 @@ func (m *Minter) Mint(dest chain.Destination, callback string, callbackReq bool)
 			continue
 		}
 		if d.err != nil {
-			return nil, internal("derive input address", d.err)
+			return nil, ferry.Internal("derive input address", d.err)
 		}
 		a := &store.Address{
 			Coin:        m.coin.ID(),
@@ -119,7 +120,7 @@ func (m *Minter) Mint(dest chain.Destination, callback string, callbackReq bool)
 			Created:     m.clock.Now().UTC(),
 		}
 		if err := m.store.PutAddress(a); err != nil {
-			return nil, internal("record input address", err)
+			return nil, ferry.Internal("record input address", err)
 		}
 		m.watch.Add(d.program[:])
 		return a, nil
@@ -133,7 +134,7 @@ func (m *Minter) take() (derived, error) {
 	index := m.next
 	if index >= math.MaxInt32 {
 		m.mu.Unlock()
-		return derived{}, errorf(KindUnavailable, "no input addresses left on this server's derivation path")
+		return derived{}, ferry.Errorf(ferry.KindUnavailable, "no input addresses left on this server's derivation path")
 	}
 	m.next++
 	var d derived

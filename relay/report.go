@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/store"
@@ -83,22 +84,22 @@ func (e *Engine) Report(_ context.Context, coin, address string) (*Report, error
 	}
 	in, err := r.Chain.ParseDestination(address)
 	if err != nil {
-		return nil, errorf(KindInvalid, "invalid address: %s", DestinationError(err))
+		return nil, ferry.Errorf(ferry.KindInvalid, "invalid address: %s", DestinationError(err))
 	}
 	prog, ok := chain.P2WPKHProgram(in.Script)
 	if !ok {
-		return nil, errorf(KindNotFound, "not an input address of this server")
+		return nil, ferry.Errorf(ferry.KindNotFound, "not an input address of this server")
 	}
 	a, err := e.db.AddressByProgram(r.id, prog)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(KindNotFound, "not an input address of this server")
+		return nil, ferry.Errorf(ferry.KindNotFound, "not an input address of this server")
 	}
 	if err != nil {
-		return nil, internal("load address", err)
+		return nil, ferry.Internal("load address", err)
 	}
 	watched, err := e.db.Watched(r.id, prog)
 	if err != nil {
-		return nil, internal("load address", err)
+		return nil, ferry.Internal("load address", err)
 	}
 
 	rep := &Report{
@@ -119,13 +120,13 @@ func (e *Engine) Report(_ context.Context, coin, address string) (*Report, error
 	tip := r.scanner.Height()
 	deps, err := e.db.DepositsOf(r.id, a.Index)
 	if err != nil {
-		return nil, internal("load deposits", err)
+		return nil, ferry.Internal("load deposits", err)
 	}
-	seen := map[chain.OutPoint]bool{}
+	seen := map[ferry.OutPoint]bool{}
 	for _, d := range deps {
 		dr, err := e.describe(r, d, tip)
 		if err != nil {
-			return nil, internal("load deposit", err)
+			return nil, ferry.Internal("load deposit", err)
 		}
 		seen[d.OutPoint] = true
 		rep.Deposits = append(rep.Deposits, dr)
@@ -133,7 +134,7 @@ func (e *Engine) Report(_ context.Context, coin, address string) (*Report, error
 	// Deposits forwarded, then taken away by a reorg.
 	fwds, err := e.db.ForwardsOf(r.id, a.Index)
 	if err != nil {
-		return nil, internal("load forwards", err)
+		return nil, ferry.Internal("load forwards", err)
 	}
 	for _, f := range fwds {
 		if seen[f.OutPoint] {
@@ -143,7 +144,7 @@ func (e *Engine) Report(_ context.Context, coin, address string) (*Report, error
 		dr := DepositReport{ID: f.OutPoint.String(), TxID: f.OutPoint.Hash.String(), Vout: f.OutPoint.Index, Value: f.Value,
 			Status: StatusVanished, ForwardTxID: f.TxID.String()}
 		if dr.Callback, err = e.callbackReport(r.id, f.OutPoint); err != nil {
-			return nil, internal("load callback", err)
+			return nil, ferry.Internal("load callback", err)
 		}
 		rep.Deposits = append(rep.Deposits, dr)
 	}
@@ -201,7 +202,7 @@ func (e *Engine) describe(r *coinRunner, d *store.Deposit, tip int64) (DepositRe
 }
 
 // callbackReport reports a deposit's callback, or nil if it has none.
-func (e *Engine) callbackReport(coin string, op chain.OutPoint) (*CallbackReport, error) {
+func (e *Engine) callbackReport(coin string, op ferry.OutPoint) (*CallbackReport, error) {
 	c, err := e.db.Callback(coin, store.OutPointRef(op))
 	switch {
 	case errors.Is(err, store.ErrNotFound):

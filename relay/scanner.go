@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/store"
@@ -18,9 +19,9 @@ import (
 // implements it.
 type BlockSource interface {
 	BlockCount(ctx context.Context) (int64, error)
-	BlockHash(ctx context.Context, height int64) (chain.Hash, error)
-	BestBlockHash(ctx context.Context) (chain.Hash, error)
-	RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error)
+	BlockHash(ctx context.Context, height int64) (ferry.Hash, error)
+	BestBlockHash(ctx context.Context) (ferry.Hash, error)
+	RawBlock(ctx context.Context, hash ferry.Hash) ([]byte, error)
 	// WaitForNewBlock returns when the node's best block changes or
 	// timeout passes; an error wrapping chain.ErrMethodNotFound makes the
 	// scanner poll instead.
@@ -36,7 +37,7 @@ type ScanStore interface {
 	Start(coin string, blocks []store.BlockRef) error
 	Apply(c *store.Changes) error
 	Rollback(coin string) (*store.Undo, error)
-	BlockHash(coin string, height int64) (chain.Hash, error)
+	BlockHash(coin string, height int64) (ferry.Hash, error)
 	AddressByProgram(coin string, program []byte) (*store.Address, error)
 	IdleAddresses(coin string, before time.Time, limit int) ([]*store.Address, error)
 	OpenDeposits(coin string) ([]*store.Deposit, error)
@@ -81,13 +82,13 @@ type Scanner struct {
 	cfg ScannerConfig
 	id  string
 	// open is the set of recorded deposits not yet spent on chain.
-	open map[chain.OutPoint]struct{}
+	open map[ferry.OutPoint]struct{}
 	// longPoll is cleared when the node turns out not to support
 	// waitfornewblock.
 	longPoll bool
 	// seen is the node's best block when the last sync ended: Wait waits
 	// for it to change.
-	seen chain.Hash
+	seen ferry.Hash
 
 	height  atomic.Int64
 	started atomic.Bool
@@ -151,7 +152,7 @@ func (s *Scanner) loadOpen() error {
 	if err != nil {
 		return fmt.Errorf("%s: load open deposits: %w", s.cfg.Coin.Name(), err)
 	}
-	s.open = make(map[chain.OutPoint]struct{}, len(deps))
+	s.open = make(map[ferry.OutPoint]struct{}, len(deps))
 	for _, d := range deps {
 		s.open[d.OutPoint] = struct{}{}
 	}
@@ -173,7 +174,7 @@ func (s *Scanner) Cursor(ctx context.Context) (store.Cursor, error) {
 		return cur, err
 	}
 	from := max(0, tip-firstStartDepth)
-	prev := chain.Hash{}
+	prev := ferry.Hash{}
 	if from > 0 {
 		if prev, err = s.cfg.Blocks.BlockHash(ctx, from-1); err != nil {
 			return cur, err
@@ -278,7 +279,7 @@ func (s *Scanner) applyUpTo(ctx context.Context, cur store.Cursor, tip int64) (s
 	return cur, nil
 }
 
-func (s *Scanner) fetch(ctx context.Context, hash chain.Hash) (*chain.Block, error) {
+func (s *Scanner) fetch(ctx context.Context, hash ferry.Hash) (*chain.Block, error) {
 	raw, err := s.cfg.Blocks.RawBlock(ctx, hash)
 	if err != nil {
 		return nil, err
@@ -335,20 +336,20 @@ func (s *Scanner) apply(ctx context.Context, blk *chain.Block, height int64) (st
 // deposits it spends. It hashes only the transactions that matter.
 func (s *Scanner) scan(blk *chain.Block, height int64) (*store.Changes, error) {
 	c := &store.Changes{Coin: s.id, Height: height, Hash: blk.Hash(), Prev: blk.Prev(), Time: blk.Time()}
-	created := map[chain.OutPoint]bool{} // deposits paid in this block, which it may also spend
+	created := map[ferry.OutPoint]bool{} // deposits paid in this block, which it may also spend
 	var (
 		tx     int
-		txid   chain.Hash
+		txid   ferry.Hash
 		hashed bool
 		err    error
 	)
-	id := func() chain.Hash {
+	id := func() ferry.Hash {
 		if !hashed {
 			txid, hashed = blk.TxID(tx), true
 		}
 		return txid
 	}
-	onInput := func(prev chain.OutPoint) {
+	onInput := func(prev ferry.OutPoint) {
 		_, open := s.open[prev]
 		if open || created[prev] {
 			c.Spends = append(c.Spends, store.Spend{OutPoint: prev, TxID: id()})
@@ -367,7 +368,7 @@ func (s *Scanner) scan(blk *chain.Block, height int64) (*store.Changes, error) {
 			err = aerr
 			return
 		}
-		op := chain.OutPoint{Hash: id(), Index: vout}
+		op := ferry.OutPoint{Hash: id(), Index: vout}
 		c.Deposits = append(c.Deposits, store.Deposit{
 			OutPoint:  op,
 			AddrIndex: addr.Index,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/relay"
@@ -149,12 +150,12 @@ func TestReorgRightAfterFirstStart(t *testing.T) {
 // the first time it is asked for a given block.
 type switchingNode struct {
 	*relaytest.Node
-	at       chain.Hash
+	at       ferry.Hash
 	once     sync.Once
 	onSwitch func()
 }
 
-func (n *switchingNode) RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error) {
+func (n *switchingNode) RawBlock(ctx context.Context, hash ferry.Hash) ([]byte, error) {
 	raw, err := n.Node.RawBlock(ctx, hash)
 	if hash == n.at {
 		n.once.Do(n.onSwitch)
@@ -182,11 +183,11 @@ func TestSyncReorgWhileFetchingAhead(t *testing.T) {
 // once.
 type slowNode struct {
 	*relaytest.Node
-	failAt chain.Hash
+	failAt ferry.Hash
 	failed sync.Once
 }
 
-func (n *slowNode) RawBlock(ctx context.Context, hash chain.Hash) ([]byte, error) {
+func (n *slowNode) RawBlock(ctx context.Context, hash ferry.Hash) ([]byte, error) {
 	for h := int64(0); h <= 30; h++ {
 		if n.Hash(h) == hash {
 			time.Sleep(time.Duration(31-h) * 100 * time.Microsecond)

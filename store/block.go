@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/syndtr/goleveldb/leveldb"
-
-	"github.com/ferry-relay/ferry/chain"
 )
 
 // Errors of the block methods.
@@ -26,31 +25,31 @@ var (
 // Cursor is the last block of a coin's chain whose changes are recorded.
 type Cursor struct {
 	Height int64
-	Hash   chain.Hash
+	Hash   ferry.Hash
 }
 
 // BlockRef places a block in its chain: its height, hash and parent.
 type BlockRef struct {
 	Height     int64
-	Hash, Prev chain.Hash
+	Hash, Prev ferry.Hash
 }
 
 // Deposit is one output paying an input address, as found in a block.
 type Deposit struct {
 	Coin     string
-	OutPoint chain.OutPoint
+	OutPoint ferry.OutPoint
 	// AddrIndex is the input address's index.
 	AddrIndex uint32
 	Value     int64
 	// Height and BlockHash place the block that holds the payment.
 	Height    int64
-	BlockHash chain.Hash
+	BlockHash ferry.Hash
 	// Maturity is the number of confirmations the chain requires before the
 	// output may be spent (coinbase and MWEB peg-out outputs), or 0.
 	Maturity int64
 	// SpentBy is the transaction that spent the deposit on chain, normally
 	// ferry's forward, and SpentHeight its block; zero while unspent.
-	SpentBy     chain.Hash
+	SpentBy     ferry.Hash
 	SpentHeight int64
 	// Time is the time of its block (zero for deposits recorded before
 	// it was kept).
@@ -77,7 +76,7 @@ func (d *Deposit) encode() []byte {
 	return e.b
 }
 
-func decodeDeposit(coin string, op chain.OutPoint, b []byte) (*Deposit, error) {
+func decodeDeposit(coin string, op ferry.OutPoint, b []byte) (*Deposit, error) {
 	d := newDec(b)
 	dep := &Deposit{Coin: coin, OutPoint: op}
 	dep.AddrIndex = d.u32()
@@ -98,8 +97,8 @@ func decodeDeposit(coin string, op chain.OutPoint, b []byte) (*Deposit, error) {
 
 // Spend is a recorded deposit spent by a transaction in a block.
 type Spend struct {
-	OutPoint chain.OutPoint
-	TxID     chain.Hash
+	OutPoint ferry.OutPoint
+	TxID     ferry.Hash
 }
 
 // Changes is everything one block changes in the store: the deposits it
@@ -108,8 +107,8 @@ type Spend struct {
 type Changes struct {
 	Coin     string
 	Height   int64
-	Hash     chain.Hash
-	Prev     chain.Hash
+	Hash     ferry.Hash
+	Prev     ferry.Hash
 	Time     time.Time
 	Deposits []Deposit
 	Spends   []Spend
@@ -135,7 +134,7 @@ func (db *DB) Cursor(coin string) (Cursor, error) {
 	return c, nil
 }
 
-func encodeCursor(height int64, hash chain.Hash) []byte {
+func encodeCursor(height int64, hash ferry.Hash) []byte {
 	return append(u64(uint64(height)), hash[:]...)
 }
 
@@ -305,10 +304,10 @@ func (db *DB) Rollback(coin string) (*Undo, error) {
 
 // BlockHash returns the hash recorded for coin's block at height, or
 // ErrNotFound if that block is not among the recent ones the store keeps.
-func (db *DB) BlockHash(coin string, height int64) (chain.Hash, error) {
+func (db *DB) BlockHash(coin string, height int64) (ferry.Hash, error) {
 	rec, err := db.blockHead(coin, height)
 	if err != nil {
-		return chain.Hash{}, err
+		return ferry.Hash{}, err
 	}
 	return rec.hash, nil
 }
@@ -352,12 +351,12 @@ type undoEntry struct {
 }
 
 type blockRecord struct {
-	hash, prev chain.Hash
+	hash, prev ferry.Hash
 	time       time.Time
 	undo       []undoEntry
 }
 
-func encodeBlockRecord(hash, prev chain.Hash, t time.Time, undo []undoEntry) []byte {
+func encodeBlockRecord(hash, prev ferry.Hash, t time.Time, undo []undoEntry) []byte {
 	e := newEnc(80 + 64*len(undo))
 	e.hash(hash)
 	e.hash(prev)

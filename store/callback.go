@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/util"
-
-	"github.com/ferry-relay/ferry/chain"
 )
 
 // CallbackState is where a deposit's callback stands.
@@ -118,12 +117,12 @@ func decodeCallback(queue string, ref []byte, b []byte) (*Callback, error) {
 
 // OutPointRef is the reference of a deposit's callback in its coin's
 // queue: the deposit's outpoint.
-func OutPointRef(op chain.OutPoint) []byte { return opKey(op) }
+func OutPointRef(op ferry.OutPoint) []byte { return opKey(op) }
 
 // RefOutPoint returns the outpoint an OutPointRef names.
-func RefOutPoint(ref []byte) (chain.OutPoint, error) {
+func RefOutPoint(ref []byte) (ferry.OutPoint, error) {
 	if len(ref) != 36 {
-		return chain.OutPoint{}, fmt.Errorf("outpoint reference: %w", ErrCorrupt)
+		return ferry.OutPoint{}, fmt.Errorf("outpoint reference: %w", ErrCorrupt)
 	}
 	return decodeOpKey(ref), nil
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 )
 
 // recordVersion leads every encoded record, so that a later ferry can tell
@@ -37,7 +37,7 @@ func (e *enc) bytes(v []byte)    { e.uvar(uint64(len(v))); e.b = append(e.b, v..
 func (e *enc) str(v string)      { e.uvar(uint64(len(v))); e.b = append(e.b, v...) }
 func (e *enc) time(v time.Time)  { e.i64(unixNano(v)) }
 func (e *enc) bool(v bool)       { e.u8(b2u(v)) }
-func (e *enc) hash(v chain.Hash) { e.b = append(e.b, v[:]...) }
+func (e *enc) hash(v ferry.Hash) { e.b = append(e.b, v[:]...) }
 
 func b2u(v bool) uint8 {
 	if v {
@@ -161,7 +161,7 @@ func (d *dec) time() time.Time {
 
 func (d *dec) bool() bool { return d.u8() != 0 }
 
-func (d *dec) hash() (h chain.Hash) {
+func (d *dec) hash() (h ferry.Hash) {
 	copy(h[:], d.take(32))
 	return h
 }

@@ -3,11 +3,11 @@ package store
 import (
 	"fmt"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 )
 
 // Deposit returns coin's deposit at op, or ErrNotFound.
-func (db *DB) Deposit(coin string, op chain.OutPoint) (*Deposit, error) {
+func (db *DB) Deposit(coin string, op ferry.OutPoint) (*Deposit, error) {
 	v, err := db.get(key(tDeposit, coin, opKey(op)))
 	if err != nil {
 		return nil, fmt.Errorf("deposit %s: %w", coin, err)
@@ -48,10 +48,10 @@ func (db *DB) depositsIn(table byte, coin string, parts ...[]byte) ([]*Deposit, 
 
 // outPointsIn returns the outpoints that end the keys of an index table
 // (o, i, F) under a prefix, in key order.
-func (db *DB) outPointsIn(table byte, coin string, parts ...[]byte) ([]chain.OutPoint, error) {
+func (db *DB) outPointsIn(table byte, coin string, parts ...[]byte) ([]ferry.OutPoint, error) {
 	it := db.ldb.NewIterator(prefix(table, coin, parts...), nil)
 	defer it.Release()
-	var ops []chain.OutPoint
+	var ops []ferry.OutPoint
 	for it.Next() {
 		k := it.Key()
 		if len(k) < 36 {

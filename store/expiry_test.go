@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -82,8 +82,8 @@ func TestExpiry(t *testing.T) {
 // deposit.
 func TestCallbacks(t *testing.T) {
 	db := MustOpen(t)
-	op := chain.OutPoint{Hash: hashOf(7), Index: 1}
-	other := chain.OutPoint{Hash: hashOf(8), Index: 0}
+	op := ferry.OutPoint{Hash: hashOf(7), Index: 1}
+	other := ferry.OutPoint{Hash: hashOf(8), Index: 0}
 	if _, err := db.Callback("ltc", store.OutPointRef(op)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Callback before start: %v", err)
 	}
@@ -96,9 +96,9 @@ func TestCallbacks(t *testing.T) {
 	if err := db.StartCallback("ltc", store.OutPointRef(op), "shop.example:443", 11); err != nil { // idempotent
 		t.Fatal(err)
 	}
-	due := func(tip int64) []chain.OutPoint {
+	due := func(tip int64) []ferry.OutPoint {
 		t.Helper()
-		var ops []chain.OutPoint
+		var ops []ferry.OutPoint
 		var after []byte
 		for range 10 { // one at a time, resuming where the last read ended
 			cs, next, err := db.DueCallbacks("ltc", tip, after, 1, func(string) (int, []byte) { return 1, nil })
@@ -215,7 +215,7 @@ func TestCallbackQueueByHost(t *testing.T) {
 	for _, h := range hosts {
 		for i := range count[h] {
 			n++
-			if err := db.StartCallback("ltc", store.OutPointRef(chain.OutPoint{Hash: hashOf(int64(n)), Index: uint32(i)}), h, int64(100+i%3)); err != nil {
+			if err := db.StartCallback("ltc", store.OutPointRef(ferry.OutPoint{Hash: hashOf(int64(n)), Index: uint32(i)}), h, int64(100+i%3)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/syndtr/goleveldb/leveldb"
-
-	"github.com/ferry-relay/ferry/chain"
 )
 
 // Forward is the signed transaction that pays a deposit out: to the
@@ -15,10 +14,10 @@ import (
 // alone. It is recorded before its first broadcast and never rebuilt.
 type Forward struct {
 	Coin     string
-	OutPoint chain.OutPoint // the deposit it spends
+	OutPoint ferry.OutPoint // the deposit it spends
 	// AddrIndex is the index of the input address the deposit paid.
 	AddrIndex uint32
-	TxID      chain.Hash
+	TxID      ferry.Hash
 	Raw       []byte
 	// Donation marks a deposit below the minimum, swept to the fee address.
 	Donation bool
@@ -66,7 +65,7 @@ func (f *Forward) encode() []byte {
 	return e.b
 }
 
-func decodeForward(coin string, op chain.OutPoint, b []byte) (*Forward, error) {
+func decodeForward(coin string, op ferry.OutPoint, b []byte) (*Forward, error) {
 	d := newDec(b)
 	f := &Forward{Coin: coin, OutPoint: op}
 	f.TxID = d.hash()
@@ -119,7 +118,7 @@ func (db *DB) PutForwards(fs []*Forward) error {
 }
 
 // Forward returns the forward of coin's deposit at op, or ErrNotFound.
-func (db *DB) Forward(coin string, op chain.OutPoint) (*Forward, error) {
+func (db *DB) Forward(coin string, op ferry.OutPoint) (*Forward, error) {
 	v, err := db.get(key(tForward, coin, opKey(op)))
 	if err != nil {
 		return nil, fmt.Errorf("forward %s: %w", coin, err)

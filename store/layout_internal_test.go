@@ -6,6 +6,7 @@ import (
 
 	"github.com/syndtr/goleveldb/leveldb"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -24,7 +25,7 @@ func TestStoreWrittenBefore(t *testing.T) {
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Start("ltc", []BlockRef{{Height: 100, Hash: chain.Hash{100}}}); err != nil {
+	if err := db.Start("ltc", []BlockRef{{Height: 100, Hash: ferry.Hash{100}}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -39,7 +40,7 @@ func TestStoreWrittenBefore(t *testing.T) {
 		}
 	}
 	check("older layout", true)
-	if err := db.Apply(&Changes{Coin: "ltc", Height: 101, Hash: chain.Hash{101}, Prev: chain.Hash{100}, Now: time.Unix(1700000000, 0), Expire: []uint32{3}}); err != nil {
+	if err := db.Apply(&Changes{Coin: "ltc", Height: 101, Hash: ferry.Hash{101}, Prev: ferry.Hash{100}, Now: time.Unix(1700000000, 0), Expire: []uint32{3}}); err != nil {
 		t.Fatal(err)
 	}
 	check("expired", false)
@@ -48,8 +49,8 @@ func TestStoreWrittenBefore(t *testing.T) {
 	}
 	check("rolled back", true)
 	// A block paying it rewrites its record in the compact layout.
-	if err := db.Apply(&Changes{Coin: "ltc", Height: 101, Hash: chain.Hash{101}, Prev: chain.Hash{100}, Now: time.Unix(1700000000, 0),
-		Deposits: []Deposit{{OutPoint: chain.OutPoint{Index: 1}, AddrIndex: 3, Value: 1000, Height: 101}}}); err != nil {
+	if err := db.Apply(&Changes{Coin: "ltc", Height: 101, Hash: ferry.Hash{101}, Prev: ferry.Hash{100}, Now: time.Unix(1700000000, 0),
+		Deposits: []Deposit{{OutPoint: ferry.OutPoint{Index: 1}, AddrIndex: 3, Value: 1000, Height: 101}}}); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := db.get(key(tAddress, "ltc", u32(3))); v[0] != addressCompact {
@@ -99,10 +100,10 @@ func TestBlockHeadFromRecord(t *testing.T) {
 	db, _ := regtestAddress(t, "a-program-of-a-block", 0)
 	when := time.Unix(1700000000, 0)
 	undo := []undoEntry{{key: []byte("x"), present: true, value: []byte("y")}}
-	if err := db.ldb.Put(key(tBlock, "ltc", u64(5)), encodeBlockRecord(chain.Hash{5}, chain.Hash{4}, when, undo), syncWrite); err != nil {
+	if err := db.ldb.Put(key(tBlock, "ltc", u64(5)), encodeBlockRecord(ferry.Hash{5}, ferry.Hash{4}, when, undo), syncWrite); err != nil {
 		t.Fatal(err)
 	}
-	if h, err := db.BlockHash("ltc", 5); err != nil || h != (chain.Hash{5}) {
+	if h, err := db.BlockHash("ltc", 5); err != nil || h != (ferry.Hash{5}) {
 		t.Errorf("hash %v, %v", h, err)
 	}
 	if got, err := db.BlockTime("ltc", 5); err != nil || !got.Equal(when) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/syndtr/goleveldb/leveldb"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -71,20 +72,20 @@ func decodeRecoveryState(coin string, b []byte) (*RecoveryState, error) {
 // input addresses, and what spent it, as a recovery found them.
 type RecoveredOutput struct {
 	Coin     string
-	OutPoint chain.OutPoint
+	OutPoint ferry.OutPoint
 	// AddrIndex is the input address's derivation index.
 	AddrIndex uint32
 	Value     int64
 	// Height, BlockHash and Time place the block that holds the payment.
 	Height    int64
-	BlockHash chain.Hash
+	BlockHash ferry.Hash
 	Time      time.Time
 	// Maturity is the confirmations the chain requires before the output
 	// may be spent (coinbase, MWEB peg-out), or 0.
 	Maturity int64
 	// SpentBy is the transaction that spent the output and SpentHeight
 	// its block; zero while unspent.
-	SpentBy     chain.Hash
+	SpentBy     ferry.Hash
 	SpentHeight int64
 	// SpendInputs counts the spending transaction's inputs, and
 	// SpendOutputs lists its outputs when it has one input only: the shape
@@ -115,7 +116,7 @@ func (o *RecoveredOutput) encode() []byte {
 	return e.b
 }
 
-func decodeRecoveredOutput(coin string, op chain.OutPoint, b []byte) (*RecoveredOutput, error) {
+func decodeRecoveredOutput(coin string, op ferry.OutPoint, b []byte) (*RecoveredOutput, error) {
 	d := newDec(b)
 	o := &RecoveredOutput{Coin: coin, OutPoint: op}
 	o.AddrIndex = d.u32()
@@ -142,8 +143,8 @@ func decodeRecoveredOutput(coin string, op chain.OutPoint, b []byte) (*Recovered
 
 // RecoveredSpend is a transaction spending a recovered output.
 type RecoveredSpend struct {
-	OutPoint chain.OutPoint
-	TxID     chain.Hash
+	OutPoint ferry.OutPoint
+	TxID     ferry.Hash
 	Height   int64
 	// Inputs counts the transaction's inputs; Outputs lists its outputs
 	// when it has one input.
@@ -157,7 +158,7 @@ type RecoveredSpend struct {
 type RecoveredBlock struct {
 	Coin   string
 	Height int64
-	Hash   chain.Hash
+	Hash   ferry.Hash
 	// Main marks a block of the main pass, whose hash is kept to find a
 	// reorg; a catch-up rescans blocks already kept.
 	Main    bool
@@ -211,8 +212,8 @@ func (db *DB) ResetRecovery(coin string, s *RecoveryState) error {
 // is ignored, so that a block scanned again changes nothing.
 func (db *DB) ApplyRecovered(rb *RecoveredBlock) error {
 	b := new(leveldb.Batch)
-	staged := map[chain.OutPoint]*RecoveredOutput{}
-	load := func(op chain.OutPoint) (*RecoveredOutput, error) {
+	staged := map[ferry.OutPoint]*RecoveredOutput{}
+	load := func(op ferry.OutPoint) (*RecoveredOutput, error) {
 		if o, ok := staged[op]; ok {
 			return o, nil
 		}
@@ -266,8 +267,8 @@ func (db *DB) ApplyRecovered(rb *RecoveredBlock) error {
 // RecoveryHash returns the hash of the block at height as coin's recovery
 // recorded it, or ErrNotFound if it is not among the last DefaultUndoDepth
 // blocks of its main pass.
-func (db *DB) RecoveryHash(coin string, height int64) (chain.Hash, error) {
-	var h chain.Hash
+func (db *DB) RecoveryHash(coin string, height int64) (ferry.Hash, error) {
+	var h ferry.Hash
 	v, err := db.get(key(tRecHash, coin, u64(uint64(height))))
 	if err != nil {
 		return h, fmt.Errorf("recovery block %s/%d: %w", coin, height, err)
@@ -295,7 +296,7 @@ func (db *DB) RewindRecovery(coin string, s *RecoveryState) error {
 		case o.Height > fork:
 			b.Delete(k)
 		case o.SpentHeight > fork:
-			o.SpentBy, o.SpentHeight, o.SpendInputs, o.SpendOutputs = chain.Hash{}, 0, 0, nil
+			o.SpentBy, o.SpentHeight, o.SpendInputs, o.SpendOutputs = ferry.Hash{}, 0, 0, nil
 			b.Put(k, o.encode())
 		}
 	}

@@ -6,17 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
 
 // recoveredBlock returns a block of the main pass at height, paying index
 // idx value, and spending the outputs in spends by a one-input transaction.
-func recoveredBlock(height int64, idx uint32, value int64, spends ...chain.OutPoint) *store.RecoveredBlock {
+func recoveredBlock(height int64, idx uint32, value int64, spends ...ferry.OutPoint) *store.RecoveredBlock {
 	rb := &store.RecoveredBlock{Coin: "ltc", Height: height, Hash: hashOf(height), Main: true,
 		State: store.RecoveryState{From: 100, Window: 1000, Cursor: store.Cursor{Height: height, Hash: hashOf(height)}, CatchUpTo: -1, CatchUpAt: -1, MergeAt: -1}}
 	if value > 0 {
-		rb.Outputs = append(rb.Outputs, store.RecoveredOutput{OutPoint: chain.OutPoint{Hash: hashOf(1000 + height)}, AddrIndex: idx,
+		rb.Outputs = append(rb.Outputs, store.RecoveredOutput{OutPoint: ferry.OutPoint{Hash: hashOf(1000 + height)}, AddrIndex: idx,
 			Value: value, Height: height, BlockHash: hashOf(height), Time: time.Unix(1700000000+height, 0).UTC()})
 	}
 	for _, op := range spends {
@@ -31,10 +32,10 @@ func TestApplyRecovered(t *testing.T) {
 	if _, err := db.RecoveryState("ltc"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("state before a recovery: %v", err)
 	}
-	paid := chain.OutPoint{Hash: hashOf(1101)}
+	paid := ferry.OutPoint{Hash: hashOf(1101)}
 	blocks := []*store.RecoveredBlock{
 		recoveredBlock(101, 5, 7_000),
-		recoveredBlock(102, 9, 8_000, paid, chain.OutPoint{Hash: hashOf(1)}), // a spend of an output never found is ignored
+		recoveredBlock(102, 9, 8_000, paid, ferry.OutPoint{Hash: hashOf(1)}), // a spend of an output never found is ignored
 	}
 	for _, rb := range blocks {
 		if err := db.ApplyRecovered(rb); err != nil {
@@ -88,7 +89,7 @@ func TestRewindRecovery(t *testing.T) {
 	for _, rb := range []*store.RecoveredBlock{
 		recoveredBlock(101, 5, 7_000),
 		recoveredBlock(102, 6, 8_000),
-		recoveredBlock(103, 7, 9_000, chain.OutPoint{Hash: hashOf(1101)}),
+		recoveredBlock(103, 7, 9_000, ferry.OutPoint{Hash: hashOf(1101)}),
 	} {
 		if err := db.ApplyRecovered(rb); err != nil {
 			t.Fatal(err)
@@ -132,8 +133,8 @@ func TestRestoreAddress(t *testing.T) {
 		}
 		return a
 	}
-	open := store.Deposit{OutPoint: chain.OutPoint{Hash: hashOf(1)}, AddrIndex: 3, Value: 5_000, Height: 10}
-	closed := store.Deposit{OutPoint: chain.OutPoint{Hash: hashOf(2)}, AddrIndex: 3, Value: 6_000, Height: 9, SpentBy: hashOf(3), SpentHeight: 11}
+	open := store.Deposit{OutPoint: ferry.OutPoint{Hash: hashOf(1)}, AddrIndex: 3, Value: 5_000, Height: 10}
+	closed := store.Deposit{OutPoint: ferry.OutPoint{Hash: hashOf(2)}, AddrIndex: 3, Value: 6_000, Height: 9, SpentBy: hashOf(3), SpentHeight: 11}
 
 	// Without a destination: never watched, no open deposit.
 	for _, c := range []struct {
@@ -195,7 +196,7 @@ func TestRestoreAddress(t *testing.T) {
 
 func TestSweeps(t *testing.T) {
 	db := MustOpen(t)
-	in := []store.SweepInput{{OutPoint: chain.OutPoint{Hash: hashOf(1), Index: 2}, AddrIndex: 7, Value: 5_000}, {OutPoint: chain.OutPoint{Hash: hashOf(2)}, AddrIndex: 9, Value: 6_000}}
+	in := []store.SweepInput{{OutPoint: ferry.OutPoint{Hash: hashOf(1), Index: 2}, AddrIndex: 7, Value: 5_000}, {OutPoint: ferry.OutPoint{Hash: hashOf(2)}, AddrIndex: 9, Value: 6_000}}
 	s := &store.Sweep{Coin: "ltc", TxID: hashOf(10), Raw: []byte{1, 2, 3}, Inputs: in, To: "to", Value: 10_000, NetworkFee: 1_000,
 		FeeRate: 10_000, Created: time.Unix(1700000000, 0).UTC()}
 	fwd := &store.Forward{Coin: "ltc", OutPoint: in[1].OutPoint, AddrIndex: 9, TxID: hashOf(10), Raw: s.Raw, Donation: true, Value: 6_000}
@@ -220,7 +221,7 @@ func TestSweeps(t *testing.T) {
 			t.Errorf("sweep of %s: %v, %v", i.OutPoint, txid, err)
 		}
 	}
-	if _, err := db.SweepOf("ltc", chain.OutPoint{Hash: hashOf(3)}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.SweepOf("ltc", ferry.OutPoint{Hash: hashOf(3)}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("sweep of an output not swept: %v", err)
 	}
 	if f, err := db.Forward("ltc", in[1].OutPoint); err != nil || f.TxID != s.TxID || !f.Donation {

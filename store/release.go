@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/syndtr/goleveldb/leveldb"
-
-	"github.com/ferry-relay/ferry/chain"
 )
 
 // tRelease holds the decisions about deposits that are not forwarded as
@@ -52,7 +51,7 @@ func (a Action) String() string {
 // payments it does not take.
 type Release struct {
 	Coin     string
-	OutPoint chain.OutPoint
+	OutPoint ferry.OutPoint
 	Invoice  string
 	Action   Action
 	// Since is when the deposit was first held; At when the decision was
@@ -74,7 +73,7 @@ func (r *Release) encode() []byte {
 	return e.b
 }
 
-func decodeRelease(coin string, op chain.OutPoint, b []byte) (*Release, error) {
+func decodeRelease(coin string, op ferry.OutPoint, b []byte) (*Release, error) {
 	d := newDec(b)
 	r := &Release{Coin: coin, OutPoint: op, Invoice: d.str(), Action: Action(d.u8()), Since: d.time(), At: d.time(), Dest: d.str()}
 	r.DestScript = d.bytes()
@@ -102,7 +101,7 @@ func (db *DB) PutReleases(inv *Invoice, rs ...*Release) error {
 }
 
 // Release returns the decision about coin's deposit at op, or ErrNotFound.
-func (db *DB) Release(coin string, op chain.OutPoint) (*Release, error) {
+func (db *DB) Release(coin string, op ferry.OutPoint) (*Release, error) {
 	v, err := db.get(key(tRelease, coin, opKey(op)))
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("release %s %s: %w", coin, op, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -234,12 +235,12 @@ func key(table byte, coin string, parts ...[]byte) []byte {
 func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-func opKey(o chain.OutPoint) []byte {
+func opKey(o ferry.OutPoint) []byte {
 	return binary.BigEndian.AppendUint32(append(make([]byte, 0, 36), o.Hash[:]...), o.Index)
 }
 
-func decodeOpKey(k []byte) chain.OutPoint {
-	var o chain.OutPoint
+func decodeOpKey(k []byte) ferry.OutPoint {
+	var o ferry.OutPoint
 	copy(o.Hash[:], k[:32])
 	o.Index = binary.BigEndian.Uint32(k[32:36])
 	return o

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/store/storetest"
 )
@@ -16,8 +16,8 @@ import (
 var MustOpen = storetest.Open
 
 // hashOf returns a distinct 32-byte hash for n.
-func hashOf(n int64) chain.Hash {
-	return chain.Hash(sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(n))))
+func hashOf(n int64) ferry.Hash {
+	return ferry.Hash(sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(n))))
 }
 
 // chainBlock returns a block at height with deposits of the given values, on
@@ -29,7 +29,7 @@ func chainBlock(coin string, height, salt int64, values ...int64) *store.Changes
 	}
 	for i, v := range values {
 		b.Deposits = append(b.Deposits, store.Deposit{
-			OutPoint:  chain.OutPoint{Hash: hashOf(height*1000 + salt + int64(i)), Index: uint32(i)},
+			OutPoint:  ferry.OutPoint{Hash: hashOf(height*1000 + salt + int64(i)), Index: uint32(i)},
 			AddrIndex: uint32(i),
 			Value:     v,
 			Height:    height,
@@ -137,8 +137,8 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	snapshot := func() map[chain.OutPoint]store.Deposit {
-		m := map[chain.OutPoint]store.Deposit{}
+	snapshot := func() map[ferry.OutPoint]store.Deposit {
+		m := map[ferry.OutPoint]store.Deposit{}
 		for i := uint32(0); i < 2; i++ {
 			ds, err := db.DepositsOf("ltc", i)
 			if err != nil {
@@ -266,7 +266,7 @@ func TestAddresses(t *testing.T) {
 
 func TestForwards(t *testing.T) {
 	db := MustOpen(t)
-	op := chain.OutPoint{Hash: hashOf(1), Index: 3}
+	op := ferry.OutPoint{Hash: hashOf(1), Index: 3}
 	if _, err := db.Forward("ltc", op); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Forward before Put: %v", err)
 	}
@@ -409,7 +409,7 @@ func TestBlockHeads(t *testing.T) {
 	if err := db.Apply(chainBlock("ltc", 101, 0, 10_000, 20_000)); err != nil {
 		t.Fatal(err)
 	}
-	check := func(height int64, hash chain.Hash, when time.Time) {
+	check := func(height int64, hash ferry.Hash, when time.Time) {
 		t.Helper()
 		if h, err := db.BlockHash("ltc", height); err != nil || h != hash {
 			t.Errorf("hash of %d: %v, %v; want %v", height, h, err, hash)

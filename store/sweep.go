@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/syndtr/goleveldb/leveldb"
-
-	"github.com/ferry-relay/ferry/chain"
 )
 
 // Sweep is a signed transaction that spends stranded outputs of the seed's
@@ -14,7 +13,7 @@ import (
 // is recorded before its first broadcast and never rebuilt.
 type Sweep struct {
 	Coin   string
-	TxID   chain.Hash
+	TxID   ferry.Hash
 	Raw    []byte
 	Inputs []SweepInput
 	// To is the address swept to, and Value what it receives.
@@ -35,7 +34,7 @@ type Sweep struct {
 
 // SweepInput is one output a sweep spends.
 type SweepInput struct {
-	OutPoint  chain.OutPoint
+	OutPoint  ferry.OutPoint
 	AddrIndex uint32
 	Value     int64
 }
@@ -144,8 +143,8 @@ func (db *DB) Sweeps(coin string) ([]*Sweep, error) {
 
 // SweepOf returns the id of the recorded sweep that spends coin's output
 // op, or ErrNotFound.
-func (db *DB) SweepOf(coin string, op chain.OutPoint) (chain.Hash, error) {
-	var h chain.Hash
+func (db *DB) SweepOf(coin string, op ferry.OutPoint) (ferry.Hash, error) {
+	var h ferry.Hash
 	v, err := db.get(key(tSweepOf, coin, opKey(op)))
 	if err != nil {
 		return h, fmt.Errorf("sweep of %s %s: %w", coin, op, err)

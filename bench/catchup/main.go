@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/bench/rig"
 	"github.com/ferry-relay/ferry/chain"
 )
@@ -119,7 +120,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 	// by chain k mod txs, so that the chains share them (each makes at
 	// most blocks/every), and each chain is funded for its share.
 	const payment = 2_000_000
-	perChain := int64(cfg.blocks)*(int64(cfg.outputs)*10_000+50_000) + int64((cfg.blocks+cfg.every-1)/cfg.every)*payment + chain.SatoshiPerCoin
+	perChain := int64(cfg.blocks)*(int64(cfg.outputs)*10_000+50_000) + int64((cfg.blocks+cfg.every-1)/cfg.every)*payment + ferry.SatoshiPerCoin
 	spend, err := rig.NewSpender(ctx, l, cfg.txs, perChain)
 	if err != nil {
 		return nil, err

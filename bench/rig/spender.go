@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
@@ -24,7 +25,7 @@ type Spender struct {
 
 // coin is a chain's unspent output, paying the key at index key.
 type coin struct {
-	op    chain.OutPoint
+	op    ferry.OutPoint
 	value int64
 	key   uint32
 }
@@ -77,7 +78,7 @@ func NewSpender(ctx context.Context, l *regtest.Litecoind, chains int, each int6
 	s.chains = make([]coin, chains)
 	for _, o := range tx.Vout {
 		if i, ok := index[o.ScriptPubKey.AddressText()]; ok {
-			s.chains[i] = coin{op: chain.OutPoint{Hash: txid, Index: o.N}, value: each, key: uint32(i)}
+			s.chains[i] = coin{op: ferry.OutPoint{Hash: txid, Index: o.N}, value: each, key: uint32(i)}
 		}
 	}
 	if _, err := l.Mine(ctx, 1); err != nil {
@@ -126,7 +127,7 @@ func (s *Spender) Fill(ctx context.Context, outputs int, pay func(i int) (Paymen
 			return err
 		}
 		txs[i] = tx
-		s.chains[i] = coin{op: chain.OutPoint{Hash: tx.TxID, Index: 0}, value: outs[0].Value, key: c.key}
+		s.chains[i] = coin{op: ferry.OutPoint{Hash: tx.TxID, Index: 0}, value: outs[0].Value, key: c.key}
 	}
 
 	// Sent by a few callers at once, as the node serves RPC on several

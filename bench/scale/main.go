@@ -21,8 +21,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/bench/rig"
-	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
@@ -155,7 +155,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 	}
 
 	// A deposit to the first address and one to the last, in one block.
-	var ops [2]chain.OutPoint
+	var ops [2]ferry.OutPoint
 	for i, addr := range []string{fl.First, fl.Last} {
 		txid, err := l.Pay(ctx, addr, 50_000_000)
 		if err != nil {
@@ -195,15 +195,15 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 }
 
 // outputTo finds the output of txid that pays addr.
-func outputTo(ctx context.Context, l *regtest.Litecoind, txid chain.Hash, addr string) (chain.OutPoint, error) {
+func outputTo(ctx context.Context, l *regtest.Litecoind, txid ferry.Hash, addr string) (ferry.OutPoint, error) {
 	tx, err := l.Tx(ctx, txid)
 	if err != nil {
-		return chain.OutPoint{}, err
+		return ferry.OutPoint{}, err
 	}
 	for _, o := range tx.Vout {
 		if o.ScriptPubKey.AddressText() == addr {
-			return chain.OutPoint{Hash: txid, Index: o.N}, nil
+			return ferry.OutPoint{Hash: txid, Index: o.N}, nil
 		}
 	}
-	return chain.OutPoint{}, fmt.Errorf("%s pays nothing to %s", txid, addr)
+	return ferry.OutPoint{}, fmt.Errorf("%s pays nothing to %s", txid, addr)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -175,7 +176,7 @@ func (b *Btcd) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	const each = 4999 * chain.SatoshiPerCoin / 100
+	const each = 4999 * ferry.SatoshiPerCoin / 100
 	for _, h := range hashes[:20] {
 		var blk struct {
 			Tx []string `json:"tx"`
@@ -183,11 +184,11 @@ func (b *Btcd) setUp(ctx context.Context) error {
 		if err := b.Node.Call(ctx, "getblock", &blk, h.String(), 1); err != nil {
 			return err
 		}
-		cb, err := chain.ParseHash(blk.Tx[0])
+		cb, err := ferry.ParseHash(blk.Tx[0])
 		if err != nil {
 			return err
 		}
-		in := chain.SpendInput{OutPoint: chain.OutPoint{Hash: cb}, Value: 50 * chain.SatoshiPerCoin, KeyIndex: 0}
+		in := chain.SpendInput{OutPoint: ferry.OutPoint{Hash: cb}, Value: 50 * ferry.SatoshiPerCoin, KeyIndex: 0}
 		tx, err := coin.Sign(b.miner, in, []chain.Output{{Value: each, Script: to.Script}})
 		if err != nil {
 			return err
@@ -255,7 +256,7 @@ func (b *Btcd) Stop() error {
 
 // Mine mines n blocks (btcd's generate) to the wallet's mining address and
 // returns their hashes once the wallet has seen them.
-func (b *Btcd) Mine(ctx context.Context, n int) ([]chain.Hash, error) {
+func (b *Btcd) Mine(ctx context.Context, n int) ([]ferry.Hash, error) {
 	var ids []string
 	if err := b.Node.Call(ctx, "generate", &ids, n); err != nil {
 		return nil, fmt.Errorf("mine %d: %w", n, err)
@@ -277,12 +278,12 @@ func (b *Btcd) NewAddress(ctx context.Context) (string, error) {
 
 // PayMany pays each address its amount in satoshis, in one transaction
 // from the wallet.
-func (b *Btcd) PayMany(ctx context.Context, pay map[string]int64) (chain.Hash, error) {
+func (b *Btcd) PayMany(ctx context.Context, pay map[string]int64) (ferry.Hash, error) {
 	return sendMany(ctx, b.Wallet, "default", pay)
 }
 
 // Pay sends sat satoshis from the wallet's confirmed coins to addr.
-func (b *Btcd) Pay(ctx context.Context, addr string, sat int64) (chain.Hash, error) {
+func (b *Btcd) Pay(ctx context.Context, addr string, sat int64) (ferry.Hash, error) {
 	return send(ctx, b.Wallet, addr, sat)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -100,7 +101,7 @@ func (l *Litecoind) setUp(ctx context.Context) error {
 	if _, err := l.Mine(ctx, MWEBHeight-1); err != nil {
 		return err
 	}
-	if err := l.PegIn(ctx, 50*chain.SatoshiPerCoin); err != nil {
+	if err := l.PegIn(ctx, 50*ferry.SatoshiPerCoin); err != nil {
 		return err
 	}
 	_, err := l.Mine(ctx, 2)
@@ -134,7 +135,7 @@ func (l *Litecoind) Restart(ctx context.Context) error {
 // Mine mines n blocks whose coinbases pay a new address of the paying
 // wallet, and returns their hashes. A new address each time keeps a block
 // mined after invalidateblock from being the very block invalidated.
-func (l *Litecoind) Mine(ctx context.Context, n int) ([]chain.Hash, error) {
+func (l *Litecoind) Mine(ctx context.Context, n int) ([]ferry.Hash, error) {
 	var miner string
 	if err := l.Wallet.Call(ctx, "getnewaddress", &miner, "", "bech32"); err != nil {
 		return nil, fmt.Errorf("mine: %w", err)
@@ -154,25 +155,25 @@ func (l *Litecoind) NewAddress(ctx context.Context) (string, error) {
 }
 
 // Pay sends sat satoshis from the paying wallet to addr and returns the txid.
-func (l *Litecoind) Pay(ctx context.Context, addr string, sat int64) (chain.Hash, error) {
+func (l *Litecoind) Pay(ctx context.Context, addr string, sat int64) (ferry.Hash, error) {
 	return send(ctx, l.Wallet, addr, sat)
 }
 
 // PayMany pays each address its amount in satoshis, in one transaction
 // from the paying wallet.
-func (l *Litecoind) PayMany(ctx context.Context, pay map[string]int64) (chain.Hash, error) {
+func (l *Litecoind) PayMany(ctx context.Context, pay map[string]int64) (ferry.Hash, error) {
 	return sendMany(ctx, l.Wallet, "", pay)
 }
 
 // Hold keeps txid, in the mempool, out of the blocks mined until Release
 // (prioritisetransaction with a fee delta of -1 LTC).
-func (l *Litecoind) Hold(ctx context.Context, txid chain.Hash) error {
-	return l.Node.Call(ctx, "prioritisetransaction", nil, txid.String(), 0, -chain.SatoshiPerCoin)
+func (l *Litecoind) Hold(ctx context.Context, txid ferry.Hash) error {
+	return l.Node.Call(ctx, "prioritisetransaction", nil, txid.String(), 0, -ferry.SatoshiPerCoin)
 }
 
 // Release undoes Hold.
-func (l *Litecoind) Release(ctx context.Context, txid chain.Hash) error {
-	return l.Node.Call(ctx, "prioritisetransaction", nil, txid.String(), 0, chain.SatoshiPerCoin)
+func (l *Litecoind) Release(ctx context.Context, txid ferry.Hash) error {
+	return l.Node.Call(ctx, "prioritisetransaction", nil, txid.String(), 0, ferry.SatoshiPerCoin)
 }
 
 // PegIn moves sat satoshis of the paying wallet into the MWEB wallet.
@@ -206,51 +207,51 @@ func (l *Litecoind) Received(ctx context.Context, addr string) (int64, error) {
 // a new transaction spends the same inputs to pay sat to addr, with the rest
 // less a 0.001 LTC fee back to the wallet. The node's replace-by-fee rules
 // evict txid and its descendants.
-func (l *Litecoind) Replace(ctx context.Context, txid chain.Hash, addr string, sat int64) (chain.Hash, error) {
+func (l *Litecoind) Replace(ctx context.Context, txid ferry.Hash, addr string, sat int64) (ferry.Hash, error) {
 	old, err := l.Tx(ctx, txid)
 	if err != nil {
-		return chain.Hash{}, err
+		return ferry.Hash{}, err
 	}
 	var ins []map[string]any
 	var total int64
 	for _, in := range old.Vin {
-		prevID, err := chain.ParseHash(in.TxID)
+		prevID, err := ferry.ParseHash(in.TxID)
 		if err != nil {
-			return chain.Hash{}, err
+			return ferry.Hash{}, err
 		}
 		prev, err := l.Tx(ctx, prevID)
 		if err != nil {
-			return chain.Hash{}, err
+			return ferry.Hash{}, err
 		}
-		v, err := chain.ParseAmount(prev.Vout[in.Vout].Value.String())
+		v, err := ferry.ParseAmount(prev.Vout[in.Vout].Value.String())
 		if err != nil {
-			return chain.Hash{}, err
+			return ferry.Hash{}, err
 		}
-		total += v
+		total += int64(v)
 		ins = append(ins, map[string]any{"txid": in.TxID, "vout": in.Vout})
 	}
 	var change string
 	if err := l.Wallet.Call(ctx, "getnewaddress", &change, "", "bech32"); err != nil {
-		return chain.Hash{}, err
+		return ferry.Hash{}, err
 	}
 	const fee = 100_000
-	outs := []map[string]string{{addr: chain.FormatAmount(sat)}, {change: chain.FormatAmount(total - sat - fee)}}
+	outs := []map[string]string{{addr: ferry.Amount(sat).String()}, {change: ferry.Amount(total - sat - fee).String()}}
 	var raw string
 	if err := l.Node.Call(ctx, "createrawtransaction", &raw, ins, outs); err != nil {
-		return chain.Hash{}, fmt.Errorf("replace: %w", err)
+		return ferry.Hash{}, fmt.Errorf("replace: %w", err)
 	}
 	var signed struct {
 		Hex      string `json:"hex"`
 		Complete bool   `json:"complete"`
 	}
 	if err := l.Wallet.Call(ctx, "signrawtransactionwithwallet", &signed, raw); err != nil || !signed.Complete {
-		return chain.Hash{}, fmt.Errorf("replace: sign: %v", err)
+		return ferry.Hash{}, fmt.Errorf("replace: sign: %v", err)
 	}
 	var id string
 	if err := l.Node.Call(ctx, "sendrawtransaction", &id, signed.Hex); err != nil {
-		return chain.Hash{}, fmt.Errorf("replace: %w", err)
+		return ferry.Hash{}, fmt.Errorf("replace: %w", err)
 	}
-	return chain.ParseHash(id)
+	return ferry.ParseHash(id)
 }
 
 // SetMockTime sets the node's clock (setmocktime): blocks mined after it

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -19,7 +20,7 @@ type rpc struct {
 
 // InvalidateBlock marks a block invalid, reorganizing the node onto another
 // chain; the orphaned transactions return to the mempool.
-func (r *rpc) InvalidateBlock(ctx context.Context, h chain.Hash) error {
+func (r *rpc) InvalidateBlock(ctx context.Context, h ferry.Hash) error {
 	return r.Node.Call(ctx, "invalidateblock", nil, h.String())
 }
 
@@ -60,7 +61,7 @@ func (s ScriptPubKey) AddressText() string {
 
 // Tx returns the node's view of a transaction (the node keeps a transaction
 // index).
-func (r *rpc) Tx(ctx context.Context, txid chain.Hash) (*TxInfo, error) {
+func (r *rpc) Tx(ctx context.Context, txid ferry.Hash) (*TxInfo, error) {
 	var t TxInfo
 	if err := r.Node.Call(ctx, "getrawtransaction", &t, txid.String(), 1); err != nil {
 		return nil, err
@@ -69,37 +70,37 @@ func (r *rpc) Tx(ctx context.Context, txid chain.Hash) (*TxInfo, error) {
 }
 
 // Mempool returns the ids of the transactions in the node's mempool.
-func (r *rpc) Mempool(ctx context.Context) ([]chain.Hash, error) {
+func (r *rpc) Mempool(ctx context.Context) ([]ferry.Hash, error) {
 	return r.Node.RawMempool(ctx)
 }
 
 // sendMany pays each address its amount in one transaction.
-func sendMany(ctx context.Context, wallet *chain.Node, account string, pay map[string]int64) (chain.Hash, error) {
+func sendMany(ctx context.Context, wallet *chain.Node, account string, pay map[string]int64) (ferry.Hash, error) {
 	amounts := map[string]json.Number{}
 	for a, sat := range pay {
-		amounts[a] = json.Number(chain.FormatAmount(sat))
+		amounts[a] = json.Number(ferry.Amount(sat).String())
 	}
 	var id string
 	if err := wallet.Call(ctx, "sendmany", &id, account, amounts); err != nil {
-		return chain.Hash{}, fmt.Errorf("pay %d addresses: %w", len(pay), err)
+		return ferry.Hash{}, fmt.Errorf("pay %d addresses: %w", len(pay), err)
 	}
-	return chain.ParseHash(id)
+	return ferry.ParseHash(id)
 }
 
-func send(ctx context.Context, wallet *chain.Node, addr string, sat int64) (chain.Hash, error) {
+func send(ctx context.Context, wallet *chain.Node, addr string, sat int64) (ferry.Hash, error) {
 	var id string
 	// A JSON number with the amount's exact decimal text: btcwallet takes
 	// no string amounts.
-	if err := wallet.Call(ctx, "sendtoaddress", &id, addr, json.Number(chain.FormatAmount(sat))); err != nil {
-		return chain.Hash{}, fmt.Errorf("pay %s: %w", addr, err)
+	if err := wallet.Call(ctx, "sendtoaddress", &id, addr, json.Number(ferry.Amount(sat).String())); err != nil {
+		return ferry.Hash{}, fmt.Errorf("pay %s: %w", addr, err)
 	}
-	return chain.ParseHash(id)
+	return ferry.ParseHash(id)
 }
 
-func parseHashes(ids []string) ([]chain.Hash, error) {
-	hs := make([]chain.Hash, len(ids))
+func parseHashes(ids []string) ([]ferry.Hash, error) {
+	hs := make([]ferry.Hash, len(ids))
 	for i, s := range ids {
-		h, err := chain.ParseHash(s)
+		h, err := ferry.ParseHash(s)
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +117,7 @@ func amountOf(n json.Number) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("bad amount %q", n)
 	}
-	r.Mul(r, big.NewRat(chain.SatoshiPerCoin, 1))
+	r.Mul(r, big.NewRat(ferry.SatoshiPerCoin, 1))
 	if !r.IsInt() || !r.Num().IsInt64() {
 		return 0, fmt.Errorf("amount %q is not a whole number of satoshis", n)
 	}

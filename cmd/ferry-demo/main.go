@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
@@ -103,7 +103,7 @@ func run(ferryBin string, keep bool) error {
 	}
 
 	const value = 100_000_000
-	step("customer pays %s LTC to %s", chain.FormatAmount(value), reply.InputAddress)
+	step("customer pays %s LTC to %s", ferry.Amount(value).String(), reply.InputAddress)
 	txid, err := l.Pay(ctx, reply.InputAddress, value)
 	if err != nil {
 		return err
@@ -114,7 +114,7 @@ func run(ferryBin string, keep bool) error {
 	}
 
 	step("waiting for ferry's forward")
-	var fwd chain.Hash
+	var fwd ferry.Hash
 	for fwd.IsZero() {
 		if ctx.Err() != nil {
 			return errors.New("no forward in time")
@@ -129,11 +129,11 @@ func run(ferryBin string, keep bool) error {
 
 	got, _ := l.Received(ctx, merchant)
 	fee, _ := l.Received(ctx, feeAddr)
-	fmt.Printf("\n    deposit           %s  %s LTC\n", txid, chain.FormatAmount(value))
+	fmt.Printf("\n    deposit           %s  %s LTC\n", txid, ferry.Amount(value).String())
 	fmt.Printf("    forward           %s\n", fwd)
-	fmt.Printf("    merchant got      %s LTC\n", chain.FormatAmount(got))
-	fmt.Printf("    service fee (1%%)  %s LTC\n", chain.FormatAmount(fee))
-	fmt.Printf("    network fee       %s LTC\n\n", chain.FormatAmount(value-got-fee))
+	fmt.Printf("    merchant got      %s LTC\n", ferry.Amount(got).String())
+	fmt.Printf("    service fee (1%%)  %s LTC\n", ferry.Amount(fee).String())
+	fmt.Printf("    network fee       %s LTC\n\n", ferry.Amount(value-got-fee).String())
 	if got+fee >= value || fee != value/100 {
 		return fmt.Errorf("unexpected amounts")
 	}
@@ -141,10 +141,10 @@ func run(ferryBin string, keep bool) error {
 }
 
 // findSpender returns the mempool transaction that spends an output of txid.
-func findSpender(ctx context.Context, l *regtest.Litecoind, txid chain.Hash) chain.Hash {
+func findSpender(ctx context.Context, l *regtest.Litecoind, txid ferry.Hash) ferry.Hash {
 	pool, err := l.Mempool(ctx)
 	if err != nil {
-		return chain.Hash{}
+		return ferry.Hash{}
 	}
 	for _, id := range pool {
 		tx, err := l.Tx(ctx, id)
@@ -157,7 +157,7 @@ func findSpender(ctx context.Context, l *regtest.Litecoind, txid chain.Hash) cha
 			}
 		}
 	}
-	return chain.Hash{}
+	return ferry.Hash{}
 }
 
 func waitHTTP(ctx context.Context, u string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
@@ -13,13 +14,13 @@ import (
 // regtest.Btcd both have it.
 type backend interface {
 	NewAddress(ctx context.Context) (string, error)
-	Pay(ctx context.Context, addr string, sat int64) (chain.Hash, error)
-	PayMany(ctx context.Context, pay map[string]int64) (chain.Hash, error)
-	Mine(ctx context.Context, n int) ([]chain.Hash, error)
+	Pay(ctx context.Context, addr string, sat int64) (ferry.Hash, error)
+	PayMany(ctx context.Context, pay map[string]int64) (ferry.Hash, error)
+	Mine(ctx context.Context, n int) ([]ferry.Hash, error)
 	Received(ctx context.Context, addr string) (int64, error)
-	Tx(ctx context.Context, txid chain.Hash) (*regtest.TxInfo, error)
-	Mempool(ctx context.Context) ([]chain.Hash, error)
-	InvalidateBlock(ctx context.Context, h chain.Hash) error
+	Tx(ctx context.Context, txid ferry.Hash) (*regtest.TxInfo, error)
+	Mempool(ctx context.Context) ([]ferry.Hash, error)
+	InvalidateBlock(ctx context.Context, h ferry.Hash) error
 	NodeClient() *chain.Node
 	Stop() error
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -28,7 +29,7 @@ func TestBothCoins(t *testing.T) {
 		in    string
 		dest  string
 		value int64
-		op    chain.OutPoint
+		op    ferry.OutPoint
 	}
 	pays := []*payment{{n: ltc, value: 7_000_000}, {n: btc, value: 600_000}}
 	for _, p := range pays {
@@ -77,7 +78,7 @@ func TestBothCoins(t *testing.T) {
 	}
 	waitScanned(t, ltc, d.URL)
 	waitScanned(t, btc, d.URL)
-	for _, op := range []chain.OutPoint{crossBTC, crossLTC} {
+	for _, op := range []ferry.OutPoint{crossBTC, crossLTC} {
 		if d.Log.count("deposit detected", map[string]any{"outpoint": op.String()}) != 0 {
 			t.Errorf("a payment to the other coin's input address was picked up: %s", op)
 		}

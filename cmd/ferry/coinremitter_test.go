@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 )
 
 // crClient calls ferry's Coinremitter API as a vendor.
@@ -152,7 +152,7 @@ func TestCoinremitterFlow(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]any{"id": op.String() + ":out", "txid": fwd.String(), "type": "send", "address": payout,
-		"amount": chain.FormatAmountShort(forwarded), "processing_fees": chain.FormatAmount(service), "transaction_fees": chain.FormatAmount(fallbackFee),
+		"amount": ferry.Amount(forwarded).Short(), "processing_fees": ferry.Amount(service).String(), "transaction_fees": ferry.Amount(fallbackFee).String(),
 		"total_amount": "0.13513514", "confirmations": 1.0} {
 		if sent[k] != want {
 			t.Errorf("sent %s = %v, want %v", k, sent[k], want)
@@ -176,7 +176,7 @@ func TestCoinremitterFlow(t *testing.T) {
 	}
 	op2 := pay(t, n, own, 3_000_000)
 	mine(t, n, 1)
-	var fwd2 chain.Hash
+	var fwd2 ferry.Hash
 	waitFor(t, "its forward", func() bool { fwd2 = spender(t, n, op2); return !fwd2.IsZero() })
 	mine(t, n, 1)
 	checkForward(t, n, op2, 3_000_000, fwd2, payout, cfg.LTCFeeAddress)
@@ -203,7 +203,7 @@ func TestCoinremitterFlow(t *testing.T) {
 	if acc["status"] != "Paid" {
 		t.Errorf("accepted: %v", acc["status"])
 	}
-	var fwd3 chain.Hash
+	var fwd3 ferry.Hash
 	waitFor(t, "the accepted payment's forward", func() bool { fwd3 = spender(t, n, op3); return !fwd3.IsZero() })
 	mine(t, n, 1)
 	checkForward(t, n, op3, 6_000_000, fwd3, payout, cfg.LTCFeeAddress)

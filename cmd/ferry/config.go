@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
@@ -107,8 +108,8 @@ func DefaultConfig() Config {
 		HoldExpiry:           inv.HoldExpiry,
 		MaxOpenInvoices:      inv.MaxOpen,
 		SessionExpiry:        a.SessionExpiry,
-		ZeroConfLTC:          chain.FormatAmountShort(a.ZeroConf["ltc"]),
-		ZeroConfBTC:          chain.FormatAmountShort(a.ZeroConf["btc"]),
+		ZeroConfLTC:          ferry.Amount(a.ZeroConf["ltc"]).Short(),
+		ZeroConfBTC:          ferry.Amount(a.ZeroConf["btc"]).Short(),
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -300,11 +301,11 @@ func (c Config) settings() (*settings, error) {
 	s.api.SessionExpiry, s.api.InvoiceExpiry = c.SessionExpiry, c.InvoiceExpiry
 	s.api.ZeroConf = map[string]int64{}
 	for _, z := range []struct{ flag, coin, v string }{{"--zero-conf-ltc", "ltc", c.ZeroConfLTC}, {"--zero-conf-btc", "btc", c.ZeroConfBTC}} {
-		sat, err := chain.ParseAmount(z.v)
+		sat, err := ferry.ParseAmount(z.v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: want an amount of %s with at most 8 decimals, not %q", z.flag, strings.ToUpper(z.coin), z.v)
 		}
-		s.api.ZeroConf[z.coin] = sat
+		s.api.ZeroConf[z.coin] = int64(sat)
 	}
 	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
 		return nil, errors.New("--metrics-listen: must not be the API's address (--listen): metrics are for the operator")
@@ -422,7 +423,7 @@ func parseCoin(f coinFlags, n chain.Network) (coinSetup, error) {
 	if err != nil {
 		return coinSetup{}, fmt.Errorf("--%s-fee-address: %w", f.prefix, err)
 	}
-	minDeposit, err := chain.ParseAmount(f.min)
+	minDeposit, err := ferry.ParseAmount(f.min)
 	if err != nil {
 		return coinSetup{}, fmt.Errorf("--min-%s: %w", f.prefix, err)
 	}
@@ -447,5 +448,5 @@ func parseCoin(f coinFlags, n chain.Network) (coinSetup, error) {
 			return coinSetup{}, fmt.Errorf("--%s-p2p: %w", f.prefix, err)
 		}
 	}
-	return coinSetup{coin: coin, node: node, p2p: p2p, feeDest: feeDest, minDeposit: minDeposit, fallback: f.fallback * 1000}, nil
+	return coinSetup{coin: coin, node: node, p2p: p2p, feeDest: feeDest, minDeposit: int64(minDeposit), fallback: f.fallback * 1000}, nil
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 )
 
 // TestKillAndRestart kills ferry with SIGKILL the moment it logs a deposit,
@@ -37,7 +37,7 @@ func TestKillAndRestart(t *testing.T) {
 		if signed == nil || p.Log.count("forward broadcast", nil) != 1 {
 			t.Fatal("not killed at the broadcast")
 		}
-		fwd, err := chain.ParseHash(signed["txid"].(string))
+		fwd, err := ferry.ParseHash(signed["txid"].(string))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestKillDuringForwards(t *testing.T) {
 		dest := newAddress(t, n)
 
 		p := startProcess(t, cfg, "forward signed")
-		var ops []chain.OutPoint
+		var ops []ferry.OutPoint
 		for i := range 12 {
 			in := receive(t, p.URL, n.coin, dest, "")
 			ops = append(ops, pay(t, n, in.InputAddress, int64(2_000_000+i*100_000)))
@@ -85,7 +85,7 @@ func TestKillDuringForwards(t *testing.T) {
 		}
 		waitScanned(t, n, p.URL)
 
-		fwds := map[chain.OutPoint]chain.Hash{}
+		fwds := map[ferry.OutPoint]ferry.Hash{}
 		waitFor(t, "every forward", func() bool {
 			for _, op := range ops {
 				if h := spender(t, n, op); !h.IsZero() {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/relay/relaytest"
 )
 
@@ -195,7 +195,7 @@ func receive(t *testing.T, base, method, dest, callback string) receiveReply {
 var waitFor = relaytest.WaitFor
 
 // deposit pays sat to addr from the node's wallet and returns the outpoint.
-func pay(t *testing.T, n *node, addr string, sat int64) chain.OutPoint {
+func pay(t *testing.T, n *node, addr string, sat int64) ferry.OutPoint {
 	t.Helper()
 	ctx := context.Background()
 	txid, err := n.Pay(ctx, addr, sat)
@@ -206,7 +206,7 @@ func pay(t *testing.T, n *node, addr string, sat int64) chain.OutPoint {
 }
 
 // outputTo finds the output of txid that pays addr.
-func outputTo(t *testing.T, n *node, txid chain.Hash, addr string) chain.OutPoint {
+func outputTo(t *testing.T, n *node, txid ferry.Hash, addr string) ferry.OutPoint {
 	t.Helper()
 	tx, err := n.Tx(context.Background(), txid)
 	if err != nil {
@@ -214,18 +214,18 @@ func outputTo(t *testing.T, n *node, txid chain.Hash, addr string) chain.OutPoin
 	}
 	for _, o := range tx.Vout {
 		if o.ScriptPubKey.AddressText() == addr {
-			return chain.OutPoint{Hash: txid, Index: o.N}
+			return ferry.OutPoint{Hash: txid, Index: o.N}
 		}
 	}
 	t.Fatalf("%s pays nothing to %s", txid, addr)
-	return chain.OutPoint{}
+	return ferry.OutPoint{}
 }
 
 // spender returns the id of the transaction, in the mempool or one of the
 // last 20 blocks, that spends op, or the zero hash if none does. (btcd's
 // gettxout does not see spends in its mempool, so the transactions are
 // read.)
-func spender(t *testing.T, n *node, op chain.OutPoint) chain.Hash {
+func spender(t *testing.T, n *node, op ferry.OutPoint) ferry.Hash {
 	t.Helper()
 	ctx := context.Background()
 	rpc := n.NodeClient()
@@ -249,7 +249,7 @@ func spender(t *testing.T, n *node, op chain.OutPoint) chain.Hash {
 			t.Fatal(err)
 		}
 		for _, s := range blk.Tx[1:] {
-			id, _ := chain.ParseHash(s)
+			id, _ := ferry.ParseHash(s)
 			cands = append(cands, id)
 		}
 	}
@@ -264,7 +264,7 @@ func spender(t *testing.T, n *node, op chain.OutPoint) chain.Hash {
 			}
 		}
 	}
-	return chain.Hash{}
+	return ferry.Hash{}
 }
 
 // received returns what addr, a wallet address, has received in blocks.
@@ -277,7 +277,7 @@ func received(t *testing.T, n *node, addr string) int64 {
 	return v
 }
 
-func mine(t *testing.T, n *node, count int) []chain.Hash {
+func mine(t *testing.T, n *node, count int) []ferry.Hash {
 	t.Helper()
 	hs, err := n.Mine(context.Background(), count)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 )
 
 // TestHoldKill kills ferry with SIGKILL at each step of holding, accepting
@@ -84,7 +84,7 @@ func TestHoldKill(t *testing.T) {
 	// Restarted for good: both confirm.
 	restart("")
 	waitScanned(t, n, p.URL)
-	var fwd, ref chain.Hash
+	var fwd, ref ferry.Hash
 	waitFor(t, "the forward and the refund", func() bool {
 		fwd, ref = spender(t, n, opA), spender(t, n, opB)
 		return !fwd.IsZero() && !ref.IsZero()
@@ -93,7 +93,7 @@ func TestHoldKill(t *testing.T) {
 	waitScanned(t, n, p.URL)
 	checkForward(t, n, opA, 6_000_000, fwd, payout, cfg.LTCFeeAddress)
 	checkRefund(t, n, opB, 5_000_000, ref, refundTo, cfg.LTCFeeAddress)
-	for op, onChain := range map[chain.OutPoint]chain.Hash{opA: fwd, opB: ref} {
+	for op, onChain := range map[ferry.OutPoint]ferry.Hash{opA: fwd, opB: ref} {
 		signed := 0
 		for _, r := range runs {
 			if line := r.Log.find("forward signed", map[string]any{"outpoint": op.String()}); line != nil {

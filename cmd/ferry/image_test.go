@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
@@ -98,7 +99,7 @@ func TestImage(t *testing.T) {
 	dest := newAddress(t, n)
 	// forwarded mints an address of the ferry at base, which must be the
 	// seed's at index, pays it value, and checks its forward.
-	forwarded := func(base string, index uint32, value int64) chain.OutPoint {
+	forwarded := func(base string, index uint32, value int64) ferry.OutPoint {
 		t.Helper()
 		in := receive(t, base, n.coin, dest, "")
 		if want := inputAddress(t, seed, index); in.InputAddress != want {
@@ -106,7 +107,7 @@ func TestImage(t *testing.T) {
 		}
 		op := pay(t, n, in.InputAddress, value)
 		mine(t, n, 1)
-		var fwd chain.Hash
+		var fwd ferry.Hash
 		waitFor(t, "forward in the mempool", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
 		mine(t, n, 1)
 		checkForward(t, n, op, value, fwd, dest, feeAddr)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 )
 
 // fallbackFee is the network fee of a forward on regtest, where the nodes
@@ -16,7 +16,7 @@ const fallbackFee = 10 * 141
 // checkForward checks, from the node's view, that deposit op of value sat
 // was forwarded once by txid: dest got value less 1% less the network fee,
 // and the fee output the 1%.
-func checkForward(t *testing.T, n *node, op chain.OutPoint, value int64, fwd chain.Hash, destAddr, feeAddr string) {
+func checkForward(t *testing.T, n *node, op ferry.OutPoint, value int64, fwd ferry.Hash, destAddr, feeAddr string) {
 	t.Helper()
 	tx, err := n.Tx(context.Background(), fwd)
 	if err != nil {
@@ -31,15 +31,15 @@ func checkForward(t *testing.T, n *node, op chain.OutPoint, value int64, fwd cha
 	service := value / 100
 	var toDest, toFee int64
 	for _, o := range tx.Vout {
-		v, err := chain.ParseAmount(o.Value.String())
+		v, err := ferry.ParseAmount(o.Value.String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch o.ScriptPubKey.AddressText() {
 		case destAddr:
-			toDest += v
+			toDest += int64(v)
 		case feeAddr:
-			toFee += v
+			toFee += int64(v)
 		default:
 			t.Errorf("forward pays %s to an unknown address %s", o.Value, o.ScriptPubKey.AddressText())
 		}
@@ -66,7 +66,7 @@ func TestForward(t *testing.T) {
 		mine(t, n, 1)
 
 		// One confirmation: the forward is broadcast.
-		var fwd chain.Hash
+		var fwd ferry.Hash
 		waitFor(t, "forward in the mempool", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
 		mine(t, n, 1)
 		checkForward(t, n, op, value, fwd, dest, n.feeAddress(cfg))
@@ -95,7 +95,7 @@ func TestDonationIsNotForwarded(t *testing.T) {
 		value := n.minDeposit - 1 // under --min-ltc 0.010, --min-btc 0.0010
 		op := pay(t, n, in.InputAddress, value)
 		mine(t, n, 1)
-		var sweep chain.Hash
+		var sweep ferry.Hash
 		waitFor(t, "donation sweep", func() bool { sweep = spender(t, n, op); return !sweep.IsZero() })
 		mine(t, n, 1)
 		waitScanned(t, n, d.URL)
@@ -123,9 +123,9 @@ func TestTwoDepositsToOneAddress(t *testing.T) {
 		third := pay(t, n, in.InputAddress, 4_000_000) // same block as the second
 		mine(t, n, 1)
 
-		fwds := map[chain.OutPoint]chain.Hash{}
+		fwds := map[ferry.OutPoint]ferry.Hash{}
 		waitFor(t, "three forwards", func() bool {
-			for _, op := range []chain.OutPoint{first, second, third} {
+			for _, op := range []ferry.OutPoint{first, second, third} {
 				if _, ok := fwds[op]; !ok {
 					if h := spender(t, n, op); !h.IsZero() {
 						fwds[op] = h
@@ -176,7 +176,7 @@ func TestMWEBBlock(t *testing.T) {
 	if err := n.NodeClient().Call(ctx, "getblock", &info, blk.String(), 1); err != nil {
 		t.Fatal(err)
 	}
-	hogex, _ := chain.ParseHash(info.Tx[len(info.Tx)-1])
+	hogex, _ := ferry.ParseHash(info.Tx[len(info.Tx)-1])
 	pegOp := outputTo(t, n, hogex, pegged.InputAddress)
 	if pegOp.Index == 0 {
 		t.Fatal("peg-out is the HogEx's first output")
@@ -188,7 +188,7 @@ func TestMWEBBlock(t *testing.T) {
 
 	// The plain deposit is forwarded at once; the peg-out only once the
 	// chain lets it be spent, at 6 confirmations.
-	var fwdA chain.Hash
+	var fwdA ferry.Hash
 	waitFor(t, "plain forward", func() bool { fwdA = spender(t, n, op); return !fwdA.IsZero() })
 	for range 4 {
 		mine(t, n, 1)
@@ -198,7 +198,7 @@ func TestMWEBBlock(t *testing.T) {
 		}
 	}
 	mine(t, n, 1) // 6 confirmations
-	var fwdB chain.Hash
+	var fwdB ferry.Hash
 	waitFor(t, "peg-out forward", func() bool { fwdB = spender(t, n, pegOp); return !fwdB.IsZero() })
 	mine(t, n, 1)
 	checkForward(t, n, op, 7_000_000, fwdA, destA, n.feeAddress(cfg))
@@ -228,7 +228,7 @@ func TestNodeOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	mine(t, n, 1)
-	var fwd chain.Hash
+	var fwd ferry.Hash
 	waitFor(t, "forward after the outage", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
 	mine(t, n, 1)
 	checkForward(t, n, op, value, fwd, dest, n.feeAddress(cfg))

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/api/browsertest"
-	"github.com/ferry-relay/ferry/chain"
 )
 
 // oaClient calls ferry's Open API as a vendor.
@@ -150,7 +150,7 @@ func TestOpenAPIFlow(t *testing.T) {
 	})
 	waitForLong(t, "payment.confirmed", func() bool { return len(events(t, hooks, zc["payment_id"].(string))) == 1 })
 	mine(t, n, 1)
-	var fwd chain.Hash
+	var fwd ferry.Hash
 	waitFor(t, "the forward", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
 	mine(t, n, 1)
 	checkForward(t, n, op, 12_500_000, fwd, payout, cfg.LTCFeeAddress)
@@ -174,7 +174,7 @@ func TestOpenAPIFlow(t *testing.T) {
 		"address": {under["address"].(string)}, "accepted_amount": {"0.06000000"}, "accepted_invoice_amount": {"4.8"}}); got["success"] != true {
 		t.Errorf("AcceptPayment %v", got)
 	}
-	var fwd2 chain.Hash
+	var fwd2 ferry.Hash
 	waitFor(t, "the accepted payment's forward", func() bool { fwd2 = spender(t, n, op2); return !fwd2.IsZero() })
 	mine(t, n, 1)
 	checkForward(t, n, op2, 6_000_000, fwd2, payout, cfg.LTCFeeAddress)
@@ -196,7 +196,7 @@ func TestOpenAPIFlow(t *testing.T) {
 		"address_out": {refundTo}, "refund_amount": {"0.05000000"}}); got["wait_time"] != "5 minutes" {
 		t.Errorf("RefundPayment %v", got)
 	}
-	var ref chain.Hash
+	var ref ferry.Hash
 	waitFor(t, "the refund", func() bool { ref = spender(t, n, op3); return !ref.IsZero() })
 	mine(t, n, 1)
 	checkRefund(t, n, op3, 5_000_000, ref, refundTo, cfg.LTCFeeAddress)
@@ -215,7 +215,7 @@ func TestOpenAPIFlow(t *testing.T) {
 		return c["state"] == "cancelled" && c["refund_amount_opened"] == "0.12500000"
 	})
 	oa.ok(t, "RefundPayment", url.Values{"payment_id": {gone["payment_id"].(string)}, "address_out": {refundTo2}, "refund_amount": {"0.125"}})
-	var ref2 chain.Hash
+	var ref2 ferry.Hash
 	waitFor(t, "the second refund", func() bool { ref2 = spender(t, n, op4); return !ref2.IsZero() })
 	mine(t, n, 1)
 	checkRefund(t, n, op4, 12_500_000, ref2, refundTo2, cfg.LTCFeeAddress)
@@ -313,7 +313,7 @@ func TestOpenAPIFlow(t *testing.T) {
 // was refunded once by txid as a forward is: dest got value less the 1%
 // service fee (the refund fee is --fee-percent's) less the network fee,
 // and the fee address the 1%.
-func checkRefund(t *testing.T, n *node, op chain.OutPoint, value int64, txid chain.Hash, dest, feeAddr string) {
+func checkRefund(t *testing.T, n *node, op ferry.OutPoint, value int64, txid ferry.Hash, dest, feeAddr string) {
 	t.Helper()
 	checkForward(t, n, op, value, txid, dest, feeAddr)
 	if got, want := received(t, n, dest), value-value/100-fallbackFee; got != want {

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/api/payscryptpb"
-	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/chain/regtest"
 )
 
@@ -145,7 +145,7 @@ func TestPayscryptFlow(t *testing.T) {
 	if ev["merchant_order_id"] != "ORD-1" || ev["pg_wallet_id"] == "0" || len(ev) != 4 {
 		t.Errorf("WebhookOrder %v", ev)
 	}
-	for _, op := range []chain.OutPoint{first, second} {
+	for _, op := range []ferry.OutPoint{first, second} {
 		fwd := spender(t, n, op)
 		mine(t, n, 1)
 		value := int64(6_000_000)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/syndtr/goleveldb/leveldb"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/recovery"
 )
@@ -150,14 +151,14 @@ func TestRecover(t *testing.T) {
 
 	// Indexes 0 to 6 forwarded, 7 dust, 8 a donation swept.
 	mint(25)
-	ops := map[int]chain.OutPoint{}
+	ops := map[int]ferry.OutPoint{}
 	for i := range 7 {
 		ops[i] = pay(t, n, addrs[i], 2_000_000+int64(i)*10_000)
 	}
 	ops[7] = pay(t, n, addrs[7], 3_000)
 	ops[8] = pay(t, n, addrs[8], 500_000)
 	mine(t, n, 1)
-	fwds := map[int]chain.Hash{}
+	fwds := map[int]ferry.Hash{}
 	waitFor(t, "forwards and the donation sweep", func() bool {
 		for i := range 9 {
 			if i != 7 {
@@ -280,7 +281,7 @@ func TestRecover(t *testing.T) {
 	// ferry starts, forwards the new payment to index 25's destination,
 	// nothing else, and hands out indexes past the window.
 	d = startFerry(t, cfg)
-	var fwd chain.Hash
+	var fwd ferry.Hash
 	waitFor(t, "forward of the payment made while the store was lost", func() bool { fwd = spender(t, n, again); return !fwd.IsZero() })
 	mine(t, n, 1)
 	waitScanned(t, n, d.URL)
@@ -374,7 +375,7 @@ func TestRecoverBothCoins(t *testing.T) {
 		n           *node
 		dest        string
 		addrs       []string
-		paid, later chain.OutPoint
+		paid, later ferry.OutPoint
 	}
 	runs := []*coinRun{{n: ltc}, {n: btc}}
 	for _, c := range runs {
@@ -419,7 +420,7 @@ func TestRecoverBothCoins(t *testing.T) {
 	// ferry starts and forwards Litecoin's later payment; the next
 	// addresses lie past each window.
 	d = startFerry(t, cfg)
-	var fwd chain.Hash
+	var fwd ferry.Hash
 	waitFor(t, "litecoin forward", func() bool { fwd = spender(t, ltc, runs[0].later); return !fwd.IsZero() })
 	mine(t, ltc, 1)
 	checkForward(t, ltc, runs[0].later, 5*ltc.minDeposit, fwd, runs[0].dest, ltc.feeAddress(cfg))

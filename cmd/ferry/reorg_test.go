@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry"
 )
 
 // TestReorgBeforeForward orphans the block holding a deposit, 1 to 3 blocks
@@ -54,7 +54,7 @@ func TestReorgBeforeForward(t *testing.T) {
 					}
 				}
 				mine(t, n, 4-min(depth+1, 4)+1)
-				var fwd chain.Hash
+				var fwd ferry.Hash
 				waitFor(t, "forward", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
 				mine(t, n, 1)
 				checkForward(t, n, op, value, fwd, dest, n.feeAddress(cfg))
@@ -80,7 +80,7 @@ func TestReorgAfterForward(t *testing.T) {
 		const value = 30_000_000
 		op := pay(t, n, in.InputAddress, value)
 		mine(t, n, 1)
-		var fwd chain.Hash
+		var fwd ferry.Hash
 		waitFor(t, "forward", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
 		confirmed := mine(t, n, 1)[0]
 		waitScanned(t, n, d.URL)
@@ -124,7 +124,7 @@ func TestReorgReplacesDeposit(t *testing.T) {
 	const value = 40_000_000
 	op := pay(t, n, in.InputAddress, value)
 	blk := mine(t, n, 1)[0]
-	var fwd chain.Hash
+	var fwd ferry.Hash
 	waitFor(t, "forward", func() bool { fwd = spender(t, n, op); return !fwd.IsZero() })
 
 	// Orphan the deposit; its forward, a child of it, stays in the
@@ -138,7 +138,7 @@ func TestReorgReplacesDeposit(t *testing.T) {
 	}
 	newOp := outputTo(t, n, replaced, in.InputAddress)
 	mine(t, n, 2)
-	var fwd2 chain.Hash
+	var fwd2 ferry.Hash
 	waitFor(t, "forward of the replacement", func() bool { fwd2 = spender(t, n, newOp); return !fwd2.IsZero() })
 	mine(t, n, 1)
 	checkForward(t, n, newOp, value, fwd2, dest, n.feeAddress(cfg))

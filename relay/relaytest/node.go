@@ -13,6 +13,7 @@ import (
 	"github.com/ltcsuite/ltcd/chaincfg/chainhash"
 	"github.com/ltcsuite/ltcd/wire"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -26,12 +27,12 @@ import (
 type Node struct {
 	mu      sync.Mutex
 	blocks  [][]byte // by height
-	hashes  []chain.Hash
+	hashes  []ferry.Hash
 	tip     int64
 	sent    [][]byte
 	failN   int
 	failErr error
-	utxos   map[chain.OutPoint]int64 // mempool and chain outputs: their confirmations
+	utxos   map[ferry.OutPoint]int64 // mempool and chain outputs: their confirmations
 	mempool chan *chain.Tx
 	down    error // every call fails with it, when set
 
@@ -43,7 +44,7 @@ var _ NodeSource = (*Node)(nil)
 // NewNode returns a node whose chain has blocks up to height.
 func NewNode(tb testing.TB, height int64) *Node {
 	tb.Helper()
-	n := &Node{blocks: [][]byte{nil}, hashes: []chain.Hash{{}}, utxos: map[chain.OutPoint]int64{}, mempool: make(chan *chain.Tx, 64)}
+	n := &Node{blocks: [][]byte{nil}, hashes: []ferry.Hash{{}}, utxos: map[ferry.OutPoint]int64{}, mempool: make(chan *chain.Tx, 64)}
 	n.Extend(tb, 0, int(height), 0)
 	return n
 }
@@ -62,21 +63,21 @@ func (n *Node) Extend(tb testing.TB, from int64, count int, salt byte) {
 
 // Mine appends a block with one transaction paying outs, and returns that
 // transaction's id.
-func (n *Node) Mine(tb testing.TB, outs ...chain.Output) chain.Hash {
+func (n *Node) Mine(tb testing.TB, outs ...chain.Output) ferry.Hash {
 	tb.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.appendLocked(tb, 0, outs)
 }
 
-func (n *Node) appendLocked(tb testing.TB, salt byte, outs []chain.Output) chain.Hash {
+func (n *Node) appendLocked(tb testing.TB, salt byte, outs []chain.Output) ferry.Hash {
 	h := int64(len(n.blocks))
 	prev := chainhash.Hash(n.hashes[h-1])
 	cb := wire.NewMsgTx(2)
 	cb.AddTxIn(&wire.TxIn{PreviousOutPoint: wire.OutPoint{Index: 0xffffffff}, SignatureScript: binary.BigEndian.AppendUint64([]byte{salt}, uint64(h)), Sequence: 0xffffffff})
 	cb.AddTxOut(wire.NewTxOut(50, []byte{0x51}))
 	txs := []*wire.MsgTx{cb}
-	var id chain.Hash
+	var id ferry.Hash
 	if len(outs) > 0 {
 		tx := wire.NewMsgTx(2)
 		var in chainhash.Hash
@@ -86,7 +87,7 @@ func (n *Node) appendLocked(tb testing.TB, salt byte, outs []chain.Output) chain
 			tx.AddTxOut(wire.NewTxOut(o.Value, o.Script))
 		}
 		txs = append(txs, tx)
-		id = chain.Hash(tx.TxHash())
+		id = ferry.Hash(tx.TxHash())
 	}
 	hashes := make([]chainhash.Hash, len(txs))
 	for i, tx := range txs {
@@ -103,7 +104,7 @@ func (n *Node) appendLocked(tb testing.TB, salt byte, outs []chain.Output) chain
 		tb.Fatal(err)
 	}
 	n.blocks = append(n.blocks, buf.Bytes())
-	n.hashes = append(n.hashes, chain.Hash(blk.BlockHash()))
+	n.hashes = append(n.hashes, ferry.Hash(blk.BlockHash()))
 	n.tip = h
 	return id
 }
@@ -135,7 +136,7 @@ func (n *Node) Tip() store.BlockRef {
 }
 
 // Hash returns the hash of the node's block at h.
-func (n *Node) Hash(h int64) chain.Hash { n.mu.Lock(); defer n.mu.Unlock(); return n.hashes[h] }
+func (n *Node) Hash(h int64) ferry.Hash { n.mu.Lock(); defer n.mu.Unlock(); return n.hashes[h] }
 
 // SetDown makes every call fail with err, as a node that cannot be
 // reached; nil brings it back.
@@ -170,32 +171,32 @@ func (n *Node) BlockCount(context.Context) (int64, error) {
 }
 
 // BlockHash returns the hash of the block at height on the best chain.
-func (n *Node) BlockHash(_ context.Context, h int64) (chain.Hash, error) {
+func (n *Node) BlockHash(_ context.Context, h int64) (ferry.Hash, error) {
 	n.calls.Add(1)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.down != nil {
-		return chain.Hash{}, n.down
+		return ferry.Hash{}, n.down
 	}
 	if h > n.tip || h < 0 {
-		return chain.Hash{}, &chain.RPCError{Method: "getblockhash", Code: -8, Message: "Block height out of range"}
+		return ferry.Hash{}, &chain.RPCError{Method: "getblockhash", Code: -8, Message: "Block height out of range"}
 	}
 	return n.hashes[h], nil
 }
 
 // BestBlockHash returns the best block's hash.
-func (n *Node) BestBlockHash(context.Context) (chain.Hash, error) {
+func (n *Node) BestBlockHash(context.Context) (ferry.Hash, error) {
 	n.calls.Add(1)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.down != nil {
-		return chain.Hash{}, n.down
+		return ferry.Hash{}, n.down
 	}
 	return n.hashes[n.tip], nil
 }
 
 // RawBlock returns a block by hash.
-func (n *Node) RawBlock(_ context.Context, hash chain.Hash) ([]byte, error) {
+func (n *Node) RawBlock(_ context.Context, hash ferry.Hash) ([]byte, error) {
 	n.calls.Add(1)
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -218,19 +219,19 @@ func (n *Node) WaitForNewBlock(context.Context, time.Duration) error {
 }
 
 // SendRawTransaction accepts raw, unless a failure is due.
-func (n *Node) SendRawTransaction(_ context.Context, raw []byte) (chain.Hash, error) {
+func (n *Node) SendRawTransaction(_ context.Context, raw []byte) (ferry.Hash, error) {
 	n.calls.Add(1)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.down != nil {
-		return chain.Hash{}, n.down
+		return ferry.Hash{}, n.down
 	}
 	if n.failN > 0 {
 		n.failN--
-		return chain.Hash{}, n.failErr
+		return ferry.Hash{}, n.failErr
 	}
 	n.sent = append(n.sent, append([]byte(nil), raw...))
-	return chain.Hash{}, nil
+	return ferry.Hash{}, nil
 }
 
 // EstimateFeeRate has no estimate, as a fresh regtest node.
@@ -257,14 +258,14 @@ func (n *Node) MinFeeRate(context.Context) (int64, error) {
 func (n *Node) Announce(tx *chain.Tx) {
 	n.mu.Lock()
 	for i := range tx.Outputs {
-		n.utxos[chain.OutPoint{Hash: tx.ID, Index: uint32(i)}] = 0
+		n.utxos[ferry.OutPoint{Hash: tx.ID, Index: uint32(i)}] = 0
 	}
 	n.mu.Unlock()
 	n.mempool <- tx
 }
 
 // SetConfirmations sets what TxOut says of op: confs >= 0, or gone (-1).
-func (n *Node) SetConfirmations(op chain.OutPoint, confs int64) {
+func (n *Node) SetConfirmations(op ferry.OutPoint, confs int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if confs < 0 {
@@ -290,7 +291,7 @@ func (n *Node) WatchMempool(ctx context.Context, fn func(*chain.Tx)) error {
 }
 
 // TxOut says what the test set of op.
-func (n *Node) TxOut(_ context.Context, op chain.OutPoint) (int64, bool, error) {
+func (n *Node) TxOut(_ context.Context, op ferry.OutPoint) (int64, bool, error) {
 	n.txOuts.Add(1)
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -1,15 +1,15 @@
-package relay
+package ferry
 
 import (
 	"errors"
 	"fmt"
 )
 
-// Kind classifies an error for the clients of the engine: each API dialect
-// maps kinds to its own answers.
+// Kind classifies an error for the clients of the engines: each API dialect
+// maps kinds to its own answers (one table each, see package api).
 type Kind int
 
-// The kinds of error the engine's calls return.
+// The kinds of error the engines' calls return.
 const (
 	// KindInternal is a fault of ferry or its store.
 	KindInternal Kind = iota
@@ -56,19 +56,19 @@ func (e *Error) Error() string {
 // Unwrap returns the wrapped error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// errorf returns an *Error of kind k with a formatted message.
-func errorf(k Kind, format string, args ...any) *Error {
+// Errorf returns an *Error of kind k with a formatted message.
+func Errorf(k Kind, format string, args ...any) *Error {
 	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
 }
 
-// internal wraps an unexpected error: the client sees only that something
-// failed on ferry's side.
-func internal(msg string, err error) *Error {
+// Internal wraps an unexpected error: the client sees only msg, that
+// something failed on ferry's side; err goes to the log.
+func Internal(msg string, err error) *Error {
 	return &Error{Kind: KindInternal, Message: msg, Err: err}
 }
 
-// Explain returns the kind of an error the engine returned (KindInternal
-// for an error of no kind) and the message its client may see.
+// Explain returns the kind of an error an engine returned (KindInternal for
+// an error of no kind) and the message its client may see.
 func Explain(err error) (Kind, string) {
 	var e *Error
 	if errors.As(err, &e) {
