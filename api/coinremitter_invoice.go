@@ -182,17 +182,17 @@ func crRefund(c *crCall) (any, string, error) {
 
 // crStatus is an invoice's status and status_code in Coinremitter's
 // words. An invoice refunded (its held payments sent back) is cancelled.
-func crStatus(s invoice.Status) (string, int) {
+func crStatus(s ferry.InvoiceStatus) (string, int) {
 	switch s {
-	case invoice.StatusPaid:
+	case ferry.InvoicePaid:
 		return "Paid", 1
-	case invoice.StatusUnderpaid:
+	case ferry.InvoiceUnderpaid:
 		return "Under Paid", 2
-	case invoice.StatusOverpaid:
+	case ferry.InvoiceOverpaid:
 		return "Over Paid", 3
-	case invoice.StatusExpired:
+	case ferry.InvoiceExpired:
 		return "Expired", 4
-	case invoice.StatusCancelled, invoice.StatusRefunded:
+	case ferry.InvoiceCancelled, ferry.InvoiceRefunded:
 		return "Cancelled", 5
 	}
 	return "Pending", 0
@@ -340,7 +340,7 @@ type CoinremitterEvents struct {
 }
 
 // Announce implements invoice.Announcer.
-func (e CoinremitterEvents) Announce(v *invoice.View, _ invoice.Status) []invoice.Event {
+func (e CoinremitterEvents) Announce(v *invoice.View, _ ferry.InvoiceStatus) []invoice.Event {
 	if v.WebhookURL == "" {
 		return nil
 	}

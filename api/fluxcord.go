@@ -173,11 +173,11 @@ func fluxcordView(v *invoice.View) fluxcordPayment {
 
 // fluxcordStatus is Fluxcord's word for a status: pending, completed or
 // expired.
-func fluxcordStatus(s invoice.Status) string {
+func fluxcordStatus(s ferry.InvoiceStatus) string {
 	switch s {
-	case invoice.StatusPaid, invoice.StatusOverpaid:
+	case ferry.InvoicePaid, ferry.InvoiceOverpaid:
 		return "completed"
-	case invoice.StatusExpired, invoice.StatusCancelled:
+	case ferry.InvoiceExpired, ferry.InvoiceCancelled:
 		return "expired"
 	}
 	return "pending" // an underpaid session still open waits for the rest
@@ -186,7 +186,7 @@ func fluxcordStatus(s invoice.Status) string {
 // fluxcordStatusOf is a payment's status: an underpaid one is expired once
 // past its expiry.
 func fluxcordStatusOf(v *invoice.View) string {
-	if v.Status == invoice.StatusUnderpaid && v.Expired {
+	if v.Status == ferry.InvoiceUnderpaid && v.Expired {
 		return "expired"
 	}
 	return fluxcordStatus(v.Status)
@@ -201,7 +201,7 @@ func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 type FluxcordEvents struct{}
 
 // Announce implements invoice.Announcer.
-func (FluxcordEvents) Announce(v *invoice.View, from invoice.Status) []invoice.Event {
+func (FluxcordEvents) Announce(v *invoice.View, from ferry.InvoiceStatus) []invoice.Event {
 	to := fluxcordStatusOf(v)
 	if v.WebhookURL == "" || to == "pending" || to == fluxcordStatus(from) {
 		return nil

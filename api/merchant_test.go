@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
@@ -115,7 +116,7 @@ func TestMerchantCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// $10 at 80 USD/LTC: 0.125 LTC exactly.
-	if v.Coins[0].Due != 12_500_000 || v.Amount != "10" || v.Currency != "USD" || v.Status != invoice.StatusPending || v.Coins[0].Rate != "80" {
+	if v.Coins[0].Due != 12_500_000 || v.Amount != "10" || v.Currency != "USD" || v.Status != ferry.InvoicePending || v.Coins[0].Rate != "80" {
 		t.Errorf("invoice %+v %+v", v.Invoice, v.Coins)
 	}
 

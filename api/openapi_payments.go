@@ -150,22 +150,22 @@ func zeroConf(v *invoice.View, bounds map[string]int64) bool {
 
 // oaStateOf is where a payment of status s stands; v decides whether an
 // amount seen unconfirmed is confirmed.
-func oaStateOf(v *invoice.View, s invoice.Status, bounds map[string]int64) oaState {
+func oaStateOf(v *invoice.View, s ferry.InvoiceStatus, bounds map[string]int64) oaState {
 	switch s {
-	case invoice.StatusPaid, invoice.StatusOverpaid:
+	case ferry.InvoicePaid, ferry.InvoiceOverpaid:
 		return oaConfirmed
-	case invoice.StatusUnconfirmed:
+	case ferry.InvoiceUnconfirmed:
 		if zeroConf(v, bounds) {
 			return oaConfirmed
 		}
 		return oaUnconfirmed
-	case invoice.StatusUnderpaid:
+	case ferry.InvoiceUnderpaid:
 		return oaUnderpaid
-	case invoice.StatusExpired:
+	case ferry.InvoiceExpired:
 		return oaExpired
-	case invoice.StatusCancelled:
+	case ferry.InvoiceCancelled:
 		return oaCancelled
-	case invoice.StatusRefunded:
+	case ferry.InvoiceRefunded:
 		return oaRefunded
 	}
 	if v.Coins[0].Seen > 0 {
@@ -393,7 +393,7 @@ type OpenAPIEvents struct {
 }
 
 // Announce implements invoice.Announcer.
-func (e OpenAPIEvents) Announce(v *invoice.View, from invoice.Status) []invoice.Event {
+func (e OpenAPIEvents) Announce(v *invoice.View, from ferry.InvoiceStatus) []invoice.Event {
 	to := oaStateOf(v, v.Status, e.ZeroConf)
 	if to == oaStateOf(v, from, e.ZeroConf) {
 		return nil

@@ -75,14 +75,14 @@ type pageData struct {
 }
 
 // statusText says a status to the customer.
-var statusText = map[invoice.Status]string{
-	invoice.StatusPending:     "Waiting for your payment",
-	invoice.StatusUnconfirmed: "Payment seen: waiting for its confirmation",
-	invoice.StatusPaid:        "Paid: thank you",
-	invoice.StatusOverpaid:    "Paid (more than the amount): thank you",
-	invoice.StatusUnderpaid:   "Part paid: the rest is still due",
-	invoice.StatusExpired:     "Expired: this invoice can no longer be paid",
-	invoice.StatusCancelled:   "Cancelled",
+var statusText = map[ferry.InvoiceStatus]string{
+	ferry.InvoicePending:     "Waiting for your payment",
+	ferry.InvoiceUnconfirmed: "Payment seen: waiting for its confirmation",
+	ferry.InvoicePaid:        "Paid: thank you",
+	ferry.InvoiceOverpaid:    "Paid (more than the amount): thank you",
+	ferry.InvoiceUnderpaid:   "Part paid: the rest is still due",
+	ferry.InvoiceExpired:     "Expired: this invoice can no longer be paid",
+	ferry.InvoiceCancelled:   "Cancelled",
 }
 
 // page answers GET /merch/inv?id=…[&coin=…].
@@ -148,7 +148,7 @@ func (s *Server) pageData(v *invoice.View, coin string) (*pageData, error) {
 		Due: ferry.Amount(c.Due).Short(), Seen: ferry.Amount(c.Seen).Short(), Confirmed: ferry.Amount(c.Confirmed).Short(),
 		Address: c.Address, URI: template.URL(uri), MinPayment: ferry.Amount(c.MinPayment).Short(),
 		Status: string(v.Status), StatusText: statusText[v.Status],
-		Final: v.Status.Final(), Paid: v.Status == invoice.StatusPaid || v.Status == invoice.StatusOverpaid,
+		Final: v.Status.Final(), Paid: v.Status == ferry.InvoicePaid || v.Status == ferry.InvoiceOverpaid,
 		QuoteExpires: c.QuoteExpires, FiatPriced: c.Rate != "",
 		Expires:   v.Expires,
 		StatusURL: "/merch/inv/status?id=" + url.QueryEscape(v.ID) + "&coin=" + c.Coin,
@@ -244,7 +244,7 @@ func (s *Server) pageStatusJSON(w http.ResponseWriter, req *http.Request, _ http
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, pageStatus{Status: d.Status, StatusText: d.StatusText, Final: d.Final, Paid: d.Paid,
-		Seen: d.Seen, Confirmed: d.Confirmed, Due: d.Due, Reload: d.QuoteRunOut && v.Status == invoice.StatusPending})
+		Seen: d.Seen, Confirmed: d.Confirmed, Due: d.Due, Reload: d.QuoteRunOut && v.Status == ferry.InvoicePending})
 }
 
 // assets serves the page's stylesheet and script.

@@ -74,17 +74,17 @@ var httpStatusOf = map[codes.Code]int{
 }
 
 // payscryptStatus is an order's status.
-func payscryptStatus(s invoice.Status) payscryptpb.Order_Status {
+func payscryptStatus(s ferry.InvoiceStatus) payscryptpb.Order_Status {
 	switch s {
-	case invoice.StatusUnconfirmed:
+	case ferry.InvoiceUnconfirmed:
 		return payscryptpb.Order_CONFIRMING
-	case invoice.StatusPaid, invoice.StatusOverpaid:
+	case ferry.InvoicePaid, ferry.InvoiceOverpaid:
 		return payscryptpb.Order_SUCCESSFUL
-	case invoice.StatusExpired:
+	case ferry.InvoiceExpired:
 		return payscryptpb.Order_EXPIRED
-	case invoice.StatusCancelled:
+	case ferry.InvoiceCancelled:
 		return payscryptpb.Order_CANCELED
-	case invoice.StatusUnderpaid:
+	case ferry.InvoiceUnderpaid:
 		// Part paid: waiting for the rest while the order is open; at its
 		// expiry, that is final.
 		return payscryptpb.Order_PENDING
@@ -95,7 +95,7 @@ func payscryptStatus(s invoice.Status) payscryptpb.Order_Status {
 // payscryptStatusOf is an order's status, an underpaid order ending as
 // expired once it is past its expiry.
 func payscryptStatusOf(v *invoice.View) payscryptpb.Order_Status {
-	if v.Status == invoice.StatusUnderpaid && v.Expired {
+	if v.Status == ferry.InvoiceUnderpaid && v.Expired {
 		return payscryptpb.Order_EXPIRED
 	}
 	return payscryptStatus(v.Status)
@@ -287,7 +287,7 @@ func walletID(vendor string) int64 {
 type PayscryptEvents struct{}
 
 // Announce implements invoice.Announcer.
-func (PayscryptEvents) Announce(v *invoice.View, from invoice.Status) []invoice.Event {
+func (PayscryptEvents) Announce(v *invoice.View, from ferry.InvoiceStatus) []invoice.Event {
 	// The engine records an underpaid order's end as a change from
 	// underpaid to underpaid-and-expired only through Told; here, to is
 	// EXPIRED once it is past its expiry.

@@ -218,7 +218,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 		}
 		c.Index, c.Address = a.Index, a.Address
 	}
-	inv.Status, inv.StatusChanged = string(StatusPending), now
+	inv.Status, inv.StatusChanged = ferry.InvoicePending, now
 	err = e.cfg.Store.PutInvoice(inv, store.IDs{Prefix: req.Prefix, NumberPrefix: req.NumberPrefix}, e.cfg.MaxOpen)
 	if errors.Is(err, store.ErrIDTaken) {
 		return nil, &ferry.Error{Kind: ferry.KindConflict, Message: "invoice " + clip(req.ID) + " exists"}

@@ -48,7 +48,7 @@ func (e *Engine) Release(ctx context.Context, coin string, d *store.Deposit) (re
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return relay.Release{}, err
 	}
-	if r != nil && r.Action != store.ActionHold {
+	if r != nil && r.Decision != ferry.DecisionHold {
 		return released(r), nil
 	}
 
@@ -69,7 +69,7 @@ func (e *Engine) Release(ctx context.Context, coin string, d *store.Deposit) (re
 	}
 	now := e.cfg.Clock.Now().UTC()
 	if r == nil {
-		r = &store.Release{Coin: coin, OutPoint: d.OutPoint, Invoice: inv.ID, Action: store.ActionHold, Since: now, At: now}
+		r = &store.Release{Coin: coin, OutPoint: d.OutPoint, Invoice: inv.ID, Decision: ferry.DecisionHold, Since: now, At: now}
 		if err := e.cfg.Store.PutReleases(nil, r); err != nil {
 			return relay.Release{}, err
 		}
@@ -77,7 +77,7 @@ func (e *Engine) Release(ctx context.Context, coin string, d *store.Deposit) (re
 		e.Wake() // its status, and its dialect's word of it
 	}
 	if now.Sub(r.Since) >= e.cfg.HoldExpiry {
-		r.Action, r.At = store.ActionLapse, now
+		r.Decision, r.At = ferry.DecisionLapse, now
 		if err := e.cfg.Store.PutReleases(nil, r); err != nil {
 			return relay.Release{}, err
 		}
@@ -90,7 +90,7 @@ func (e *Engine) Release(ctx context.Context, coin string, d *store.Deposit) (re
 
 // released is what a recorded decision makes of a deposit.
 func released(r *store.Release) relay.Release {
-	if r.Action == store.ActionRefund {
+	if r.Decision == ferry.DecisionRefund {
 		return relay.Release{Refund: &chain.Destination{Address: r.Dest, Script: r.DestScript}}
 	}
 	return relay.Release{} // accepted, or lapsed: forwarded
@@ -152,8 +152,8 @@ func (e *Engine) decision(p *Payment) error {
 	if err != nil {
 		return err
 	}
-	p.decision = r.Action
-	if r.Action == store.ActionRefund {
+	p.decision = r.Decision
+	if r.Decision == ferry.DecisionRefund {
 		p.Refunded, p.Forwarded = true, false
 	}
 	return nil
@@ -172,7 +172,7 @@ func (e *Engine) markHeld(v *View) error {
 			if !p.Counts || p.Forwarded || p.Refunded || v.pays(c.Coin, p.DepositID) {
 				continue
 			}
-			if p.decision == 0 || p.decision == store.ActionHold {
+			if p.decision == 0 || p.decision == ferry.DecisionHold {
 				p.Held = true
 				c.Held += p.Value
 			}
@@ -285,12 +285,12 @@ func (e *Engine) decide(ctx context.Context, id, coin string, amount int64, refu
 		if err != nil {
 			return nil, err
 		}
-		r := &store.Release{Coin: p.Coin, OutPoint: op, Invoice: id, Action: store.ActionAccept, Since: now, At: now}
+		r := &store.Release{Coin: p.Coin, OutPoint: op, Invoice: id, Decision: ferry.DecisionAccept, Since: now, At: now}
 		if old, err := e.cfg.Store.Release(p.Coin, op); err == nil {
 			r.Since = old.Since
 		}
 		if refund != nil {
-			r.Action, r.Dest, r.DestScript = store.ActionRefund, refund.Address, refund.Script
+			r.Decision, r.Dest, r.DestScript = ferry.DecisionRefund, refund.Address, refund.Script
 		}
 		rs = append(rs, r)
 		coins[p.Coin] = true

@@ -87,14 +87,14 @@ func TestHoldAccept(t *testing.T) {
 	f.pay(t, v, 6_000_000)
 	f.pass(t)
 	v = f.heldView(t, v.ID, 6_000_000)
-	if v.Status != invoice.StatusUnderpaid || len(f.sent(t)) != 0 {
+	if v.Status != ferry.InvoiceUnderpaid || len(f.sent(t)) != 0 {
 		t.Fatalf("underpaid: %s, %d sent", v.Status, len(f.sent(t)))
 	}
 	if _, err := f.inv.Accept(ctx, v.ID, 5_000_000); kindOf(err) != ferry.KindInvalid {
 		t.Errorf("accept of another amount: %v", err)
 	}
 	a, err := f.inv.Accept(ctx, v.ID, 6_000_000)
-	if err != nil || a.Status != invoice.StatusPaid {
+	if err != nil || a.Status != ferry.InvoicePaid {
 		t.Fatalf("accept: %+v, %v", a, err)
 	}
 	relaytest.WaitFor(t, "the forward", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
@@ -135,7 +135,7 @@ func TestHoldRefund(t *testing.T) {
 				t.Errorf("a mainnet refund address: %v", err)
 			}
 			r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 6_000_000)
-			if err != nil || r.Status != invoice.StatusRefunded {
+			if err != nil || r.Status != ferry.InvoiceRefunded {
 				t.Fatalf("refund: %+v, %v", r, err)
 			}
 			relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
@@ -183,7 +183,7 @@ func TestHoldPaidInParts(t *testing.T) {
 	f.heldView(t, v.ID, 6_000_000)
 	f.pay(t, v, 6_500_000)
 	relaytest.WaitFor(t, "both forwarded", func() bool { f.pass(t); return len(f.sent(t)) == 2 })
-	if s := f.status(t, v.ID); s != invoice.StatusPaid {
+	if s := f.status(t, v.ID); s != ferry.InvoicePaid {
 		t.Errorf("status %s", s)
 	}
 }
@@ -212,7 +212,7 @@ func TestHoldLateAndCancelled(t *testing.T) {
 	if n := len(f.sent(t)); n != 2 {
 		t.Errorf("%d transactions, want the 2 forwards only", n)
 	}
-	if s := f.status(t, exact.ID); s != invoice.StatusPaid {
+	if s := f.status(t, exact.ID); s != ferry.InvoicePaid {
 		t.Errorf("paid, then paid again: %s", s)
 	}
 }
@@ -235,7 +235,7 @@ func TestHoldExpires(t *testing.T) {
 	f.pay(t, v, 6_500_000) // would have made it paid, had it come in time
 	f.pass(t)
 	f.heldView(t, v.ID, 12_500_000)
-	if s := f.status(t, v.ID); s != invoice.StatusUnderpaid || len(f.sent(t)) != 0 {
+	if s := f.status(t, v.ID); s != ferry.InvoiceUnderpaid || len(f.sent(t)) != 0 {
 		t.Fatalf("a late payment: %s, %d sent", s, len(f.sent(t)))
 	}
 
@@ -287,10 +287,10 @@ func TestHoldCancelled(t *testing.T) {
 	}
 	f.pay(t, v, 12_500_000)
 	f.pass(t)
-	if g := f.heldView(t, v.ID, 12_500_000); g.Status != invoice.StatusCancelled {
+	if g := f.heldView(t, v.ID, 12_500_000); g.Status != ferry.InvoiceCancelled {
 		t.Errorf("a cancelled invoice paid: %s", g.Status)
 	}
-	if r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 12_500_000); err != nil || r.Status != invoice.StatusRefunded {
+	if r, err := f.inv.Refund(ctx, v.ID, "ltc", refundTo, 12_500_000); err != nil || r.Status != ferry.InvoiceRefunded {
 		t.Fatalf("refund: %+v, %v", r, err)
 	}
 	relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 1 })
@@ -312,7 +312,7 @@ func TestHoldRefundLate(t *testing.T) {
 	f.pass(t)
 	f.heldView(t, paid.ID, 2_000_000)
 	f.heldView(t, part.ID, 6_000_000)
-	if r, err := f.inv.Refund(ctx, paid.ID, "ltc", refundTo, 2_000_000); err != nil || r.Status != invoice.StatusPaid {
+	if r, err := f.inv.Refund(ctx, paid.ID, "ltc", refundTo, 2_000_000); err != nil || r.Status != ferry.InvoicePaid {
 		t.Fatalf("refund of the late payment: %+v, %v", r.Status, err)
 	}
 	if _, err := f.inv.Refund(ctx, part.ID, "ltc", refundTo, 6_000_000); err != nil {
@@ -322,7 +322,7 @@ func TestHoldRefundLate(t *testing.T) {
 	f.pay(t, part, 6_500_000)
 	f.pass(t)
 	g := f.heldView(t, part.ID, 6_500_000)
-	if g.Status != invoice.StatusRefunded || g.Coins[0].Refunded != 6_000_000 || g.Coins[0].Seen != 6_500_000 {
+	if g.Status != ferry.InvoiceRefunded || g.Coins[0].Refunded != 6_000_000 || g.Coins[0].Seen != 6_500_000 {
 		t.Errorf("after a refund, the rest: %s, seen %d, refunded %d", g.Status, g.Coins[0].Seen, g.Coins[0].Refunded)
 	}
 	relaytest.WaitFor(t, "the forward and both refunds", func() bool { f.pass(t); return len(f.sent(t)) == 3 })

@@ -162,7 +162,7 @@ func mustScript(t *testing.T, addr string) []byte {
 	return d.Script
 }
 
-func (f *fixture) status(t *testing.T, id string) invoice.Status {
+func (f *fixture) status(t *testing.T, id string) ferry.InvoiceStatus {
 	t.Helper()
 	v, err := f.inv.Get(context.Background(), id)
 	if err != nil {
@@ -179,19 +179,19 @@ func TestStatuses(t *testing.T) {
 	tests := []struct {
 		name     string
 		payments []int64
-		want     invoice.Status
+		want     ferry.InvoiceStatus
 	}{
-		{"nothing", nil, invoice.StatusPending},
-		{"exact", []int64{due}, invoice.StatusPaid},
-		{"short within the tolerance", []int64{due - tol}, invoice.StatusPaid},
-		{"over within the tolerance", []int64{due + tol}, invoice.StatusPaid},
-		{"short", []int64{due - tol - 1}, invoice.StatusUnderpaid},
-		{"over", []int64{due + tol + 1}, invoice.StatusOverpaid},
-		{"two payments adding up", []int64{due / 2, due - due/2}, invoice.StatusPaid},
+		{"nothing", nil, ferry.InvoicePending},
+		{"exact", []int64{due}, ferry.InvoicePaid},
+		{"short within the tolerance", []int64{due - tol}, ferry.InvoicePaid},
+		{"over within the tolerance", []int64{due + tol}, ferry.InvoicePaid},
+		{"short", []int64{due - tol - 1}, ferry.InvoiceUnderpaid},
+		{"over", []int64{due + tol + 1}, ferry.InvoiceOverpaid},
+		{"two payments adding up", []int64{due / 2, due - due/2}, ferry.InvoicePaid},
 		// Below the relay's minimum (1,000,000), a payment is a donation,
 		// never forwarded to the vendor: it pays nothing of the invoice.
-		{"below the minimum", []int64{999_999}, invoice.StatusPending},
-		{"the rest below the minimum", []int64{due - 900_000, 900_000}, invoice.StatusUnderpaid},
+		{"below the minimum", []int64{999_999}, ferry.InvoicePending},
+		{"the rest below the minimum", []int64{due - 900_000, 900_000}, ferry.InvoiceUnderpaid},
 	}
 	for i, tt := range tests {
 		v := f.create(t, tt.name)
@@ -214,7 +214,7 @@ func TestUnconfirmed(t *testing.T) {
 	v := f.create(t, "1")
 	tx := &chain.Tx{ID: ferry.Hash{1}, Outputs: []chain.Output{{Value: 12_500_000, Script: mustScript(t, v.Coins[0].Address)}}}
 	f.node.Announce(tx)
-	relaytest.WaitFor(t, "the unconfirmed status", func() bool { return f.status(t, v.ID) == invoice.StatusUnconfirmed })
+	relaytest.WaitFor(t, "the unconfirmed status", func() bool { return f.status(t, v.ID) == ferry.InvoiceUnconfirmed })
 }
 
 // TestExpiryAndNotifications runs the engine's loop: a paid invoice and one
@@ -239,7 +239,7 @@ func TestExpiryAndNotifications(t *testing.T) {
 		t.Errorf("paid email: %q\n%s", m.Subject, m.Body)
 	}
 	cb, err := f.env.Store.Callback("inv-ltc", []byte(paid.ID+"/paid"))
-	if err != nil || cb.State != store.CallbackPending || cb.Host != "shop.example" {
+	if err != nil || cb.State != ferry.DeliveryPending || cb.Host != "shop.example" {
 		t.Errorf("the paid callback: %+v, %v", cb, err)
 	}
 	if _, err := f.env.Store.Callback("inv-ltc", []byte(part.ID+"/underpaid")); err == nil {
@@ -259,10 +259,10 @@ func TestExpiryAndNotifications(t *testing.T) {
 			t.Errorf("no email %q among %v", want, subjects)
 		}
 	}
-	if s := f.status(t, part.ID); s != invoice.StatusUnderpaid {
+	if s := f.status(t, part.ID); s != ferry.InvoiceUnderpaid {
 		t.Errorf("part paid after expiry: %s", s)
 	}
-	if s := f.status(t, unpaid.ID); s != invoice.StatusExpired {
+	if s := f.status(t, unpaid.ID); s != ferry.InvoiceExpired {
 		t.Errorf("unpaid after expiry: %s", s)
 	}
 	relaytest.WaitFor(t, "the invoices closed", func() bool { ids, _ := f.env.Store.OpenInvoices(); return len(ids) == 0 })
@@ -299,7 +299,7 @@ func TestRequote(t *testing.T) {
 func TestCancel(t *testing.T) {
 	f := newFixture(t)
 	v := f.create(t, "1")
-	if c, err := f.inv.Cancel(context.Background(), v.ID); err != nil || c.Status != invoice.StatusCancelled {
+	if c, err := f.inv.Cancel(context.Background(), v.ID); err != nil || c.Status != ferry.InvoiceCancelled {
 		t.Fatalf("cancel: %+v, %v", c, err)
 	}
 	w := f.create(t, "2")

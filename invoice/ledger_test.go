@@ -109,7 +109,7 @@ type recorder struct {
 }
 
 // Announce implements invoice.Announcer.
-func (r *recorder) Announce(v *invoice.View, from invoice.Status) []invoice.Event {
+func (r *recorder) Announce(v *invoice.View, from ferry.InvoiceStatus) []invoice.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0

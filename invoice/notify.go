@@ -23,17 +23,17 @@ type CallbackStore interface {
 	Callback(queue string, ref []byte) (*store.Callback, error)
 	StartCallback(queue string, ref []byte, host string, due int64) error
 	DueCallbacks(queue string, upTo int64, afterHost []byte, limit int, want func(string) (int, []byte)) ([]store.QueuedCallback, []byte, error)
-	RecordAttempt(queue string, ref []byte, a store.Attempt, state store.CallbackState, nextDue int64) (*store.Callback, error)
-	EndCallback(queue string, ref []byte, state store.CallbackState) error
+	RecordAttempt(queue string, ref []byte, a store.Attempt, state ferry.DeliveryState, nextDue int64) (*store.Callback, error)
+	EndCallback(queue string, ref []byte, state ferry.DeliveryState) error
 }
 
 // event is a change of an invoice the vendor is told of: it is paid
 // (overpaid), or it ended underpaid or unpaid.
-func event(s Status, expired bool) bool {
+func event(s ferry.InvoiceStatus, expired bool) bool {
 	switch s {
-	case StatusPaid, StatusOverpaid, StatusExpired:
+	case ferry.InvoicePaid, ferry.InvoiceOverpaid, ferry.InvoiceExpired:
 		return true
-	case StatusUnderpaid:
+	case ferry.InvoiceUnderpaid:
 		return expired
 	}
 	return false
@@ -50,12 +50,12 @@ func (e *Engine) settle(ctx context.Context, v *View) error {
 	}
 	now := e.cfg.Clock.Now().UTC()
 	expired := !now.Before(v.Expires)
-	tell := event(v.Status, expired) && Status(v.Told) != v.Status
-	from := Status(v.Invoice.Status)
+	tell := event(v.Status, expired) && v.Told != v.Status
+	from := v.Invoice.Status
 	// An underpaid invoice that expires keeps its status but ends: a
 	// change the dialects tell of (Told marks it done). A payment seen or
 	// counting is one too, for the dialects that tell of each payment.
-	ends := v.Status == StatusUnderpaid && tell
+	ends := v.Status == ferry.InvoiceUnderpaid && tell
 	seen, counted := v.paymentCounts()
 	paid := seen != v.PaymentsSeen || counted != v.PaymentsCounted
 	if from != v.Status || tell || paid {
@@ -70,11 +70,11 @@ func (e *Engine) settle(ctx context.Context, v *View) error {
 			if err := e.tell(ctx, v); err != nil {
 				return err
 			}
-			v.Told = string(v.Status)
+			v.Told = v.Status
 		}
 		if from != v.Status {
-			e.log.Info().Str("invoice", v.ID).Str("from", v.Invoice.Status).Str("to", string(v.Status)).Msg("invoice status")
-			v.Invoice.Status, v.StatusChanged = string(v.Status), now
+			e.log.Info().Str("invoice", v.ID).Str("from", string(v.Invoice.Status)).Str("to", string(v.Status)).Msg("invoice status")
+			v.Invoice.Status, v.StatusChanged = v.Status, now
 		}
 		if err := e.cfg.Store.UpdateInvoice(v.Invoice); err != nil {
 			return err
@@ -82,7 +82,7 @@ func (e *Engine) settle(ctx context.Context, v *View) error {
 	}
 	// Watched until it expires, so that a paid invoice overpaid later is
 	// seen; then closed once its status is final.
-	if expired && (v.Status.Final() || v.Status == StatusUnderpaid) {
+	if expired && (v.Status.Final() || v.Status == ferry.InvoiceUnderpaid) {
 		return e.cfg.Store.CloseInvoice(v.ID)
 	}
 	return nil
@@ -135,12 +135,12 @@ func (e *Engine) email(v *View, c CoinView) mail.Message {
 	}
 	var subject, what string
 	switch v.Status {
-	case StatusPaid, StatusOverpaid:
+	case ferry.InvoicePaid, ferry.InvoiceOverpaid:
 		subject, what = "has been paid!", "has been paid"
-		if v.Status == StatusOverpaid {
+		if v.Status == ferry.InvoiceOverpaid {
 			what = "has been paid, more than its amount"
 		}
-	case StatusUnderpaid:
+	case ferry.InvoiceUnderpaid:
 		subject, what = "has ended underpaid", "has ended with less paid than its amount"
 	default:
 		subject, what = "has expired unpaid", "has expired without being paid"
@@ -164,7 +164,7 @@ func (e *Engine) email(v *View, c CoinView) mail.Message {
 	if len(c.Payments) > 0 {
 		fmt.Fprintf(&b, "Status: Payment has %d confirmations\n", minConfirmations(c.Payments))
 	}
-	if v.Status == StatusPaid || v.Status == StatusOverpaid {
+	if v.Status == ferry.InvoicePaid || v.Status == ferry.InvoiceOverpaid {
 		b.WriteString("\nThis payment is forwarded to your own wallet address, less the service fee and the network fee, by itself.\n")
 	}
 	fmt.Fprintf(&b, "\nBest regards,\n%s\n", e.cfg.Name)
@@ -233,11 +233,11 @@ func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Requ
 	if err != nil {
 		return nil, err
 	}
-	if c.State != store.CallbackPending {
+	if c.State != ferry.DeliveryPending {
 		return nil, notify.ErrDropped
 	}
 	if c.Attempts >= q.e.cfg.MaxCallbackBlocks {
-		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, store.CallbackGaveUp); err != nil {
+		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, ferry.DeliveryGaveUp); err != nil {
 			return nil, err
 		}
 		q.e.log.Warn().Str("callback", string(ref.ref)).Int64("attempts", c.Attempts).Msg("invoice callback abandoned: no *ok*")
@@ -250,7 +250,7 @@ func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Requ
 	}
 	if v.Vendor == nil {
 		// No vendor, no key to sign with: nobody is left to tell.
-		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, store.CallbackGaveUp); err != nil {
+		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, ferry.DeliveryGaveUp); err != nil {
 			return nil, err
 		}
 		q.e.log.Warn().Str("callback", string(ref.ref)).Msg("invoice callback dropped: its vendor was removed")
@@ -329,9 +329,9 @@ func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Resul
 	ref := it.Ref.(queued)
 	// The failure's class is kept; its full text goes to the log only.
 	a := store.Attempt{Time: res.Time, Status: res.Status, Error: res.Class, Duration: res.Duration}
-	state := store.CallbackPending
+	state := ferry.DeliveryPending
 	if res.Delivered() {
-		state = store.CallbackAcked
+		state = ferry.DeliveryAcked
 	}
 	c, err := q.e.cfg.Store.RecordAttempt(q.name, ref.ref, a, state, ref.tip+1)
 	if errors.Is(err, store.ErrNotFound) {

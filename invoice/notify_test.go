@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
-	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/webhook"
 )
 
@@ -114,7 +114,7 @@ func TestCallbackSignedWithVendorKey(t *testing.T) {
 			}
 		})
 	}
-	if c, _ := f.env.Store.Callback("inv-ltc", []byte(mine.ID+"/paid")); c.State != store.CallbackPending {
+	if c, _ := f.env.Store.Callback("inv-ltc", []byte(mine.ID+"/paid")); c.State != ferry.DeliveryPending {
 		t.Errorf("callback state %v", c.State)
 	}
 }

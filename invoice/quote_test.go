@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
@@ -109,7 +110,7 @@ func TestRequoteOutsideLock(t *testing.T) {
 	cancelled := make(chan error, 1)
 	go func() {
 		c, err := f.inv.Cancel(context.Background(), other.ID)
-		if err == nil && c.Status != invoice.StatusCancelled {
+		if err == nil && c.Status != ferry.InvoiceCancelled {
 			t.Errorf("cancelled invoice is %s", c.Status)
 		}
 		cancelled <- err

@@ -12,43 +12,6 @@ import (
 	"github.com/ferry-relay/ferry/store"
 )
 
-// Status is where an invoice stands.
-type Status string
-
-// The statuses of an invoice.
-const (
-	// StatusPending: nothing paid yet, or less than the amount seen.
-	StatusPending Status = "pending"
-	// StatusUnconfirmed: enough seen, not yet with the confirmations
-	// that make a payment count.
-	StatusUnconfirmed Status = "unconfirmed"
-	// StatusPaid: the amount paid, within the tolerance, confirmed.
-	StatusPaid Status = "paid"
-	// StatusUnderpaid: confirmed payments short of the amount; final once
-	// the invoice has expired.
-	StatusUnderpaid Status = "underpaid"
-	// StatusOverpaid: confirmed payments above the amount beyond the
-	// tolerance.
-	StatusOverpaid Status = "overpaid"
-	// StatusExpired: not paid by its expiry.
-	StatusExpired Status = "expired"
-	// StatusCancelled: cancelled before any payment.
-	StatusCancelled Status = "cancelled"
-	// StatusRefunded: its held payments were sent back (an invoice that
-	// holds what it does not take).
-	StatusRefunded Status = "refunded"
-)
-
-// Final reports whether nothing a customer does changes the status any
-// more, as far as the vendor is told.
-func (s Status) Final() bool {
-	switch s {
-	case StatusPaid, StatusOverpaid, StatusExpired, StatusCancelled, StatusRefunded:
-		return true
-	}
-	return false
-}
-
 // Payment is one deposit to an invoice's input address.
 type Payment struct {
 	Coin          string
@@ -71,7 +34,7 @@ type Payment struct {
 	Forwarded, Refunded, Held bool
 	// decision is what the vendor decided about it, for an invoice that
 	// holds (0: nothing).
-	decision store.Action
+	decision ferry.Decision
 }
 
 // CoinView is an invoice's side in one coin, with what it was paid.
@@ -94,7 +57,7 @@ type CoinView struct {
 // payments make of it now.
 type View struct {
 	*store.Invoice
-	Status Status
+	Status ferry.InvoiceStatus
 	// Expired is set once the invoice is past its expiry: an underpaid
 	// invoice is then final.
 	Expired bool
@@ -169,7 +132,7 @@ func (e *Engine) Find(ctx context.Context, vendor, dialect, ref string) (*View, 
 // marked as run out.
 func (e *Engine) Show(ctx context.Context, id string) (*View, error) {
 	v, err := e.Get(ctx, id)
-	if err != nil || v.Status != StatusPending || v.paidAny() {
+	if err != nil || v.Status != ferry.InvoicePending || v.paidAny() {
 		return v, err
 	}
 	quotes, err := e.requotes(ctx, v.Invoice)
@@ -187,7 +150,7 @@ func (e *Engine) Show(ctx context.Context, id string) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, err = e.view(ctx, inv); err != nil || v.Status != StatusPending || v.paidAny() {
+	if v, err = e.view(ctx, inv); err != nil || v.Status != ferry.InvoicePending || v.paidAny() {
 		return v, err // paid or cancelled meanwhile: its quote stays
 	}
 	if !e.requote(inv, quotes) {
@@ -277,7 +240,7 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 // decision (accepted: paid; refunded); then cancellation; then expiry
 // (underpaid, or expired); then what is seen (unconfirmed, underpaid);
 // then pending.
-func (e *Engine) status(v *View) Status {
+func (e *Engine) status(v *View) ferry.InvoiceStatus {
 	// An invoice that holds pays nothing once cancelled: what comes
 	// after is held.
 	payable := !v.Hold || !v.Cancelled
@@ -289,9 +252,9 @@ func (e *Engine) status(v *View) Status {
 		}
 		if payable && c.Confirmed >= c.Due-tol {
 			if c.Confirmed > c.Due+tol {
-				return StatusOverpaid
+				return ferry.InvoiceOverpaid
 			}
-			return StatusPaid
+			return ferry.InvoicePaid
 		}
 		if c.Seen >= c.Due-tol {
 			seenEnough = true
@@ -299,21 +262,21 @@ func (e *Engine) status(v *View) Status {
 	}
 	switch {
 	case v.Hold && v.Accepted:
-		return StatusPaid
+		return ferry.InvoicePaid
 	case v.Hold && v.Refunded:
-		return StatusRefunded
+		return ferry.InvoiceRefunded
 	case v.Cancelled:
-		return StatusCancelled
+		return ferry.InvoiceCancelled
 	case !e.cfg.Clock.Now().Before(v.Expires) && confirmed:
-		return StatusUnderpaid
+		return ferry.InvoiceUnderpaid
 	case !e.cfg.Clock.Now().Before(v.Expires):
-		return StatusExpired
+		return ferry.InvoiceExpired
 	case seenEnough:
-		return StatusUnconfirmed
+		return ferry.InvoiceUnconfirmed
 	case confirmed:
-		return StatusUnderpaid
+		return ferry.InvoiceUnderpaid
 	}
-	return StatusPending
+	return ferry.InvoicePending
 }
 
 // Cancel cancels an invoice nothing was paid to: it is expired at once.
@@ -325,7 +288,7 @@ func (e *Engine) Cancel(ctx context.Context, id string) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v.Status == StatusCancelled {
+	if v.Status == ferry.InvoiceCancelled {
 		return v, nil
 	}
 	if v.paidAny() || v.Status.Final() {

@@ -25,7 +25,7 @@ type Announcer interface {
 	// of this change. A change is a new status, the end of an underpaid
 	// invoice at its expiry, or a payment seen or counting (from is then
 	// v's status): a dialect that tells only of statuses checks.
-	Announce(v *View, from Status) []Event
+	Announce(v *View, from ferry.InvoiceStatus) []Event
 }
 
 // Event is one webhook event about an invoice.
@@ -113,7 +113,7 @@ func (q *WebhookQueue) Build(_ context.Context, it notify.Item) (*notify.Request
 	if err != nil {
 		return nil, err
 	}
-	if c.State != store.CallbackPending {
+	if c.State != ferry.DeliveryPending {
 		return nil, notify.ErrDropped
 	}
 	m, err := q.e.cfg.Store.Message(webhookQueue, ref)
@@ -123,14 +123,14 @@ func (q *WebhookQueue) Build(_ context.Context, it notify.Item) (*notify.Request
 	v, err := q.e.cfg.Store.Vendor(m.Vendor)
 	if errors.Is(err, store.ErrNotFound) {
 		q.e.log.Warn().Str("webhook", m.ID).Str("vendor", m.Vendor).Msg("webhook dropped: its vendor was removed")
-		return nil, q.end(ref, store.CallbackGaveUp)
+		return nil, q.end(ref, ferry.DeliveryGaveUp)
 	}
 	if err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(m.URL)
 	if err != nil {
-		return nil, q.end(ref, store.CallbackGaveUp)
+		return nil, q.end(ref, ferry.DeliveryGaveUp)
 	}
 	h, err := webhook.Headers(v.WebhookSecret, m.ID, q.e.cfg.Clock.Now(), m.Body)
 	if err != nil {
@@ -156,12 +156,12 @@ func (q *WebhookQueue) Done(_ context.Context, it notify.Item, res notify.Result
 	if err != nil {
 		return err
 	}
-	state, next := store.CallbackPending, int64(0)
+	state, next := ferry.DeliveryPending, int64(0)
 	switch {
 	case res.Delivered():
-		state = store.CallbackAcked
+		state = ferry.DeliveryAcked
 	case res.Time.Sub(m.Created) >= GiveUpAfter:
-		state = store.CallbackGaveUp
+		state = ferry.DeliveryGaveUp
 	default:
 		wait := retryAfter[min(int(c.Attempts), len(retryAfter)-1)]
 		next = res.Time.Add(wait).Unix()
@@ -178,14 +178,14 @@ func (q *WebhookQueue) Done(_ context.Context, it notify.Item, res notify.Result
 	}
 	ev.Str("webhook", m.ID).Str("type", m.Type).Str("host", it.Host).Int("status", res.Status).Int64("attempt", c.Attempts).
 		Str("state", state.String()).Msg("webhook")
-	if state == store.CallbackPending {
+	if state == ferry.DeliveryPending {
 		return nil
 	}
 	return q.releaseNext(m)
 }
 
 // end ends a message that can no longer be sent, and lets the next go.
-func (q *WebhookQueue) end(ref []byte, state store.CallbackState) error {
+func (q *WebhookQueue) end(ref []byte, state ferry.DeliveryState) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if err := q.e.cfg.Store.EndCallback(webhookQueue, ref, state); err != nil {
@@ -249,7 +249,7 @@ func (q *WebhookQueue) pendingBefore(invoice string, ref []byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if c.State == store.CallbackPending {
+		if c.State == ferry.DeliveryPending {
 			return true, nil
 		}
 	}
@@ -267,7 +267,7 @@ func refTarget(ref []byte) string {
 // it to the same endpoint about v is still pending, once that one is done.
 // Recording an event again (after a crash before the change was recorded)
 // changes nothing.
-func (q *WebhookQueue) announce(_ context.Context, v *View, from Status, n int64) error {
+func (q *WebhookQueue) announce(_ context.Context, v *View, from ferry.InvoiceStatus, n int64) error {
 	a := q.e.cfg.Announcers[v.Dialect]
 	if a == nil || v.Vendor == nil {
 		return nil

@@ -25,7 +25,7 @@ import (
 // invoices: to url, or to every endpoint if url is "".
 type testAnnouncer struct{ url string }
 
-func (a testAnnouncer) Announce(v *invoice.View, from invoice.Status) []invoice.Event {
+func (a testAnnouncer) Announce(v *invoice.View, from ferry.InvoiceStatus) []invoice.Event {
 	body, _ := json.Marshal(map[string]string{"id": v.ID, "from": string(from), "to": string(v.Status)})
 	return []invoice.Event{{Type: "invoice." + string(v.Status), URL: a.url, Body: body}}
 }

@@ -43,8 +43,8 @@ type CallbackStore interface {
 	Callback(queue string, ref []byte) (*store.Callback, error)
 	StartCallback(queue string, ref []byte, host string, due int64) error
 	DueCallbacks(queue string, upTo int64, afterHost []byte, limit int, want func(string) (int, []byte)) ([]store.QueuedCallback, []byte, error)
-	RecordAttempt(queue string, ref []byte, a store.Attempt, state store.CallbackState, nextDue int64) (*store.Callback, error)
-	EndCallback(queue string, ref []byte, state store.CallbackState) error
+	RecordAttempt(queue string, ref []byte, a store.Attempt, state ferry.DeliveryState, nextDue int64) (*store.Callback, error)
+	EndCallback(queue string, ref []byte, state ferry.DeliveryState) error
 	BlockTime(coin string, height int64) (time.Time, error)
 }
 
@@ -126,12 +126,12 @@ func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Reques
 	if err != nil {
 		return nil, err
 	}
-	if c.State != store.CallbackPending {
+	if c.State != ferry.DeliveryPending {
 		return nil, notify.ErrDropped
 	}
 	dep, err := q.cfg.Store.Deposit(q.id, ref.op)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), store.CallbackVanished); err != nil {
+		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), ferry.DeliveryVanished); err != nil {
 			return nil, err
 		}
 		q.cfg.Log.Warn().Str("outpoint", ref.op.String()).Msg("callback dropped: a reorg took its deposit away")
@@ -142,7 +142,7 @@ func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Reques
 	}
 	confs := ref.tip - dep.Height + 1
 	if confs > q.cfg.MaxConfirmations && c.Attempts > 0 {
-		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), store.CallbackGaveUp); err != nil {
+		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), ferry.DeliveryGaveUp); err != nil {
 			return nil, err
 		}
 		q.cfg.Log.Warn().Str("outpoint", ref.op.String()).Int64("attempts", c.Attempts).Int64("confirmations", confs).
@@ -191,15 +191,15 @@ func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Resul
 	// The store keeps the failure's class, which /api/check shows anyone;
 	// its full text (the merchant's address, its answer) goes to the log.
 	a := store.Attempt{Time: res.Time, Confirmations: confs, Status: res.Status, Error: res.Class, Duration: res.Duration}
-	state := store.CallbackPending
+	state := ferry.DeliveryPending
 	if res.Delivered() {
-		state = store.CallbackAcked
+		state = ferry.DeliveryAcked
 	}
 	c, err := q.cfg.Store.RecordAttempt(q.id, store.OutPointRef(ref.op), a, state, ref.tip+1)
 	if err != nil {
 		return fmt.Errorf("record callback %s: %w", ref.op, err)
 	}
-	if state == store.CallbackAcked && dep != nil {
+	if state == ferry.DeliveryAcked && dep != nil {
 		delay := time.Duration(-1)
 		if t, err := q.cfg.Store.BlockTime(q.id, dep.Height); err == nil {
 			delay = max(0, res.Time.Sub(t)) // a block stamped ahead of this clock counts as now

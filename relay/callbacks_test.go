@@ -124,7 +124,7 @@ func TestCallbackSentOnceAfterTheLimit(t *testing.T) {
 	if _, err := f.q.Build(context.Background(), items[0]); !errors.Is(err, notify.ErrDropped) {
 		t.Fatalf("a second attempt past the limit: %v", err)
 	}
-	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != store.CallbackGaveUp || c.Attempts != 1 {
+	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != ferry.DeliveryGaveUp || c.Attempts != 1 {
 		t.Errorf("callback %+v, want given up after its one attempt", c)
 	}
 }
@@ -148,7 +148,7 @@ func TestCallbackOfAVanishedDeposit(t *testing.T) {
 	if _, err := f.q.Build(context.Background(), items[0]); !errors.Is(err, notify.ErrDropped) {
 		t.Fatalf("the callback of a vanished deposit: %v", err)
 	}
-	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != store.CallbackVanished {
+	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != ferry.DeliveryVanished {
 		t.Errorf("state %v, want vanished", c.State)
 	}
 	if n, _ := f.db.QueuedCallbacks("ltc"); n != 0 {
@@ -157,7 +157,7 @@ func TestCallbackOfAVanishedDeposit(t *testing.T) {
 	if err := f.db.StartCallback("ltc", store.OutPointRef(f.op), "shop.example", 103); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != store.CallbackPending || c.Due != 103 {
+	if c, _ := f.db.Callback("ltc", store.OutPointRef(f.op)); c.State != ferry.DeliveryPending || c.Due != 103 {
 		t.Errorf("after the deposit came back: %+v", c)
 	}
 }

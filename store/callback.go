@@ -13,39 +13,6 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
-// CallbackState is where a deposit's callback stands.
-type CallbackState uint8
-
-// The states of a callback.
-const (
-	// CallbackPending: sent again at every new block until acknowledged.
-	CallbackPending CallbackState = iota + 1
-	// CallbackAcked: the merchant answered *ok*; never sent again.
-	CallbackAcked
-	// CallbackGaveUp: the deposit passed the confirmation limit without
-	// an *ok*, after at least one attempt.
-	CallbackGaveUp
-	// CallbackVanished: a reorg took the deposit away (its transaction was
-	// double-spent, or is waiting to be mined again). The callback starts
-	// again if the deposit comes back and its forward is accepted.
-	CallbackVanished
-)
-
-// String returns "pending", "acked", "gave_up" or "vanished".
-func (s CallbackState) String() string {
-	switch s {
-	case CallbackPending:
-		return "pending"
-	case CallbackAcked:
-		return "acked"
-	case CallbackGaveUp:
-		return "gave_up"
-	case CallbackVanished:
-		return "vanished"
-	}
-	return "none"
-}
-
 // Attempt is one callback request and its outcome.
 type Attempt struct {
 	Time time.Time
@@ -66,7 +33,7 @@ type Callback struct {
 	Queue string
 	// Ref names the notification within its queue (see OutPointRef).
 	Ref   []byte
-	State CallbackState
+	State ferry.DeliveryState
 	// Attempts counts the requests made; Last is the latest.
 	Attempts int64
 	Last     Attempt
@@ -103,7 +70,7 @@ func decodeAttempt(d *dec) Attempt {
 
 func decodeCallback(queue string, ref []byte, b []byte) (*Callback, error) {
 	d := newDec(b)
-	c := &Callback{Queue: queue, Ref: bytes.Clone(ref), State: CallbackState(d.u8()), Attempts: d.i64()}
+	c := &Callback{Queue: queue, Ref: bytes.Clone(ref), State: ferry.DeliveryState(d.u8()), Attempts: d.i64()}
 	c.Last = decodeAttempt(d)
 	if d.more() {
 		c.Due = d.i64()
@@ -169,7 +136,7 @@ func (db *DB) StartCallback(queue string, ref []byte, host string, due int64) er
 		c = &Callback{Queue: queue, Ref: bytes.Clone(ref)}
 	case err != nil:
 		return err
-	case c.State != CallbackVanished:
+	case c.State != ferry.DeliveryVanished:
 		return nil
 	}
 	b := new(leveldb.Batch)
@@ -185,7 +152,7 @@ func (db *DB) StartCallback(queue string, ref []byte, host string, due int64) er
 // queueCallback adds to b what makes c pending, due from due, to host. The
 // caller holds cbMu.
 func (db *DB) queueCallback(b *leveldb.Batch, c *Callback, host string, due int64) error {
-	c.State, c.Due, c.Host = CallbackPending, due, host
+	c.State, c.Due, c.Host = ferry.DeliveryPending, due, host
 	b.Put(key(tCallback, c.Queue, c.Ref), c.encode())
 	b.Put(queueKey(c.Queue, host, due, c.Ref), nil)
 	// The host joins the index with its first pending callback; the index
@@ -204,7 +171,7 @@ func (db *DB) Reschedule(queue string, ref []byte, due int64) error {
 	db.cbMu.Lock()
 	defer db.cbMu.Unlock()
 	c, err := db.Callback(queue, ref)
-	if err != nil || c.State != CallbackPending || c.Due == due {
+	if err != nil || c.State != ferry.DeliveryPending || c.Due == due {
 		return err
 	}
 	b := new(leveldb.Batch)
@@ -354,11 +321,11 @@ func (db *DB) QueuedCallbacks(queue string) (int, error) {
 }
 
 // RecordAttempt records one callback request, synced, and moves the
-// callback to state: CallbackPending keeps it in the queue, due again from
-// height nextDue; CallbackAcked retires it. An acked or ended callback
+// callback to state: ferry.DeliveryPending keeps it in the queue, due again from
+// height nextDue; ferry.DeliveryAcked retires it. An acked or ended callback
 // stays as it is: a late attempt is recorded but moves it no more. It
 // returns the updated state.
-func (db *DB) RecordAttempt(queue string, ref []byte, a Attempt, state CallbackState, nextDue int64) (*Callback, error) {
+func (db *DB) RecordAttempt(queue string, ref []byte, a Attempt, state ferry.DeliveryState, nextDue int64) (*Callback, error) {
 	db.cbMu.Lock()
 	defer db.cbMu.Unlock()
 	c, err := db.Callback(queue, ref)
@@ -371,10 +338,10 @@ func (db *DB) RecordAttempt(queue string, ref []byte, a Attempt, state CallbackS
 	b.Put(append(attemptPrefix(queue, ref), u64(uint64(c.Attempts))...), e.b)
 	c.Attempts++
 	c.Last = a
-	if c.State == CallbackPending {
+	if c.State == ferry.DeliveryPending {
 		b.Delete(queueKey(queue, c.Host, c.Due, ref))
 		c.State = state
-		if state == CallbackPending {
+		if state == ferry.DeliveryPending {
 			c.Due = nextDue
 			b.Put(queueKey(queue, c.Host, c.Due, ref), nil)
 		}
@@ -387,16 +354,16 @@ func (db *DB) RecordAttempt(queue string, ref []byte, a Attempt, state CallbackS
 }
 
 // EndCallback takes a pending callback out of the queue in state
-// (CallbackGaveUp or CallbackVanished). A callback no longer pending is
+// (ferry.DeliveryGaveUp or ferry.DeliveryVanished). A callback no longer pending is
 // left as it is.
-func (db *DB) EndCallback(queue string, ref []byte, state CallbackState) error {
+func (db *DB) EndCallback(queue string, ref []byte, state ferry.DeliveryState) error {
 	db.cbMu.Lock()
 	defer db.cbMu.Unlock()
 	c, err := db.Callback(queue, ref)
 	if err != nil {
 		return err
 	}
-	if c.State != CallbackPending {
+	if c.State != ferry.DeliveryPending {
 		return nil // acked meanwhile: that stands
 	}
 	b := new(leveldb.Batch)

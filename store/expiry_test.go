@@ -137,22 +137,22 @@ func TestCallbacks(t *testing.T) {
 	// A failed attempt at height 12 makes it due at 13.
 	t0 := time.Unix(1700000000, 0).UTC()
 	fail := store.Attempt{Time: t0, Confirmations: 3, Status: 500, Error: "HTTP 500", Duration: time.Millisecond}
-	c, err := db.RecordAttempt("ltc", store.OutPointRef(op), fail, store.CallbackPending, 13)
-	if err != nil || c.Attempts != 1 || c.State != store.CallbackPending || c.Due != 13 {
+	c, err := db.RecordAttempt("ltc", store.OutPointRef(op), fail, ferry.DeliveryPending, 13)
+	if err != nil || c.Attempts != 1 || c.State != ferry.DeliveryPending || c.Due != 13 {
 		t.Fatalf("after a failure: %+v, %v", c, err)
 	}
 	if got := due(12); len(got) != 1 || got[0] != other {
 		t.Fatalf("due at 12 after the attempt: %v", got)
 	}
 	ok := store.Attempt{Time: t0.Add(time.Minute), Confirmations: 4, Status: 200}
-	if c, err = db.RecordAttempt("ltc", store.OutPointRef(op), ok, store.CallbackAcked, 0); err != nil || c.State != store.CallbackAcked {
+	if c, err = db.RecordAttempt("ltc", store.OutPointRef(op), ok, ferry.DeliveryAcked, 0); err != nil || c.State != ferry.DeliveryAcked {
 		t.Fatalf("after *ok*: %+v, %v", c, err)
 	}
 	// Starting an acked callback again changes nothing.
 	if err := db.StartCallback("ltc", store.OutPointRef(op), "shop.example:443", 20); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", store.OutPointRef(op)); c.State != store.CallbackAcked || c.Attempts != 2 || c.Last.Confirmations != 4 {
+	if c, _ := db.Callback("ltc", store.OutPointRef(op)); c.State != ferry.DeliveryAcked || c.Attempts != 2 || c.Last.Confirmations != 4 {
 		t.Errorf("acked callback: %+v", c)
 	}
 	if got := due(100); len(got) != 1 || got[0] != other {
@@ -164,13 +164,13 @@ func TestCallbacks(t *testing.T) {
 	}
 
 	// A late attempt, and a give-up, leave an acked callback acked.
-	if c, err := db.RecordAttempt("ltc", store.OutPointRef(op), fail, store.CallbackPending, 30); err != nil || c.State != store.CallbackAcked || c.Attempts != 3 {
+	if c, err := db.RecordAttempt("ltc", store.OutPointRef(op), fail, ferry.DeliveryPending, 30); err != nil || c.State != ferry.DeliveryAcked || c.Attempts != 3 {
 		t.Errorf("late attempt on an acked callback: %+v, %v", c, err)
 	}
-	if err := db.EndCallback("ltc", store.OutPointRef(op), store.CallbackGaveUp); err != nil {
+	if err := db.EndCallback("ltc", store.OutPointRef(op), ferry.DeliveryGaveUp); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", store.OutPointRef(op)); c.State != store.CallbackAcked {
+	if c, _ := db.Callback("ltc", store.OutPointRef(op)); c.State != ferry.DeliveryAcked {
 		t.Errorf("giving up an acked callback made it %v", c.State)
 	}
 	if got := due(100); len(got) != 1 {
@@ -178,10 +178,10 @@ func TestCallbacks(t *testing.T) {
 	}
 
 	// The other deposit vanishes with a reorg, then comes back.
-	if err := db.EndCallback("ltc", store.OutPointRef(other), store.CallbackVanished); err != nil {
+	if err := db.EndCallback("ltc", store.OutPointRef(other), ferry.DeliveryVanished); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", store.OutPointRef(other)); c.State != store.CallbackVanished {
+	if c, _ := db.Callback("ltc", store.OutPointRef(other)); c.State != ferry.DeliveryVanished {
 		t.Errorf("state %v after vanishing", c.State)
 	}
 	if got := due(100); len(got) != 0 {
@@ -193,10 +193,10 @@ func TestCallbacks(t *testing.T) {
 	if got := due(40); len(got) != 1 || got[0] != other {
 		t.Errorf("due after the deposit came back: %v", got)
 	}
-	if err := db.EndCallback("ltc", store.OutPointRef(other), store.CallbackGaveUp); err != nil {
+	if err := db.EndCallback("ltc", store.OutPointRef(other), ferry.DeliveryGaveUp); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.Callback("ltc", store.OutPointRef(other)); c.State != store.CallbackGaveUp {
+	if c, _ := db.Callback("ltc", store.OutPointRef(other)); c.State != ferry.DeliveryGaveUp {
 		t.Errorf("state %v after giving up", c.State)
 	}
 	if n, _ := db.QueuedCallbacks("ltc"); n != 0 {
@@ -295,7 +295,7 @@ func TestQueueRefs(t *testing.T) {
 		}
 	}
 	fail := store.Attempt{Time: time.Unix(1, 0).UTC(), Status: 500, Error: "HTTP 500"}
-	if _, err := db.RecordAttempt("hooks", long, fail, store.CallbackPending, 2000); err != nil {
+	if _, err := db.RecordAttempt("hooks", long, fail, ferry.DeliveryPending, 2000); err != nil {
 		t.Fatal(err)
 	}
 	if as, _ := db.Attempts("hooks", short); len(as) != 0 {
@@ -317,7 +317,7 @@ func TestQueueRefs(t *testing.T) {
 	if due, _, _ := db.DueCallbacks("hooks", 2000, nil, 10, all); len(due) != 1 || string(due[0].Ref) != "inv-10" {
 		t.Errorf("due at 2000: %v", due)
 	}
-	if c, _ := db.Callback("hooks", short); c.Due != 1<<62 || c.State != store.CallbackPending {
+	if c, _ := db.Callback("hooks", short); c.Due != 1<<62 || c.State != ferry.DeliveryPending {
 		t.Errorf("rescheduled: %+v", c)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
@@ -59,9 +60,9 @@ type Invoice struct {
 	// Status is the last status the engine recorded, and StatusChanged
 	// when; Told is the last status the vendor was told of (its
 	// notifications were queued before it was recorded).
-	Status        string
+	Status        ferry.InvoiceStatus
 	StatusChanged time.Time
-	Told          string
+	Told          ferry.InvoiceStatus
 	// WebhookURL receives the invoice's own webhooks (a Fluxcord
 	// payment's webhookUrl); Description is the vendor's text.
 	WebhookURL  string
@@ -120,9 +121,9 @@ func (inv *Invoice) encode() []byte {
 		e.time(c.QuoteExpires)
 	}
 	e.bool(inv.Cancelled)
-	e.str(inv.Status)
+	e.str(string(inv.Status))
 	e.time(inv.StatusChanged)
-	e.str(inv.Told)
+	e.str(string(inv.Told))
 	e.str(inv.Dialect)
 	e.str(inv.WebhookURL)
 	e.str(inv.Description)
@@ -162,9 +163,9 @@ func decodeInvoice(id string, b []byte) (*Invoice, error) {
 			Quoted: d.time(), QuoteExpires: d.time()})
 	}
 	inv.Cancelled = d.bool()
-	inv.Status = d.str()
+	inv.Status = ferry.InvoiceStatus(d.str())
 	inv.StatusChanged = d.time()
-	inv.Told = d.str()
+	inv.Told = ferry.InvoiceStatus(d.str())
 	if d.more() {
 		inv.Dialect, inv.WebhookURL, inv.Description, inv.Changes = d.str(), d.str(), d.str(), d.i64()
 	}
@@ -289,7 +290,7 @@ func (db *DB) PutInvoice(inv *Invoice, ids IDs, maxOpen int) error {
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
 	}
-	if db.openOf != nil && unpaid(inv.Status) {
+	if db.openOf != nil && inv.Status.Unpaid() {
 		db.openOf[inv.Vendor]++
 	}
 	return nil
@@ -354,7 +355,7 @@ func (db *DB) invoiceNumber(b *leveldb.Batch, inv *Invoice, prefix string) error
 func (db *DB) UpdateInvoice(inv *Invoice) error {
 	db.invMu.Lock()
 	defer db.invMu.Unlock()
-	was := ""
+	var was ferry.InvoiceStatus
 	if db.openOf != nil {
 		old, err := db.Invoice(inv.ID)
 		if err != nil {
@@ -365,23 +366,12 @@ func (db *DB) UpdateInvoice(inv *Invoice) error {
 	if err := db.ldb.Put(invoiceKey(inv.ID), inv.encode(), syncWrite); err != nil {
 		return fmt.Errorf("update invoice %s: %w", inv.ID, err)
 	}
-	if db.openOf != nil && unpaid(was) != unpaid(inv.Status) {
+	if db.openOf != nil && was.Unpaid() != inv.Status.Unpaid() {
 		if _, err := db.get(invoiceOpenKey(inv.ID)); err == nil {
-			db.count(inv.Vendor, unpaid(inv.Status))
+			db.count(inv.Vendor, inv.Status.Unpaid())
 		}
 	}
 	return nil
-}
-
-// unpaid reports whether an invoice of status is one nobody paid anything
-// to (pending, cancelled, expired; "" in records written before statuses
-// were): what OpenInvoicesOf counts.
-func unpaid(status string) bool {
-	switch status {
-	case "", "pending", "cancelled", "expired":
-		return true
-	}
-	return false
 }
 
 // count moves vendor's count of unpaid open invoices by one, up or down.
@@ -416,7 +406,7 @@ func (db *DB) CloseInvoice(id string) error {
 	if err := db.ldb.Delete(invoiceOpenKey(id), syncWrite); err != nil {
 		return fmt.Errorf("close invoice %s: %w", id, err)
 	}
-	if inv != nil && unpaid(inv.Status) {
+	if inv != nil && inv.Status.Unpaid() {
 		db.count(inv.Vendor, false)
 	}
 	return nil
@@ -457,7 +447,7 @@ func (db *DB) countOpen() error {
 		if err != nil {
 			return fmt.Errorf("count open invoices: %s: %w", id, err)
 		}
-		if unpaid(inv.Status) {
+		if inv.Status.Unpaid() {
 			counts[inv.Vendor]++
 		}
 	}

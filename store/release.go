@@ -13,47 +13,13 @@ import (
 // they come: held, accepted, refunded. doc.go lays it out.
 const tRelease = 'y'
 
-// Action is what is decided about a deposit to an invoice that holds the
-// payments it does not take.
-type Action uint8
-
-// The actions of a Release.
-const (
-	// ActionHold: kept at its input address, waiting for a decision (or
-	// for the hold to expire).
-	ActionHold Action = iota + 1
-	// ActionAccept: forwarded as a payment of its invoice, less the fee.
-	ActionAccept
-	// ActionRefund: sent to Dest, less the refund's service fee and the
-	// network fee.
-	ActionRefund
-	// ActionLapse: forwarded because nobody decided before the hold
-	// expired.
-	ActionLapse
-)
-
-// String returns "hold", "accept", "refund" or "lapse".
-func (a Action) String() string {
-	switch a {
-	case ActionHold:
-		return "hold"
-	case ActionAccept:
-		return "accept"
-	case ActionRefund:
-		return "refund"
-	case ActionLapse:
-		return "lapse"
-	}
-	return "none"
-}
-
 // Release is the decision about one deposit to an invoice that holds the
 // payments it does not take.
 type Release struct {
 	Coin     string
 	OutPoint ferry.OutPoint
 	Invoice  string
-	Action   Action
+	Decision ferry.Decision
 	// Since is when the deposit was first held; At when the decision was
 	// made.
 	Since, At time.Time
@@ -65,7 +31,7 @@ type Release struct {
 func (r *Release) encode() []byte {
 	e := newEnc(96 + len(r.Dest) + len(r.DestScript))
 	e.str(r.Invoice)
-	e.u8(uint8(r.Action))
+	e.u8(uint8(r.Decision))
 	e.time(r.Since)
 	e.time(r.At)
 	e.str(r.Dest)
@@ -75,7 +41,7 @@ func (r *Release) encode() []byte {
 
 func decodeRelease(coin string, op ferry.OutPoint, b []byte) (*Release, error) {
 	d := newDec(b)
-	r := &Release{Coin: coin, OutPoint: op, Invoice: d.str(), Action: Action(d.u8()), Since: d.time(), At: d.time(), Dest: d.str()}
+	r := &Release{Coin: coin, OutPoint: op, Invoice: d.str(), Decision: ferry.Decision(d.u8()), Since: d.time(), At: d.time(), Dest: d.str()}
 	r.DestScript = d.bytes()
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("release %s: %w", coin, err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -142,7 +143,7 @@ func TestMessages(t *testing.T) {
 	if err != nil || string(got.Body) != `{"id":"7"}` || got.ID != m.ID || got.Type != m.Type || !got.Created.Equal(t0) || got.ContentType != "" {
 		t.Fatalf("message: %+v, %v", got, err)
 	}
-	if c, err := db.Callback("wh", m.Ref); err != nil || c.State != store.CallbackPending || c.Due != 100 || c.Host != "shop.example" {
+	if c, err := db.Callback("wh", m.Ref); err != nil || c.State != ferry.DeliveryPending || c.Due != 100 || c.Host != "shop.example" {
 		t.Fatalf("its delivery: %+v, %v", c, err)
 	}
 	second := &store.Message{Queue: "wh", Ref: []byte("p/7/0000000002.00"), ID: "evt_7_2_0", Invoice: "7", Created: t0,
