@@ -117,8 +117,10 @@ type Forward struct {
 	Donation    bool
 	Refund      bool
 	Destination string
-	// State is where the transaction stands, as its reader saw it.
+	// State is where the transaction stands, as its reader saw it, and
+	// Error why its last broadcast failed while no node has taken it.
 	State ForwardState
+	Error string
 }
 
 // ForwardState is where a forward stands: signed, taken by a node,

@@ -242,7 +242,7 @@ func crName(field string) string { return strings.ReplaceAll(field, "_", " ") }
 var crNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // amount reads a positive amount of the call's coin from field.
-func (c *crCall) amount(field string) (int64, error) {
+func (c *crCall) amount(field string) (ferry.Amount, error) {
 	if err := c.required(field); err != nil {
 		return 0, err
 	}
@@ -257,7 +257,7 @@ func (c *crCall) amount(field string) (int64, error) {
 	if sat <= 0 {
 		return 0, crInvalidf("The %s must be greater than 0.", crName(field))
 	}
-	return int64(sat), nil
+	return sat, nil
 }
 
 // crForm reads a call's fields: a form (urlencoded or multipart), or a
@@ -428,15 +428,16 @@ type crTxSend struct {
 // the service fee (processing_fees) that came out of the deposit
 // (total_amount).
 func crTransaction(v *store.Vendor, t invoice.Transaction) any {
-	r := crTxReceive{ID: t.ID, TxID: t.TxID, Type: "receive", MerchantID: v.ID, CoinShortName: strings.ToUpper(t.Coin),
-		WalletID: crWallet(v, t.Coin), WalletName: v.Name, Address: t.To, Amount: ferry.Amount(t.Amount).Short(),
+	coin := string(t.Deposit.Coin)
+	r := crTxReceive{ID: t.ID(), TxID: t.TxID().String(), Type: "receive", MerchantID: v.ID, CoinShortName: t.Deposit.Coin.Ticker(),
+		WalletID: crWallet(v, coin), WalletName: v.Name, Address: t.To, Amount: t.Amount().Short(),
 		Confirmations: t.Confirmations, Date: crDate(t.Time)}
 	if t.Kind == invoice.KindDeposit {
 		return r
 	}
 	r.Type = "send"
-	return crTxSend{crTxReceive: r, TransactionFees: ferry.Amount(t.NetworkFee).String(), ProcessingFees: ferry.Amount(t.ServiceFee).String(),
-		TotalAmount: ferry.Amount(t.Total).Short()}
+	return crTxSend{crTxReceive: r, TransactionFees: t.NetworkFee().String(), ProcessingFees: t.ServiceFee().String(),
+		TotalAmount: t.Total().Short()}
 }
 
 // crWallet is a vendor's wallet id in a coin: its id and the ticker.

@@ -310,10 +310,10 @@ func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*cr
 		return nil, err
 	}
 	for _, t := range ts {
-		if t.Kind != invoice.KindDeposit || t.Status == relay.StatusDonation || t.Status == relay.StatusVanished {
+		if t.Kind != invoice.KindDeposit || t.Deposit.State == ferry.DepositDonated || t.Deposit.State == ferry.DepositVanished {
 			continue
 		}
-		d.PaymentHistory = append(d.PaymentHistory, crPayment{TxID: t.TxID, Amount: json.Number(ferry.Amount(t.Amount).Short()),
+		d.PaymentHistory = append(d.PaymentHistory, crPayment{TxID: t.TxID().String(), Amount: json.Number(t.Amount().Short()),
 			Date: crDate(t.Time), Confirmation: t.Confirmations})
 	}
 	return d, nil

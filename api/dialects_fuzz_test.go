@@ -130,7 +130,7 @@ func FuzzOpenAPIQuery(f *testing.F) {
 		}
 		start := out.(map[string]any)
 		v, err := m.inv.Find(t.Context(), m.creds.Vendor.ID, "openapi", start["payment_id"].(string))
-		if err != nil || v.Dialect != "openapi" || start["amount"] != formatAmount(v.Coins[0].Due) {
+		if err != nil || v.Dialect != "openapi" || start["amount"] != formatAmount(int64(v.Coins[0].Due)) {
 			t.Fatalf("started %v: %+v, %v", start, v, err)
 		}
 	})

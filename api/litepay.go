@@ -192,24 +192,24 @@ type laterCheckReply struct {
 // later sums a report up as LitePay's later clients read it. Deposits a
 // reorg took away are not counted.
 func later(r *relay.Report) laterCheckReply {
-	out := laterCheckReply{Status: "success", Address: r.InputAddress, TxIDs: []string{}}
-	var sum int64
-	seen := map[string]bool{}
+	out := laterCheckReply{Status: "success", Address: r.Address.Address, TxIDs: []string{}}
+	var sum ferry.Amount
+	seen := map[ferry.Hash]bool{}
 	first := true
 	for _, d := range r.Deposits {
-		if d.Status == relay.StatusVanished {
+		if d.State == ferry.DepositVanished {
 			continue
 		}
 		sum += d.Value
 		if first || d.Confirmations < out.Confirmations {
 			out.Confirmations, first = d.Confirmations, false
 		}
-		if !seen[d.TxID] {
-			seen[d.TxID] = true
-			out.TxIDs = append(out.TxIDs, d.TxID)
+		if !seen[d.OutPoint.Hash] {
+			seen[d.OutPoint.Hash] = true
+			out.TxIDs = append(out.TxIDs, d.OutPoint.Hash.String())
 		}
 	}
-	out.Amount = ferry.Amount(sum).Short()
+	out.Amount = sum.Short()
 	return out
 }
 
@@ -226,7 +226,7 @@ func (s *Server) check(w http.ResponseWriter, req *http.Request, _ httprouter.Pa
 	case isLater:
 		writeJSON(w, http.StatusOK, later(report))
 	default:
-		writeJSON(w, http.StatusOK, report)
+		writeJSON(w, http.StatusOK, checkReplyOf(report))
 	}
 }
 

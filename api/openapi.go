@@ -194,7 +194,7 @@ func (c *oaCall) coin() (string, error) {
 
 // amount reads a positive amount of coin from parameter name: a decimal
 // string with at most 8 decimals.
-func (c *oaCall) amount(name string) (int64, error) {
+func (c *oaCall) amount(name string) (ferry.Amount, error) {
 	raw, err := c.required(name)
 	if err != nil {
 		return 0, err
@@ -203,11 +203,11 @@ func (c *oaCall) amount(name string) (int64, error) {
 	if err != nil || sat <= 0 {
 		return 0, invalidf("%s must be a positive amount with at most 8 decimals, not %.30q", name, raw)
 	}
-	return int64(sat), nil
+	return sat, nil
 }
 
 // oaAmount writes an amount of coin as the Open API does: 8 decimals.
-func oaAmount(sat int64) string { return ferry.Amount(sat).String() }
+func oaAmount(sat ferry.Amount) string { return sat.String() }
 
 // oaDate writes a time as the Open API does, in UTC.
 func oaDate(t time.Time) string { return t.UTC().Format(time.DateTime) }
@@ -286,7 +286,7 @@ const oaWait = "5 seconds"
 // amount exchanged and nothing more (the network fee of the forward comes
 // out of the vendor's side); fast_transaction_fee is the fee rate ferry's
 // own forwards pay now, per byte, as a hint to the payer's wallet.
-func (c *oaCall) rate(coin string, invoiceAmount, invoiceCurrency string, due int64, rate, id string) oaRate {
+func (c *oaCall) rate(coin string, invoiceAmount, invoiceCurrency string, due ferry.Amount, rate, id string) oaRate {
 	if rate == "" {
 		rate = "1" // an amount in the coin
 	}
@@ -294,7 +294,7 @@ func (c *oaCall) rate(coin string, invoiceAmount, invoiceCurrency string, due in
 		AmountExchange: oaAmount(due), NetworkProcessingFee: oaAmount(0), Amount: oaAmount(due),
 		FastTransactionFeeCurrency: strings.ToUpper(coin) + "/Byte", WaitTime: oaWait, PaymentID: id}
 	if fr, err := c.s.engine.FeeRate(c.req.Context(), coin); err == nil {
-		r.FastTransactionFee = oaAmount((fr + 999) / 1000)
+		r.FastTransactionFee = oaAmount(ferry.Amount((fr + 999) / 1000))
 	}
 	return r
 }

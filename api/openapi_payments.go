@@ -143,14 +143,14 @@ var (
 
 // zeroConf reports whether v is confirmed as soon as its amount is seen:
 // asked so, and small enough.
-func zeroConf(v *invoice.View, bounds map[string]int64) bool {
+func zeroConf(v *invoice.View, bounds map[string]ferry.Amount) bool {
 	c := v.Coins[0]
 	return v.Fields[oaFieldZeroConf] == "true" && c.Due <= bounds[c.Coin]
 }
 
 // oaStateOf is where a payment of status s stands; v decides whether an
 // amount seen unconfirmed is confirmed.
-func oaStateOf(v *invoice.View, s ferry.InvoiceStatus, bounds map[string]int64) oaState {
+func oaStateOf(v *invoice.View, s ferry.InvoiceStatus, bounds map[string]ferry.Amount) oaState {
 	switch s {
 	case ferry.InvoicePaid, ferry.InvoiceOverpaid:
 		return oaConfirmed
@@ -215,8 +215,8 @@ func oaCheckPayment(c *oaCall) (any, error) {
 
 // received is what a payment received and was not sent back: every
 // payment seen, those it holds included.
-func received(c invoice.CoinView) int64 {
-	var sum int64
+func received(c invoice.CoinView) ferry.Amount {
+	var sum ferry.Amount
 	for _, p := range c.Payments {
 		if !p.Refunded {
 			sum += p.Value
@@ -353,15 +353,15 @@ func (s *Server) oaTransaction(c *oaCall, v *invoice.View) (oaTransaction, error
 	if err != nil {
 		return t, err
 	}
-	var refunded int64
+	var refunded ferry.Amount
 	refund := ""
 	for _, m := range ts {
 		if m.Kind == invoice.KindRefund {
-			refunded += m.Amount
-			refund = m.Status
+			refunded += m.Amount()
+			refund = m.Status()
 		}
-		t.Transactions = append(t.Transactions, oaMoney{Type: m.Kind, TxID: m.TxID, Address: m.To, Amount: oaAmount(m.Amount),
-			NetworkFee: oaAmount(m.NetworkFee), ServiceFee: oaAmount(m.ServiceFee), Confirmations: m.Confirmations, Status: m.Status,
+		t.Transactions = append(t.Transactions, oaMoney{Type: m.Kind, TxID: m.TxID().String(), Address: m.To, Amount: oaAmount(m.Amount()),
+			NetworkFee: oaAmount(m.NetworkFee()), ServiceFee: oaAmount(m.ServiceFee()), Confirmations: m.Confirmations, Status: m.Status(),
 			Time: oaTime(m.Time)})
 	}
 	if refund != "" {
@@ -388,7 +388,7 @@ func oaTime(t time.Time) string {
 // {"event","payment_id","pos_id","status","amount","currency","timestamp"}.
 type OpenAPIEvents struct {
 	// ZeroConf is Config.ZeroConf.
-	ZeroConf map[string]int64
+	ZeroConf map[string]ferry.Amount
 	Clock    clock.Clock
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/api/browsertest"
 	"github.com/ferry-relay/ferry/chain"
@@ -172,7 +173,7 @@ func TestPageAsksAtLeastTheMinimum(t *testing.T) {
 	// $10 at $80: 0.125 LTC; 0.12 of it paid leaves 0.005, under the
 	// minimum of 0.01.
 	for _, tt := range []struct {
-		paid int64
+		paid ferry.Amount
 		want string
 	}{
 		{0, "?amount=0.125"},
@@ -190,7 +191,7 @@ func TestPageAsksAtLeastTheMinimum(t *testing.T) {
 				t.Fatal(err)
 			}
 			node := env.Node.(*relaytest.Node)
-			node.Mine(t, chain.Output{Value: tt.paid, Script: d.Script})
+			node.Mine(t, chain.Output{Value: int64(tt.paid), Script: d.Script})
 			relaytest.WaitFor(t, "the payment", func() bool {
 				v, err := inv.Get(ctx, v.ID)
 				return err == nil && v.Coins[0].Confirmed == tt.paid

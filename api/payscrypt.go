@@ -159,7 +159,7 @@ func (s *Server) createOrder(ctx context.Context, key, base string, r *payscrypt
 	if errors.Is(err, invoice.ErrExists) {
 		// The same merchant order again: that order, if it is the same.
 		want, _ := ferry.ParseAmount(r.GetTargetValue())
-		if v.Currency != asset || v.Coins[0].Due != int64(want) {
+		if v.Currency != asset || v.Coins[0].Due != want {
 			return nil, status.Errorf(codes.AlreadyExists, "merchant_order_id %.40q names order %s, of %s %s", r.GetMerchantOrderId(), v.ID, v.Amount, v.Currency)
 		}
 	} else if err != nil {
@@ -205,8 +205,8 @@ func (s *Server) publicOrder(ctx context.Context, base string, r *payscryptpb.Ge
 	if r.GetWithPayments() {
 		p.Payments = []*payscryptpb.Payment{}
 		for _, pay := range v.Coins[0].Payments {
-			p.Payments = append(p.Payments, &payscryptpb.Payment{TxHash: pay.TxID, Vout: pay.Vout,
-				Value: ferry.Amount(pay.Value).Short(), Confirmations: pay.Confirmations})
+			p.Payments = append(p.Payments, &payscryptpb.Payment{TxHash: pay.OutPoint.Hash.String(), Vout: pay.OutPoint.Index,
+				Value: pay.Value.Short(), Confirmations: pay.Confirmations})
 		}
 	}
 	return p, nil

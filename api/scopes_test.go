@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/api"
 	"github.com/ferry-relay/ferry/api/payscryptpb"
 	"github.com/ferry-relay/ferry/chain"
@@ -68,7 +69,7 @@ func newPayingEnv(t *testing.T) *payingEnv {
 
 // payHeld mines a block paying sat to an invoice's address, and waits
 // until the invoice holds it.
-func (m *payingEnv) payHeld(t *testing.T, id string, sat int64) {
+func (m *payingEnv) payHeld(t *testing.T, id string, sat ferry.Amount) {
 	t.Helper()
 	v, err := m.view(t.Context(), id)
 	if err != nil {
@@ -79,7 +80,7 @@ func (m *payingEnv) payHeld(t *testing.T, id string, sat int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.node.Mine(t, chain.Output{Value: sat, Script: d.Script})
+	m.node.Mine(t, chain.Output{Value: int64(sat), Script: d.Script})
 	relaytest.WaitFor(t, "the payment held", func() bool {
 		v, err := m.view(t.Context(), id)
 		return err == nil && v.Coins[0].Held == sat

@@ -32,9 +32,9 @@ type Engine interface {
 	Mint(ctx context.Context, req relay.MintRequest) (*store.Address, error)
 	Report(ctx context.Context, coin, address string) (*relay.Report, error)
 	Health(ctx context.Context) relay.Health
-	FeePercent() relay.Fraction
+	FeePercent() ferry.Fraction
 	Coins() []string
-	MinDeposit(coin string) int64
+	MinDeposit(coin string) ferry.Amount
 	FeeRate(ctx context.Context, coin string) (int64, error)
 }
 
@@ -51,8 +51,8 @@ type Invoices interface {
 	VendorByAPIKey(ctx context.Context, key string) (*invoice.Principal, error)
 	Cancel(ctx context.Context, id string) (*invoice.View, error)
 	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
-	Accept(ctx context.Context, id string, amount int64) (*invoice.View, error)
-	Refund(ctx context.Context, id, coin, address string, amount int64) (*invoice.View, error)
+	Accept(ctx context.Context, id string, amount ferry.Amount) (*invoice.View, error)
+	Refund(ctx context.Context, id, coin, address string, amount ferry.Amount) (*invoice.View, error)
 	Quote(ctx context.Context, amount, currency, coin string) (*invoice.Quote, error)
 	NewAddress(ctx context.Context, vendor *store.Vendor, coin, label string) (*store.Address, error)
 	Transactions(ctx context.Context, vendor, coin, address string) ([]invoice.Transaction, error)
@@ -101,7 +101,7 @@ type Config struct {
 	// ZeroConf is, by coin, the largest payment (satoshis) the Open API
 	// confirms while it is in the mempool, when asked to
 	// (accept_zero_confirmations).
-	ZeroConf map[string]int64
+	ZeroConf map[string]ferry.Amount
 	Clock    clock.Clock
 	Log      zerolog.Logger
 }
@@ -113,7 +113,7 @@ type Config struct {
 // system clock.
 func DefaultConfig() Config {
 	return Config{RateLimit: 100, PageRateLimit: 300, SessionExpiry: time.Hour, Confirmations: 1, Network: "mainnet", InvoiceExpiry: 720 * time.Hour,
-		ZeroConf: map[string]int64{"ltc": 50_000_000, "btc": 50_000}, Clock: clock.System{}, Log: zerolog.Nop()}
+		ZeroConf: map[string]ferry.Amount{"ltc": 50_000_000, "btc": 50_000}, Clock: clock.System{}, Log: zerolog.Nop()}
 }
 
 // Server serves the API over an engine. Create it with New.

@@ -297,7 +297,7 @@ func (e *Engine) quote(ctx context.Context, amount, currency string, coins []str
 	}
 	if tk := strings.ToLower(currency); chain.CoinName(tk) != "" {
 		sat, _ := ferry.ParseAmount(amount)
-		return amount, currency, []store.InvoiceCoin{{Coin: tk, Due: int64(sat), Quoted: now}}, nil
+		return amount, currency, []store.InvoiceCoin{{Coin: tk, Due: sat, Quoted: now}}, nil
 	}
 	value, _ := rates.ParseFiatAmount(amount, currency)
 	fiat := currency

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/mail"
@@ -38,7 +39,7 @@ type Relay interface {
 	Report(ctx context.Context, coin, address string) (*relay.Report, error)
 	Coins() []string
 	Height(coin string) int64
-	MinDeposit(coin string) int64
+	MinDeposit(coin string) ferry.Amount
 	Nudge(coin string)
 	CheckHost(ctx context.Context, host string) error
 }
@@ -92,7 +93,7 @@ type Config struct {
 	Expiry        time.Duration
 	// Tolerance is how far from the amount a payment may be and still
 	// count as exact (0.005: half a percent either way).
-	Tolerance relay.Fraction
+	Tolerance ferry.Fraction
 	// ForwardConfirmations is the number of confirmations that make a
 	// payment count: the relay's own.
 	ForwardConfirmations int64
@@ -129,7 +130,7 @@ const DefaultMaxOpen = 20_000
 // look at open invoices every 10 seconds, at most DefaultMaxOpen open
 // invoices a vendor.
 func DefaultConfig() Config {
-	tol, _ := relay.ParseFraction("0.005")
+	tol, _ := ferry.ParseFraction("0.005")
 	return Config{
 		QuoteValidity:        15 * time.Minute,
 		Expiry:               720 * time.Hour,

@@ -36,7 +36,7 @@ var _ relay.Releaser = (*Engine)(nil)
 // Release implements relay.Releaser: a deposit to an invoice that holds is
 // forwarded if it pays it, refunded or forwarded as the vendor decided,
 // forwarded once its hold expired, and held otherwise.
-func (e *Engine) Release(ctx context.Context, coin string, d *store.Deposit) (relay.Release, error) {
+func (e *Engine) Release(ctx context.Context, coin string, d *ferry.Deposit) (relay.Release, error) {
 	inv, err := e.cfg.Store.InvoiceOfAddress(coin, d.AddrIndex)
 	if errors.Is(err, store.ErrNotFound) {
 		return relay.Release{}, nil // not an invoice's address
@@ -73,7 +73,7 @@ func (e *Engine) Release(ctx context.Context, coin string, d *store.Deposit) (re
 		if err := e.cfg.Store.PutReleases(nil, r); err != nil {
 			return relay.Release{}, err
 		}
-		e.log.Info().Str("invoice", inv.ID).Str("outpoint", d.OutPoint.String()).Int64("value", d.Value).Msg("payment held")
+		e.log.Info().Str("invoice", inv.ID).Str("outpoint", d.OutPoint.String()).Int64("value", int64(d.Value)).Msg("payment held")
 		e.Wake() // its status, and its dialect's word of it
 	}
 	if now.Sub(r.Since) >= e.cfg.HoldExpiry {
@@ -112,7 +112,7 @@ func (v *View) pays(coin, id string) bool {
 // payingSet returns the ids of the payments that pay a coin's side of an
 // invoice, and their sum; nil if they do not reach the amount (less the
 // tolerance), or the invoice was cancelled.
-func payingSet(c CoinView, tolerance int64, cancelled bool) ([]string, int64) {
+func payingSet(c CoinView, tolerance ferry.Amount, cancelled bool) ([]string, ferry.Amount) {
 	if cancelled {
 		return nil, 0
 	}
@@ -121,16 +121,16 @@ func payingSet(c CoinView, tolerance int64, cancelled bool) ([]string, int64) {
 		if a.Height != b.Height {
 			return int(a.Height - b.Height)
 		}
-		return strings.Compare(a.DepositID, b.DepositID)
+		return strings.Compare(a.ID(), b.ID())
 	})
-	var sum int64
+	var sum ferry.Amount
 	var paying []string
 	for _, p := range ps {
 		if !p.Counts || p.Late {
 			continue
 		}
 		sum += p.Value
-		paying = append(paying, p.DepositID)
+		paying = append(paying, p.ID())
 		if sum >= c.Due-tolerance {
 			return paying, sum
 		}
@@ -141,11 +141,7 @@ func payingSet(c CoinView, tolerance int64, cancelled bool) ([]string, int64) {
 // decision reads what was decided about a payment to an invoice that
 // holds: a refund decided makes it Refunded, before it is sent.
 func (e *Engine) decision(p *Payment) error {
-	op, err := p.OutPoint()
-	if err != nil {
-		return err
-	}
-	r, err := e.cfg.Store.Release(p.Coin, op)
+	r, err := e.cfg.Store.Release(string(p.Coin), p.OutPoint)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -169,7 +165,7 @@ func (e *Engine) markHeld(v *View) error {
 			if p.Refunded {
 				c.Refunded += p.Value
 			}
-			if !p.Counts || p.Forwarded || p.Refunded || v.pays(c.Coin, p.DepositID) {
+			if !p.Counts || p.Forwarded || p.Refunded || v.pays(c.Coin, p.ID()) {
 				continue
 			}
 			if p.decision == 0 || p.decision == ferry.DecisionHold {
@@ -201,12 +197,6 @@ func (e *Engine) markExpired(v *View) error {
 	return e.cfg.Store.UpdateInvoice(v.Invoice)
 }
 
-// OutPoint is the payment's deposit.
-func (p Payment) OutPoint() (ferry.OutPoint, error) {
-	h, err := ferry.ParseHash(p.TxID)
-	return ferry.OutPoint{Hash: h, Index: p.Vout}, err
-}
-
 // held returns the payments of v held in coin ("" for every coin).
 func (v *View) held(coin string) []Payment {
 	var out []Payment
@@ -227,7 +217,7 @@ func (v *View) held(coin string) []Payment {
 // payment of the invoice, which is then paid. amount (satoshis) must be
 // their sum, as the vendor read it: a payment that arrived meanwhile is not
 // accepted unseen. It is a conflict for an invoice that holds nothing.
-func (e *Engine) Accept(ctx context.Context, id string, amount int64) (*View, error) {
+func (e *Engine) Accept(ctx context.Context, id string, amount ferry.Amount) (*View, error) {
 	return e.decide(ctx, id, "", amount, nil)
 }
 
@@ -236,7 +226,7 @@ func (e *Engine) Accept(ctx context.Context, id string, amount int64) (*View, er
 // invoice is then refunded.
 // amount (satoshis) must be their sum. An address of another coin or
 // network is refused.
-func (e *Engine) Refund(ctx context.Context, id, coin, address string, amount int64) (*View, error) {
+func (e *Engine) Refund(ctx context.Context, id, coin, address string, amount ferry.Amount) (*View, error) {
 	c, err := chain.CoinByID(coin, e.cfg.Network)
 	if err != nil {
 		return nil, &ferry.Error{Kind: ferry.KindUnsupported, Message: fmt.Sprintf("coin %.20q: ferry relays ltc and btc", coin)}
@@ -250,7 +240,7 @@ func (e *Engine) Refund(ctx context.Context, id, coin, address string, amount in
 
 // decide records the vendor's decision about what an invoice holds: all of
 // it (in coin, for a refund), with the invoice's new state, in one batch.
-func (e *Engine) decide(ctx context.Context, id, coin string, amount int64, refund *chain.Destination) (*View, error) {
+func (e *Engine) decide(ctx context.Context, id, coin string, amount ferry.Amount, refund *chain.Destination) (*View, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	v, err := e.Get(ctx, id)
@@ -264,12 +254,12 @@ func (e *Engine) decide(ctx context.Context, id, coin string, amount int64, refu
 	if len(held) == 0 {
 		return nil, &ferry.Error{Kind: ferry.KindConflict, Message: "invoice " + clip(id) + " holds no payment"}
 	}
-	var sum int64
+	var sum ferry.Amount
 	for _, p := range held {
 		sum += p.Value
 	}
 	if amount != sum {
-		return nil, invalid(fmt.Sprintf("the amount must be %s, what the invoice holds, not %s", ferry.Amount(sum).Short(), ferry.Amount(amount).Short()))
+		return nil, invalid(fmt.Sprintf("the amount must be %s, what the invoice holds, not %s", sum.Short(), amount.Short()))
 	}
 	// The status what it holds gave the invoice is recorded and announced
 	// first, if the engine's own pass has not yet: the vendor hears of it
@@ -281,19 +271,15 @@ func (e *Engine) decide(ctx context.Context, id, coin string, amount int64, refu
 	var rs []*store.Release
 	coins := map[string]bool{}
 	for _, p := range held {
-		op, err := p.OutPoint()
-		if err != nil {
-			return nil, err
-		}
-		r := &store.Release{Coin: p.Coin, OutPoint: op, Invoice: id, Decision: ferry.DecisionAccept, Since: now, At: now}
-		if old, err := e.cfg.Store.Release(p.Coin, op); err == nil {
+		r := &store.Release{Coin: string(p.Coin), OutPoint: p.OutPoint, Invoice: id, Decision: ferry.DecisionAccept, Since: now, At: now}
+		if old, err := e.cfg.Store.Release(string(p.Coin), p.OutPoint); err == nil {
 			r.Since = old.Since
 		}
 		if refund != nil {
 			r.Decision, r.Dest, r.DestScript = ferry.DecisionRefund, refund.Address, refund.Script
 		}
 		rs = append(rs, r)
-		coins[p.Coin] = true
+		coins[string(p.Coin)] = true
 	}
 	if refund != nil {
 		v.Refunded = true
@@ -303,7 +289,7 @@ func (e *Engine) decide(ctx context.Context, id, coin string, amount int64, refu
 	if err := e.cfg.Store.PutReleases(v.Invoice, rs...); err != nil {
 		return nil, err
 	}
-	e.log.Info().Str("invoice", id).Bool("refund", refund != nil).Int64("value", sum).Int("payments", len(rs)).Msg("held payments released")
+	e.log.Info().Str("invoice", id).Bool("refund", refund != nil).Int64("value", int64(sum)).Int("payments", len(rs)).Msg("held payments released")
 	for c := range coins {
 		e.cfg.Relay.Nudge(c)
 	}

@@ -66,7 +66,7 @@ func paysTo(t *testing.T, tx *chain.Tx, addr string) int64 {
 }
 
 // heldView returns an invoice's view once it shows held what it should.
-func (f *fixture) heldView(t *testing.T, id string, held int64) *invoice.View {
+func (f *fixture) heldView(t *testing.T, id string, held ferry.Amount) *invoice.View {
 	t.Helper()
 	var v *invoice.View
 	relaytest.WaitFor(t, "the payment held", func() bool {
@@ -115,10 +115,10 @@ func TestHoldAccept(t *testing.T) {
 // network fee, as a forward does (review 18, item 4); with a refund fee of
 // 0, less the network fee only.
 func TestHoldRefund(t *testing.T) {
-	zero, _ := relay.ParseFraction("0")
+	zero, _ := ferry.ParseFraction("0")
 	for _, tt := range []struct {
 		name    string
-		fee     *relay.Fraction
+		fee     *ferry.Fraction
 		service int64
 	}{
 		{"the fee percent", nil, 60_000},
@@ -161,7 +161,7 @@ func TestHoldRefund(t *testing.T) {
 			for _, m := range ts {
 				if m.Kind == invoice.KindRefund {
 					refunds++
-					if m.ServiceFee != tt.service || m.NetworkFee != network || m.Amount != 6_000_000-tt.service-network || m.To != refundTo {
+					if int64(m.ServiceFee()) != tt.service || int64(m.NetworkFee()) != network || int64(m.Amount()) != 6_000_000-tt.service-network || m.To != refundTo {
 						t.Errorf("the refund's record: %+v", m)
 					}
 				}

@@ -3,8 +3,6 @@ package invoice
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +23,7 @@ type LedgerStore interface {
 	Label(coin string, index uint32) (*store.Label, error)
 	Address(coin string, index uint32) (*store.Address, error)
 	AddressByProgram(coin string, program []byte) (*store.Address, error)
-	Deposit(coin string, op ferry.OutPoint) (*store.Deposit, error)
+	Deposit(coin string, op ferry.OutPoint) (*ferry.Deposit, error)
 	Forward(coin string, op ferry.OutPoint) (*store.Forward, error)
 	InvoicesOf(vendor, dialect string, offset, limit int) ([]*store.Invoice, error)
 }
@@ -41,34 +39,86 @@ const (
 // forward or refund is "<txid>:<vout>" of the deposit, and this.
 const OutSuffix = ":out"
 
-// Transaction is one movement of money at an input address.
+// Transaction is one movement of money at an input address: a deposit, or
+// the forward or refund that paid it out.
 type Transaction struct {
-	// ID is the deposit's id ("<txid>:<vout>"), or, for the forward or
-	// refund that pays it out, that and OutSuffix.
-	ID        string
-	Kind      string
-	Coin      string
-	DepositID string
-	// Address is the input address; To is where the money went: the
-	// input address for a deposit, the vendor's payout address for a
-	// forward, the payer's address for a refund.
-	Address, To string
-	// TxID is the deposit's transaction, or the forward's (refund's).
-	TxID string
-	// Amount is what To received; ServiceFee and NetworkFee came out of
-	// the deposit (Total) on the way.
-	Amount, ServiceFee, NetworkFee, Total int64
-	Confirmations                         int64
-	// Time is the block's (a deposit's), or when the forward was signed;
-	// zero for a deposit in the mempool.
+	// Kind is KindDeposit, KindForward or KindRefund.
+	Kind string
+	// Deposit is the deposit, as the relay reports it, with its Forward:
+	// for a forward or refund, the deposit it pays out.
+	Deposit ferry.Deposit
+	// To is where the money went: the input address for a deposit, the
+	// vendor's payout address for a forward, the payer's address for a
+	// refund.
+	To string
+	// Confirmations are the deposit's, or the forward's (0 until a block
+	// spends the deposit with it).
+	Confirmations int64
+	// Time is the deposit's block's (when the ledger was read for one in
+	// the mempool), or when the forward was signed.
 	Time time.Time
-	// Status is the deposit's, as /api/check gives it (unconfirmed,
-	// confirmed, forwarded, refunded, donation, vanished); for a forward
-	// or refund, "signed" until a node takes it, then "broadcast", then
-	// "confirmed".
-	Status string
 	// Held marks a deposit an invoice holds.
 	Held bool
+}
+
+// ID returns the deposit's id ("<txid>:<vout>"), or, for the forward or
+// refund that pays it out, that and OutSuffix.
+func (t *Transaction) ID() string {
+	if t.Kind == KindDeposit {
+		return t.Deposit.ID()
+	}
+	return t.Deposit.ID() + OutSuffix
+}
+
+// TxID returns the deposit's transaction, or the forward's (refund's).
+func (t *Transaction) TxID() ferry.Hash {
+	if t.Kind == KindDeposit {
+		return t.Deposit.OutPoint.Hash
+	}
+	return t.Deposit.Forward.TxID
+}
+
+// Amount returns what To received: the deposit, or what its forward
+// (refund) paid, its fees taken.
+func (t *Transaction) Amount() ferry.Amount {
+	if t.Kind == KindDeposit {
+		return t.Deposit.Value
+	}
+	return t.Deposit.Forward.Forwarded
+}
+
+// ServiceFee and NetworkFee return what came out of the deposit on the way
+// to To: a forward's (refund's) fees, none for a deposit.
+func (t *Transaction) ServiceFee() ferry.Amount {
+	if t.Kind == KindDeposit {
+		return 0
+	}
+	return t.Deposit.Forward.ServiceFee
+}
+
+// NetworkFee: see ServiceFee.
+func (t *Transaction) NetworkFee() ferry.Amount {
+	if t.Kind == KindDeposit {
+		return 0
+	}
+	return t.Deposit.Forward.NetworkFee
+}
+
+// Total returns the deposit the movement started from: Amount and the fees.
+func (t *Transaction) Total() ferry.Amount { return t.Deposit.Value }
+
+// Status returns the movement's word, as the dialects list it: a deposit's
+// state as /api/check gives it (a held deposit is "confirmed": the Held
+// field says it is held), a forward's or refund's state ("signed",
+// "broadcast", "confirmed").
+func (t *Transaction) Status() string {
+	if t.Kind != KindDeposit {
+		return t.Deposit.Forward.State.String()
+	}
+	if t.Deposit.State == ferry.DepositHeld {
+		return ferry.DepositConfirmed.String()
+	}
+	return t.Deposit.State.String()
 }
 
 // NewAddress hands the vendor a new input address of coin, forwarding to
@@ -191,7 +241,7 @@ func (e *Engine) Transaction(ctx context.Context, vendor, coin, id string) (*Tra
 		return nil, err
 	}
 	dep, _ := strings.CutSuffix(id, OutSuffix)
-	op, err := parseOutPoint(dep)
+	op, err := ferry.ParseOutPoint(dep)
 	if err != nil {
 		return nil, notFound("transaction")
 	}
@@ -215,7 +265,7 @@ func (e *Engine) Transaction(ctx context.Context, vendor, coin, id string) (*Tra
 		return nil, err
 	}
 	for i := range ts {
-		if ts[i].ID == id {
+		if ts[i].ID() == id {
 			return &ts[i], nil
 		}
 	}
@@ -236,55 +286,28 @@ func (e *Engine) ledger(ctx context.Context, o *Owner) ([]Transaction, error) {
 			return nil, err
 		}
 		for _, p := range v.held(coin) {
-			held[p.DepositID] = true
+			held[p.ID()] = true
 		}
 	}
 	tip := e.cfg.Relay.Height(coin)
 	now := e.cfg.Clock.Now().UTC()
 	out := []Transaction{}
 	for _, d := range rep.Deposits {
-		t := Transaction{ID: d.ID, Kind: KindDeposit, Coin: coin, DepositID: d.ID, Address: rep.InputAddress, To: rep.InputAddress,
-			TxID: d.TxID, Amount: d.Value, Total: d.Value, Confirmations: d.Confirmations, Status: d.Status, Held: held[d.ID]}
-		if d.Status == relay.StatusUnconfirmed {
+		t := Transaction{Kind: KindDeposit, Deposit: d, To: d.Address, Confirmations: d.Confirmations, Time: d.Time, Held: held[d.ID()]}
+		if d.State == ferry.DepositUnconfirmed {
 			t.Time = now
-			out = append(out, t)
-			continue
-		}
-		op, err := parseOutPoint(d.ID)
-		if err != nil {
-			return nil, err
-		}
-		dep, err := e.cfg.Store.Deposit(coin, op)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-		if dep != nil {
-			t.Time = dep.Time
 		}
 		out = append(out, t)
-		if d.ForwardTxID == "" {
-			continue
+		if f := d.Forward; f != nil && !f.Donation { // a donation is the operator's, not the vendor's
+			ft := Transaction{Kind: KindForward, Deposit: d, To: rep.Address.Destination, Time: f.Created.UTC()}
+			if f.Refund {
+				ft.Kind, ft.To = KindRefund, f.Destination
+			}
+			if f.State == ferry.ForwardConfirmed {
+				ft.Confirmations = max(tip-d.SpentHeight+1, 1)
+			}
+			out = append(out, ft)
 		}
-		f, err := e.cfg.Store.Forward(coin, op)
-		if err != nil {
-			return nil, fmt.Errorf("forward of %s: %w", d.ID, err)
-		}
-		if f.Donation {
-			continue // the operator's, not the vendor's
-		}
-		ft := Transaction{ID: d.ID + OutSuffix, Kind: KindForward, Coin: coin, DepositID: d.ID, Address: rep.InputAddress,
-			To: rep.Destination, TxID: f.TxID.String(), Amount: f.Forwarded, ServiceFee: f.ServiceFee, NetworkFee: f.NetworkFee,
-			Total: f.Value, Time: f.Created.UTC(), Status: "signed"}
-		if f.Refund {
-			ft.Kind, ft.To = KindRefund, f.Destination
-		}
-		if f.Accepted {
-			ft.Status = "broadcast"
-		}
-		if dep != nil && dep.Spent() && dep.SpentBy == f.TxID {
-			ft.Status, ft.Confirmations = "confirmed", max(tip-dep.SpentHeight+1, 1)
-		}
-		out = append(out, ft)
 	}
 	return out, nil
 }
@@ -326,21 +349,4 @@ func (e *Engine) PaymentTransactions(ctx context.Context, v *View, coin string) 
 		out = append(out, ts...)
 	}
 	return out, nil
-}
-
-// parseOutPoint reads a deposit's id, "<txid>:<vout>".
-func parseOutPoint(s string) (ferry.OutPoint, error) {
-	txid, vout, ok := strings.Cut(s, ":")
-	if !ok || len(vout) == 0 || len(vout) > 10 {
-		return ferry.OutPoint{}, fmt.Errorf("outpoint %.80q: want <txid>:<vout>", s)
-	}
-	h, err := ferry.ParseHash(txid)
-	if err != nil {
-		return ferry.OutPoint{}, err
-	}
-	n, err := strconv.ParseUint(vout, 10, 32)
-	if err != nil {
-		return ferry.OutPoint{}, fmt.Errorf("outpoint %.80q: %w", s, err)
-	}
-	return ferry.OutPoint{Hash: h, Index: uint32(n)}, nil
 }

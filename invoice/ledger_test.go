@@ -2,6 +2,7 @@ package invoice_test
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -36,18 +37,18 @@ func TestLedger(t *testing.T) {
 		t.Fatalf("transactions: %+v, %v", ts, err)
 	}
 	dep, fwd := ts[0], ts[1]
-	if dep.Kind != invoice.KindDeposit || dep.Amount != 5_000_000 || dep.To != a.Address || dep.Time.IsZero() || dep.Confirmations < 2 {
+	if dep.Kind != invoice.KindDeposit || dep.Amount() != 5_000_000 || dep.To != a.Address || dep.Time.IsZero() || dep.Confirmations < 2 {
 		t.Errorf("deposit %+v", dep)
 	}
 	// The scripted node does not mine what it is sent: broadcast.
-	if fwd.Kind != invoice.KindForward || fwd.ID != dep.ID+invoice.OutSuffix || fwd.To != payout || fwd.ServiceFee != 50_000 ||
-		fwd.Amount+fwd.ServiceFee+fwd.NetworkFee != 5_000_000 || fwd.TxID != f.sent(t)[0].ID.String() || fwd.Status != "broadcast" || fwd.Time.IsZero() {
+	if fwd.Kind != invoice.KindForward || fwd.ID() != dep.ID()+invoice.OutSuffix || fwd.To != payout || fwd.ServiceFee() != 50_000 ||
+		fwd.Amount()+fwd.ServiceFee()+fwd.NetworkFee() != 5_000_000 || fwd.TxID() != f.sent(t)[0].ID || fwd.Status() != "broadcast" || fwd.Time.IsZero() {
 		t.Errorf("forward %+v", fwd)
 	}
-	if got, err := f.inv.Transaction(ctx, f.vendor.ID, "ltc", fwd.ID); err != nil || *got != fwd {
+	if got, err := f.inv.Transaction(ctx, f.vendor.ID, "ltc", fwd.ID()); err != nil || !reflect.DeepEqual(*got, fwd) {
 		t.Errorf("the forward by id: %+v, %v", got, err)
 	}
-	if _, err := f.inv.Transaction(ctx, other.Vendor.ID, "ltc", dep.ID); kindOf(err) != ferry.KindNotFound {
+	if _, err := f.inv.Transaction(ctx, other.Vendor.ID, "ltc", dep.ID()); kindOf(err) != ferry.KindNotFound {
 		t.Errorf("another vendor's transaction: %v", err)
 	}
 
@@ -65,8 +66,8 @@ func TestLedger(t *testing.T) {
 	relaytest.WaitFor(t, "the refund", func() bool { f.pass(t); return len(f.sent(t)) == 2 })
 	g, _ := f.inv.Get(ctx, v.ID)
 	ts, err = f.inv.PaymentTransactions(ctx, g, "")
-	if err != nil || len(ts) != 2 || ts[1].Kind != invoice.KindRefund || ts[1].To != refundTo || ts[1].ServiceFee != 60_000 ||
-		ts[1].Amount+ts[1].ServiceFee+ts[1].NetworkFee != 6_000_000 || ts[0].Held {
+	if err != nil || len(ts) != 2 || ts[1].Kind != invoice.KindRefund || ts[1].To != refundTo || ts[1].ServiceFee() != 60_000 ||
+		ts[1].Amount()+ts[1].ServiceFee()+ts[1].NetworkFee() != 6_000_000 || ts[0].Held {
 		t.Errorf("the invoice's transactions: %+v, %v", ts, err)
 	}
 }

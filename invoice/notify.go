@@ -158,7 +158,7 @@ func (e *Engine) email(v *View, c CoinView) mail.Message {
 	}
 	fmt.Fprintf(&b, "Amount:  %s (asked: %s %s)\n", amount, v.Amount, v.Currency)
 	for _, p := range c.Payments {
-		fmt.Fprintf(&b, "TxID: %s\n", p.TxID)
+		fmt.Fprintf(&b, "TxID: %s\n", p.OutPoint.Hash)
 	}
 	fmt.Fprintf(&b, "TxTime: %s\n", e.cfg.Clock.Now().UTC().Format(time.DateTime))
 	if len(c.Payments) > 0 {
@@ -272,13 +272,13 @@ func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Requ
 	}
 	if cv, ok := v.Coin(q.coin); ok {
 		p.Set("coin", q.coin)
-		p.Set("value", strconv.FormatInt(cv.Confirmed, 10))
+		p.Set("value", strconv.FormatInt(int64(cv.Confirmed), 10))
 		p.Set("input_address", cv.Address)
 		if n := len(cv.Payments); n > 0 {
 			last := cv.Payments[n-1] // the least confirmed: the one that made the change
-			p.Set("transaction_hash", last.TxID)
-			p.Set("vout", strconv.FormatUint(uint64(last.Vout), 10))
-			p.Set("deposit_id", last.DepositID)
+			p.Set("transaction_hash", last.OutPoint.Hash.String())
+			p.Set("vout", strconv.FormatUint(uint64(last.OutPoint.Index), 10))
+			p.Set("deposit_id", last.ID())
 			p.Set("confirmations", strconv.FormatInt(minConfirmations(cv.Payments), 10))
 		} else {
 			p.Set("confirmations", "0")

@@ -12,19 +12,13 @@ import (
 	"github.com/ferry-relay/ferry/store"
 )
 
-// Payment is one deposit to an invoice's input address.
+// Payment is a deposit to an invoice's input address, as the invoice
+// counts it.
 type Payment struct {
-	Coin          string
-	DepositID     string
-	TxID          string
-	Vout          uint32
-	Value         int64
-	Confirmations int64
+	ferry.Deposit
 	// Counts reports whether it has the confirmations that make it
 	// count.
 	Counts bool
-	// Height is its block's (0 in the mempool).
-	Height int64
 	// Late marks a payment in a block after the invoice expired, to an
 	// invoice that holds what it does not take: it pays nothing of it.
 	Late bool
@@ -42,15 +36,15 @@ type CoinView struct {
 	store.InvoiceCoin
 	// Seen is every payment seen, unconfirmed ones included; Confirmed
 	// those that count.
-	Seen, Confirmed int64
+	Seen, Confirmed ferry.Amount
 	Payments        []Payment
 	// MinPayment is the smallest payment the relay forwards: a smaller one
 	// is a donation to the operator, and is not among Payments.
-	MinPayment int64
+	MinPayment ferry.Amount
 	// Ignored counts the payments below MinPayment.
 	Ignored int
 	// Held is the sum of the payments held, Refunded of those refunded.
-	Held, Refunded int64
+	Held, Refunded ferry.Amount
 }
 
 // View is an invoice as its dialects show it: its record, and what its
@@ -66,7 +60,7 @@ type View struct {
 	Vendor *store.Vendor
 	// Tolerance is how many satoshis from the amount still count as the
 	// amount, by coin.
-	Tolerance map[string]int64
+	Tolerance map[string]ferry.Amount
 }
 
 // Coin returns the invoice's side in coin, and false if it has none.
@@ -175,7 +169,7 @@ func (v *View) paidAny() bool {
 
 // view works out an invoice's status from its payments.
 func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
-	v := &View{Invoice: inv, Tolerance: map[string]int64{}}
+	v := &View{Invoice: inv, Tolerance: map[string]ferry.Amount{}}
 	if vendor, err := e.cfg.Store.Vendor(inv.Vendor); err == nil {
 		v.Vendor = vendor
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -188,17 +182,16 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 			return nil, err
 		}
 		for _, d := range rep.Deposits {
-			switch d.Status {
-			case relay.StatusVanished:
+			switch d.State {
+			case ferry.DepositVanished:
 				continue
-			case relay.StatusDonation:
+			case ferry.DepositDonated:
 				// Not forwarded to the vendor: it pays nothing of the invoice.
 				cv.Ignored++
 				continue
 			}
-			p := Payment{Coin: c.Coin, DepositID: d.ID, TxID: d.TxID, Vout: d.Vout, Value: d.Value, Confirmations: d.Confirmations,
-				Counts: d.Confirmations >= e.cfg.ForwardConfirmations, Height: d.Height,
-				Forwarded: d.ForwardTxID != "" && d.Status != relay.StatusRefunded, Refunded: d.Status == relay.StatusRefunded}
+			p := Payment{Deposit: d, Counts: d.Confirmations >= e.cfg.ForwardConfirmations,
+				Forwarded: d.Forward != nil && d.State != ferry.DepositRefunded, Refunded: d.State == ferry.DepositRefunded}
 			p.Late = inv.Hold && c.ExpiredAt > 0 && p.Height > c.ExpiredAt
 			if inv.Hold && p.Counts {
 				if err := e.decision(&p); err != nil {
@@ -220,7 +213,7 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 			// Once some payments pay it, only they do: a later one pays an
 			// invoice already paid, and is held.
 			if paying, sum := payingSet(cv, v.Tolerance[c.Coin], inv.Cancelled); paying != nil {
-				cv.Seen, cv.Confirmed = sum, sum
+				cv.Seen, cv.Confirmed = ferry.Amount(sum), ferry.Amount(sum)
 			}
 		}
 		v.Coins = append(v.Coins, cv)

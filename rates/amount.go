@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/ferry-relay/ferry"
 )
 
 // ErrBadAmount reports a fiat amount that ferry refuses: malformed, not
@@ -25,7 +27,7 @@ const MaxFiatAmount = 1_000_000_000
 // ErrBadAmount) and p.Value too; an amount over all the coin there will
 // ever be (21 million BTC, 84 million LTC) is an error wrapping
 // ErrBadAmount; a coin other than ltc and btc, one wrapping ErrUnknownCoin.
-func Satoshis(fiat Decimal, p Price) (int64, error) {
+func Satoshis(fiat Decimal, p Price) (ferry.Amount, error) {
 	c, ok := coins[p.Coin]
 	if !ok {
 		return 0, fmt.Errorf("satoshis: %w %q", ErrUnknownCoin, clip(p.Coin))
@@ -49,16 +51,16 @@ func Satoshis(fiat Decimal, p Price) (int64, error) {
 		return 0, fmt.Errorf("satoshis: %w: %s %s is more than %d %s at %s", ErrBadAmount,
 			fiat, p.Fiat, c.maxSat/satPerCoin, asciiUpper(p.Coin), p.Value)
 	}
-	return sat.Int64(), nil
+	return ferry.Amount(sat.Int64()), nil
 }
 
 // Fiat returns what sat satoshis are worth at price p, exactly: sat ×
 // price / 100,000,000. It returns 0 for sat <= 0.
-func Fiat(sat int64, p Price) Decimal {
+func Fiat(sat ferry.Amount, p Price) Decimal {
 	if sat <= 0 || p.Value.IsZero() {
 		return Decimal{}
 	}
-	r := new(big.Rat).SetInt64(sat)
+	r := new(big.Rat).SetInt64(int64(sat))
 	r.Mul(r, p.Value.rat())
 	r.Quo(r, new(big.Rat).SetInt64(satPerCoin))
 	return Decimal{r: r}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/rates"
 )
 
@@ -19,7 +20,7 @@ func TestSatoshis(t *testing.T) {
 		name        string
 		fiat, price string
 		pair        string
-		want        int64
+		want        ferry.Amount
 	}{
 		{"exact", "10", "80", "LTC/USD", 12_500_000},
 		{"rounded up", "10", "3", "LTC/USD", 333_333_334},
@@ -80,7 +81,7 @@ func TestFiat(t *testing.T) {
 		{0, "LTC/USD", "80", "0"},
 		{-5, "LTC/USD", "80", "0"},
 	} {
-		if got := rates.Fiat(tc.sat, price(t, tc.pair, tc.price)).String(); got != tc.want {
+		if got := rates.Fiat(ferry.Amount(tc.sat), price(t, tc.pair, tc.price)).String(); got != tc.want {
 			t.Errorf("%d sat at %s: %s, want %s", tc.sat, tc.price, got, tc.want)
 		}
 	}

@@ -141,7 +141,7 @@ func (r *run) restore(index uint32, outs []*store.RecoveredOutput, dest chain.De
 		a.Destination, a.DestScript = dest.Address, dest.Script
 	}
 	active, expired := first, false
-	var deps []store.Deposit
+	var deps []ferry.Deposit
 	for _, o := range outs {
 		if o.Height > at {
 			break
@@ -149,7 +149,7 @@ func (r *run) restore(index uint32, outs []*store.RecoveredOutput, dest chain.De
 		if r.cfg.WatchFor > 0 && o.Time.After(active.Add(r.cfg.WatchFor)) {
 			expired = true
 		}
-		d := store.Deposit{OutPoint: o.OutPoint, AddrIndex: index, Value: o.Value, Height: o.Height, BlockHash: o.BlockHash, Maturity: o.Maturity}
+		d := ferry.Deposit{OutPoint: o.OutPoint, AddrIndex: index, Value: o.Value, Height: o.Height, BlockHash: o.BlockHash, Maturity: o.Maturity}
 		switch {
 		case o.Spent() && o.SpentHeight <= at:
 			d.SpentBy, d.SpentHeight = o.SpentBy, o.SpentHeight
@@ -206,7 +206,7 @@ func (r *run) forwardOf(o *store.RecoveredOutput) *shape {
 	if !o.Spent() || o.SpendInputs != 1 || len(o.SpendOutputs) == 0 || len(o.SpendOutputs) > 2 {
 		return nil
 	}
-	s := &shape{network: o.Value}
+	s := &shape{network: int64(o.Value)}
 	for _, out := range o.SpendOutputs {
 		s.network -= out.Value
 	}
@@ -253,13 +253,18 @@ func (r *run) recordForward(o *store.RecoveredOutput) (bool, error) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
-	f := &store.Forward{Coin: r.id, OutPoint: o.OutPoint, AddrIndex: o.AddrIndex, TxID: o.SpentBy, Value: o.Value,
-		NetworkFee: s.network, Accepted: true}
+	f := &store.Forward{
+		Forward:   ferry.Forward{TxID: o.SpentBy, Value: o.Value, NetworkFee: ferry.Amount(s.network)},
+		Coin:      r.id,
+		OutPoint:  o.OutPoint,
+		AddrIndex: o.AddrIndex,
+		Accepted:  true,
+	}
 	if s.fee != nil {
-		f.ServiceFee = s.fee.Value
+		f.ServiceFee = ferry.Amount(s.fee.Value)
 	}
 	if s.dest != nil {
-		f.Forwarded = s.dest.Value
+		f.Forwarded = ferry.Amount(s.dest.Value)
 	} else {
 		f.Donation = true
 	}

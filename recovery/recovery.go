@@ -74,7 +74,7 @@ type Coin struct {
 	// pays it is the service fee, the other one the destination.
 	FeeAddress chain.Destination
 	// MinDeposit, in satoshis: smaller deposits are donations.
-	MinDeposit int64
+	MinDeposit ferry.Amount
 	// FallbackFeeRate, in satoshis per 1000 vbytes, is used when the node
 	// has no fee estimate.
 	FallbackFeeRate int64

@@ -309,8 +309,7 @@ func (r *run) block(blk *chain.Block, height int64) (*store.RecoveredBlock, int6
 			}
 			op := ferry.OutPoint{Hash: id(), Index: vout}
 			rb.Outputs = append(rb.Outputs, store.RecoveredOutput{
-				OutPoint: op, AddrIndex: idx, Value: value, Height: height, BlockHash: blk.Hash(), Time: blk.Time(),
-				Maturity: r.c.Chain.Maturity(blk.Kind(tx)),
+				Deposit: ferry.Deposit{OutPoint: op, AddrIndex: idx, Value: ferry.Amount(value), Height: height, BlockHash: blk.Hash(), Time: blk.Time(), Maturity: r.c.Chain.Maturity(blk.Kind(tx))},
 			})
 			created[op] = true
 			high = max(high, int64(idx))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/store"
 )
@@ -39,7 +40,7 @@ type Stranded struct {
 type stranded struct {
 	out *store.RecoveredOutput
 	// deposit is the store's open deposit of the output, if it is one.
-	deposit *store.Deposit
+	deposit *ferry.Deposit
 	report  *Stranded
 }
 
@@ -98,7 +99,7 @@ func (r *run) classify(o *store.RecoveredOutput, rate int64, rep *Report) (*stra
 		return nil, err
 	}
 	s := &stranded{out: o, report: &Stranded{
-		OutPoint: o.OutPoint.String(), Address: a.Address, Path: r.c.Keys.Path(o.AddrIndex), Value: o.Value, Height: o.Height,
+		OutPoint: o.OutPoint.String(), Address: a.Address, Path: r.c.Keys.Path(o.AddrIndex), Value: int64(o.Value), Height: o.Height,
 	}}
 	d, err := r.db.Deposit(r.id, o.OutPoint)
 	switch {
@@ -116,7 +117,7 @@ func (r *run) classify(o *store.RecoveredOutput, rate int64, rep *Report) (*stra
 			}
 		}
 		switch {
-		case r.dust(o.Value, rate):
+		case r.dust(int64(o.Value), rate):
 			s.report.Reason = ReasonDust
 		case a.Destination == "":
 			s.report.Reason = ReasonNoDestination
@@ -139,7 +140,7 @@ func (r *run) classify(o *store.RecoveredOutput, rate int64, rep *Report) (*stra
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if !r.dust(d.Value, rate) {
+	if !r.dust(int64(d.Value), rate) {
 		rep.ToForward++
 		return nil, nil
 	}
@@ -152,7 +153,7 @@ func (r *run) classify(o *store.RecoveredOutput, rate int64, rep *Report) (*stra
 // leave less than the fee output's dust limit.
 func (r *run) dust(value, rate int64) bool {
 	fee := r.c.FeeAddress.Script
-	return value < r.c.MinDeposit && value-feeOf(rate, chain.ForwardVSize([][]byte{fee})) < r.c.Chain.DustLimit(fee)
+	return ferry.Amount(value) < r.c.MinDeposit && value-feeOf(rate, chain.ForwardVSize([][]byte{fee})) < r.c.Chain.DustLimit(fee)
 }
 
 // feeOf is the fee of vsize vbytes at rate satoshis per 1000 vbytes,

@@ -120,7 +120,7 @@ func (r *run) check(ctx context.Context, s *stranded, inputFee int64) (string, e
 	case u.Value <= inputFee:
 		return fmt.Sprintf("worth less than the fee to spend it (%d sat)", inputFee), nil
 	}
-	if u.Value != o.Value {
+	if u.Value != int64(o.Value) {
 		return fmt.Sprintf("the node says %d sat, the block said %d", u.Value, o.Value), nil
 	}
 	s.report.Value = u.Value
@@ -155,8 +155,13 @@ func (r *run) sweepBatch(ctx context.Context, batch []*stranded, rate int64, rep
 	for _, s := range batch {
 		sw.Inputs = append(sw.Inputs, store.SweepInput{OutPoint: s.out.OutPoint, AddrIndex: s.out.AddrIndex, Value: s.report.Value})
 		if d := s.deposit; d != nil {
-			fwds = append(fwds, &store.Forward{Coin: r.id, OutPoint: d.OutPoint, AddrIndex: d.AddrIndex, TxID: tx.TxID, Raw: tx.Raw,
-				Donation: true, Value: d.Value, FeeRate: rate, Created: now})
+			fwds = append(fwds, &store.Forward{
+				Forward:   ferry.Forward{TxID: tx.TxID, Donation: true, Value: d.Value, FeeRate: rate, Created: now},
+				Coin:      r.id,
+				OutPoint:  d.OutPoint,
+				AddrIndex: d.AddrIndex,
+				Raw:       tx.Raw,
+			})
 		}
 	}
 	if err := r.db.PutSweep(sw, fwds); err != nil {

@@ -37,7 +37,7 @@ func Sign(key []byte, t time.Time, rawURL string) string {
 // implements it.
 type CallbackStore interface {
 	Cursor(coin string) (store.Cursor, error)
-	Deposit(coin string, op ferry.OutPoint) (*store.Deposit, error)
+	Deposit(coin string, op ferry.OutPoint) (*ferry.Deposit, error)
 	Address(coin string, index uint32) (*store.Address, error)
 	Forward(coin string, op ferry.OutPoint) (*store.Forward, error)
 	Callback(queue string, ref []byte) (*store.Callback, error)
@@ -158,8 +158,8 @@ func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Reques
 		return nil, err
 	}
 	u, err := callbackURL(addr.Callback, url.Values{
-		"value":                    {strconv.FormatInt(dep.Value, 10)},
-		"value_forwarded":          {strconv.FormatInt(f.Forwarded, 10)},
+		"value":                    {strconv.FormatInt(int64(dep.Value), 10)},
+		"value_forwarded":          {strconv.FormatInt(int64(f.Forwarded), 10)},
 		"input_address":            {addr.Address},
 		"destination_address":      {addr.Destination},
 		"transaction_hash":         {ref.op.Hash.String()},

@@ -47,7 +47,7 @@ func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.Callba
 		}
 		var txid ferry.Hash
 		binary.BigEndian.PutUint64(txid[:], uint64(i)+1)
-		c.Deposits = append(c.Deposits, store.Deposit{OutPoint: ferry.OutPoint{Hash: txid}, AddrIndex: a.Index, Value: 2_000_000, Height: 101})
+		c.Deposits = append(c.Deposits, ferry.Deposit{OutPoint: ferry.OutPoint{Hash: txid}, AddrIndex: a.Index, Value: 2_000_000, Height: 101})
 		host = a.Callback
 	}
 	if err := db.Apply(c); err != nil {
@@ -56,7 +56,7 @@ func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.Callba
 	host = host[len("http://"):]
 	host = host[:len(host)-len("/cb?order=1")]
 	for _, dep := range c.Deposits {
-		if err := db.PutForward(&store.Forward{Coin: "ltc", OutPoint: dep.OutPoint, AddrIndex: dep.AddrIndex, TxID: ferry.Hash{1}, Value: dep.Value, Accepted: true}); err != nil {
+		if err := db.PutForward(&store.Forward{Forward: ferry.Forward{TxID: ferry.Hash{1}, Value: dep.Value}, Coin: "ltc", OutPoint: dep.OutPoint, AddrIndex: dep.AddrIndex, Accepted: true}); err != nil {
 			tb.Fatal(err)
 		}
 		if err := db.StartCallback("ltc", store.OutPointRef(dep.OutPoint), host, 101); err != nil {

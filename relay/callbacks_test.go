@@ -45,11 +45,11 @@ func newCallbackFixture(t *testing.T) *callbackFixture {
 	}
 	f := &callbackFixture{db: db, op: ferry.OutPoint{Hash: ferry.Hash{7, 7}, Index: 3}, fwd: ferry.Hash{9, 9}}
 	c := &store.Changes{Coin: "ltc", Height: 101, Hash: ferry.Hash{101}, Prev: ferry.Hash{100},
-		Deposits: []store.Deposit{{OutPoint: f.op, AddrIndex: a.Index, Value: 5_000_000, Height: 101, BlockHash: ferry.Hash{101}}}}
+		Deposits: []ferry.Deposit{{OutPoint: f.op, AddrIndex: a.Index, Value: 5_000_000, Height: 101, BlockHash: ferry.Hash{101}}}}
 	if err := db.Apply(c); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutForward(&store.Forward{Coin: "ltc", OutPoint: f.op, AddrIndex: a.Index, TxID: f.fwd, Value: 5_000_000, Forwarded: 4_948_590, Accepted: true}); err != nil {
+	if err := db.PutForward(&store.Forward{Forward: ferry.Forward{TxID: f.fwd, Value: 5_000_000, Forwarded: 4_948_590}, Coin: "ltc", OutPoint: f.op, AddrIndex: a.Index, Accepted: true}); err != nil {
 		t.Fatal(err)
 	}
 	f.q = relay.NewCallbackQueue(relay.CallbackQueueConfig{Coin: ltc, Store: db, Key: []byte("k"), MaxConfirmations: 10,

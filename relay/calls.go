@@ -198,7 +198,7 @@ func (e *Engine) Nudge(coin string) {
 
 // MinDeposit returns coin's smallest deposit the engine forwards, in
 // satoshis (smaller ones are donations), or 0 for a coin it does not run.
-func (e *Engine) MinDeposit(coin string) int64 {
+func (e *Engine) MinDeposit(coin string) ferry.Amount {
 	if r, ok := e.coins[coin]; ok {
 		return r.MinDeposit
 	}
@@ -213,7 +213,7 @@ func (e *Engine) CheckHost(ctx context.Context, host string) error {
 }
 
 // FeePercent returns the service fee.
-func (e *Engine) FeePercent() Fraction { return e.cfg.FeePercent }
+func (e *Engine) FeePercent() ferry.Fraction { return e.cfg.FeePercent }
 
 // FeeRate returns the network fee rate a forward of coin would pay now,
 // in satoshis per 1000 vbytes: the node's estimate for the fee target,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 )
@@ -14,12 +15,12 @@ import (
 // field is wrong.
 type Config struct {
 	// FeePercent is the service fee, a fraction of each deposit.
-	FeePercent Fraction
+	FeePercent ferry.Fraction
 	// RefundFeePercent, if set, is the service fee of a refund (an
 	// invoice's held payment sent back), a fraction of the deposit; nil
 	// charges FeePercent. Zero lets a vendor move a payment it holds
 	// anywhere without a service fee.
-	RefundFeePercent *Fraction
+	RefundFeePercent *ferry.Fraction
 	// ForwardConfirmations is the number of confirmations a deposit needs
 	// before it is forwarded.
 	ForwardConfirmations int64
@@ -50,7 +51,7 @@ type Config struct {
 // are watched 14 days more, callbacks up to 100 confirmations, the system
 // clock.
 func DefaultConfig() Config {
-	fee, _ := ParseFraction("0.01")
+	fee, _ := ferry.ParseFraction("0.01")
 	return Config{
 		FeePercent:               fee,
 		ForwardConfirmations:     1,
@@ -82,7 +83,7 @@ func fieldErr(field, format string, args ...any) error {
 
 // RefundFee returns the service fee of a refund: RefundFeePercent, or
 // FeePercent if it is nil.
-func (c Config) RefundFee() Fraction {
+func (c Config) RefundFee() ferry.Fraction {
 	if c.RefundFeePercent != nil {
 		return *c.RefundFeePercent
 	}
@@ -129,7 +130,7 @@ type Coin struct {
 	// FeeAddress receives the service fees and swept donations.
 	FeeAddress chain.Destination
 	// MinDeposit, in satoshis: smaller deposits are donations.
-	MinDeposit int64
+	MinDeposit ferry.Amount
 	// FallbackFeeRate, in satoshis per 1000 vbytes, is used when the node
 	// has no fee estimate.
 	FallbackFeeRate int64

@@ -41,7 +41,7 @@ var (
 // ForwardStore is what the forwarder reads and records. *store.DB
 // implements it.
 type ForwardStore interface {
-	OpenDeposits(coin string) ([]*store.Deposit, error)
+	OpenDeposits(coin string) ([]*ferry.Deposit, error)
 	Address(coin string, index uint32) (*store.Address, error)
 	Forward(coin string, op ferry.OutPoint) (*store.Forward, error)
 	PutForwards(fs []*store.Forward) error
@@ -63,7 +63,7 @@ type ForwardListener interface {
 // invoices that hold the payments they do not take. It is called from the
 // forwarder's goroutine, at every pass, until the deposit has a forward.
 type Releaser interface {
-	Release(ctx context.Context, coin string, d *store.Deposit) (Release, error)
+	Release(ctx context.Context, coin string, d *ferry.Deposit) (Release, error)
 }
 
 // Release is a Releaser's decision about a deposit.
@@ -85,12 +85,12 @@ type ForwarderConfig struct {
 	Clock       clock.Clock
 	// FeeAddress receives the service fees and swept donations.
 	FeeAddress chain.Destination
-	FeePercent Fraction
+	FeePercent ferry.Fraction
 	// RefundFeePercent is the service fee of a refund, a fraction of the
 	// deposit refunded; 0 refunds fee-free.
-	RefundFeePercent Fraction
+	RefundFeePercent ferry.Fraction
 	// MinDeposit, in satoshis: smaller deposits are donations.
-	MinDeposit int64
+	MinDeposit ferry.Amount
 	// FallbackFeeRate, in satoshis per 1000 vbytes, is used when the node
 	// has no fee estimate; FeeTarget is the estimate's target in blocks.
 	FallbackFeeRate int64
@@ -166,7 +166,7 @@ func (fw *Forwarder) Forward(ctx context.Context, tip int64) bool {
 		return false
 	}
 	open := make(map[ferry.OutPoint]bool, len(deps))
-	var due []*store.Deposit
+	var due []*ferry.Deposit
 	for _, d := range deps {
 		open[d.OutPoint] = true
 		if confs := tip - d.Height + 1; confs >= max(fw.cfg.Confirmations, d.Maturity) {
@@ -211,7 +211,7 @@ type pending struct {
 
 // toBuild is a deposit whose forward (or refund) is to be built.
 type toBuild struct {
-	d      *store.Deposit
+	d      *ferry.Deposit
 	refund *chain.Destination
 	f      *store.Forward
 	vsize  int64
@@ -222,7 +222,7 @@ type toBuild struct {
 // new ones, built (at *rate, fetched first if 0; set to -1 if it cannot
 // be had) and recorded. Deposits the releaser holds are left. It reports
 // false if a forward could not be had.
-func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *int64) ([]pending, bool) {
+func (fw *Forwarder) prepare(ctx context.Context, deps []*ferry.Deposit, rate *int64) ([]pending, bool) {
 	complete := true
 	var out []pending
 	var build []*toBuild
@@ -249,7 +249,7 @@ func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *i
 			if !fw.held[d.OutPoint] {
 				fw.held[d.OutPoint] = true
 				fw.cfg.Metrics.Held(fw.id)
-				fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", d.Value).Msg("deposit held")
+				fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", int64(d.Value)).Msg("deposit held")
 			}
 			continue
 		}
@@ -309,8 +309,8 @@ func (fw *Forwarder) prepare(ctx context.Context, deps []*store.Deposit, rate *i
 	for _, b := range built {
 		f := b.f
 		fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Bool("donation", f.Donation).Bool("refund", f.Refund).
-			Int64("value", f.Value).Int64("forwarded", f.Forwarded).Int64("service_fee", f.ServiceFee).
-			Int64("network_fee", f.NetworkFee).Int64("vsize", b.vsize).Msg("forward signed")
+			Int64("value", int64(f.Value)).Int64("forwarded", int64(f.Forwarded)).Int64("service_fee", int64(f.ServiceFee)).
+			Int64("network_fee", int64(f.NetworkFee)).Int64("vsize", b.vsize).Msg("forward signed")
 		out = append(out, pending{f, b.d.Height})
 	}
 	return out, complete
@@ -338,7 +338,7 @@ func (fw *Forwarder) feeRate(ctx context.Context) (int64, error) {
 // build signs the forward of deposit d (its refund, if refund is set) and
 // returns it with its virtual size. It is safe for concurrent use; the
 // caller records the forward before it is broadcast.
-func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destination) (*store.Forward, int64, error) {
+func (fw *Forwarder) build(d *ferry.Deposit, rate int64, refund *chain.Destination) (*store.Forward, int64, error) {
 	addr, err := fw.cfg.Store.Address(fw.id, d.AddrIndex)
 	if err != nil {
 		return nil, 0, err
@@ -352,24 +352,26 @@ func (fw *Forwarder) build(d *store.Deposit, rate int64, refund *chain.Destinati
 	if err != nil {
 		return nil, 0, err
 	}
-	in := chain.SpendInput{OutPoint: d.OutPoint, Value: d.Value, KeyIndex: d.AddrIndex}
+	in := chain.SpendInput{OutPoint: d.OutPoint, Value: int64(d.Value), KeyIndex: d.AddrIndex}
 	tx, err := fw.cfg.Coin.Sign(fw.cfg.Keys, in, p.outs)
 	if err != nil {
 		return nil, 0, err
 	}
 	f := &store.Forward{
-		Coin:       fw.id,
-		OutPoint:   d.OutPoint,
-		AddrIndex:  d.AddrIndex,
-		TxID:       tx.TxID,
-		Raw:        tx.Raw,
-		Donation:   p.donation,
-		Value:      d.Value,
-		ServiceFee: p.service,
-		NetworkFee: p.network,
-		Forwarded:  p.forwarded,
-		FeeRate:    rate,
-		Created:    fw.cfg.Clock.Now(),
+		Forward: ferry.Forward{
+			TxID:       tx.TxID,
+			Donation:   p.donation,
+			Value:      d.Value,
+			ServiceFee: p.service,
+			NetworkFee: p.network,
+			Forwarded:  p.forwarded,
+			FeeRate:    rate,
+			Created:    fw.cfg.Clock.Now(),
+		},
+		Coin:      fw.id,
+		OutPoint:  d.OutPoint,
+		AddrIndex: d.AddrIndex,
+		Raw:       tx.Raw,
 	}
 	if refund != nil {
 		f.Refund, f.Destination = true, refund.Address
@@ -446,7 +448,7 @@ func (fw *Forwarder) broadcastAll(ctx context.Context, ps []pending) bool {
 				delay = max(0, fw.cfg.Clock.Now().Sub(t)) // a block stamped ahead of this clock counts as now
 			}
 			fw.cfg.Metrics.Forwarded(fw.id, kind, delay)
-			fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Int64("forwarded", f.Forwarded).
+			fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Int64("forwarded", int64(f.Forwarded)).
 				Bool("donation", f.Donation).Msg("forward broadcast")
 		}
 		if fw.cfg.Listener != nil {

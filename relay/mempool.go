@@ -37,7 +37,7 @@ type MempoolLookup interface {
 // memDeposit is a deposit seen in the node's mempool.
 type memDeposit struct {
 	OutPoint ferry.OutPoint
-	Value    int64
+	Value    ferry.Amount
 	Index    uint32
 	Seen     time.Time
 }
@@ -146,7 +146,7 @@ func (m *MempoolWatcher) take(tx *chain.Tx) {
 		if err != nil {
 			continue // a fingerprint collision, or a store fault
 		}
-		found = append(found, memDeposit{OutPoint: ferry.OutPoint{Hash: tx.ID, Index: uint32(i)}, Value: o.Value, Index: a.Index, Seen: m.cfg.Clock.Now()})
+		found = append(found, memDeposit{OutPoint: ferry.OutPoint{Hash: tx.ID, Index: uint32(i)}, Value: ferry.Amount(o.Value), Index: a.Index, Seen: m.cfg.Clock.Now()})
 	}
 	if len(found) == 0 {
 		return
@@ -159,7 +159,7 @@ func (m *MempoolWatcher) take(tx *chain.Tx) {
 		}
 		m.byOut[d.OutPoint] = d
 		m.byIndex[d.Index] = append(m.byIndex[d.Index], d.OutPoint)
-		m.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Uint32("index", d.Index).Int64("value", d.Value).Msg("unconfirmed deposit")
+		m.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Uint32("index", d.Index).Int64("value", int64(d.Value)).Msg("unconfirmed deposit")
 	}
 }
 

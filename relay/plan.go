@@ -3,15 +3,16 @@ package relay
 import (
 	"fmt"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
 // plan is the arithmetic of one forward.
 type plan struct {
 	donation  bool
-	service   int64 // to the fee address (the whole sweep for a donation)
-	network   int64 // left to the miners
-	forwarded int64 // to the destination
+	service   ferry.Amount // to the fee address (the whole sweep for a donation)
+	network   ferry.Amount // left to the miners
+	forwarded ferry.Amount // to the destination
 	outs      []chain.Output
 }
 
@@ -19,73 +20,61 @@ type plan struct {
 //
 //   - a deposit below minDeposit is a donation: one output to the fee
 //     address, of value less the network fee;
-//   - otherwise the service fee is value × fee, rounded down, to the fee
-//     address, and the rest less the network fee goes to the destination;
-//     a service fee below the fee output's dust limit is waived (it stays
-//     with the merchant), since the network would not relay it;
-//   - the network fee is rate (satoshis per 1000 vbytes) times the
-//     transaction's virtual size, rounded up.
+//   - otherwise it is paid to dest as planPayout says, with the service
+//     fee fee.
 //
 // It returns errUneconomical if the output left would be dust.
-func planForward(coin *chain.Coin, value int64, dest, feeScript []byte, fee Fraction, minDeposit, rate int64) (plan, error) {
-	var p plan
-	scripts := [][]byte{dest, feeScript}
-	switch {
-	case value < minDeposit:
-		p.donation = true
-		scripts = [][]byte{feeScript}
-	default:
-		p.service = fee.Of(value)
-		if p.service < coin.DustLimit(feeScript) {
-			p.service = 0
-			scripts = [][]byte{dest}
-		}
+func planForward(coin *chain.Coin, value ferry.Amount, dest, feeScript []byte, fee ferry.Fraction, minDeposit ferry.Amount, rate int64) (plan, error) {
+	if value >= minDeposit {
+		return planPayout(coin, value, dest, feeScript, fee, rate)
 	}
-	vsize := chain.ForwardVSize(scripts)
-	p.network = (rate*vsize + 999) / 1000
-
-	if p.donation {
-		p.service = value - p.network
-		if p.service < coin.DustLimit(feeScript) {
-			return plan{}, fmt.Errorf("%w: %d sat donation, %d sat fee", errUneconomical, value, p.network)
-		}
-		p.outs = []chain.Output{{Value: p.service, Script: feeScript}}
-		return p, nil
+	p := plan{donation: true}
+	p.network = networkFee(rate, [][]byte{feeScript})
+	p.service = value - p.network
+	if int64(p.service) < coin.DustLimit(feeScript) {
+		return plan{}, fmt.Errorf("%w: %d sat donation, %d sat fee", errUneconomical, value, p.network)
 	}
-	p.forwarded = value - p.service - p.network
-	if p.forwarded < coin.DustLimit(dest) {
-		return plan{}, fmt.Errorf("%w: %d sat deposit, %d sat service fee, %d sat network fee", errUneconomical, value, p.service, p.network)
-	}
-	p.outs = []chain.Output{{Value: p.forwarded, Script: dest}}
-	if p.service > 0 {
-		p.outs = append(p.outs, chain.Output{Value: p.service, Script: feeScript})
-	}
+	p.outs = []chain.Output{{Value: int64(p.service), Script: feeScript}}
 	return p, nil
 }
 
 // planRefund sends a deposit of value satoshis to dest, the refund's
-// address, in integers only: the service fee is value × fee, rounded down,
-// to the fee address, waived below the fee output's dust limit as
-// planForward waives it; the rest less the network fee goes to dest. A
-// refund pays the service fee as a forward does, so that moving a payment
-// through a refund costs what forwarding it does. It returns
-// errUneconomical if what is left would be dust.
-func planRefund(coin *chain.Coin, value int64, dest, feeScript []byte, fee Fraction, rate int64) (plan, error) {
+// address, as planPayout says: a refund pays the service fee as a forward
+// does (fee, the refund's own), so that moving a payment through a refund
+// costs what forwarding it does. It returns errUneconomical if what is
+// left would be dust.
+func planRefund(coin *chain.Coin, value ferry.Amount, dest, feeScript []byte, fee ferry.Fraction, rate int64) (plan, error) {
+	return planPayout(coin, value, dest, feeScript, fee, rate)
+}
+
+// planPayout pays a deposit of value satoshis to dest, in integers only:
+// the service fee is value × fee, rounded down, to the fee address, and the
+// rest less the network fee to dest; a service fee below the fee output's
+// dust limit is waived (it stays with the recipient), since the network
+// would not relay it. It returns errUneconomical if the output left would
+// be dust.
+func planPayout(coin *chain.Coin, value ferry.Amount, dest, feeScript []byte, fee ferry.Fraction, rate int64) (plan, error) {
 	var p plan
 	scripts := [][]byte{dest, feeScript}
 	p.service = fee.Of(value)
-	if p.service < coin.DustLimit(feeScript) {
+	if int64(p.service) < coin.DustLimit(feeScript) {
 		p.service = 0
 		scripts = [][]byte{dest}
 	}
-	p.network = (rate*chain.ForwardVSize(scripts) + 999) / 1000
+	p.network = networkFee(rate, scripts)
 	p.forwarded = value - p.service - p.network
-	if p.forwarded < coin.DustLimit(dest) {
-		return plan{}, fmt.Errorf("%w: %d sat refund, %d sat service fee, %d sat network fee", errUneconomical, value, p.service, p.network)
+	if int64(p.forwarded) < coin.DustLimit(dest) {
+		return plan{}, fmt.Errorf("%w: %d sat deposit, %d sat service fee, %d sat network fee", errUneconomical, value, p.service, p.network)
 	}
-	p.outs = []chain.Output{{Value: p.forwarded, Script: dest}}
+	p.outs = []chain.Output{{Value: int64(p.forwarded), Script: dest}}
 	if p.service > 0 {
-		p.outs = append(p.outs, chain.Output{Value: p.service, Script: feeScript})
+		p.outs = append(p.outs, chain.Output{Value: int64(p.service), Script: feeScript})
 	}
 	return p, nil
+}
+
+// networkFee is the fee of a forward of one input paying scripts at rate
+// satoshis per 1000 vbytes: its virtual size times the rate, rounded up.
+func networkFee(rate int64, scripts [][]byte) ferry.Amount {
+	return ferry.Amount((rate*chain.ForwardVSize(scripts) + 999) / 1000)
 }

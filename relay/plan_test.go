@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 )
 
@@ -11,17 +12,17 @@ func TestPlanForward(t *testing.T) {
 	ltc, _ := chain.Litecoin(chain.Mainnet)
 	p2wpkh := append([]byte{0x00, 0x14}, make([]byte, 20)...)
 	p2pkh := append(append([]byte{0x76, 0xa9, 0x14}, make([]byte, 20)...), 0x88, 0xac)
-	pct, _ := ParseFraction("0.01")
-	tiny, _ := ParseFraction("0.001")
+	pct, _ := ferry.ParseFraction("0.01")
+	tiny, _ := ferry.ParseFraction("0.001")
 	const min = 1_000_000 // 0.01 LTC
 
 	// Virtual sizes of the forwards (ForwardVSize): P2WPKH in, P2WPKH
 	// outputs: 141 vbytes with two outputs, 110 with one.
 	tests := []struct {
 		name      string
-		value     int64
+		value     ferry.Amount
 		dest, fee []byte
-		pct       Fraction
+		pct       ferry.Fraction
 		rate      int64
 		want      plan
 		err       error
@@ -59,7 +60,7 @@ func TestPlanForward(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := planForward(ltc, tt.value, tt.dest, tt.fee, tt.pct, min, tt.rate)
+			got, err := planForward(ltc, ferry.Amount(tt.value), tt.dest, tt.fee, tt.pct, min, tt.rate)
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("err = %v, want %v", err, tt.err)
@@ -73,9 +74,9 @@ func TestPlanForward(t *testing.T) {
 				t.Errorf("plan = %+v, want %+v", got, tt.want)
 			}
 			// Every satoshi is accounted for.
-			var outs int64
+			var outs ferry.Amount
 			for _, o := range got.outs {
-				outs += o.Value
+				outs += ferry.Amount(o.Value)
 			}
 			if outs+got.network != tt.value {
 				t.Errorf("outputs %d + network fee %d != deposit %d", outs, got.network, tt.value)
@@ -91,13 +92,13 @@ func TestPlanRefund(t *testing.T) {
 	ltc, _ := chain.Litecoin(chain.Mainnet)
 	dest := append([]byte{0x00, 0x14}, make([]byte, 20)...)
 	fee := append([]byte{0x00, 0x14}, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
-	pct, _ := ParseFraction("0.01")
-	tiny, _ := ParseFraction("0.001")
-	zero, _ := ParseFraction("0")
+	pct, _ := ferry.ParseFraction("0.01")
+	tiny, _ := ferry.ParseFraction("0.001")
+	zero, _ := ferry.ParseFraction("0")
 	tests := []struct {
 		name  string
-		value int64
-		pct   Fraction
+		value ferry.Amount
+		pct   ferry.Fraction
 		rate  int64
 		want  plan
 		err   error
@@ -122,7 +123,7 @@ func TestPlanRefund(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := planRefund(ltc, tt.value, dest, fee, tt.pct, tt.rate)
+			got, err := planRefund(ltc, ferry.Amount(tt.value), dest, fee, tt.pct, tt.rate)
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("err = %v, want %v", err, tt.err)
@@ -135,12 +136,12 @@ func TestPlanRefund(t *testing.T) {
 			if got.donation || got.service != tt.want.service || got.network != tt.want.network || got.forwarded != tt.want.forwarded {
 				t.Errorf("plan = %+v, want %+v", got, tt.want)
 			}
-			var outs int64
-			toFee := int64(0)
+			var outs ferry.Amount
+			toFee := ferry.Amount(0)
 			for _, o := range got.outs {
-				outs += o.Value
+				outs += ferry.Amount(o.Value)
 				if string(o.Script) == string(fee) {
-					toFee += o.Value
+					toFee += ferry.Amount(o.Value)
 				}
 			}
 			if outs+got.network != tt.value || toFee != tt.want.service {

@@ -8,70 +8,35 @@ import (
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
-	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/store"
 )
 
-// Statuses of an input address and of its deposits, as reports give them.
-const (
-	StatusWaiting     = "waiting"     // no payment seen
-	StatusUnconfirmed = "unconfirmed" // a payment in the mempool
-	StatusConfirmed   = "confirmed"   // in a block, not yet forwarded
-	StatusForwarded   = "forwarded"   // forward broadcast
-	StatusDonation    = "donation"    // below the minimum: not forwarded
-	StatusRefunded    = "refunded"    // sent back to the payer (an invoice's held payment)
-	StatusExpired     = "expired"     // idle past the expiry, no longer watched
-	StatusVanished    = "vanished"    // a reorg took the deposit away: double-spent, or to be mined again
-)
-
-// Report is an input address and its deposits.
+// Report is an input address and its deposits, as the engine knows them
+// now: the dialects show it in their own words (LitePay's /api/check in
+// package api, an invoice's payments in package invoice).
 type Report struct {
-	InputAddress string          `json:"input_address"`
-	Path         string          `json:"path"`
-	Destination  string          `json:"destination"`
-	Coin         string          `json:"coin"`
-	Status       string          `json:"status"`
-	Created      time.Time       `json:"created"`
-	Expires      *time.Time      `json:"expires,omitempty"`
-	CallbackReq  string          `json:"callback_req"`
-	Deposits     []DepositReport `json:"deposits"`
+	// Address is the input address's record, and Path its derivation path.
+	Address *store.Address
+	Path    string
+	// Watched reports whether the address is still watched (not expired);
+	// Expires is when it expires if it stays idle (zero: never).
+	Watched bool
+	Expires time.Time
+	// Deposits are its deposits, by confirmations, most first: those in
+	// blocks and in the node's mempool, and those a reorg took away after
+	// they were paid out (DepositVanished). Each has its State,
+	// Confirmations and Forward.
+	Deposits []ferry.Deposit
+	// Callbacks are the deposits' callbacks, by outpoint, for those that
+	// have one.
+	Callbacks map[ferry.OutPoint]*Callback
 }
 
-// DepositReport is one deposit of a Report.
-type DepositReport struct {
-	// ID is the deposit's stable id, "<txid>:<vout>", as callbacks send
-	// it in deposit_id.
-	ID               string          `json:"id"`
-	TxID             string          `json:"txid"`
-	Vout             uint32          `json:"vout"`
-	Value            int64           `json:"value"`
-	Confirmations    int64           `json:"confirmations"`
-	Status           string          `json:"status"`
-	ForwardTxID      string          `json:"forward_txid,omitempty"`
-	ValueForwarded   int64           `json:"value_forwarded"`
-	ForwardConfirmed bool            `json:"forward_confirmed"`
-	ForwardError     string          `json:"forward_error,omitempty"`
-	Callback         *CallbackReport `json:"callback,omitempty"`
-	// Height is the block that holds it (not in the JSON: clients count
-	// confirmations).
-	Height int64 `json:"-"`
-}
-
-// CallbackReport is a deposit's callback: its state and every attempt.
-type CallbackReport struct {
-	State       string          `json:"state"`
-	Attempts    int64           `json:"attempts"`
-	LastAttempt *AttemptReport  `json:"last_attempt,omitempty"`
-	History     []AttemptReport `json:"history,omitempty"`
-}
-
-// AttemptReport is one callback request. Error is the class of its
-// failure (notify.ClassTimeout, …), never its full text.
-type AttemptReport struct {
-	Time          time.Time `json:"time"`
-	Confirmations int64     `json:"confirmations"`
-	HTTPStatus    int       `json:"http_status,omitempty"`
-	Error         string    `json:"error,omitempty"`
+// Callback is a deposit's callback: where it stands and every attempt.
+type Callback struct {
+	State    ferry.DeliveryState
+	Attempts int64
+	History  []store.Attempt
 }
 
 // Report reports the input address address of the coin with id coin and
@@ -97,112 +62,136 @@ func (e *Engine) Report(_ context.Context, coin, address string) (*Report, error
 	if err != nil {
 		return nil, ferry.Internal("load address", err)
 	}
-	watched, err := e.db.Watched(r.id, prog)
-	if err != nil {
+	rep := &Report{Address: a, Path: r.Keys.Path(a.Index), Deposits: []ferry.Deposit{}, Callbacks: map[ferry.OutPoint]*Callback{}}
+	if rep.Watched, err = e.db.Watched(r.id, prog); err != nil {
 		return nil, ferry.Internal("load address", err)
 	}
-
-	rep := &Report{
-		InputAddress: a.Address,
-		Path:         r.Keys.Path(a.Index),
-		Destination:  a.Destination,
-		Coin:         r.id,
-		Created:      a.Created,
-		CallbackReq:  map[bool]string{true: "1", false: "0"}[a.CallbackReq],
-		Deposits:     []DepositReport{},
-	}
 	if e.cfg.AddressExpiry > 0 {
-		exp := a.LastActivity.Add(e.cfg.AddressExpiry).UTC()
-		rep.Expires = &exp
+		rep.Expires = a.LastActivity.Add(e.cfg.AddressExpiry).UTC()
 	}
+	if err := e.addDeposits(r, rep); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(rep.Deposits, func(i, j int) bool {
+		return rep.Deposits[i].Confirmations > rep.Deposits[j].Confirmations
+	})
+	return rep, nil
+}
 
-	// Deposits in blocks.
+// addDeposits adds an address's deposits to its report: those in blocks,
+// those paid out then taken away by a reorg, those in the mempool.
+func (e *Engine) addDeposits(r *coinRunner, rep *Report) error {
+	a := rep.Address
 	tip := r.scanner.Height()
 	deps, err := e.db.DepositsOf(r.id, a.Index)
 	if err != nil {
-		return nil, ferry.Internal("load deposits", err)
+		return ferry.Internal("load deposits", err)
 	}
 	seen := map[ferry.OutPoint]bool{}
 	for _, d := range deps {
-		dr, err := e.describe(r, d, tip)
-		if err != nil {
-			return nil, ferry.Internal("load deposit", err)
+		d.Address = a.Address
+		if err := e.describe(r, d, tip); err != nil {
+			return ferry.Internal("load deposit", err)
 		}
 		seen[d.OutPoint] = true
-		rep.Deposits = append(rep.Deposits, dr)
+		rep.Deposits = append(rep.Deposits, *d)
 	}
-	// Deposits forwarded, then taken away by a reorg.
 	fwds, err := e.db.ForwardsOf(r.id, a.Index)
 	if err != nil {
-		return nil, ferry.Internal("load forwards", err)
+		return ferry.Internal("load forwards", err)
 	}
 	for _, f := range fwds {
 		if seen[f.OutPoint] {
 			continue
 		}
 		seen[f.OutPoint] = true
-		dr := DepositReport{ID: f.OutPoint.String(), TxID: f.OutPoint.Hash.String(), Vout: f.OutPoint.Index, Value: f.Value,
-			Status: StatusVanished, ForwardTxID: f.TxID.String()}
-		if dr.Callback, err = e.callbackReport(r.id, f.OutPoint); err != nil {
-			return nil, ferry.Internal("load callback", err)
-		}
-		rep.Deposits = append(rep.Deposits, dr)
+		fw := f.Forward
+		fw.State = ForwardState(f, nil)
+		rep.Deposits = append(rep.Deposits, ferry.Deposit{Coin: ferry.Coin(r.id), OutPoint: f.OutPoint, AddrIndex: f.AddrIndex,
+			Address: a.Address, Value: f.Value, State: ferry.DepositVanished, Forward: &fw})
 	}
-	// Deposits in the mempool.
 	for _, m := range r.mempool.Deposits(a.Index) {
 		if seen[m.OutPoint] {
 			continue
 		}
-		rep.Deposits = append(rep.Deposits, DepositReport{
-			ID: m.OutPoint.String(), TxID: m.OutPoint.Hash.String(), Vout: m.OutPoint.Index, Value: m.Value, Status: StatusUnconfirmed,
-		})
+		rep.Deposits = append(rep.Deposits, ferry.Deposit{Coin: ferry.Coin(r.id), OutPoint: m.OutPoint, AddrIndex: a.Index,
+			Address: a.Address, Value: m.Value, State: ferry.DepositUnconfirmed})
 	}
-	sort.SliceStable(rep.Deposits, func(i, j int) bool {
-		return rep.Deposits[i].Confirmations > rep.Deposits[j].Confirmations
-	})
-	rep.Status = overallStatus(rep.Deposits, watched)
-	return rep, nil
+	for _, d := range rep.Deposits {
+		c, err := e.callback(r.id, d.OutPoint)
+		if err != nil {
+			return ferry.Internal("load callback", err)
+		}
+		if c != nil {
+			rep.Callbacks[d.OutPoint] = c
+		}
+	}
+	return nil
 }
 
-// describe reports one deposit found in a block.
-func (e *Engine) describe(r *coinRunner, d *store.Deposit, tip int64) (DepositReport, error) {
-	dr := DepositReport{
-		ID:            d.ID(),
-		TxID:          d.OutPoint.Hash.String(),
-		Vout:          d.OutPoint.Index,
-		Value:         d.Value,
-		Confirmations: max(0, tip-d.Height+1),
-		Status:        StatusConfirmed,
-		Height:        d.Height,
-	}
+// describe works out where a deposit found in a block stands at the tip:
+// its confirmations, its forward, and its state.
+func (e *Engine) describe(r *coinRunner, d *ferry.Deposit, tip int64) error {
+	d.Confirmations = max(0, tip-d.Height+1)
+	d.State = ferry.DepositConfirmed
 	if d.Value < r.MinDeposit {
-		dr.Status = StatusDonation
+		d.State = ferry.DepositDonated
 	}
 	f, err := e.db.Forward(r.id, d.OutPoint)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return dr, nil
+		return e.held(r, d)
 	case err != nil:
-		return dr, err
+		return err
 	}
-	dr.ForwardTxID = f.TxID.String()
-	dr.ValueForwarded = f.Forwarded
-	dr.ForwardConfirmed = d.Spent() && d.SpentBy == f.TxID
+	fw := f.Forward
+	fw.State = ForwardState(f, d)
+	if !f.Accepted {
+		fw.Error = f.LastError
+	}
+	d.Forward = &fw
 	if f.Accepted && !f.Donation {
-		dr.Status = StatusForwarded
+		d.State = ferry.DepositForwarded
 		if f.Refund {
-			dr.Status = StatusRefunded
+			d.State = ferry.DepositRefunded
 		}
 	}
-	if !f.Accepted {
-		dr.ForwardError = f.LastError
-	}
-	dr.Callback, err = e.callbackReport(r.id, d.OutPoint)
-	return dr, err
+	return nil
 }
 
-// callbackReport reports a deposit's callback, or nil if it has none.
-func (e *Engine) callbackReport(coin string, op ferry.OutPoint) (*CallbackReport, error) {
+// held marks a confirmed deposit with no forward that an invoice holds.
+func (e *Engine) held(r *coinRunner, d *ferry.Deposit) error {
+	if d.State != ferry.DepositConfirmed {
+		return nil
+	}
+	rel, err := e.db.Release(r.id, d.OutPoint)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	if rel.Decision == ferry.DecisionHold {
+		d.State = ferry.DepositHeld
+	}
+	return nil
+}
+
+// ForwardState is where the forward f stands: confirmed once a block spends
+// its deposit d with it (d nil: not known), broadcast once a node took it,
+// signed before.
+func ForwardState(f *store.Forward, d *ferry.Deposit) ferry.ForwardState {
+	switch {
+	case d != nil && d.Spent() && d.SpentBy == f.TxID:
+		return ferry.ForwardConfirmed
+	case f.Accepted:
+		return ferry.ForwardBroadcast
+	}
+	return ferry.ForwardSigned
+}
+
+// callback returns a deposit's callback, or nil if it has none.
+func (e *Engine) callback(coin string, op ferry.OutPoint) (*Callback, error) {
 	c, err := e.db.Callback(coin, store.OutPointRef(op))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -210,42 +199,9 @@ func (e *Engine) callbackReport(coin string, op ferry.OutPoint) (*CallbackReport
 	case err != nil:
 		return nil, err
 	}
-	cr := &CallbackReport{State: c.State.String(), Attempts: c.Attempts}
 	attempts, err := e.db.Attempts(coin, store.OutPointRef(op))
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range attempts {
-		// Only the failure's class, whoever asks: a record from before
-		// classes were kept is reduced to its class here.
-		cr.History = append(cr.History, AttemptReport{Time: a.Time, Confirmations: a.Confirmations, HTTPStatus: a.Status, Error: notify.Class(a.Error)})
-	}
-	if n := len(cr.History); n > 0 {
-		last := cr.History[n-1]
-		cr.LastAttempt = &last
-	}
-	return cr, nil
-}
-
-// overallStatus sums up an address's deposits: the least advanced payment
-// that is not a donation decides.
-func overallStatus(ds []DepositReport, watched bool) string {
-	has := map[string]bool{}
-	for _, d := range ds {
-		has[d.Status] = true
-	}
-	for _, s := range []string{StatusUnconfirmed, StatusConfirmed, StatusForwarded} {
-		if has[s] {
-			return s
-		}
-	}
-	switch {
-	case has[StatusDonation]:
-		return StatusDonation
-	case has[StatusVanished]:
-		return StatusVanished
-	case watched:
-		return StatusWaiting
-	}
-	return StatusExpired
+	return &Callback{State: c.State, Attempts: c.Attempts, History: attempts}, nil
 }

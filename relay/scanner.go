@@ -40,7 +40,7 @@ type ScanStore interface {
 	BlockHash(coin string, height int64) (ferry.Hash, error)
 	AddressByProgram(coin string, program []byte) (*store.Address, error)
 	IdleAddresses(coin string, before time.Time, limit int) ([]*store.Address, error)
-	OpenDeposits(coin string) ([]*store.Deposit, error)
+	OpenDeposits(coin string) ([]*ferry.Deposit, error)
 }
 
 var _ ScanStore = (*store.DB)(nil)
@@ -318,7 +318,7 @@ func (s *Scanner) apply(ctx context.Context, blk *chain.Block, height int64) (st
 	for _, d := range c.Deposits {
 		s.open[d.OutPoint] = struct{}{}
 		s.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Uint32("index", d.AddrIndex).
-			Int64("value", d.Value).Int64("height", height).Int64("maturity", d.Maturity).Msg("deposit detected")
+			Int64("value", int64(d.Value)).Int64("height", height).Int64("maturity", d.Maturity).Msg("deposit detected")
 	}
 	for _, sp := range c.Spends {
 		delete(s.open, sp.OutPoint)
@@ -369,10 +369,10 @@ func (s *Scanner) scan(blk *chain.Block, height int64) (*store.Changes, error) {
 			return
 		}
 		op := ferry.OutPoint{Hash: id(), Index: vout}
-		c.Deposits = append(c.Deposits, store.Deposit{
+		c.Deposits = append(c.Deposits, ferry.Deposit{
 			OutPoint:  op,
 			AddrIndex: addr.Index,
-			Value:     value,
+			Value:     ferry.Amount(value),
 			Height:    height,
 			BlockHash: blk.Hash(),
 			Maturity:  s.cfg.Coin.Maturity(blk.Kind(tx)),

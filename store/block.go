@@ -34,39 +34,14 @@ type BlockRef struct {
 	Hash, Prev ferry.Hash
 }
 
-// Deposit is one output paying an input address, as found in a block.
-type Deposit struct {
-	Coin     string
-	OutPoint ferry.OutPoint
-	// AddrIndex is the input address's index.
-	AddrIndex uint32
-	Value     int64
-	// Height and BlockHash place the block that holds the payment.
-	Height    int64
-	BlockHash ferry.Hash
-	// Maturity is the number of confirmations the chain requires before the
-	// output may be spent (coinbase and MWEB peg-out outputs), or 0.
-	Maturity int64
-	// SpentBy is the transaction that spent the deposit on chain, normally
-	// ferry's forward, and SpentHeight its block; zero while unspent.
-	SpentBy     ferry.Hash
-	SpentHeight int64
-	// Time is the time of its block (zero for deposits recorded before
-	// it was kept).
-	Time time.Time
-}
+// A deposit's record (table d) is the ferry.Deposit fields up to
+// SpentHeight, and Time: what a block tells of it. Its state is worked out
+// by its readers.
 
-// ID returns the deposit's stable identifier, "<txid>:<vout>": merchants
-// key on it, since one transaction can pay several deposits.
-func (d *Deposit) ID() string { return d.OutPoint.String() }
-
-// Spent reports whether the deposit has been spent in a recorded block.
-func (d *Deposit) Spent() bool { return d.SpentHeight != 0 }
-
-func (d *Deposit) encode() []byte {
+func encodeDeposit(d *ferry.Deposit) []byte {
 	e := newEnc(120)
 	e.u32(d.AddrIndex)
-	e.i64(d.Value)
+	e.i64(int64(d.Value))
 	e.i64(d.Height)
 	e.hash(d.BlockHash)
 	e.i64(d.Maturity)
@@ -76,11 +51,11 @@ func (d *Deposit) encode() []byte {
 	return e.b
 }
 
-func decodeDeposit(coin string, op ferry.OutPoint, b []byte) (*Deposit, error) {
+func decodeDeposit(coin string, op ferry.OutPoint, b []byte) (*ferry.Deposit, error) {
 	d := newDec(b)
-	dep := &Deposit{Coin: coin, OutPoint: op}
+	dep := &ferry.Deposit{Coin: ferry.Coin(coin), OutPoint: op}
 	dep.AddrIndex = d.u32()
-	dep.Value = d.i64()
+	dep.Value = ferry.Amount(d.i64())
 	dep.Height = d.i64()
 	dep.BlockHash = d.hash()
 	dep.Maturity = d.i64()
@@ -110,7 +85,7 @@ type Changes struct {
 	Hash     ferry.Hash
 	Prev     ferry.Hash
 	Time     time.Time
-	Deposits []Deposit
+	Deposits []ferry.Deposit
 	Spends   []Spend
 	// Now is when the block is applied: the new LastActivity of every
 	// address the block pays.
@@ -188,12 +163,12 @@ func (db *DB) Apply(blk *Changes) error {
 	paid := map[uint32]bool{}
 	for i := range blk.Deposits {
 		d := &blk.Deposits[i]
-		d.Coin = blk.Coin
+		d.Coin = ferry.Coin(blk.Coin)
 		if d.Time.IsZero() {
 			d.Time = blk.Time
 		}
 		opk := opKey(d.OutPoint)
-		tx.put(key(tDeposit, blk.Coin, opk), d.encode())
+		tx.put(key(tDeposit, blk.Coin, opk), encodeDeposit(d))
 		tx.put(key(tOpen, blk.Coin, opk), nil)
 		tx.put(key(tByAddr, blk.Coin, u32(d.AddrIndex), opk), nil)
 		if !paid[d.AddrIndex] {
@@ -226,7 +201,7 @@ func (db *DB) Apply(blk *Changes) error {
 			return err
 		}
 		d.SpentBy, d.SpentHeight = s.TxID, blk.Height
-		tx.put(dk, d.encode())
+		tx.put(dk, encodeDeposit(d))
 		tx.del(key(tOpen, blk.Coin, opk))
 	}
 

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/store"
 )
 
 // crashBlock is block h of the crash test's chain: two deposits, and a spend
 // of the first deposit of block h-1.
 func crashBlock(h int64) *store.Changes {
-	b := chainBlock("ltc", h, 0, h, h+1)
+	b := chainBlock("ltc", h, 0, ferry.Amount(h), ferry.Amount(h+1))
 	if h > 101 {
 		b.Spends = []store.Spend{{OutPoint: chainBlock("ltc", h-1, 0, 0).Deposits[0].OutPoint, TxID: hashOf(-h)}}
 	}

@@ -9,39 +9,23 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 )
 
-// Forward is the signed transaction that pays a deposit out: to the
-// merchant and the fee address, or, for a donation, to the fee address
-// alone. It is recorded before its first broadcast and never rebuilt.
+// Forward is the record of a deposit's forward: the ferry.Forward (its
+// transaction and amounts; State is its readers' to work out), the deposit
+// it spends, the signed transaction, and its broadcasts. It is recorded
+// before its first broadcast and never rebuilt.
 type Forward struct {
+	ferry.Forward
 	Coin     string
 	OutPoint ferry.OutPoint // the deposit it spends
 	// AddrIndex is the index of the input address the deposit paid.
 	AddrIndex uint32
-	TxID      ferry.Hash
 	Raw       []byte
-	// Donation marks a deposit below the minimum, swept to the fee address.
-	Donation bool
-	// Value is the deposit; ServiceFee and NetworkFee come out of it and
-	// Forwarded is what the destination receives (0 for a donation).
-	Value      int64
-	ServiceFee int64
-	NetworkFee int64
-	Forwarded  int64
-	// FeeRate is the network fee rate used, in satoshis per 1000 vbytes.
-	FeeRate int64
-	Created time.Time
 	// Attempts counts broadcasts; LastAttempt and LastError describe the
 	// latest; Accepted is set once a node has taken the transaction.
 	Attempts    int64
 	LastAttempt time.Time
 	LastError   string
 	Accepted    bool
-	// Refund marks a deposit sent back to Destination, less its service
-	// fee (ServiceFee, 0 if it was waived; refunds signed before refunds
-	// paid one have 0 too) and the network fee (Forwarded is what it
-	// receives).
-	Refund      bool
-	Destination string
 }
 
 func (f *Forward) encode() []byte {
@@ -49,10 +33,10 @@ func (f *Forward) encode() []byte {
 	e.hash(f.TxID)
 	e.bytes(f.Raw)
 	e.bool(f.Donation)
-	e.i64(f.Value)
-	e.i64(f.ServiceFee)
-	e.i64(f.NetworkFee)
-	e.i64(f.Forwarded)
+	e.i64(int64(f.Value))
+	e.i64(int64(f.ServiceFee))
+	e.i64(int64(f.NetworkFee))
+	e.i64(int64(f.Forwarded))
 	e.i64(f.FeeRate)
 	e.time(f.Created)
 	e.i64(f.Attempts)
@@ -71,10 +55,10 @@ func decodeForward(coin string, op ferry.OutPoint, b []byte) (*Forward, error) {
 	f.TxID = d.hash()
 	f.Raw = d.bytes()
 	f.Donation = d.bool()
-	f.Value = d.i64()
-	f.ServiceFee = d.i64()
-	f.NetworkFee = d.i64()
-	f.Forwarded = d.i64()
+	f.Value = ferry.Amount(d.i64())
+	f.ServiceFee = ferry.Amount(d.i64())
+	f.NetworkFee = ferry.Amount(d.i64())
+	f.Forwarded = ferry.Amount(d.i64())
 	f.FeeRate = d.i64()
 	f.Created = d.time()
 	f.Attempts = d.i64()

@@ -94,7 +94,7 @@ type InvoiceCoin struct {
 	// Due is the amount asked in satoshis; Rate the price of a coin in the
 	// invoice's fiat currency it was quoted at ("" for an amount in
 	// coin), until QuoteExpires.
-	Due          int64
+	Due          ferry.Amount
 	Rate         string
 	Quoted       time.Time
 	QuoteExpires time.Time
@@ -115,7 +115,7 @@ func (inv *Invoice) encode() []byte {
 		e.str(c.Coin)
 		e.u32(c.Index)
 		e.str(c.Address)
-		e.i64(c.Due)
+		e.i64(int64(c.Due))
 		e.str(c.Rate)
 		e.time(c.Quoted)
 		e.time(c.QuoteExpires)
@@ -159,7 +159,7 @@ func decodeInvoice(id string, b []byte) (*Invoice, error) {
 	inv.Expires = d.time()
 	n := d.uvar()
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		inv.Coins = append(inv.Coins, InvoiceCoin{Coin: d.str(), Index: d.u32(), Address: d.str(), Due: d.i64(), Rate: d.str(),
+		inv.Coins = append(inv.Coins, InvoiceCoin{Coin: d.str(), Index: d.u32(), Address: d.str(), Due: ferry.Amount(d.i64()), Rate: d.str(),
 			Quoted: d.time(), QuoteExpires: d.time()})
 	}
 	inv.Cancelled = d.bool()

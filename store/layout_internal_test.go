@@ -50,7 +50,7 @@ func TestStoreWrittenBefore(t *testing.T) {
 	check("rolled back", true)
 	// A block paying it rewrites its record in the compact layout.
 	if err := db.Apply(&Changes{Coin: "ltc", Height: 101, Hash: ferry.Hash{101}, Prev: ferry.Hash{100}, Now: time.Unix(1700000000, 0),
-		Deposits: []Deposit{{OutPoint: ferry.OutPoint{Index: 1}, AddrIndex: 3, Value: 1000, Height: 101}}}); err != nil {
+		Deposits: []ferry.Deposit{{OutPoint: ferry.OutPoint{Index: 1}, AddrIndex: 3, Value: 1000, Height: 101}}}); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := db.get(key(tAddress, "ltc", u32(3))); v[0] != addressCompact {

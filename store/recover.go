@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
 
@@ -69,24 +68,10 @@ func decodeRecoveryState(coin string, b []byte) (*RecoveryState, error) {
 }
 
 // RecoveredOutput is an output the chain shows paying one of the seed's
-// input addresses, and what spent it, as a recovery found them.
+// input addresses, as a recovery found it: the deposit (its fields up to
+// SpentHeight, and Time), and the shape of what spent it.
 type RecoveredOutput struct {
-	Coin     string
-	OutPoint ferry.OutPoint
-	// AddrIndex is the input address's derivation index.
-	AddrIndex uint32
-	Value     int64
-	// Height, BlockHash and Time place the block that holds the payment.
-	Height    int64
-	BlockHash ferry.Hash
-	Time      time.Time
-	// Maturity is the confirmations the chain requires before the output
-	// may be spent (coinbase, MWEB peg-out), or 0.
-	Maturity int64
-	// SpentBy is the transaction that spent the output and SpentHeight
-	// its block; zero while unspent.
-	SpentBy     ferry.Hash
-	SpentHeight int64
+	ferry.Deposit
 	// SpendInputs counts the spending transaction's inputs, and
 	// SpendOutputs lists its outputs when it has one input only: the shape
 	// of ferry's forwards, which tell the address's destination.
@@ -94,13 +79,10 @@ type RecoveredOutput struct {
 	SpendOutputs []chain.Output
 }
 
-// Spent reports whether a recorded block spends the output.
-func (o *RecoveredOutput) Spent() bool { return o.SpentHeight != 0 }
-
 func (o *RecoveredOutput) encode() []byte {
 	e := newEnc(160)
 	e.u32(o.AddrIndex)
-	e.i64(o.Value)
+	e.i64(int64(o.Value))
 	e.i64(o.Height)
 	e.hash(o.BlockHash)
 	e.time(o.Time)
@@ -118,9 +100,9 @@ func (o *RecoveredOutput) encode() []byte {
 
 func decodeRecoveredOutput(coin string, op ferry.OutPoint, b []byte) (*RecoveredOutput, error) {
 	d := newDec(b)
-	o := &RecoveredOutput{Coin: coin, OutPoint: op}
+	o := &RecoveredOutput{Deposit: ferry.Deposit{Coin: ferry.Coin(coin), OutPoint: op}}
 	o.AddrIndex = d.u32()
-	o.Value = d.i64()
+	o.Value = ferry.Amount(d.i64())
 	o.Height = d.i64()
 	o.BlockHash = d.hash()
 	o.Time = d.time()
@@ -233,7 +215,7 @@ func (db *DB) ApplyRecovered(rb *RecoveredBlock) error {
 			return fmt.Errorf("apply recovered %s block %d: %w", rb.Coin, rb.Height, err)
 		}
 		if old == nil {
-			o.Coin = rb.Coin
+			o.Coin = ferry.Coin(rb.Coin)
 			staged[o.OutPoint] = &o
 		}
 	}

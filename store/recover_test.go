@@ -13,16 +13,17 @@ import (
 
 // recoveredBlock returns a block of the main pass at height, paying index
 // idx value, and spending the outputs in spends by a one-input transaction.
-func recoveredBlock(height int64, idx uint32, value int64, spends ...ferry.OutPoint) *store.RecoveredBlock {
+func recoveredBlock(height int64, idx uint32, value ferry.Amount, spends ...ferry.OutPoint) *store.RecoveredBlock {
 	rb := &store.RecoveredBlock{Coin: "ltc", Height: height, Hash: hashOf(height), Main: true,
 		State: store.RecoveryState{From: 100, Window: 1000, Cursor: store.Cursor{Height: height, Hash: hashOf(height)}, CatchUpTo: -1, CatchUpAt: -1, MergeAt: -1}}
 	if value > 0 {
-		rb.Outputs = append(rb.Outputs, store.RecoveredOutput{OutPoint: ferry.OutPoint{Hash: hashOf(1000 + height)}, AddrIndex: idx,
-			Value: value, Height: height, BlockHash: hashOf(height), Time: time.Unix(1700000000+height, 0).UTC()})
+		rb.Outputs = append(rb.Outputs, store.RecoveredOutput{
+			Deposit: ferry.Deposit{OutPoint: ferry.OutPoint{Hash: hashOf(1000 + height)}, AddrIndex: idx, Value: value, Height: height, BlockHash: hashOf(height), Time: time.Unix(1700000000+height, 0).UTC()},
+		})
 	}
 	for _, op := range spends {
 		rb.Spends = append(rb.Spends, store.RecoveredSpend{OutPoint: op, TxID: hashOf(2000 + height), Height: height, Inputs: 1,
-			Outputs: []chain.Output{{Value: value, Script: []byte{0x00, 0x14, 1}}}})
+			Outputs: []chain.Output{{Value: int64(value), Script: []byte{0x00, 0x14, 1}}}})
 	}
 	return rb
 }
@@ -133,17 +134,17 @@ func TestRestoreAddress(t *testing.T) {
 		}
 		return a
 	}
-	open := store.Deposit{OutPoint: ferry.OutPoint{Hash: hashOf(1)}, AddrIndex: 3, Value: 5_000, Height: 10}
-	closed := store.Deposit{OutPoint: ferry.OutPoint{Hash: hashOf(2)}, AddrIndex: 3, Value: 6_000, Height: 9, SpentBy: hashOf(3), SpentHeight: 11}
+	open := ferry.Deposit{OutPoint: ferry.OutPoint{Hash: hashOf(1)}, AddrIndex: 3, Value: 5_000, Height: 10}
+	closed := ferry.Deposit{OutPoint: ferry.OutPoint{Hash: hashOf(2)}, AddrIndex: 3, Value: 6_000, Height: 9, SpentBy: hashOf(3), SpentHeight: 11}
 
 	// Without a destination: never watched, no open deposit.
 	for _, c := range []struct {
 		name    string
 		watched bool
-		deps    []store.Deposit
+		deps    []ferry.Deposit
 	}{
 		{"watched", true, nil},
-		{"open deposit", false, []store.Deposit{open}},
+		{"open deposit", false, []ferry.Deposit{open}},
 	} {
 		if _, err := db.RestoreAddress(addr(3, false), c.watched, c.deps); !errors.Is(err, store.ErrNoDestination) {
 			t.Errorf("%s without a destination: %v", c.name, err)
@@ -153,7 +154,7 @@ func TestRestoreAddress(t *testing.T) {
 		t.Fatalf("restore without a destination: %v, %v", ok, err)
 	}
 
-	if ok, err := db.RestoreAddress(addr(3, true), true, []store.Deposit{open, closed}); !ok || err != nil {
+	if ok, err := db.RestoreAddress(addr(3, true), true, []ferry.Deposit{open, closed}); !ok || err != nil {
 		t.Fatalf("restore: %v, %v", ok, err)
 	}
 	if ok, err := db.RestoreAddress(addr(3, true), false, nil); ok || err != nil {
@@ -199,7 +200,7 @@ func TestSweeps(t *testing.T) {
 	in := []store.SweepInput{{OutPoint: ferry.OutPoint{Hash: hashOf(1), Index: 2}, AddrIndex: 7, Value: 5_000}, {OutPoint: ferry.OutPoint{Hash: hashOf(2)}, AddrIndex: 9, Value: 6_000}}
 	s := &store.Sweep{Coin: "ltc", TxID: hashOf(10), Raw: []byte{1, 2, 3}, Inputs: in, To: "to", Value: 10_000, NetworkFee: 1_000,
 		FeeRate: 10_000, Created: time.Unix(1700000000, 0).UTC()}
-	fwd := &store.Forward{Coin: "ltc", OutPoint: in[1].OutPoint, AddrIndex: 9, TxID: hashOf(10), Raw: s.Raw, Donation: true, Value: 6_000}
+	fwd := &store.Forward{Forward: ferry.Forward{TxID: hashOf(10), Donation: true, Value: 6_000}, Coin: "ltc", OutPoint: in[1].OutPoint, AddrIndex: 9, Raw: s.Raw}
 	bad := *fwd
 	bad.TxID = hashOf(11)
 	if err := db.PutSweep(s, []*store.Forward{&bad}); err == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/syndtr/goleveldb/leveldb"
 )
 
@@ -41,7 +42,7 @@ func (db *DB) FirstAddress(coin string) (*Address, error) {
 //
 // The deposits are written outside Apply, as history below the scan
 // cursor: no undo log knows them.
-func (db *DB) RestoreAddress(a *Address, watched bool, deps []Deposit) (bool, error) {
+func (db *DB) RestoreAddress(a *Address, watched bool, deps []ferry.Deposit) (bool, error) {
 	if len(a.DestScript) == 0 {
 		if watched {
 			return false, fmt.Errorf("restore address %s/%d: watched: %w", a.Coin, a.Index, ErrNoDestination)
@@ -76,7 +77,7 @@ func (db *DB) RestoreAddress(a *Address, watched bool, deps []Deposit) (bool, er
 			return false, fmt.Errorf("restore address %s/%d: deposit %s is of index %d", a.Coin, a.Index, d.ID(), d.AddrIndex)
 		}
 		opk := opKey(d.OutPoint)
-		b.Put(key(tDeposit, a.Coin, opk), d.encode())
+		b.Put(key(tDeposit, a.Coin, opk), encodeDeposit(d))
 		b.Put(key(tByAddr, a.Coin, u32(a.Index), opk), nil)
 		if !d.Spent() {
 			b.Put(key(tOpen, a.Coin, opk), nil)

@@ -22,13 +22,13 @@ func hashOf(n int64) ferry.Hash {
 
 // chainBlock returns a block at height with deposits of the given values, on
 // a chain whose block hashes are hashOf(height+salt).
-func chainBlock(coin string, height, salt int64, values ...int64) *store.Changes {
+func chainBlock(coin string, height, salt int64, values ...ferry.Amount) *store.Changes {
 	b := &store.Changes{Coin: coin, Height: height, Hash: hashOf(height + salt), Prev: hashOf(height - 1 + salt), Time: time.Unix(1700000000+height, 0)}
 	if height-1 == 100 {
 		b.Prev = hashOf(100) // the start block is shared by every chain
 	}
 	for i, v := range values {
-		b.Deposits = append(b.Deposits, store.Deposit{
+		b.Deposits = append(b.Deposits, ferry.Deposit{
 			OutPoint:  ferry.OutPoint{Hash: hashOf(height*1000 + salt + int64(i)), Index: uint32(i)},
 			AddrIndex: uint32(i),
 			Value:     v,
@@ -127,7 +127,7 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 	db := MustOpen(t)
 	mustStart(t, db, "ltc")
 	for h := int64(101); h <= 110; h++ {
-		b := chainBlock("ltc", h, 0, h*10, h*10+1)
+		b := chainBlock("ltc", h, 0, ferry.Amount(h*10), ferry.Amount(h*10+1))
 		if h > 101 {
 			// Each block spends a deposit of the one before.
 			prev := chainBlock("ltc", h-1, 0, 0, 0)
@@ -137,8 +137,8 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	snapshot := func() map[ferry.OutPoint]store.Deposit {
-		m := map[ferry.OutPoint]store.Deposit{}
+	snapshot := func() map[ferry.OutPoint]ferry.Deposit {
+		m := map[ferry.OutPoint]ferry.Deposit{}
 		for i := uint32(0); i < 2; i++ {
 			ds, err := db.DepositsOf("ltc", i)
 			if err != nil {
@@ -174,7 +174,7 @@ func TestRollbackRestoresEveryRecord(t *testing.T) {
 		}
 	}
 	for h := int64(107); h <= 110; h++ {
-		b := chainBlock("ltc", h, 0, h*10, h*10+1)
+		b := chainBlock("ltc", h, 0, ferry.Amount(h*10), ferry.Amount(h*10+1))
 		prev := chainBlock("ltc", h-1, 0, 0, 0)
 		b.Spends = []store.Spend{{OutPoint: prev.Deposits[h%2].OutPoint, TxID: hashOf(-h)}}
 		if err := db.Apply(b); err != nil {
@@ -270,9 +270,15 @@ func TestForwards(t *testing.T) {
 	if _, err := db.Forward("ltc", op); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Forward before Put: %v", err)
 	}
-	f := &store.Forward{Coin: "ltc", OutPoint: op, TxID: hashOf(2), Raw: []byte{1, 2, 3}, Value: 1_000_000,
-		ServiceFee: 10_000, NetworkFee: 141, Forwarded: 989_859, FeeRate: 1000, Created: time.Unix(1, 0).UTC(),
-		Attempts: 2, LastError: "min relay fee not met", Accepted: true}
+	f := &store.Forward{
+		Forward:   ferry.Forward{TxID: hashOf(2), Value: 1_000_000, ServiceFee: 10_000, NetworkFee: 141, Forwarded: 989_859, FeeRate: 1000, Created: time.Unix(1, 0).UTC()},
+		Coin:      "ltc",
+		OutPoint:  op,
+		Raw:       []byte{1, 2, 3},
+		Attempts:  2,
+		LastError: "min relay fee not met",
+		Accepted:  true,
+	}
 	if err := db.PutForward(f); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +389,7 @@ func TestForwardsOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range b.Deposits {
-		f := &store.Forward{Coin: "ltc", OutPoint: d.OutPoint, AddrIndex: d.AddrIndex, TxID: hashOf(int64(d.Value)), Value: d.Value}
+		f := &store.Forward{Forward: ferry.Forward{TxID: hashOf(int64(d.Value)), Value: d.Value}, Coin: "ltc", OutPoint: d.OutPoint, AddrIndex: d.AddrIndex}
 		if err := db.PutForward(f); err != nil {
 			t.Fatal(err)
 		}

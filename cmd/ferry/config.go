@@ -263,11 +263,11 @@ func (c Config) settings() (*settings, error) {
 	if s.network, err = chain.ParseNetwork(c.Network); err != nil {
 		return nil, fmt.Errorf("--network: %w", err)
 	}
-	if s.relay.FeePercent, err = relay.ParseFraction(c.FeePercent); err != nil {
+	if s.relay.FeePercent, err = ferry.ParseFraction(c.FeePercent); err != nil {
 		return nil, fmt.Errorf("--fee-percent: %w", err)
 	}
 	if c.RefundFeePercent != "" {
-		f, err := relay.ParseFraction(c.RefundFeePercent)
+		f, err := ferry.ParseFraction(c.RefundFeePercent)
 		if err != nil {
 			return nil, fmt.Errorf("--refund-fee-percent: %w", err)
 		}
@@ -299,13 +299,13 @@ func (c Config) settings() (*settings, error) {
 		return nil, fmt.Errorf("--session-expiry: must be from 10s to --address-expiry (%v), not %v", c.AddressExpiry, c.SessionExpiry)
 	}
 	s.api.SessionExpiry, s.api.InvoiceExpiry = c.SessionExpiry, c.InvoiceExpiry
-	s.api.ZeroConf = map[string]int64{}
+	s.api.ZeroConf = map[string]ferry.Amount{}
 	for _, z := range []struct{ flag, coin, v string }{{"--zero-conf-ltc", "ltc", c.ZeroConfLTC}, {"--zero-conf-btc", "btc", c.ZeroConfBTC}} {
 		sat, err := ferry.ParseAmount(z.v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: want an amount of %s with at most 8 decimals, not %q", z.flag, strings.ToUpper(z.coin), z.v)
 		}
-		s.api.ZeroConf[z.coin] = int64(sat)
+		s.api.ZeroConf[z.coin] = sat
 	}
 	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
 		return nil, errors.New("--metrics-listen: must not be the API's address (--listen): metrics are for the operator")
@@ -406,7 +406,7 @@ type coinSetup struct {
 	node       *chain.Node
 	p2p        string
 	feeDest    chain.Destination
-	minDeposit int64
+	minDeposit ferry.Amount
 	fallback   int64 // sat/kvB
 }
 
@@ -448,5 +448,5 @@ func parseCoin(f coinFlags, n chain.Network) (coinSetup, error) {
 			return coinSetup{}, fmt.Errorf("--%s-p2p: %w", f.prefix, err)
 		}
 	}
-	return coinSetup{coin: coin, node: node, p2p: p2p, feeDest: feeDest, minDeposit: int64(minDeposit), fallback: f.fallback * 1000}, nil
+	return coinSetup{coin: coin, node: node, p2p: p2p, feeDest: feeDest, minDeposit: minDeposit, fallback: f.fallback * 1000}, nil
 }

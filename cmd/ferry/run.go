@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
@@ -93,7 +94,7 @@ type releaseVia struct {
 
 // Release implements relay.Releaser: every deposit is forwarded until the
 // invoice engine is set (before the engine runs).
-func (r *releaseVia) Release(ctx context.Context, coin string, d *store.Deposit) (relay.Release, error) {
+func (r *releaseVia) Release(ctx context.Context, coin string, d *ferry.Deposit) (relay.Release, error) {
 	if inv := r.inv.Load(); inv != nil {
 		return inv.Release(ctx, coin, d)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/relay"
@@ -124,7 +125,7 @@ type lateReleaser struct {
 }
 
 // Release implements relay.Releaser.
-func (l *lateReleaser) Release(ctx context.Context, coin string, d *store.Deposit) (relay.Release, error) {
+func (l *lateReleaser) Release(ctx context.Context, coin string, d *ferry.Deposit) (relay.Release, error) {
 	if r := l.r.Load(); r != nil {
 		return (*r).Release(ctx, coin, d)
 	}

@@ -1,17 +1,17 @@
-package relay_test
+package ferry_test
 
 import (
 	"fmt"
 	"testing"
 
-	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry"
 )
 
 func TestFraction(t *testing.T) {
 	tests := []struct {
 		in    string
-		value int64
-		want  int64
+		value ferry.Amount
+		want  ferry.Amount
 		bad   bool
 	}{
 		{in: "0.01", value: 1_000_000, want: 10_000},
@@ -33,7 +33,7 @@ func TestFraction(t *testing.T) {
 		{in: "abc", bad: true},
 	}
 	for _, tt := range tests {
-		f, err := relay.ParseFraction(tt.in)
+		f, err := ferry.ParseFraction(tt.in)
 		if tt.bad {
 			if err == nil {
 				t.Errorf("ParseFraction(%q) accepted", tt.in)
@@ -54,16 +54,16 @@ func TestFraction(t *testing.T) {
 }
 
 func ExampleFraction_Of() {
-	fee, _ := relay.ParseFraction("0.01")
-	fmt.Println(fee.Of(1_234_567))
-	// Output: 12345
+	fee, _ := ferry.ParseFraction("0.01")
+	fmt.Println(int64(fee.Of(1_234_567)), fee.Of(1_234_567))
+	// Output: 12345 0.00012345
 }
 
 func TestFractionPercent(t *testing.T) {
 	for in, want := range map[string]string{
 		"0": "0", "0.01": "1", "0.1": "10", "0.005": "0.5", "0.0125": "1.25", "0.00000001": "0.000001", "0.10": "10", ".5": "50",
 	} {
-		f, err := relay.ParseFraction(in)
+		f, err := ferry.ParseFraction(in)
 		if err != nil {
 			t.Fatal(err)
 		}

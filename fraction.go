@@ -1,4 +1,4 @@
-package relay
+package ferry
 
 import (
 	"errors"
@@ -41,13 +41,13 @@ func ParseFraction(s string) (Fraction, error) {
 }
 
 // Of returns f times v, rounded down to the satoshi. v must not be negative.
-func (f Fraction) Of(v int64) int64 {
+func (f Fraction) Of(v Amount) Amount {
 	if f.den == 0 || v <= 0 {
 		return 0
 	}
 	hi, lo := bits.Mul64(uint64(v), f.num)
 	q, _ := bits.Div64(hi, lo, f.den) // hi < den since f < 1
-	return int64(q)
+	return Amount(q)
 }
 
 // String returns the fraction as it was written.
