@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,6 +189,13 @@ func newH2Conn(t *testing.T, addr string) *h2Conn {
 // ending it if end (no message follows).
 func (h *h2Conn) headers(t *testing.T, id uint32, extra map[string]string, end bool) {
 	t.Helper()
+	if err := h.writeHeaders(id, extra, end); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeHeaders is headers, returning the error of a write.
+func (h *h2Conn) writeHeaders(id uint32, extra map[string]string, end bool) error {
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	fields := [][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", payscryptpb.PaymentGateway_CreateOrder_FullMethodName},
@@ -204,31 +212,43 @@ func (h *h2Conn) headers(t *testing.T, id uint32, extra map[string]string, end b
 	chunk := b[:min(frame, len(b))]
 	b = b[len(chunk):]
 	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: chunk, EndStream: end, EndHeaders: len(b) == 0}); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for len(b) > 0 {
 		chunk = b[:min(frame, len(b))]
 		b = b[len(chunk):]
 		if err := h.fr.WriteContinuation(id, len(b) == 0, chunk); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 // createOrder makes a CreateOrder call of 0.1 LTC on stream id and says
 // how it ended: "grpc-status N", "reset CODE" or "goaway CODE".
 func (h *h2Conn) createOrder(t *testing.T, id uint32, extra map[string]string) string {
 	t.Helper()
-	h.headers(t, id, extra, false)
+	if err := h.writeHeaders(id, extra, false); closed(err) {
+		return "closed: " + err.Error() // the server hung up before reading it all
+	} else if err != nil {
+		t.Fatal(err)
+	}
 	msg, err := proto.Marshal(&payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
-	if err := h.fr.WriteData(id, true, append(data, msg...)); err != nil && !errors.Is(err, net.ErrClosed) {
+	if err := h.fr.WriteData(id, true, append(data, msg...)); closed(err) {
+		return "closed: " + err.Error()
+	} else if err != nil {
 		t.Fatal(err)
 	}
 	return h.await(t, id)
+}
+
+// closed reports whether err is a write to a connection the server closed.
+func closed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // await reads frames until stream id ends (any stream for 0) or the

@@ -61,7 +61,7 @@ func TestFailureClasses(t *testing.T) {
 		q.Add(tt.name, tt.url, notify.AckOK)
 	}
 	cfg := notify.DefaultConfig()
-	cfg.Timeout = 300 * time.Millisecond
+	cfg.Timeout = 3 * time.Second // a TLS handshake on a loaded machine takes its time
 	cfg.Outbound = policyDialer{dead: strings.TrimPrefix(dead, "http://")}
 	startNotifier(t, cfg, q)
 	for _, tt := range tests {

@@ -20,7 +20,7 @@ const fetchTimeout = time.Minute
 // fetch before it asks the source again (never longer than the cache's
 // ttl): a price API that is down or never answers costs one request per
 // pair every FailureTTL, whatever the number of callers.
-const FailureTTL = 30 * time.Second
+const FailureTTL = 10 * time.Second
 
 // Cache serves prices from a Source, fetching each pair at most once per
 // ttl. A fetch asks the source for every pair the cache has served before

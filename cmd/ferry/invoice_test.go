@@ -16,9 +16,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferry-relay/ferry/api/browsertest"
 	"github.com/ferry-relay/ferry/mail/mailtest"
+	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -418,8 +420,16 @@ func TestFiatRateSources(t *testing.T) {
 				t.Errorf("/p/ with the price API failing: %+v", reply)
 			}
 
+			// A failure is the answer for rates.FailureTTL: asked again until
+			// the API's answer comes through, each refusal creating nothing.
 			prices.failing.Store(nil)
-			reply = postP(t, d.URL, form)
+			deadline := time.Now().Add(rates.FailureTTL + 20*time.Second)
+			for reply = postP(t, d.URL, form); reply.Status == "error" && time.Now().Before(deadline); reply = postP(t, d.URL, form) {
+				if !strings.Contains(reply.Message, "LTC/USD rate is unavailable") {
+					t.Fatalf("/p/ while the failure is remembered: %+v", reply)
+				}
+				time.Sleep(500 * time.Millisecond) // a poll, not a timing assertion
+			}
 			if u, err := url.Parse(reply.URL); reply.Status != "success" || err != nil || !store.IsNewInvoiceID(u.Query().Get("id"), "LTPP-") {
 				t.Fatalf("/p/: %+v", reply)
 			}
