@@ -178,7 +178,7 @@ type Engine struct {
 	cfg      Config
 	log      zerolog.Logger
 	vendors  *Vendors
-	queues   map[string]*CallbackQueue // by coin
+	queues   map[string]*notify.BlockQueue // by coin
 	webhooks *WebhookQueue
 	wake     chan struct{}
 	// mu serializes the read-modify-writes of invoice records: a status
@@ -194,7 +194,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, log: cfg.Log.With().Str("component", "invoices").Logger(), queues: map[string]*CallbackQueue{}, wake: make(chan struct{}, 1)}
+	e := &Engine{cfg: cfg, log: cfg.Log.With().Str("component", "invoices").Logger(), queues: map[string]*notify.BlockQueue{}, wake: make(chan struct{}, 1)}
 	e.vendors = &Vendors{Store: cfg.Store, Destination: PayoutParser(cfg.Network), CheckHost: cfg.Relay.CheckHost, Clock: cfg.Clock, Log: e.log}
 	for _, coin := range cfg.Relay.Coins() {
 		e.queues[coin] = newCallbackQueue(e, coin)

@@ -2,7 +2,6 @@ package invoice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/webhook"
+	"github.com/rs/zerolog"
 )
 
 // CallbackStore is what invoice callbacks keep. *store.DB implements it.
@@ -184,81 +184,52 @@ func minConfirmations(ps []Payment) int64 {
 	return m
 }
 
-// CallbackQueue is the invoice callbacks paid in one coin, as the notifier
-// delivers them: a GET of the invoice's callback URL, its own query kept,
-// with the invoice's parameters, signed in the deposit callbacks' format
-// (X-Ferry-Signature) but keyed with the vendor's webhook secret, sent
-// once per block until the vendor answers *ok*, for MaxCallbackBlocks
-// blocks at most. It is safe for concurrent use.
-type CallbackQueue struct {
+// newCallbackQueue returns the queue of the invoice callbacks paid in
+// coin, as the notifier delivers them: a GET of the invoice's callback
+// URL, its own query kept, with the invoice's parameters, signed in the
+// deposit callbacks' format (X-Ferry-Signature) but keyed with the
+// vendor's webhook secret, sent once per block until the vendor answers
+// *ok*, for MaxCallbackBlocks blocks at most.
+func newCallbackQueue(e *Engine, coin string) *notify.BlockQueue {
+	return notify.NewBlockQueue(notify.BlockQueueConfig{
+		Name:  queueName(coin),
+		Store: e.cfg.Store,
+		Tip: func(context.Context) (int64, bool, error) {
+			return e.cfg.Relay.Height(coin), true, nil
+		},
+		Callbacks: &invoiceCallbacks{e: e, coin: coin},
+		Message:   "invoice callback",
+		Log:       e.log,
+	})
+}
+
+// invoiceCallbacks are the invoice callbacks paid in one coin: what each
+// sends, and when it ends. A callback's reference is "<invoice id>/<status>".
+type invoiceCallbacks struct {
 	e    *Engine
 	coin string
-	name string
 }
 
-var _ notify.Queue = (*CallbackQueue)(nil)
+var _ notify.Callbacks = (*invoiceCallbacks)(nil)
 
-func newCallbackQueue(e *Engine, coin string) *CallbackQueue {
-	return &CallbackQueue{e: e, coin: coin, name: queueName(coin)}
-}
-
-// queued is a queue item: an invoice event's callback, read at a height.
-type queued struct {
-	ref []byte
-	tip int64
-}
-
-// Name is the queue's name ("inv-ltc"), for the notifier's metrics.
-func (q *CallbackQueue) Name() string { return q.name }
-
-// Due returns the callbacks due at the coin's height.
-func (q *CallbackQueue) Due(_ context.Context, after []byte, limit int, want func(string) (int, []byte)) ([]notify.Item, []byte, error) {
-	tip := q.e.cfg.Relay.Height(q.coin)
-	cs, next, err := q.e.cfg.Store.DueCallbacks(q.name, tip, after, limit, want)
-	if err != nil {
-		return nil, nil, err
-	}
-	items := make([]notify.Item, len(cs))
-	for i, c := range cs {
-		items[i] = notify.Item{Key: q.name + "/" + string(c.Ref), Host: c.Host, Pos: c.Pos, Ref: queued{ref: c.Ref, tip: tip}}
-	}
-	return items, next, nil
-}
-
-// Build makes an invoice callback's request, or gives it up after
-// MaxCallbackBlocks attempts.
-func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Request, error) {
-	ref := it.Ref.(queued)
-	c, err := q.e.cfg.Store.Callback(q.name, ref.ref)
-	if err != nil {
-		return nil, err
-	}
-	if c.State != ferry.DeliveryPending {
-		return nil, notify.ErrDropped
-	}
+// Request makes an invoice callback's request, or gives it up after
+// MaxCallbackBlocks attempts, or once its vendor is gone.
+func (q *invoiceCallbacks) Request(ctx context.Context, ref []byte, c *store.Callback, _ int64) (*notify.Request, error) {
 	if c.Attempts >= q.e.cfg.MaxCallbackBlocks {
-		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, ferry.DeliveryGaveUp); err != nil {
-			return nil, err
-		}
-		q.e.log.Warn().Str("callback", string(ref.ref)).Int64("attempts", c.Attempts).Msg("invoice callback abandoned: no *ok*")
-		return nil, notify.ErrDropped
+		return nil, &notify.End{State: ferry.DeliveryGaveUp, Reason: "invoice callback abandoned: no *ok*"}
 	}
-	id, status, _ := strings.Cut(string(ref.ref), "/")
+	id, status, _ := strings.Cut(string(ref), "/")
 	v, err := q.e.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if v.Vendor == nil {
 		// No vendor, no key to sign with: nobody is left to tell.
-		if err := q.e.cfg.Store.EndCallback(q.name, ref.ref, ferry.DeliveryGaveUp); err != nil {
-			return nil, err
-		}
-		q.e.log.Warn().Str("callback", string(ref.ref)).Msg("invoice callback dropped: its vendor was removed")
-		return nil, notify.ErrDropped
+		return nil, &notify.End{State: ferry.DeliveryGaveUp, Reason: "invoice callback dropped: its vendor was removed"}
 	}
 	key, err := q.e.signingKey(ctx, v.Vendor)
 	if err != nil {
-		return nil, fmt.Errorf("sign invoice callback %s: %w", ref.ref, err)
+		return nil, fmt.Errorf("sign invoice callback %s: %w", ref, err)
 	}
 	p := url.Values{
 		"invoice":  {v.Number},
@@ -284,21 +255,22 @@ func (q *CallbackQueue) Build(ctx context.Context, it notify.Item) (*notify.Requ
 			p.Set("confirmations", "0")
 		}
 	}
-	u, err := url.Parse(v.CallbackURL)
+	u, err := notify.CallbackURL(v.CallbackURL, p)
 	if err != nil {
 		return nil, err
 	}
-	if u.Path == "" {
-		u.Path = "/"
-	}
-	if u.RawQuery != "" {
-		u.RawQuery += "&"
-	}
-	u.RawQuery += p.Encode()
-	u.Fragment, u.RawFragment = "", ""
 	req := &notify.Request{Method: "GET", URL: u, Ack: notify.AckOK, Header: map[string][]string{}}
 	req.Header.Set(relay.SignatureHeader, relay.Sign(key, q.e.cfg.Clock.Now(), u.String()))
 	return req, nil
+}
+
+// Attempted records no confirmations: an invoice callback tells of the
+// invoice, not of one deposit.
+func (q *invoiceCallbacks) Attempted(context.Context, []byte, int64, notify.Result) int64 { return 0 }
+
+// Describe names an invoice callback in the log: "<invoice id>/<status>".
+func (q *invoiceCallbacks) Describe(ev *zerolog.Event, ref []byte) *zerolog.Event {
+	return ev.Str("callback", string(ref))
 }
 
 // signingKey returns the key that signs the invoice callbacks of vendor v:
@@ -321,30 +293,4 @@ func (e *Engine) signingKey(ctx context.Context, v *store.Vendor) ([]byte, error
 		}
 	}
 	return webhook.ParseSecret(secret)
-}
-
-// Done records an attempt: an *ok* retires the callback, anything else
-// makes it due again at the next block.
-func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Result) error {
-	ref := it.Ref.(queued)
-	// The failure's class is kept; its full text goes to the log only.
-	a := store.Attempt{Time: res.Time, Status: res.Status, Error: res.Class, Duration: res.Duration}
-	state := ferry.DeliveryPending
-	if res.Delivered() {
-		state = ferry.DeliveryAcked
-	}
-	c, err := q.e.cfg.Store.RecordAttempt(q.name, ref.ref, a, state, ref.tip+1)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	ev := q.e.log.Info()
-	if !res.Delivered() {
-		ev = q.e.log.Warn().Str("error", res.Err)
-	}
-	ev.Str("callback", string(ref.ref)).Str("host", it.Host).Int("status", res.Status).Int64("attempt", c.Attempts).
-		Str("state", c.State.String()).Msg("invoice callback")
-	return nil
 }

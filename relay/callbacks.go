@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -54,7 +53,7 @@ var _ CallbackStore = (*store.DB)(nil)
 // implements it.
 type Waker interface{ Wake() }
 
-// CallbackQueueConfig configures a coin's CallbackQueue.
+// CallbackQueueConfig configures a coin's callback queue (NewCallbackQueue).
 type CallbackQueueConfig struct {
 	Coin  *chain.Coin
 	Store CallbackStore
@@ -69,102 +68,75 @@ type CallbackQueueConfig struct {
 	Log     zerolog.Logger
 }
 
-// CallbackQueue is one coin's merchant callbacks as the notifier delivers
-// them: each deposit's callback is sent once per block, with the deposit's
-// confirmations, until the merchant answers *ok* or the confirmation limit
-// passes. It is safe for concurrent use.
-type CallbackQueue struct {
+// NewCallbackQueue returns the queue of cfg's coin's merchant callbacks, as
+// the notifier delivers them: each deposit's callback is sent once per
+// block, with the deposit's confirmations, until the merchant answers *ok*
+// or the confirmation limit passes (after at least one attempt); a
+// callback whose deposit a reorg took away vanishes.
+func NewCallbackQueue(cfg CallbackQueueConfig) *notify.BlockQueue {
+	cfg.Metrics = orNop(cfg.Metrics)
+	id := cfg.Coin.ID()
+	return notify.NewBlockQueue(notify.BlockQueueConfig{
+		Name:  id,
+		Store: cfg.Store,
+		Tip: func(context.Context) (int64, bool, error) {
+			cur, err := cfg.Store.Cursor(id)
+			if errors.Is(err, store.ErrNotFound) {
+				return 0, false, nil
+			}
+			return cur.Height, err == nil, err
+		},
+		Callbacks: &depositCallbacks{cfg: cfg, id: id},
+		Message:   "callback",
+		Log:       cfg.Log,
+	})
+}
+
+// depositCallbacks are the deposits' callbacks of one coin: what each
+// sends, and when it ends.
+type depositCallbacks struct {
 	cfg CallbackQueueConfig
 	id  string
 }
 
-var _ notify.Queue = (*CallbackQueue)(nil)
+var _ notify.Callbacks = (*depositCallbacks)(nil)
 
-// NewCallbackQueue returns the callback queue of cfg's coin.
-func NewCallbackQueue(cfg CallbackQueueConfig) *CallbackQueue {
-	cfg.Metrics = orNop(cfg.Metrics)
-	return &CallbackQueue{cfg: cfg, id: cfg.Coin.ID()}
-}
-
-// queuedRef is a queue item: a deposit's callback, read at a block height.
-type queuedRef struct {
-	op  ferry.OutPoint
-	tip int64
-}
-
-// Due returns the callbacks due at the scan cursor's height.
-func (q *CallbackQueue) Due(_ context.Context, after []byte, limit int, want func(string) (int, []byte)) ([]notify.Item, []byte, error) {
-	cur, err := q.cfg.Store.Cursor(q.id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	cs, next, err := q.cfg.Store.DueCallbacks(q.id, cur.Height, after, limit, want)
-	if err != nil {
-		return nil, nil, err
-	}
-	items := make([]notify.Item, len(cs))
-	for i, c := range cs {
-		op, err := store.RefOutPoint(c.Ref)
-		if err != nil {
-			return nil, nil, err
-		}
-		items[i] = notify.Item{Key: q.id + "/" + op.String(), Host: c.Host, Pos: c.Pos, Ref: queuedRef{op: op, tip: cur.Height}}
-	}
-	return items, next, nil
-}
-
-// Build makes a callback's request: the merchant's URL, its own query kept
-// as it is, with the deposit's parameters appended, signed. A callback
-// whose deposit is gone (a reorg took it away) vanishes; one past the
-// confirmation limit that has been sent at least once is given up.
-func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Request, error) {
-	ref := it.Ref.(queuedRef)
-	c, err := q.cfg.Store.Callback(q.id, store.OutPointRef(ref.op))
+// Request makes a callback's request: the merchant's URL, its own query
+// kept as it is, with the deposit's parameters appended, signed. A
+// callback whose deposit is gone (a reorg took it away) vanishes; one past
+// the confirmation limit that has been sent at least once is given up.
+func (q *depositCallbacks) Request(_ context.Context, ref []byte, c *store.Callback, tip int64) (*notify.Request, error) {
+	op, err := store.RefOutPoint(ref)
 	if err != nil {
 		return nil, err
 	}
-	if c.State != ferry.DeliveryPending {
-		return nil, notify.ErrDropped
-	}
-	dep, err := q.cfg.Store.Deposit(q.id, ref.op)
+	dep, err := q.cfg.Store.Deposit(q.id, op)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), ferry.DeliveryVanished); err != nil {
-			return nil, err
-		}
-		q.cfg.Log.Warn().Str("outpoint", ref.op.String()).Msg("callback dropped: a reorg took its deposit away")
-		return nil, notify.ErrDropped
+		return nil, &notify.End{State: ferry.DeliveryVanished, Reason: "callback dropped: a reorg took its deposit away"}
 	}
 	if err != nil {
 		return nil, err
 	}
-	confs := ref.tip - dep.Height + 1
+	confs := tip - dep.Height + 1
 	if confs > q.cfg.MaxConfirmations && c.Attempts > 0 {
-		if err := q.cfg.Store.EndCallback(q.id, store.OutPointRef(ref.op), ferry.DeliveryGaveUp); err != nil {
-			return nil, err
-		}
-		q.cfg.Log.Warn().Str("outpoint", ref.op.String()).Int64("attempts", c.Attempts).Int64("confirmations", confs).
-			Msg("callback abandoned: no *ok* by the confirmation limit")
-		return nil, notify.ErrDropped
+		return nil, &notify.End{State: ferry.DeliveryGaveUp, Reason: "callback abandoned: no *ok* by the confirmation limit"}
 	}
 	addr, err := q.cfg.Store.Address(q.id, dep.AddrIndex)
 	if err != nil {
 		return nil, err
 	}
-	f, err := q.cfg.Store.Forward(q.id, ref.op)
+	f, err := q.cfg.Store.Forward(q.id, op)
 	if err != nil {
 		return nil, err
 	}
-	u, err := callbackURL(addr.Callback, url.Values{
+	u, err := notify.CallbackURL(addr.Callback, url.Values{
 		"value":                    {strconv.FormatInt(int64(dep.Value), 10)},
 		"value_forwarded":          {strconv.FormatInt(int64(f.Forwarded), 10)},
 		"input_address":            {addr.Address},
 		"destination_address":      {addr.Destination},
-		"transaction_hash":         {ref.op.Hash.String()},
-		"input_transaction_hash":   {ref.op.Hash.String()},
-		"vout":                     {strconv.FormatUint(uint64(ref.op.Index), 10)},
+		"transaction_hash":         {op.Hash.String()},
+		"input_transaction_hash":   {op.Hash.String()},
+		"vout":                     {strconv.FormatUint(uint64(op.Index), 10)},
 		"deposit_id":               {dep.ID()},
 		"forward_transaction_hash": {f.TxID.String()},
 		"confirmations":            {strconv.FormatInt(confs, 10)},
@@ -173,68 +145,40 @@ func (q *CallbackQueue) Build(_ context.Context, it notify.Item) (*notify.Reques
 	if err != nil {
 		return nil, err
 	}
-	raw := u.String()
 	req := &notify.Request{Method: "GET", URL: u, Ack: notify.AckOK, Header: map[string][]string{}}
-	req.Header.Set(SignatureHeader, Sign(q.cfg.Key, q.cfg.Clock.Now(), raw))
+	req.Header.Set(SignatureHeader, Sign(q.cfg.Key, q.cfg.Clock.Now(), u.String()))
 	return req, nil
 }
 
-// Done records an attempt: an *ok* retires the callback, anything else
-// makes it due again at the next block.
-func (q *CallbackQueue) Done(_ context.Context, it notify.Item, res notify.Result) error {
-	ref := it.Ref.(queuedRef)
-	dep, err := q.cfg.Store.Deposit(q.id, ref.op)
-	confs := int64(0)
-	if err == nil {
-		confs = ref.tip - dep.Height + 1
-	}
-	// The store keeps the failure's class, which /api/check shows anyone;
-	// its full text (the merchant's address, its answer) goes to the log.
-	a := store.Attempt{Time: res.Time, Confirmations: confs, Status: res.Status, Error: res.Class, Duration: res.Duration}
-	state := ferry.DeliveryPending
-	if res.Delivered() {
-		state = ferry.DeliveryAcked
-	}
-	c, err := q.cfg.Store.RecordAttempt(q.id, store.OutPointRef(ref.op), a, state, ref.tip+1)
+// Attempted reports an acknowledged callback to the metrics, with its
+// delay from its deposit's block, and returns the deposit's confirmations
+// at tip.
+func (q *depositCallbacks) Attempted(_ context.Context, ref []byte, tip int64, res notify.Result) int64 {
+	op, err := store.RefOutPoint(ref)
 	if err != nil {
-		return fmt.Errorf("record callback %s: %w", ref.op, err)
+		return 0
 	}
-	if state == ferry.DeliveryAcked && dep != nil {
+	dep, err := q.cfg.Store.Deposit(q.id, op)
+	if err != nil {
+		return 0
+	}
+	if res.Delivered() {
 		delay := time.Duration(-1)
 		if t, err := q.cfg.Store.BlockTime(q.id, dep.Height); err == nil {
 			delay = max(0, res.Time.Sub(t)) // a block stamped ahead of this clock counts as now
 		}
 		q.cfg.Metrics.CallbackAcked(q.id, delay)
 	}
-	ev := q.cfg.Log.Info()
-	if !res.Delivered() {
-		ev = q.cfg.Log.Warn().Str("error", res.Err)
-	}
-	ev.Str("coin", q.id).Str("outpoint", ref.op.String()).Str("host", it.Host).Int64("confirmations", confs).
-		Int("status", res.Status).Int64("attempt", c.Attempts).Dur("took", res.Duration).Str("state", c.State.String()).Msg("callback")
-	return nil
+	return tip - dep.Height + 1
 }
 
-// Name is the queue's name, the coin's id, for the notifier's metrics.
-func (q *CallbackQueue) Name() string { return q.id }
-
-// callbackURL returns the merchant's URL with the callback parameters
-// appended to its own query, which is kept as it is.
-func callbackURL(merchant string, p url.Values) (*url.URL, error) {
-	u, err := url.Parse(merchant)
-	if err != nil {
-		return nil, err
+// Describe names a deposit's callback in the log: its coin and outpoint.
+func (q *depositCallbacks) Describe(ev *zerolog.Event, ref []byte) *zerolog.Event {
+	ev = ev.Str("coin", q.id)
+	if op, err := store.RefOutPoint(ref); err == nil {
+		ev = ev.Str("outpoint", op.String())
 	}
-	u.Fragment, u.RawFragment = "", ""
-	if u.Path == "" {
-		// The request line says "/": so must the signed URL.
-		u.Path, u.RawPath = "/", ""
-	}
-	if u.RawQuery != "" {
-		u.RawQuery += "&"
-	}
-	u.RawQuery += p.Encode()
-	return u, nil
+	return ev
 }
 
 // callbackHost is the host and port a callback URL is delivered to, as the

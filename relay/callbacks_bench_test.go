@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/notify"
 	"github.com/ferry-relay/ferry/notify/notifytest"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
@@ -26,7 +27,7 @@ var callbackCount = flag.Int("callbacks", 1000, "callbacks queued by BenchmarkCa
 // queueCallbacks records n deposits to addresses whose callbacks go to
 // base, each forwarded and its callback pending, the way the engine
 // records them; it returns the store and the coin's callback queue.
-func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *relay.CallbackQueue) {
+func queueCallbacks(tb testing.TB, n int, base string) (*store.DB, *notify.BlockQueue) {
 	tb.Helper()
 	ltc, _ := chain.Litecoin(chain.Regtest)
 	db := relaytest.OpenStore(tb)

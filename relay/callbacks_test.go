@@ -22,7 +22,7 @@ import (
 // queue with a limit of 10 confirmations.
 type callbackFixture struct {
 	db  *store.DB
-	q   *relay.CallbackQueue
+	q   *notify.BlockQueue
 	op  ferry.OutPoint
 	fwd ferry.Hash
 }

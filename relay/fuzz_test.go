@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ferry-relay/ferry/notify"
 )
 
 // FuzzParseCallback feeds callback URLs to the form check: it must never
@@ -27,9 +29,9 @@ func FuzzParseCallback(f *testing.F) {
 		if len(raw) > MaxCallbackLen || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Hostname() == "" {
 			t.Fatalf("accepted %q: %#v", raw, u)
 		}
-		cu, err := callbackURL(raw, p)
+		cu, err := notify.CallbackURL(raw, p)
 		if err != nil {
-			t.Fatalf("callbackURL(%q): %v", raw, err)
+			t.Fatalf("CallbackURL(%q): %v", raw, err)
 		}
 		back, err := url.Parse(cu.String())
 		if err != nil {

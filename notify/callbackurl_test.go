@@ -1,4 +1,4 @@
-package relay
+package notify
 
 import (
 	"net/url"
@@ -16,9 +16,9 @@ func TestCallbackURL(t *testing.T) {
 		{"http://shop.example:8080", "http://shop.example:8080/?coin=ltc&value=5"},
 	}
 	for _, tt := range tests {
-		u, err := callbackURL(tt.in, p)
+		u, err := CallbackURL(tt.in, p)
 		if err != nil || u.String() != tt.want {
-			t.Errorf("callbackURL(%q) = %v, %v; want %s", tt.in, u, err, tt.want)
+			t.Errorf("CallbackURL(%q) = %v, %v; want %s", tt.in, u, err, tt.want)
 		}
 	}
 }
