@@ -43,12 +43,13 @@ type Deps struct {
 // node's mempool; and the calls the API makes of them. Create it with New
 // and call Run. Its calls are safe for concurrent use.
 type Engine struct {
-	cfg   Config
-	db    *store.DB
-	hosts HostChecker
-	log   zerolog.Logger
-	coins map[string]*coinRunner // by coin id
-	order []*coinRunner
+	cfg    Config
+	db     *store.DB
+	ledger *Ledger
+	hosts  HostChecker
+	log    zerolog.Logger
+	coins  map[string]*coinRunner // by coin id
+	order  []*coinRunner
 
 	runMu   sync.Mutex
 	started bool
@@ -69,7 +70,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	case deps.Hosts == nil || deps.Waker == nil:
 		return nil, errors.New("relay: Hosts and Waker are required")
 	}
-	e := &Engine{cfg: cfg, db: deps.Store, hosts: deps.Hosts, log: deps.Log, coins: map[string]*coinRunner{}}
+	e := &Engine{cfg: cfg, db: deps.Store, ledger: NewLedger(deps.Store, deps.Coins), hosts: deps.Hosts, log: deps.Log, coins: map[string]*coinRunner{}}
 	for _, c := range deps.Coins {
 		if err := c.validate(); err != nil {
 			return nil, err

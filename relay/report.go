@@ -78,37 +78,18 @@ func (e *Engine) Report(_ context.Context, coin, address string) (*Report, error
 	return rep, nil
 }
 
-// addDeposits adds an address's deposits to its report: those in blocks,
-// those paid out then taken away by a reorg, those in the mempool.
+// addDeposits adds an address's deposits to its report: those the ledger
+// has, then those in the mempool, and their callbacks.
 func (e *Engine) addDeposits(r *coinRunner, rep *Report) error {
 	a := rep.Address
-	tip := r.scanner.Height()
-	deps, err := e.db.DepositsOf(r.id, a.Index)
+	deps, err := e.ledger.Deposits(r.id, a, r.scanner.Height())
 	if err != nil {
-		return ferry.Internal("load deposits", err)
+		return err
 	}
+	rep.Deposits = append(rep.Deposits, deps...)
 	seen := map[ferry.OutPoint]bool{}
 	for _, d := range deps {
-		d.Address = a.Address
-		if err := e.describe(r, d, tip); err != nil {
-			return ferry.Internal("load deposit", err)
-		}
 		seen[d.OutPoint] = true
-		rep.Deposits = append(rep.Deposits, *d)
-	}
-	fwds, err := e.db.ForwardsOf(r.id, a.Index)
-	if err != nil {
-		return ferry.Internal("load forwards", err)
-	}
-	for _, f := range fwds {
-		if seen[f.OutPoint] {
-			continue
-		}
-		seen[f.OutPoint] = true
-		fw := f.Forward
-		fw.State = ForwardState(f, nil)
-		rep.Deposits = append(rep.Deposits, ferry.Deposit{Coin: ferry.Coin(r.id), OutPoint: f.OutPoint, AddrIndex: f.AddrIndex,
-			Address: a.Address, Value: f.Value, State: ferry.DepositVanished, Forward: &fw})
 	}
 	for _, m := range r.mempool.Deposits(a.Index) {
 		if seen[m.OutPoint] {
@@ -127,67 +108,6 @@ func (e *Engine) addDeposits(r *coinRunner, rep *Report) error {
 		}
 	}
 	return nil
-}
-
-// describe works out where a deposit found in a block stands at the tip:
-// its confirmations, its forward, and its state.
-func (e *Engine) describe(r *coinRunner, d *ferry.Deposit, tip int64) error {
-	d.Confirmations = max(0, tip-d.Height+1)
-	d.State = ferry.DepositConfirmed
-	if d.Value < r.MinDeposit {
-		d.State = ferry.DepositDonated
-	}
-	f, err := e.db.Forward(r.id, d.OutPoint)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return e.held(r, d)
-	case err != nil:
-		return err
-	}
-	fw := f.Forward
-	fw.State = ForwardState(f, d)
-	if !f.Accepted {
-		fw.Error = f.LastError
-	}
-	d.Forward = &fw
-	if f.Accepted && !f.Donation {
-		d.State = ferry.DepositForwarded
-		if f.Refund {
-			d.State = ferry.DepositRefunded
-		}
-	}
-	return nil
-}
-
-// held marks a confirmed deposit with no forward that an invoice holds.
-func (e *Engine) held(r *coinRunner, d *ferry.Deposit) error {
-	if d.State != ferry.DepositConfirmed {
-		return nil
-	}
-	rel, err := e.db.Release(r.id, d.OutPoint)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil
-	case err != nil:
-		return err
-	}
-	if rel.Decision == ferry.DecisionHold {
-		d.State = ferry.DepositHeld
-	}
-	return nil
-}
-
-// ForwardState is where the forward f stands: confirmed once a block spends
-// its deposit d with it (d nil: not known), broadcast once a node took it,
-// signed before.
-func ForwardState(f *store.Forward, d *ferry.Deposit) ferry.ForwardState {
-	switch {
-	case d != nil && d.Spent() && d.SpentBy == f.TxID:
-		return ferry.ForwardConfirmed
-	case f.Accepted:
-		return ferry.ForwardBroadcast
-	}
-	return ferry.ForwardSigned
 }
 
 // callback returns a deposit's callback, or nil if it has none.
