@@ -378,7 +378,7 @@ func (e *Engine) requotes(ctx context.Context, inv *store.Invoice) (map[string]s
 }
 
 // requote gives each side of inv whose quote has run out its new quote
-// from quotes, and reports whether any changed. The caller holds e.mu and
+// from quotes, and reports whether any changed. The caller holds the Holds lock and
 // records inv.
 func (e *Engine) requote(inv *store.Invoice, quotes map[string]store.InvoiceCoin) bool {
 	now := e.cfg.Clock.Now()

@@ -58,7 +58,7 @@ type Store interface {
 	OpenInvoices() ([]string, error)
 	CallbackStore
 	WebhookStore
-	ReleaseStore
+	HoldStore
 	LedgerStore
 }
 
@@ -86,17 +86,18 @@ type Config struct {
 	Mailer Mailer
 	// Waker is woken when an invoice's callback is queued.
 	Waker relay.Waker
-	Clock clock.Clock
+	// Holds is the hold policy the relay asks (built before it): the
+	// engine shares its rules (confirmations, tolerance) and its lock.
+	Holds *Holds
+	// Events are the relay's (relay.Deps.Events): a deposit of an
+	// invoice's address has its invoice looked at at once, a block every
+	// open invoice; nil: the engine looks every Recheck only.
+	Events <-chan relay.Event
+	Clock  clock.Clock
 	// QuoteValidity is how long a fiat quote holds (LitePay: 15 minutes);
 	// Expiry how long an invoice stays payable (LitePay: 30 days).
 	QuoteValidity time.Duration
 	Expiry        time.Duration
-	// Tolerance is how far from the amount a payment may be and still
-	// count as exact (0.005: half a percent either way).
-	Tolerance ferry.Fraction
-	// ForwardConfirmations is the number of confirmations that make a
-	// payment count: the relay's own.
-	ForwardConfirmations int64
 	// MaxCallbackBlocks bounds how many blocks a callback never answered
 	// *ok* is sent again. Invoice callbacks are signed with their vendor's
 	// webhook secret, never with the relay's callback key.
@@ -104,9 +105,6 @@ type Config struct {
 	// Recheck is how often open invoices are looked at between blocks
 	// (unconfirmed payments, expiry).
 	Recheck time.Duration
-	// HoldExpiry is how long a payment an invoice holds waits for the
-	// vendor's decision before it is forwarded.
-	HoldExpiry time.Duration
 	// Name is how emails sign ("ferry").
 	Name string
 	// Announcers tell of invoices' status changes in webhooks, by the
@@ -130,19 +128,15 @@ const DefaultMaxOpen = 20_000
 // look at open invoices every 10 seconds, at most DefaultMaxOpen open
 // invoices a vendor.
 func DefaultConfig() Config {
-	tol, _ := ferry.ParseFraction("0.005")
 	return Config{
-		QuoteValidity:        15 * time.Minute,
-		Expiry:               720 * time.Hour,
-		Tolerance:            tol,
-		ForwardConfirmations: 1,
-		MaxCallbackBlocks:    100,
-		Recheck:              10 * time.Second,
-		HoldExpiry:           7 * 24 * time.Hour,
-		Name:                 "ferry",
-		MaxOpen:              DefaultMaxOpen,
-		Clock:                clock.System{},
-		Log:                  zerolog.Nop(),
+		QuoteValidity:     15 * time.Minute,
+		Expiry:            720 * time.Hour,
+		MaxCallbackBlocks: 100,
+		Recheck:           10 * time.Second,
+		Name:              "ferry",
+		MaxOpen:           DefaultMaxOpen,
+		Clock:             clock.System{},
+		Log:               zerolog.Nop(),
 	}
 }
 
@@ -152,20 +146,16 @@ func (c Config) Validate() error {
 		return &relay.FieldError{Field: name, Err: fmt.Errorf(format, args...)}
 	}
 	switch {
-	case c.Network == "" || c.Relay == nil || c.Store == nil || c.Quoter == nil || c.Waker == nil || c.Clock == nil:
-		return errors.New("invoice: Network, Relay, Store, Quoter, Waker and Clock are required")
+	case c.Network == "" || c.Relay == nil || c.Store == nil || c.Quoter == nil || c.Waker == nil || c.Holds == nil || c.Clock == nil:
+		return errors.New("invoice: Network, Relay, Store, Quoter, Waker, Holds and Clock are required")
 	case c.QuoteValidity < time.Minute:
 		return field("QuoteValidity", "must be at least a minute, not %v", c.QuoteValidity)
 	case c.Expiry < time.Minute:
 		return field("Expiry", "must be at least a minute, not %v", c.Expiry)
-	case c.ForwardConfirmations < 1:
-		return field("ForwardConfirmations", "must be at least 1")
 	case c.MaxCallbackBlocks < 1:
 		return field("MaxCallbackBlocks", "must be at least 1")
 	case c.Recheck <= 0:
 		return field("Recheck", "must be positive")
-	case c.HoldExpiry < time.Minute:
-		return field("HoldExpiry", "must be at least a minute, not %v", c.HoldExpiry)
 	case c.MaxOpen < 0:
 		return field("MaxOpen", "must not be negative (0: no limit), not %d", c.MaxOpen)
 	}
@@ -180,10 +170,6 @@ type Engine struct {
 	vendors  *Vendors
 	queues   map[string]*notify.BlockQueue // by coin
 	webhooks *WebhookQueue
-	wake     chan struct{}
-	// mu serializes the read-modify-writes of invoice records: a status
-	// change, a cancellation, a new quote.
-	mu sync.Mutex
 	// keyMu serializes the making of a webhook secret for a vendor that
 	// has none, when its invoice callbacks are signed.
 	keyMu sync.Mutex
@@ -194,7 +180,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, log: cfg.Log.With().Str("component", "invoices").Logger(), queues: map[string]*notify.BlockQueue{}, wake: make(chan struct{}, 1)}
+	e := &Engine{cfg: cfg, log: cfg.Log.With().Str("component", "invoices").Logger(), queues: map[string]*notify.BlockQueue{}}
 	e.vendors = &Vendors{Store: cfg.Store, Destination: PayoutParser(cfg.Network), CheckHost: cfg.Relay.CheckHost, Clock: cfg.Clock, Log: e.log}
 	for _, coin := range cfg.Relay.Coins() {
 		e.queues[coin] = newCallbackQueue(e, coin)
@@ -213,30 +199,58 @@ func (e *Engine) Queues() []notify.Queue {
 	return append(qs, e.webhooks)
 }
 
-// Wake tells the engine that a block arrived: open invoices are looked at
-// again. It never blocks.
-func (e *Engine) Wake() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Run looks at the open invoices after every block, and every Recheck
-// between blocks, until ctx is done: an invoice whose status changed has
+// between blocks, and at an invoice whenever the relay tells of a deposit
+// to its address, until ctx is done: an invoice whose status changed has
 // it recorded and its vendor told.
 func (e *Engine) Run(ctx context.Context) error {
-	for {
+	events := e.cfg.Events
+	for ctx.Err() == nil {
 		if err := e.reconcile(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error().Err(err).Msg("invoices")
 		}
+		events = e.follow(ctx, events)
+	}
+	return nil
+}
+
+// follow takes the relay's events until a block is scanned, Recheck has
+// passed or ctx is done: each deposit to an invoice's address has its
+// invoice looked at at once. It returns the channel to read next (nil once
+// it is closed).
+func (e *Engine) follow(ctx context.Context, events <-chan relay.Event) <-chan relay.Event {
+	recheck := e.cfg.Clock.After(e.cfg.Recheck)
+	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-e.wake:
-		case <-e.cfg.Clock.After(e.cfg.Recheck):
+			return events
+		case <-recheck:
+			return events
+		case ev, ok := <-events:
+			switch {
+			case !ok:
+				events = nil
+			case ev.Deposit == nil:
+				return events // a block: every open invoice
+			default:
+				if err := e.reconcileDeposit(ctx, ev.Deposit); err != nil && ctx.Err() == nil {
+					e.log.Error().Err(err).Str("outpoint", ev.Deposit.ID()).Msg("invoices")
+				}
+			}
 		}
 	}
+}
+
+// reconcileDeposit looks at the invoice a deposit paid, if it paid one.
+func (e *Engine) reconcileDeposit(ctx context.Context, d *ferry.Deposit) error {
+	inv, err := e.cfg.Store.InvoiceOfAddress(string(d.Coin), d.AddrIndex)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return e.reconcileOne(ctx, inv.ID)
 }
 
 // reconcile works out the status of every open invoice and records each
@@ -259,8 +273,8 @@ func (e *Engine) reconcile(ctx context.Context) error {
 
 // reconcileOne works out one invoice's status and records a change.
 func (e *Engine) reconcileOne(ctx context.Context, id string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.cfg.Holds.mu.Lock()
+	defer e.cfg.Holds.mu.Unlock()
 	inv, err := e.cfg.Store.Invoice(id)
 	if err != nil {
 		return err

@@ -229,7 +229,6 @@ func TestExpiryAndNotifications(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	f.pay(t, paid, 12_500_000)
-	f.inv.Wake()
 	relaytest.WaitFor(t, "the paid email", func() bool { return len(f.mails.all()) == 1 })
 	f.pay(t, part, 5_000_000)
 	m := f.mails.all()[0]
@@ -248,7 +247,6 @@ func TestExpiryAndNotifications(t *testing.T) {
 
 	// 30 days on.
 	f.clk.Advance(31 * 24 * time.Hour)
-	f.inv.Wake()
 	relaytest.WaitFor(t, "the expiry email", func() bool { return len(f.mails.all()) == 3 })
 	subjects := map[string]bool{}
 	for _, m := range f.mails.all() {

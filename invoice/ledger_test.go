@@ -141,12 +141,10 @@ func TestAnnounceEachPayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.pay(t, v, 3_000_000)
-	f.inv.Wake()
 	relaytest.WaitFor(t, "the first payment told", func() bool { return len(rec.all()) == 1 })
 	f.node.Announce(mustTx(t, v, 4_000_000))
 	relaytest.WaitFor(t, "the second, seen", func() bool { f.clk.Advance(10 * time.Second); return len(rec.all()) == 2 })
 	f.pay(t, v, 2_000_000)
-	f.inv.Wake()
 	relaytest.WaitFor(t, "the third", func() bool { return len(rec.all()) == 3 })
 	got := rec.all()
 	if want := []string{"pending>underpaid:1", "underpaid>underpaid:2", "underpaid>underpaid:3"}; !equal(got, want) {

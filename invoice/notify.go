@@ -43,9 +43,9 @@ func event(s ferry.InvoiceStatus, expired bool) bool {
 // change that is an event: a callback queued and an email, both durable
 // before the status is; and a change its dialect announces, in webhooks,
 // also durable first. It closes an invoice whose status can no longer
-// change. The caller holds e.mu.
+// change. The caller holds the Holds lock.
 func (e *Engine) settle(ctx context.Context, v *View) error {
-	if err := e.markExpired(v); err != nil {
+	if err := e.cfg.Holds.markExpired(v.Invoice, e.tip); err != nil {
 		return err
 	}
 	now := e.cfg.Clock.Now().UTC()
@@ -101,6 +101,9 @@ func (v *View) paymentCounts() (seen, counted int64) {
 	}
 	return seen, counted
 }
+
+// tip returns coin's scanned height, as the relay has it.
+func (e *Engine) tip(coin string) (int64, error) { return e.cfg.Relay.Height(coin), nil }
 
 // tell queues the vendor's callback and email for v's status.
 func (e *Engine) tell(ctx context.Context, v *View) error {

@@ -54,7 +54,6 @@ func TestCallbackSignedWithVendorKey(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	f.pay(t, mine, 12_500_000)
 	f.pay(t, theirs, 12_500_000)
-	f.inv.Wake()
 	relaytest.WaitFor(t, "both callbacks queued", func() bool {
 		_, e1 := f.env.Store.Callback("inv-ltc", []byte(mine.ID+"/paid"))
 		_, e2 := f.env.Store.Callback("inv-ltc", []byte(theirs.ID+"/paid"))

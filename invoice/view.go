@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/mail"
 	"net/url"
-	"sort"
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/relay"
@@ -138,8 +137,8 @@ func (e *Engine) Show(ctx context.Context, id string) (*View, error) {
 		return v, nil
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.cfg.Holds.mu.Lock()
+	defer e.cfg.Holds.mu.Unlock()
 	inv, err := e.cfg.Store.Invoice(id) // as it is now, under the lock
 	if err != nil {
 		return nil, err
@@ -176,46 +175,15 @@ func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
 		return nil, err
 	}
 	for _, c := range inv.Coins {
-		cv := CoinView{InvoiceCoin: c, MinPayment: e.cfg.Relay.MinDeposit(c.Coin)}
 		rep, err := e.cfg.Relay.Report(ctx, c.Coin, c.Address)
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range rep.Deposits {
-			switch d.State {
-			case ferry.DepositVanished:
-				continue
-			case ferry.DepositDonated:
-				// Not forwarded to the vendor: it pays nothing of the invoice.
-				cv.Ignored++
-				continue
-			}
-			p := Payment{Deposit: d, Counts: d.Confirmations >= e.cfg.ForwardConfirmations,
-				Forwarded: d.Forward != nil && d.State != ferry.DepositRefunded, Refunded: d.State == ferry.DepositRefunded}
-			p.Late = inv.Hold && c.ExpiredAt > 0 && p.Height > c.ExpiredAt
-			if inv.Hold && p.Counts {
-				if err := e.decision(&p); err != nil {
-					return nil, err
-				}
-			}
-			// A payment refunded pays nothing of the invoice.
-			if !p.Late && !p.Refunded {
-				cv.Seen += p.Value
-				if p.Counts {
-					cv.Confirmed += p.Value
-				}
-			}
-			cv.Payments = append(cv.Payments, p)
+		cv, err := e.cfg.Holds.coinView(inv, c, rep.Deposits, e.cfg.Relay.MinDeposit(c.Coin))
+		if err != nil {
+			return nil, err
 		}
-		sort.SliceStable(cv.Payments, func(i, j int) bool { return cv.Payments[i].Confirmations > cv.Payments[j].Confirmations })
-		v.Tolerance[c.Coin] = e.cfg.Tolerance.Of(c.Due)
-		if inv.Hold {
-			// Once some payments pay it, only they do: a later one pays an
-			// invoice already paid, and is held.
-			if paying, sum := payingSet(cv, v.Tolerance[c.Coin], inv.Cancelled); paying != nil {
-				cv.Seen, cv.Confirmed = ferry.Amount(sum), ferry.Amount(sum)
-			}
-		}
+		v.Tolerance[c.Coin] = e.cfg.Holds.cfg.Tolerance.Of(c.Due)
 		v.Coins = append(v.Coins, cv)
 	}
 	v.Status = e.status(v)
@@ -275,8 +243,8 @@ func (e *Engine) status(v *View) ferry.InvoiceStatus {
 // Cancel cancels an invoice nothing was paid to: it is expired at once.
 // One with payments seen, or already final, is a conflict.
 func (e *Engine) Cancel(ctx context.Context, id string) (*View, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.cfg.Holds.mu.Lock()
+	defer e.cfg.Holds.mu.Unlock()
 	v, err := e.Get(ctx, id)
 	if err != nil {
 		return nil, err

@@ -147,7 +147,6 @@ func TestWebhookRetries(t *testing.T) {
 	h.clk = f.clk
 	v := f.createTest(t)
 	f.pay(t, v, 12_500_000)
-	f.inv.Wake()
 
 	schedule := []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}
 	for i, wait := range schedule {
@@ -167,7 +166,6 @@ func TestWebhookRetries(t *testing.T) {
 	for range 10 {
 		f.clk.Advance(12 * time.Hour)
 	}
-	f.inv.Wake()
 	if n := len(h.all()); n != 6 {
 		t.Errorf("%d requests after the 200, want 6", n)
 	}
@@ -197,7 +195,6 @@ func TestWebhookGivesUp(t *testing.T) {
 	h.clk = f.clk
 	v := f.createTest(t)
 	f.pay(t, v, 12_500_000)
-	f.inv.Wake()
 	// Each retry at its time, until the delivery ends.
 	waits := []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
 		time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 12 * time.Hour}
@@ -223,7 +220,6 @@ func TestWebhookGivesUp(t *testing.T) {
 	}
 	n := len(got)
 	f.clk.Advance(48 * time.Hour)
-	f.inv.Wake()
 	if len(h.all()) != n {
 		t.Errorf("attempts after giving up")
 	}
@@ -245,10 +241,9 @@ func TestWebhookOrder(t *testing.T) {
 	// Unconfirmed (seen), then paid.
 	tx := mustTx(t, v, 12_500_000)
 	f.node.Announce(tx)
-	relaytest.WaitFor(t, "the first attempt", func() bool { f.inv.Wake(); return len(h.all()) == 1 })
+	relaytest.WaitFor(t, "the first attempt", func() bool { return len(h.all()) == 1 })
 	f.node.Mine(t, tx.Outputs...)
 	f.scanned(t)
-	f.inv.Wake()
 	relaytest.WaitFor(t, "the paid event queued", func() bool {
 		ds, _ := f.inv.Deliveries(context.Background(), f.vendor.ID, v.ID)
 		return len(ds) == 2
@@ -291,7 +286,6 @@ func TestWebhookEndpoints(t *testing.T) {
 	for _, v := range vs {
 		f.pay(t, v, 12_500_000)
 	}
-	f.inv.Wake()
 	relaytest.WaitFor(t, "the three events at the endpoint that answers", func() bool { return len(fine.all()) == 3 })
 	if n := len(hang.all()); n > 2 {
 		t.Errorf("%d requests in flight to one host, want at most 2", n)

@@ -33,6 +33,7 @@ type coinRunner struct {
 	mempool   *MempoolWatcher
 	minter    *Minter
 	waker     Waker
+	pub       publisher
 	clock     clock.Clock
 	log       zerolog.Logger
 
@@ -105,6 +106,7 @@ func (c *coinRunner) step(ctx context.Context) error {
 		}
 		// Callbacks due at this height; what follows the blocks.
 		c.waker.Wake()
+		c.pub.publish(Event{Coin: c.id, Height: cur.Height})
 	}
 
 	// The next block, or the forwarder's retry.

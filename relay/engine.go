@@ -33,6 +33,9 @@ type Deps struct {
 	// Releaser decides about deposits before they are forwarded; nil
 	// forwards every deposit.
 	Releaser Releaser
+	// Events receives the deposits' changes and the blocks scanned (see
+	// Event), without the engine ever waiting for it; nil: none are sent.
+	Events chan<- Event
 	// Metrics is told what happens; nil: nothing is.
 	Metrics Metrics
 	Log     zerolog.Logger
@@ -96,7 +99,8 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: load watch set: %w", c.Chain.Name(), err)
 	}
-	r := &coinRunner{Coin: c, id: id, watch: watch, waker: deps.Waker, clock: e.cfg.Clock, log: log.With().Str("component", "scanner").Logger()}
+	r := &coinRunner{Coin: c, id: id, watch: watch, waker: deps.Waker, pub: publisher(deps.Events), clock: e.cfg.Clock,
+		log: log.With().Str("component", "scanner").Logger()}
 	starter := &callbackStarter{id: id, store: e.db, tip: func() int64 { return r.scanner.Height() }, waker: deps.Waker,
 		log: log.With().Str("component", "callbacks").Logger()}
 	r.forwarder = NewForwarder(ForwarderConfig{
@@ -115,6 +119,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 		Confirmations:    e.cfg.ForwardConfirmations,
 		Listener:         starter,
 		Releaser:         deps.Releaser,
+		Events:           deps.Events,
 		Metrics:          deps.Metrics,
 		Log:              log.With().Str("component", "forwarder").Logger(),
 	})
@@ -130,7 +135,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 		Clock:        e.cfg.Clock,
 		PollInterval: e.cfg.PollInterval,
 		WatchFor:     watchFor,
-		Observers:    []BlockObserver{r.forwarder},
+		Observers:    []BlockObserver{r.forwarder, depositEvents{id: id, min: c.MinDeposit, pub: r.pub}},
 		Metrics:      deps.Metrics,
 		Log:          r.log,
 	}); err != nil {
@@ -144,6 +149,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 		Clock:     e.cfg.Clock,
 		Recheck:   10 * time.Second,
 		Reconnect: time.Second,
+		Events:    deps.Events,
 		Log:       log.With().Str("component", "mempool").Logger(),
 	})
 	if r.minter, err = NewMinter(c.Chain, c.Keys, e.db, watch, e.cfg.Clock); err != nil {

@@ -101,6 +101,9 @@ type ForwarderConfig struct {
 	// Releaser, if set, decides about each deposit before its forward is
 	// built; nil forwards every deposit.
 	Releaser Releaser
+	// Events receives each deposit held, and each paid out, when a node
+	// first takes its forward (see Event); nil: none are sent.
+	Events chan<- Event
 	// Metrics is told of forwards accepted, refused and held; nil:
 	// nothing is.
 	Metrics Metrics
@@ -250,6 +253,9 @@ func (fw *Forwarder) prepare(ctx context.Context, deps []*ferry.Deposit, rate *i
 				fw.held[d.OutPoint] = true
 				fw.cfg.Metrics.Held(fw.id)
 				fw.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Int64("value", int64(d.Value)).Msg("deposit held")
+				held := *d
+				held.State = ferry.DepositHeld
+				publisher(fw.cfg.Events).publish(Event{Coin: fw.id, Deposit: &held})
 			}
 			continue
 		}
@@ -450,6 +456,7 @@ func (fw *Forwarder) broadcastAll(ctx context.Context, ps []pending) bool {
 			fw.cfg.Metrics.Forwarded(fw.id, kind, delay)
 			fw.cfg.Log.Info().Str("outpoint", f.OutPoint.String()).Str("txid", f.TxID.String()).Int64("forwarded", int64(f.Forwarded)).
 				Bool("donation", f.Donation).Msg("forward broadcast")
+			publisher(fw.cfg.Events).publish(Event{Coin: fw.id, Height: p.height, Deposit: paidOut(fw.id, f, p.height)})
 		}
 		if fw.cfg.Listener != nil {
 			// Every time, not only the first: a crash may have come
@@ -459,6 +466,22 @@ func (fw *Forwarder) broadcastAll(ctx context.Context, ps []pending) bool {
 		}
 	}
 	return complete
+}
+
+// paidOut is the deposit f pays out, in the block at height, as a node
+// first took f.
+func paidOut(coin string, f *store.Forward, height int64) *ferry.Deposit {
+	fw := f.Forward
+	fw.State = ferry.ForwardBroadcast
+	d := &ferry.Deposit{Coin: ferry.Coin(coin), OutPoint: f.OutPoint, AddrIndex: f.AddrIndex, Value: f.Value, Height: height,
+		State: ferry.DepositForwarded, Forward: &fw}
+	switch {
+	case f.Donation:
+		d.State = ferry.DepositDonated
+	case f.Refund:
+		d.State = ferry.DepositRefunded
+	}
+	return d
 }
 
 // broadcast sends f to the node and sets the attempt's outcome in f. It

@@ -52,7 +52,9 @@ type MempoolWatcherConfig struct {
 	// Recheck is how often the deposits seen are checked to be still in
 	// the mempool; Reconnect the first wait before connecting again.
 	Recheck, Reconnect time.Duration
-	Log                zerolog.Logger
+	// Events receives each deposit seen (see Event); nil: none are sent.
+	Events chan<- Event
+	Log    zerolog.Logger
 }
 
 // MempoolWatcher keeps the deposits that the node's mempool holds: they are
@@ -160,6 +162,8 @@ func (m *MempoolWatcher) take(tx *chain.Tx) {
 		m.byOut[d.OutPoint] = d
 		m.byIndex[d.Index] = append(m.byIndex[d.Index], d.OutPoint)
 		m.cfg.Log.Info().Str("outpoint", d.OutPoint.String()).Uint32("index", d.Index).Int64("value", int64(d.Value)).Msg("unconfirmed deposit")
+		publisher(m.cfg.Events).publish(Event{Coin: m.id, Deposit: &ferry.Deposit{Coin: ferry.Coin(m.id), OutPoint: d.OutPoint,
+			AddrIndex: d.Index, Value: d.Value, State: ferry.DepositUnconfirmed}})
 	}
 }
 

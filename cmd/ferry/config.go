@@ -83,7 +83,7 @@ type Config struct {
 func DefaultConfig() Config {
 	r := relay.DefaultConfig()
 	a := api.DefaultConfig()
-	inv := invoice.DefaultConfig()
+	inv, holds := invoice.DefaultConfig(), invoice.DefaultHoldsConfig()
 	return Config{
 		Listen:               "127.0.0.1:8080",
 		DataDir:              "./ferry-data",
@@ -105,7 +105,7 @@ func DefaultConfig() Config {
 		FiatRates:            "coingecko",
 		QuoteValidity:        inv.QuoteValidity,
 		InvoiceExpiry:        inv.Expiry,
-		HoldExpiry:           inv.HoldExpiry,
+		HoldExpiry:           holds.HoldExpiry,
 		MaxOpenInvoices:      inv.MaxOpen,
 		SessionExpiry:        a.SessionExpiry,
 		ZeroConfLTC:          ferry.Amount(a.ZeroConf["ltc"]).Short(),
@@ -244,6 +244,7 @@ type settings struct {
 	api     api.Config
 	notify  notify.Config
 	invoice invoice.Config
+	holds   invoice.HoldsConfig
 	rates   rates.Source
 	mail    *mail.Config
 	coins   []coinSetup
@@ -348,8 +349,8 @@ func (c Config) settings() (*settings, error) {
 // invoiceSettings checks the invoice engine's flags: the price source,
 // the quote and the expiry, the SMTP server.
 func (c Config) invoiceSettings(s *settings) error {
-	s.invoice = invoice.DefaultConfig()
-	s.invoice.QuoteValidity, s.invoice.Expiry, s.invoice.HoldExpiry = c.QuoteValidity, c.InvoiceExpiry, c.HoldExpiry
+	s.invoice, s.holds = invoice.DefaultConfig(), invoice.DefaultHoldsConfig()
+	s.invoice.QuoteValidity, s.invoice.Expiry, s.holds.HoldExpiry = c.QuoteValidity, c.InvoiceExpiry, c.HoldExpiry
 	if c.MaxOpenInvoices < 0 {
 		return flagError(&relay.FieldError{Field: "MaxOpen", Err: fmt.Errorf("must not be negative (0: no limit), not %d", c.MaxOpenInvoices)})
 	}
@@ -357,7 +358,7 @@ func (c Config) invoiceSettings(s *settings) error {
 	if c.HoldExpiry < time.Minute {
 		return flagError(&relay.FieldError{Field: "HoldExpiry", Err: fmt.Errorf("must be at least a minute, not %v", c.HoldExpiry)})
 	}
-	s.invoice.ForwardConfirmations = c.ForwardConfirmations
+	s.holds.ForwardConfirmations = c.ForwardConfirmations
 	if c.QuoteValidity < time.Minute {
 		return flagError(&relay.FieldError{Field: "QuoteValidity", Err: fmt.Errorf("must be at least a minute, not %v", c.QuoteValidity)})
 	}

@@ -147,18 +147,26 @@ func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, c
 	if d.notifier, err = notify.New(set.notify); err != nil {
 		return nil, err
 	}
-	woken := &wakers{d.notifier}
-	releaser := &releaseVia{}
-	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: woken, Releaser: releaser, Metrics: relayMetrics, Log: d.log}); err != nil {
+	// The hold policy, which the relay asks about every deposit, before
+	// the relay; the relay's events for the invoice engine.
+	clk := clock.System{}
+	set.holds.Store, set.holds.Ledger, set.holds.Clock, set.holds.Log = d.db, relay.NewLedger(d.db, coins), clk, d.log
+	holds, err := invoice.NewHolds(set.holds)
+	if err != nil {
+		return nil, flagError(err)
+	}
+	events := make(chan relay.Event, eventBuffer)
+	if d.engine, err = relay.New(set.relay, relay.Deps{Store: d.db, Coins: coins, Hosts: dialer, Waker: d.notifier, Releaser: holds, Events: events,
+		Metrics: relayMetrics, Log: d.log}); err != nil {
 		return nil, err
 	}
 	signing := []byte(hex.EncodeToString(cbKey))
 	d.notifier.Add(relay.NewCallbackQueues(set.relay, d.db, coins, signing, relayMetrics, d.log)...)
 
 	// Invoices: the price source, the vendors' email, the engine.
-	clk := clock.System{}
 	inv := set.invoice
 	inv.Network, inv.Relay, inv.Store, inv.Waker, inv.Clock, inv.Log = set.network, d.engine, d.db, d.notifier, clk, d.log
+	inv.Holds, inv.Events = holds, events
 	inv.Quoter = rates.NewCache(set.rates, time.Minute, clk)
 	// Coinremitter's notifications show the invoice: the engine's ledger,
 	// and the server's links, both set below before anything runs.
@@ -179,8 +187,6 @@ func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, c
 		return nil, flagError(err)
 	}
 	coinremitter.Ledger = d.invoices
-	*woken = append(*woken, d.invoices)
-	releaser.inv.Store(d.invoices)
 	d.notifier.Add(d.invoices.Queues()...)
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
 	d.engine.Prepare(pctx)

@@ -11,13 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 
-	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
@@ -75,31 +73,10 @@ type daemon struct {
 	metrics  *metrics.Metrics
 }
 
-// wakers wakes each of the parts that follow the blocks: the notifier
-// (callbacks due) and the invoice engine (statuses to work out).
-type wakers []relay.Waker
-
-// Wake wakes them all.
-func (ws *wakers) Wake() {
-	for _, w := range *ws {
-		w.Wake()
-	}
-}
-
-// releaseVia hands the relay's forwarder to the invoice engine's Release,
-// once the invoice engine (made after the relay) is there.
-type releaseVia struct {
-	inv atomic.Pointer[invoice.Engine]
-}
-
-// Release implements relay.Releaser: every deposit is forwarded until the
-// invoice engine is set (before the engine runs).
-func (r *releaseVia) Release(ctx context.Context, coin string, d *ferry.Deposit) (relay.Release, error) {
-	if inv := r.inv.Load(); inv != nil {
-		return inv.Release(ctx, coin, d)
-	}
-	return relay.Release{}, errors.New("invoice engine not set")
-}
+// eventBuffer is how many of the relay's events wait for the invoice
+// engine: a block's deposits, and more; past it they are dropped, and the
+// engine finds them at its next look.
+const eventBuffer = 4096
 
 // httpServer is a server and the listener it serves.
 type httpServer struct {

@@ -7,7 +7,6 @@ import (
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
-	"github.com/ferry-relay/ferry/relay"
 )
 
 // InvoiceOptions shape a test invoice engine.
@@ -30,6 +29,7 @@ func (e *Env) Invoices(tb testing.TB, opt InvoiceOptions) *invoice.Engine {
 		cfg.Clock = opt.Clock
 	}
 	cfg.Network, cfg.Relay, cfg.Store, cfg.Waker, cfg.Mailer = chain.Regtest, e.Engine, e.Store, e.Wakes, opt.Mailer
+	cfg.Holds, cfg.Events = e.Holds, e.Events
 	cfg.Quoter = opt.Quoter
 	if cfg.Quoter == nil {
 		spec := opt.Rates
@@ -49,7 +49,5 @@ func (e *Env) Invoices(tb testing.TB, opt InvoiceOptions) *invoice.Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var r relay.Releaser = inv
-	e.releaser.r.Store(&r)
 	return inv
 }

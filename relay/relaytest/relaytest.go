@@ -15,9 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/clock"
+	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 	"github.com/ferry-relay/ferry/store/storetest"
@@ -114,22 +114,11 @@ type Env struct {
 	Coins []relay.Coin
 	// Wakes counts the wake-ups of the notifier.
 	Wakes *Waker
-	// releaser passes the forwarder's questions to the invoice engine
-	// made by Invoices, if any.
-	releaser *lateReleaser
-}
-
-// lateReleaser asks the releaser set after the engine was made, if any.
-type lateReleaser struct {
-	r atomic.Pointer[relay.Releaser]
-}
-
-// Release implements relay.Releaser.
-func (l *lateReleaser) Release(ctx context.Context, coin string, d *ferry.Deposit) (relay.Release, error) {
-	if r := l.r.Load(); r != nil {
-		return (*r).Release(ctx, coin, d)
-	}
-	return relay.Release{}, nil
+	// Holds is the hold policy the engine asks, built before it, as the
+	// daemon builds it; Events the engine's events. An invoice engine
+	// (Invoices) is built over both.
+	Holds  *invoice.Holds
+	Events chan relay.Event
 }
 
 // feeAddresses are the tests' fee addresses, by coin id.
@@ -153,7 +142,7 @@ func NewEngine(tb testing.TB, opt Options) *Env {
 	if opt.Hosts == nil {
 		opt.Hosts = anyHost{}
 	}
-	env := &Env{Store: opt.Store, Nodes: map[string]NodeSource{}, Wakes: &Waker{}, releaser: &lateReleaser{}}
+	env := &Env{Store: opt.Store, Nodes: map[string]NodeSource{}, Wakes: &Waker{}, Events: make(chan relay.Event, 1024)}
 	for i, id := range opt.Coins {
 		coin, err := chain.CoinByID(id, chain.Regtest)
 		if err != nil {
@@ -184,8 +173,14 @@ func NewEngine(tb testing.TB, opt Options) *Env {
 			Keys: Keys(tb, coin), FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000})
 	}
 	env.Node = env.Nodes[opt.Coins[0]]
+	hc := invoice.DefaultHoldsConfig()
+	hc.Store, hc.Ledger, hc.Clock, hc.ForwardConfirmations = opt.Store, relay.NewLedger(opt.Store, env.Coins), cfg.Clock, cfg.ForwardConfirmations
 	var err error
-	env.Engine, err = relay.New(cfg, relay.Deps{Store: opt.Store, Coins: env.Coins, Hosts: opt.Hosts, Waker: env.Wakes, Releaser: env.releaser, Log: opt.Log})
+	if env.Holds, err = invoice.NewHolds(hc); err != nil {
+		tb.Fatal(err)
+	}
+	env.Engine, err = relay.New(cfg, relay.Deps{Store: opt.Store, Coins: env.Coins, Hosts: opt.Hosts, Waker: env.Wakes, Releaser: env.Holds,
+		Events: env.Events, Log: opt.Log})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,67 @@
+package relay
+
+import (
+	"context"
+
+	"github.com/ferry-relay/ferry"
+	"github.com/ferry-relay/ferry/store"
+)
+
+// Event is what the relay publishes as deposits go through their lives: a
+// deposit whose state changed (seen in the mempool, confirmed in a block,
+// held, forwarded, refunded, donated), with what the relay knows of it
+// then; or, with Deposit nil, a block scanned (applied or rolled back, and
+// the forwarder's pass over it done).
+//
+// Events let the parts that follow deposits (the invoice engine) act at
+// once instead of at their next look; the store stays the record. They
+// are sent without ever waiting: a reader that falls behind loses events,
+// never holds the relay back, and finds what it missed at its next look.
+type Event struct {
+	Coin string
+	// Height is the block's: the block scanned, or the one that holds the
+	// deposit (0 for a deposit in the mempool).
+	Height  int64
+	Deposit *ferry.Deposit
+}
+
+// publisher sends events on a channel without waiting; a nil channel
+// takes none.
+type publisher chan<- Event
+
+// publish sends ev, or drops it if the channel is full.
+func (p publisher) publish(ev Event) {
+	if p == nil {
+		return
+	}
+	select {
+	case p <- ev:
+	default:
+	}
+}
+
+// depositEvents publishes the deposits each block applied pays: a
+// BlockObserver of the scanner.
+type depositEvents struct {
+	id  string
+	min ferry.Amount
+	pub publisher
+}
+
+var _ BlockObserver = depositEvents{}
+
+// Applied publishes each deposit of c, confirmed (or, below the minimum,
+// donated) in its block.
+func (o depositEvents) Applied(_ context.Context, c *store.Changes) {
+	for i := range c.Deposits {
+		d := c.Deposits[i]
+		d.Coin, d.State, d.Confirmations = ferry.Coin(o.id), ferry.DepositConfirmed, 1
+		if d.Value < o.min {
+			d.State = ferry.DepositDonated
+		}
+		o.pub.publish(Event{Coin: o.id, Height: c.Height, Deposit: &d})
+	}
+}
+
+// RolledBack publishes nothing: the block event that follows tells of it.
+func (depositEvents) RolledBack(context.Context, string, *store.Undo) {}
