@@ -49,7 +49,7 @@ import (
 )
 
 // Node is what a recovery asks of a coin's node. *chain.Node implements
-// it.
+// it; it is a chain.BlockReader and a chain.FeeSource.
 type Node interface {
 	BlockCount(ctx context.Context) (int64, error)
 	BlockHash(ctx context.Context, height int64) (ferry.Hash, error)
@@ -251,27 +251,11 @@ func (r *run) event(phase string, height, from, to int64) {
 		Window: r.st.Window, Addresses: len(r.found), Payments: payments})
 }
 
-// fetch returns the block at hash.
-func (r *run) fetch(ctx context.Context, hash ferry.Hash) (*chain.Block, error) {
-	raw, err := r.c.Node.RawBlock(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	blk, err := r.c.Chain.DecodeBlock(raw)
-	if err != nil {
-		return nil, fmt.Errorf("block %s: %w", hash, err)
-	}
-	if blk.Hash() != hash {
-		return nil, fmt.Errorf("node sent block %s for %s", blk.Hash(), hash)
-	}
-	return blk, nil
-}
-
 // blockAt returns the node's block at height.
 func (r *run) blockAt(ctx context.Context, height int64) (*chain.Block, error) {
 	hash, err := r.c.Node.BlockHash(ctx, height)
 	if err != nil {
 		return nil, err
 	}
-	return r.fetch(ctx, hash)
+	return r.c.Chain.FetchBlock(ctx, r.c.Node, hash)
 }

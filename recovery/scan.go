@@ -57,7 +57,7 @@ func (r *run) scan(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		blk, err := r.fetch(ctx, hash)
+		blk, err := r.c.Chain.FetchBlock(ctx, r.c.Node, hash)
 		if err != nil {
 			return err
 		}
