@@ -48,19 +48,18 @@ import (
 	"github.com/ferry-relay/ferry/store"
 )
 
-// Node is what a recovery asks of a coin's node. *chain.Node implements
-// it; it is a chain.BlockReader and a chain.FeeSource.
+// Node is what a recovery asks of a coin's node: its blocks (fetched with
+// chain's Coin.FetchBlock), its fee rates (read with chain.FeeRate), its
+// unspent outputs, and the broadcast of sweeps. *chain.Node implements it.
 type Node interface {
+	chain.BlockReader
+	chain.FeeSource
 	BlockCount(ctx context.Context) (int64, error)
 	BlockHash(ctx context.Context, height int64) (ferry.Hash, error)
-	RawBlock(ctx context.Context, hash ferry.Hash) ([]byte, error)
 	// UnspentOutput reads an unspent output, amount and script, from the
 	// node's view of the chain and its mempool.
 	UnspentOutput(ctx context.Context, op ferry.OutPoint) (chain.Unspent, bool, error)
 	SendRawTransaction(ctx context.Context, raw []byte) (ferry.Hash, error)
-	// EstimateFeeRate and MinFeeRate answer in satoshis per 1000 vbytes.
-	EstimateFeeRate(ctx context.Context, target int) (int64, error)
-	MinFeeRate(ctx context.Context) (int64, error)
 }
 
 var _ Node = (*chain.Node)(nil)
