@@ -8,7 +8,11 @@
 //     transactions;
 //   - Keychain: the BIP32 derivation of input addresses from the operator's
 //     seed, on a BIP84-style path per coin;
-//   - Node: a JSON-RPC client for litecoind, bitcoind and btcd.
+//   - Node: a JSON-RPC client for litecoind, bitcoind and btcd, and the
+//     readings of its answers that the relay and the recovery share:
+//     Coin.FetchBlock (a block fetched, decoded and checked against its
+//     hash), FeeRate (the estimate, a fallback, the mempool's floor) and
+//     RPCError.AlreadyKnown (a broadcast the node already has).
 //
 // Amounts are integer satoshis (int64) everywhere; amounts the node sends as
 // JSON numbers are parsed from their decimal text, never through a float.

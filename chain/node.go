@@ -55,6 +55,17 @@ func (e *RPCError) Is(target error) bool {
 	return target == ErrMethodNotFound && (e.Code == -32601 || e.Code == -1 && e.Message == "Command unimplemented")
 }
 
+// AlreadyKnown reports a rejection of sendrawtransaction that means the
+// node has the transaction already, in its mempool or its chain: as good
+// as an acceptance to whoever broadcast it.
+func (e *RPCError) AlreadyKnown() bool {
+	const rpcVerifyAlreadyInChain = -27
+	m := strings.ToLower(e.Message)
+	return e.Code == rpcVerifyAlreadyInChain || strings.Contains(m, "already in block chain") ||
+		strings.Contains(m, "txn-already-in-mempool") || strings.Contains(m, "txn-already-known") ||
+		strings.Contains(m, "already have transaction")
+}
+
 // Node is a JSON-RPC client for one litecoind, bitcoind or btcd. It is safe
 // for concurrent use.
 type Node struct {

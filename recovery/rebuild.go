@@ -32,6 +32,35 @@ func (r *run) rebuild(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	byIndex, indexes := byAddress(outs)
+	rep.Addresses, rep.Payments = len(indexes), len(outs)
+
+	at, fresh, err := r.historyHeight()
+	if err != nil {
+		return err
+	}
+	atBlock, err := r.blockAt(ctx, at)
+	if err != nil {
+		return err
+	}
+	r.event(PhaseRebuild, at, r.st.From, r.st.Cursor.Height)
+
+	if err := r.restoreAll(byIndex, indexes, at, atBlock.Time(), rep); err != nil {
+		return err
+	}
+	if rep.ScanHeight, err = r.syncScan(ctx, at, fresh); err != nil {
+		return err
+	}
+	if err := r.recordForwards(outs, rep); err != nil {
+		return err
+	}
+	rep.NextIndex, err = r.db.NextIndex(r.id)
+	return err
+}
+
+// byAddress groups outs by address index, each group in block order, and
+// returns the indexes in ascending order.
+func byAddress(outs []*store.RecoveredOutput) (map[uint32][]*store.RecoveredOutput, []uint32) {
 	byIndex := map[uint32][]*store.RecoveredOutput{}
 	for _, o := range outs {
 		byIndex[o.AddrIndex] = append(byIndex[o.AddrIndex], o)
@@ -42,39 +71,41 @@ func (r *run) rebuild(ctx context.Context, rep *Report) error {
 		indexes = append(indexes, i)
 	}
 	sort.Slice(indexes, func(i, j int) bool { return indexes[i] < indexes[j] })
-	rep.Addresses, rep.Payments = len(indexes), len(outs)
+	return byIndex, indexes
+}
 
-	// The height the history is written as of: the store's scan cursor,
-	// or, for a store without one, a height the daemon's scanner goes on
-	// from.
+// historyHeight returns the height the history is written as of: the
+// store's scan cursor, or, for a store without one (fresh), a height the
+// daemon's scanner goes on from, ReplayDepth below the scan's end, kept in
+// the recovery's state so that a run resumed writes as of the same height.
+func (r *run) historyHeight() (at int64, fresh bool, err error) {
 	cur, err := r.db.Cursor(r.id)
-	fresh := errors.Is(err, store.ErrNotFound)
+	fresh = errors.Is(err, store.ErrNotFound)
 	if err != nil && !fresh {
-		return err
+		return 0, false, err
 	}
-	at := cur.Height
-	if fresh {
-		if r.st.MergeAt < 0 {
-			r.st.MergeAt = max(r.st.From-1, r.st.Cursor.Height-ReplayDepth, 0)
-			if err := r.db.SaveRecoveryState(r.id, r.st); err != nil {
-				return err
-			}
+	if !fresh {
+		return cur.Height, false, nil
+	}
+	if r.st.MergeAt < 0 {
+		r.st.MergeAt = max(r.st.From-1, r.st.Cursor.Height-ReplayDepth, 0)
+		if err := r.db.SaveRecoveryState(r.id, r.st); err != nil {
+			return 0, false, err
 		}
-		at = r.st.MergeAt
 	}
-	atBlock, err := r.blockAt(ctx, at)
-	if err != nil {
-		return err
-	}
-	r.event(PhaseRebuild, at, r.st.From, r.st.Cursor.Height)
+	return r.st.MergeAt, true, nil
+}
 
-	// The addresses, with their history.
+// restoreAll writes the addresses found, in index order, with their
+// history as of height at, of time atTime (see restore), and counts them
+// in rep.
+func (r *run) restoreAll(byIndex map[uint32][]*store.RecoveredOutput, indexes []uint32, at int64, atTime time.Time, rep *Report) error {
 	for _, i := range indexes {
 		dest, ok := r.destination(byIndex[i])
 		if ok {
 			rep.WithDestination++
 		}
-		restored, err := r.restore(i, byIndex[i], dest, ok, at, atBlock.Time())
+		restored, err := r.restore(i, byIndex[i], dest, ok, at, atTime)
 		if err != nil {
 			return err
 		}
@@ -82,29 +113,37 @@ func (r *run) rebuild(ctx context.Context, rep *Report) error {
 			rep.Restored++
 		}
 	}
+	return nil
+}
 
-	// The daemon's scanner, from the cursor to the node's best block.
+// syncScan starts the store's scan at height at if it has none (fresh),
+// brings it to the node's best block with Config.Scan if that is set, and
+// returns the height of the store's scan cursor.
+func (r *run) syncScan(ctx context.Context, at int64, fresh bool) (int64, error) {
 	if fresh {
 		refs, err := r.refs(ctx, at)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := r.db.Start(r.id, refs); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	if r.cfg.Scan != nil {
-		r.event(PhaseSync, at, at, r.st.Cursor.Height)
-		if cur, err = r.cfg.Scan(ctx, r.id); err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-	} else if cur, err = r.db.Cursor(r.id); err != nil {
-		return err
+	if r.cfg.Scan == nil {
+		cur, err := r.db.Cursor(r.id)
+		return cur.Height, err
 	}
-	rep.ScanHeight = cur.Height
+	r.event(PhaseSync, at, at, r.st.Cursor.Height)
+	cur, err := r.cfg.Scan(ctx, r.id)
+	if err != nil {
+		return 0, fmt.Errorf("scan: %w", err)
+	}
+	return cur.Height, nil
+}
 
-	// The forwards found on chain, for the deposits the store has as
-	// spent by them.
+// recordForwards records the forwards found on chain, for the deposits
+// the store has as spent by them, and counts them in rep.
+func (r *run) recordForwards(outs []*store.RecoveredOutput, rep *Report) error {
 	for _, o := range outs {
 		ok, err := r.recordForward(o)
 		if err != nil {
@@ -114,8 +153,7 @@ func (r *run) rebuild(ctx context.Context, rep *Report) error {
 			rep.ForwardsRecorded++
 		}
 	}
-	rep.NextIndex, err = r.db.NextIndex(r.id)
-	return err
+	return nil
 }
 
 // restore writes address index, paid by outs (in block order), unless the

@@ -48,19 +48,18 @@ import (
 	"github.com/ferry-relay/ferry/store"
 )
 
-// Node is what a recovery asks of a coin's node. *chain.Node implements
-// it.
+// Node is what a recovery asks of a coin's node: its blocks (fetched with
+// chain's Coin.FetchBlock), its fee rates (read with chain.FeeRate), its
+// unspent outputs, and the broadcast of sweeps. *chain.Node implements it.
 type Node interface {
+	chain.BlockReader
+	chain.FeeSource
 	BlockCount(ctx context.Context) (int64, error)
 	BlockHash(ctx context.Context, height int64) (ferry.Hash, error)
-	RawBlock(ctx context.Context, hash ferry.Hash) ([]byte, error)
 	// UnspentOutput reads an unspent output, amount and script, from the
 	// node's view of the chain and its mempool.
 	UnspentOutput(ctx context.Context, op ferry.OutPoint) (chain.Unspent, bool, error)
 	SendRawTransaction(ctx context.Context, raw []byte) (ferry.Hash, error)
-	// EstimateFeeRate and MinFeeRate answer in satoshis per 1000 vbytes.
-	EstimateFeeRate(ctx context.Context, target int) (int64, error)
-	MinFeeRate(ctx context.Context) (int64, error)
 }
 
 var _ Node = (*chain.Node)(nil)
@@ -251,27 +250,11 @@ func (r *run) event(phase string, height, from, to int64) {
 		Window: r.st.Window, Addresses: len(r.found), Payments: payments})
 }
 
-// fetch returns the block at hash.
-func (r *run) fetch(ctx context.Context, hash ferry.Hash) (*chain.Block, error) {
-	raw, err := r.c.Node.RawBlock(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	blk, err := r.c.Chain.DecodeBlock(raw)
-	if err != nil {
-		return nil, fmt.Errorf("block %s: %w", hash, err)
-	}
-	if blk.Hash() != hash {
-		return nil, fmt.Errorf("node sent block %s for %s", blk.Hash(), hash)
-	}
-	return blk, nil
-}
-
 // blockAt returns the node's block at height.
 func (r *run) blockAt(ctx context.Context, height int64) (*chain.Block, error) {
 	hash, err := r.c.Node.BlockHash(ctx, height)
 	if err != nil {
 		return nil, err
 	}
-	return r.fetch(ctx, hash)
+	return r.c.Chain.FetchBlock(ctx, r.c.Node, hash)
 }

@@ -57,7 +57,7 @@ func (r *run) scan(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		blk, err := r.fetch(ctx, hash)
+		blk, err := r.c.Chain.FetchBlock(ctx, r.c.Node, hash)
 		if err != nil {
 			return err
 		}
@@ -121,33 +121,7 @@ func (r *run) open(ctx context.Context) error {
 		return err
 	}
 	if st == nil || r.c.From >= 0 && r.c.From != st.From {
-		// A new recovery looks past every index the store sets apart,
-		// those --first-index names included.
-		next, err := r.db.NextIndex(r.id)
-		if err != nil {
-			return err
-		}
-		from := r.c.From
-		if from < 0 {
-			if from, err = r.oldestHeight(ctx); err != nil {
-				return err
-			}
-		}
-		tip, err := r.c.Node.BlockCount(ctx)
-		if err != nil {
-			return err
-		}
-		if from > tip+1 {
-			return fmt.Errorf("%w: height %d is above the node's best block, %d", ErrNoStart, from, tip)
-		}
-		st = &store.RecoveryState{From: from, Window: window(uint64(next) + uint64(r.cfg.Gap)), CatchUpTo: -1, CatchUpAt: -1, MergeAt: -1}
-		st.Cursor.Height = from - 1
-		if from > 0 {
-			if st.Cursor.Hash, err = r.c.Node.BlockHash(ctx, from-1); err != nil {
-				return err
-			}
-		}
-		if err := r.db.ResetRecovery(r.id, st); err != nil {
+		if st, err = r.begin(ctx); err != nil {
 			return err
 		}
 	}
@@ -180,6 +154,41 @@ func (r *run) open(ctx context.Context) error {
 	}
 	r.grow(int64(end) - 1)
 	return r.db.SaveRecoveryState(r.id, r.st)
+}
+
+// begin starts a new recovery, from Coin.From or the height of the
+// store's oldest address, in place of any under way, and returns its
+// state. Its window looks past every index the store sets apart, those
+// --first-index names included.
+func (r *run) begin(ctx context.Context) (*store.RecoveryState, error) {
+	next, err := r.db.NextIndex(r.id)
+	if err != nil {
+		return nil, err
+	}
+	from := r.c.From
+	if from < 0 {
+		if from, err = r.oldestHeight(ctx); err != nil {
+			return nil, err
+		}
+	}
+	tip, err := r.c.Node.BlockCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if from > tip+1 {
+		return nil, fmt.Errorf("%w: height %d is above the node's best block, %d", ErrNoStart, from, tip)
+	}
+	st := &store.RecoveryState{From: from, Window: window(uint64(next) + uint64(r.cfg.Gap)), CatchUpTo: -1, CatchUpAt: -1, MergeAt: -1}
+	st.Cursor.Height = from - 1
+	if from > 0 {
+		if st.Cursor.Hash, err = r.c.Node.BlockHash(ctx, from-1); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.db.ResetRecovery(r.id, st); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // oldestHeight returns the height to start at from the store's oldest

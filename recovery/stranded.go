@@ -48,7 +48,8 @@ type stranded struct {
 // forward, and sweeps them if the coin has somewhere to sweep to.
 func (r *run) strandedCoins(ctx context.Context, rep *Report) error {
 	r.event(PhaseSweep, rep.ScanHeight, r.st.From, rep.ScanHeight)
-	rate, err := r.feeRate(ctx)
+	// Sweeps are priced as the forwarder prices a forward.
+	rate, err := chain.FeeRate(ctx, r.c.Node, r.cfg.FeeTarget, r.c.FallbackFeeRate)
 	if err != nil {
 		return err
 	}
@@ -159,26 +160,3 @@ func (r *run) dust(value, rate int64) bool {
 // feeOf is the fee of vsize vbytes at rate satoshis per 1000 vbytes,
 // rounded up.
 func feeOf(rate, vsize int64) int64 { return (rate*vsize + 999) / 1000 }
-
-// defaultMinFeeRate is the relay floor, in satoshis per 1000 vbytes, of a
-// node that does not report one.
-const defaultMinFeeRate = 1000
-
-// feeRate returns the network fee rate for a sweep, as the forwarder
-// prices a forward: the node's estimate, or the fallback rate without one,
-// and never below what its mempool accepts.
-func (r *run) feeRate(ctx context.Context) (int64, error) {
-	rate, err := r.c.Node.EstimateFeeRate(ctx, r.cfg.FeeTarget)
-	if errors.Is(err, chain.ErrNoEstimate) {
-		rate = r.c.FallbackFeeRate
-	} else if err != nil {
-		return 0, err
-	}
-	floor, err := r.c.Node.MinFeeRate(ctx)
-	if errors.Is(err, chain.ErrMethodNotFound) {
-		floor = defaultMinFeeRate
-	} else if err != nil {
-		return 0, err
-	}
-	return max(rate, floor), nil
-}

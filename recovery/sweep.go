@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
@@ -186,7 +185,7 @@ func (r *run) broadcast(ctx context.Context, s *store.Sweep, sr *SweepReport) er
 	}
 	var rpcErr *chain.RPCError
 	switch {
-	case err == nil || errors.As(err, &rpcErr) && alreadyKnown(rpcErr):
+	case err == nil || errors.As(err, &rpcErr) && rpcErr.AlreadyKnown():
 		s.Accepted, s.LastError = true, ""
 		sr.Status = SweepBroadcast
 	case errors.As(err, &rpcErr):
@@ -200,14 +199,4 @@ func (r *run) broadcast(ctx context.Context, s *store.Sweep, sr *SweepReport) er
 	s.Attempts++
 	s.LastAttempt = r.cfg.Clock.Now().UTC()
 	return r.db.UpdateSweep(s)
-}
-
-// alreadyKnown reports a rejection that means the node has the transaction
-// already, in its mempool or its chain.
-func alreadyKnown(e *chain.RPCError) bool {
-	const rpcVerifyAlreadyInChain = -27
-	m := strings.ToLower(e.Message)
-	return e.Code == rpcVerifyAlreadyInChain || strings.Contains(m, "already in block chain") ||
-		strings.Contains(m, "txn-already-in-mempool") || strings.Contains(m, "txn-already-known") ||
-		strings.Contains(m, "already have transaction")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,10 +127,6 @@ type Forwarder struct {
 // fee plus an output above the dust limit. It is tried again every block,
 // as fee rates fall.
 var errUneconomical = errors.New("deposit cannot pay the network fee for its forward")
-
-// defaultMinFeeRate is the relay floor, in satoshis per 1000 vbytes, for a
-// node that does not report one (1 sat/vB, Bitcoin Core's default).
-const defaultMinFeeRate = 1000
 
 // NewForwarder returns a forwarder for cfg.
 func NewForwarder(cfg ForwarderConfig) *Forwarder {
@@ -324,21 +319,9 @@ func (fw *Forwarder) prepare(ctx context.Context, deps []*ferry.Deposit, rate *i
 
 // feeRate returns the network fee rate for a new forward, in satoshis per
 // 1000 vbytes: the node's estimate, or the fallback rate if it has none, and
-// never below what its mempool accepts.
+// never below what its mempool accepts (see chain.FeeRate).
 func (fw *Forwarder) feeRate(ctx context.Context) (int64, error) {
-	rate, err := fw.cfg.Fees.EstimateFeeRate(ctx, fw.cfg.FeeTarget)
-	if errors.Is(err, chain.ErrNoEstimate) {
-		rate = fw.cfg.FallbackFeeRate
-	} else if err != nil {
-		return 0, err
-	}
-	floor, err := fw.cfg.Fees.MinFeeRate(ctx)
-	if errors.Is(err, chain.ErrMethodNotFound) {
-		floor = defaultMinFeeRate
-	} else if err != nil {
-		return 0, err
-	}
-	return max(rate, floor), nil
+	return chain.FeeRate(ctx, fw.cfg.Fees, fw.cfg.FeeTarget, fw.cfg.FallbackFeeRate)
 }
 
 // build signs the forward of deposit d (its refund, if refund is set) and
@@ -495,7 +478,7 @@ func (fw *Forwarder) broadcast(ctx context.Context, f *store.Forward) outcome {
 	o.tried = true
 	var rpcErr *chain.RPCError
 	switch {
-	case err == nil || errors.As(err, &rpcErr) && alreadyKnown(rpcErr):
+	case err == nil || errors.As(err, &rpcErr) && rpcErr.AlreadyKnown():
 		f.Accepted, f.LastError = true, ""
 	case errors.As(err, &rpcErr):
 		f.LastError, o.rejected = rpcErr.Message, rpcErr.Message
@@ -524,13 +507,3 @@ func (fw *Forwarder) Applied(ctx context.Context, c *store.Changes) {
 // RolledBack does nothing: a forward whose deposit a reorg takes away is
 // kept, to be broadcast again if the deposit comes back.
 func (fw *Forwarder) RolledBack(context.Context, string, *store.Undo) {}
-
-// alreadyKnown reports a rejection that means the node has the transaction
-// already, in its mempool or its chain.
-func alreadyKnown(e *chain.RPCError) bool {
-	const rpcVerifyAlreadyInChain = -27
-	m := strings.ToLower(e.Message)
-	return e.Code == rpcVerifyAlreadyInChain || strings.Contains(m, "already in block chain") ||
-		strings.Contains(m, "txn-already-in-mempool") || strings.Contains(m, "txn-already-known") ||
-		strings.Contains(m, "already have transaction")
-}

@@ -60,7 +60,7 @@ func (s *Scanner) prefetch(ctx context.Context, from, to int64) (blocks <-chan f
 				f := fetched{height: h}
 				hash, err := s.cfg.Blocks.BlockHash(ctx, h)
 				if err == nil {
-					f.blk, err = s.fetch(ctx, hash)
+					f.blk, err = s.cfg.Coin.FetchBlock(ctx, s.cfg.Blocks, hash)
 				}
 				f.err = err
 				slot <- f

@@ -279,21 +279,6 @@ func (s *Scanner) applyUpTo(ctx context.Context, cur store.Cursor, tip int64) (s
 	return cur, nil
 }
 
-func (s *Scanner) fetch(ctx context.Context, hash ferry.Hash) (*chain.Block, error) {
-	raw, err := s.cfg.Blocks.RawBlock(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	blk, err := s.cfg.Coin.DecodeBlock(raw)
-	if err != nil {
-		return nil, fmt.Errorf("block %s: %w", hash, err)
-	}
-	if blk.Hash() != hash {
-		return nil, fmt.Errorf("node sent block %s for %s", blk.Hash(), hash)
-	}
-	return blk, nil
-}
-
 // apply scans blk, the block at height, and commits what it found, with
 // the addresses whose watch has run out by the block's time.
 func (s *Scanner) apply(ctx context.Context, blk *chain.Block, height int64) (store.Cursor, error) {
