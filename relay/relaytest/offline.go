@@ -47,7 +47,9 @@ func (Offline) MinFeeRate(context.Context) (int64, error) { return 0, ErrOffline
 func (Offline) WatchMempool(context.Context, func(*chain.Tx)) error { return ErrOffline }
 
 // TxOut implements relay.MempoolSource.
-func (Offline) TxOut(context.Context, ferry.OutPoint) (int64, bool, error) { return 0, false, ErrOffline }
+func (Offline) TxOut(context.Context, ferry.OutPoint) (int64, bool, error) {
+	return 0, false, ErrOffline
+}
 
 // CheckHost implements relay.HostChecker: every host is allowed.
 func (Offline) CheckHost(context.Context, string) error { return nil }
