@@ -22,12 +22,15 @@ import (
 	"github.com/ferry-relay/ferry/store"
 )
 
-// recoverUsage is ferry recover's help.
-const recoverUsage = `usage: ferry recover [--from-height N | --from-height ltc=N,btc=M] [--gap 1000] [--sweep-to ADDR[,ADDR]] [ferry's flags]
+// recoverUsage opens ferry recover's help.
+const recoverUsage = `usage: ferry recover [--from-height N | --from-height ltc=N,btc=M] [--gap 1000]
+                     [--sweep-to ADDR[,ADDR]] [ferry's flags]
+
 Rebuilds the store of --data-dir from its seed and the chain, lists the coins
 stranded at the seed's addresses, and with --sweep-to spends them there. It
 takes ferry's own flags (nodes, fee addresses, expiry) and variables, and
-needs ferry stopped. Progress goes to stderr, the report (JSON) to stdout.`
+needs ferry stopped. Progress goes to stderr, the report (JSON) to stdout.
+It accepts ferry's other flags too (ferry --help), and does not use them.`
 
 // recoverConfig is ferry recover's configuration: the daemon's, and its
 // own flags.
@@ -45,25 +48,34 @@ type recoverConfig struct {
 // for.
 const defaultGap = 1000
 
-// flagSet declares ferry's flags and recover's over rc.
-func (rc *recoverConfig) flagSet(out io.Writer) *flag.FlagSet {
-	fs := rc.Config.flagSet(out)
-	fs.StringVar(&rc.FromHeight, "from-height", rc.FromHeight, "first block to scan: a height for every coin, or ltc=N,btc=M; empty: the store's oldest address")
-	fs.UintVar(&rc.Gap, "gap", rc.Gap, "how many indexes past the highest one found are looked for")
-	fs.StringVar(&rc.SweepTo, "sweep-to", rc.SweepTo, "address (one per coin, comma-separated) the stranded coins are swept to; empty: list them only")
+// flagSet declares recover's flags and ferry's over rc; help receives
+// the help that --help asks for.
+func (rc *recoverConfig) flagSet(help io.Writer) *flagSet {
+	fs := newFlagSet("ferry recover", help)
+	fs.usage = recoverUsage
+	g := fs.group("Recovery")
+	g.String(&rc.FromHeight, "from-height", "first block to scan: a height for every coin, or ltc=N,btc=M; empty: the store's oldest address")
+	g.Uint(&rc.Gap, "gap", "how many indexes past the highest one found are looked for")
+	g.String(&rc.SweepTo, "sweep-to", "address (one per coin, comma-separated) the stranded coins are swept to; empty: list them only")
+	rc.Config.declareFlags(fs)
+	// The groups of flags recover uses; it accepts the others.
+	for _, g := range fs.groups {
+		switch g.title {
+		case groupInvoices, groupAPIs, groupTor, groupEmail:
+			g.hidden = true
+		}
+	}
 	return fs
 }
 
 // recoverMain runs "ferry recover …" and returns the exit code.
 func recoverMain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	rc := recoverConfig{Config: DefaultConfig(), Gap: defaultGap}
-	if err := parseFlags(rc.flagSet(io.Discard), args, getenv); err != nil {
+	if err := parseFlags(rc.flagSet(stdout), args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, recoverUsage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "ferry recover: %s\n%s\n", redacted(err), recoverUsage)
-		return 2
+		return usageError(stderr, "ferry recover", err)
 	}
 	progress := newProgressPrinter(stderr, clock.System{})
 	err := runRecover(ctx, rc, stdout, progress, stderr)
@@ -91,106 +103,35 @@ type recoverReport struct {
 // prints the report to stdout; the daemon's scanner logs its warnings to
 // logOut.
 func runRecover(ctx context.Context, rc recoverConfig, stdout io.Writer, progress recovery.Progress, logOut io.Writer) error {
-	set, err := rc.settings()
+	plan, err := rc.plan()
 	if err != nil {
 		return err
 	}
-	if rc.Gap < 1 || rc.Gap >= 1<<31 {
-		return fmt.Errorf("--gap: must be between 1 and 2^31, not %d", rc.Gap)
-	}
-	ids := make([]string, len(set.coins))
-	coins := make([]*chain.Coin, len(set.coins))
-	for i, c := range set.coins {
-		ids[i], coins[i] = c.coin.ID(), c.coin
-	}
-	from, err := parseHeights(rc.FromHeight, ids)
-	if err != nil {
-		return fmt.Errorf("--from-height: %w", err)
-	}
-	sweepTo, err := parseSweepTo(rc.SweepTo, coins)
-	if err != nil {
-		return fmt.Errorf("--sweep-to: %w", err)
-	}
+	defer plan.closeNodes()
 
 	// The seed, which must be there, and the store.
-	seedPath := filepath.Join(rc.DataDir, "seed")
-	if _, err := os.Stat(seedPath); err != nil {
-		return fmt.Errorf("no seed: %w (ferry recover rebuilds a store around the seed it was made with)", err)
-	}
-	seed, _, err := store.LoadSecret(seedPath, chain.SeedLen)
+	seed, fp, err := loadSeed(rc.DataDir)
 	if err != nil {
 		return err
 	}
 	defer clear(seed)
-	fp, err := chain.SeedFingerprint(seed)
+	db, fresh, err := openRecoverStore(rc.Config, fp)
 	if err != nil {
-		return err
-	}
-	db, err := store.Open(rc.DataDir)
-	if err != nil {
-		if strings.Contains(err.Error(), "resource temporarily unavailable") {
-			return fmt.Errorf("ferry is running on %s: stop it first", rc.DataDir)
-		}
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckNetwork(rc.Network); err != nil {
-		return err
-	}
-	fresh, err := db.Fresh()
-	if err != nil {
-		return err
-	}
-	if !fresh {
-		if err := db.CheckSeed(fp); err != nil {
-			return fmt.Errorf("%s: %w", seedPath, err)
-		}
-	}
 
 	// The coins, their nodes reached.
-	cfg := recovery.Config{Store: db, Gap: uint32(rc.Gap), FeeTarget: set.relay.FeeTarget, Progress: progress, Clock: clock.System{}}
-	if set.relay.AddressExpiry > 0 {
-		cfg.WatchFor = set.relay.AddressExpiry + set.relay.ExpiryGrace
-	}
-	nodes := map[string]*chain.Node{}
-	for _, c := range set.coins {
-		defer c.node.Close()
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := c.node.CheckNetwork(cctx, c.coin.Network())
-		cancel()
-		if err != nil {
-			return fmt.Errorf("%s node %s: %w", c.coin.Name(), c.node, err)
-		}
-		keys, err := chain.NewKeychain(seed, c.coin.CoinType())
-		if err != nil {
-			return err
-		}
-		rcoin := recovery.Coin{Chain: c.coin, Keys: keys, Node: c.node, FeeAddress: c.feeDest, MinDeposit: c.minDeposit,
-			FallbackFeeRate: c.fallback, From: from[c.coin.ID()]}
-		if d, ok := sweepTo[c.coin.ID()]; ok {
-			rcoin.SweepTo = &d
-		}
-		cfg.Coins = append(cfg.Coins, rcoin)
-		nodes[c.coin.ID()] = c.node
+	cfg := recovery.Config{Store: db, Gap: uint32(rc.Gap), FeeTarget: plan.set.relay.FeeTarget, Progress: progress,
+		Clock: clock.System{}, WatchFor: plan.watchFor()}
+	if cfg.Coins, err = plan.coins(ctx, seed); err != nil {
+		return err
 	}
 	// On a store ferry never ran on, the recovery brings the scan up to
 	// the chain itself; on another, ferry's scan does, with its forwarder
 	// watching.
-	log := zerolog.New(redactor{logOut}).Level(zerolog.WarnLevel).With().Timestamp().Str("component", "scanner").Logger()
 	if fresh {
-		cfg.Scan = func(ctx context.Context, id string) (store.Cursor, error) {
-			coin, _ := chain.CoinByID(id, set.network)
-			watch, err := db.LoadWatchSet(id)
-			if err != nil {
-				return store.Cursor{}, err
-			}
-			sc, err := relay.NewScanner(relay.ScannerConfig{Coin: coin, Blocks: nodes[id], Store: db, Watch: watch, Clock: clock.System{},
-				PollInterval: set.relay.PollInterval, WatchFor: cfg.WatchFor, Log: log.With().Str("coin", id).Logger()})
-			if err != nil {
-				return store.Cursor{}, err
-			}
-			return sc.Sync(ctx)
-		}
+		cfg.Scan = plan.scan(db, cfg.WatchFor, logOut)
 	}
 
 	reports, err := recovery.Run(ctx, cfg)
@@ -203,10 +144,162 @@ func runRecover(ctx context.Context, rc recoverConfig, stdout io.Writer, progres
 			return err
 		}
 	}
-	out := recoverReport{DataDir: rc.DataDir, DryRun: len(sweepTo) == 0, Coins: reports}
-	enc := json.NewEncoder(stdout)
+	return printJSON(stdout, recoverReport{DataDir: rc.DataDir, DryRun: len(plan.sweepTo) == 0, Coins: reports})
+}
+
+// recoverPlan is ferry recover's configuration, checked: the daemon's
+// settings, the height each coin's scan starts from and where each coin's
+// stranded coins go.
+type recoverPlan struct {
+	set     *settings
+	from    map[string]int64
+	sweepTo map[string]chain.Destination
+}
+
+// plan checks rc, without touching disk or network.
+func (rc recoverConfig) plan() (*recoverPlan, error) {
+	set, err := rc.settings()
+	if err != nil {
+		return nil, err
+	}
+	p := &recoverPlan{set: set}
+	if rc.Gap < 1 || rc.Gap >= 1<<31 {
+		return nil, fmt.Errorf("--gap: must be between 1 and 2^31, not %d", rc.Gap)
+	}
+	ids := make([]string, len(set.coins))
+	coins := make([]*chain.Coin, len(set.coins))
+	for i, c := range set.coins {
+		ids[i], coins[i] = c.coin.ID(), c.coin
+	}
+	if p.from, err = parseHeights(rc.FromHeight, ids); err != nil {
+		return nil, fmt.Errorf("--from-height: %w", err)
+	}
+	if p.sweepTo, err = parseSweepTo(rc.SweepTo, coins); err != nil {
+		return nil, fmt.Errorf("--sweep-to: %w", err)
+	}
+	return p, nil
+}
+
+// closeNodes closes the clients of every coin's node (their idle
+// connections: the settings of a coin make its client without a
+// connection).
+func (p *recoverPlan) closeNodes() {
+	for _, c := range p.set.coins {
+		c.node.Close()
+	}
+}
+
+// watchFor is how long an address stays watched past its last use, as the
+// daemon watches it: 0 for ever.
+func (p *recoverPlan) watchFor() time.Duration {
+	if p.set.relay.AddressExpiry > 0 {
+		return p.set.relay.AddressExpiry + p.set.relay.ExpiryGrace
+	}
+	return 0
+}
+
+// coins reaches every coin's node, checks that it follows the coin's
+// network, and returns what recovery needs of each coin.
+func (p *recoverPlan) coins(ctx context.Context, seed []byte) ([]recovery.Coin, error) {
+	var coins []recovery.Coin
+	for _, c := range p.set.coins {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := c.node.CheckNetwork(cctx, c.coin.Network())
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%s node %s: %w", c.coin.Name(), c.node, err)
+		}
+		keys, err := chain.NewKeychain(seed, c.coin.CoinType())
+		if err != nil {
+			return nil, err
+		}
+		rcoin := recovery.Coin{Chain: c.coin, Keys: keys, Node: c.node, FeeAddress: c.feeDest, MinDeposit: c.minDeposit,
+			FallbackFeeRate: c.fallback, From: p.from[c.coin.ID()]}
+		if d, ok := p.sweepTo[c.coin.ID()]; ok {
+			rcoin.SweepTo = &d
+		}
+		coins = append(coins, rcoin)
+	}
+	return coins, nil
+}
+
+// scan returns the scan of a fresh store: the daemon's scanner brings a
+// coin's scan up to its chain, logging its warnings to logOut.
+func (p *recoverPlan) scan(db *store.DB, watchFor time.Duration, logOut io.Writer) func(context.Context, string) (store.Cursor, error) {
+	nodes := map[string]*chain.Node{}
+	for _, c := range p.set.coins {
+		nodes[c.coin.ID()] = c.node
+	}
+	log := zerolog.New(redactor{logOut}).Level(zerolog.WarnLevel).With().Timestamp().Str("component", "scanner").Logger()
+	return func(ctx context.Context, id string) (store.Cursor, error) {
+		coin, _ := chain.CoinByID(id, p.set.network)
+		watch, err := db.LoadWatchSet(id)
+		if err != nil {
+			return store.Cursor{}, err
+		}
+		sc, err := relay.NewScanner(relay.ScannerConfig{Coin: coin, Blocks: nodes[id], Store: db, Watch: watch, Clock: clock.System{},
+			PollInterval: p.set.relay.PollInterval, WatchFor: watchFor, Log: log.With().Str("coin", id).Logger()})
+		if err != nil {
+			return store.Cursor{}, err
+		}
+		return sc.Sync(ctx)
+	}
+}
+
+// loadSeed reads the seed of dataDir, which must be there, and its
+// fingerprint.
+func loadSeed(dataDir string) (seed, fingerprint []byte, err error) {
+	seedPath := filepath.Join(dataDir, "seed")
+	if _, err := os.Stat(seedPath); err != nil {
+		return nil, nil, fmt.Errorf("no seed: %w (ferry recover rebuilds a store around the seed it was made with)", err)
+	}
+	seed, _, err = store.LoadSecret(seedPath, chain.SeedLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	fp, err := chain.SeedFingerprint(seed)
+	if err != nil {
+		clear(seed)
+		return nil, nil, err
+	}
+	return seed, fp, nil
+}
+
+// openRecoverStore opens the store of cfg's data directory, which ferry
+// must not hold, checks its network and, unless it is fresh (ferry never
+// ran on it), that it was made with the seed of fingerprint fp.
+func openRecoverStore(cfg Config, fp []byte) (db *store.DB, fresh bool, err error) {
+	db, err = store.Open(cfg.DataDir)
+	if err != nil {
+		if strings.Contains(err.Error(), "resource temporarily unavailable") {
+			return nil, false, fmt.Errorf("ferry is running on %s: stop it first", cfg.DataDir)
+		}
+		return nil, false, err
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+	if err := db.CheckNetwork(cfg.Network); err != nil {
+		return nil, false, err
+	}
+	if fresh, err = db.Fresh(); err != nil {
+		return nil, false, err
+	}
+	if !fresh {
+		if err := db.CheckSeed(fp); err != nil {
+			return nil, false, fmt.Errorf("%s: %w", filepath.Join(cfg.DataDir, "seed"), err)
+		}
+	}
+	return db, fresh, nil
+}
+
+// printJSON writes v to w as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(v)
 }
 
 // parseHeights parses --from-height for the coins ids: "" (every coin
