@@ -116,16 +116,19 @@ func (h *Holds) Release(_ context.Context, coin string, d *ferry.Deposit) (relay
 	if err != nil || !inv.Hold {
 		return relay.Release{}, err
 	}
-	r, err := h.cfg.Store.Release(coin, d.OutPoint)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return relay.Release{}, err
-	}
-	if r != nil && r.Decision != ferry.DecisionHold {
-		return released(r), nil
+	r, err := h.decided(coin, d.OutPoint)
+	if err != nil || r != nil && r.Decision != ferry.DecisionHold {
+		return released(r), err
 	}
 
+	// Under the lock, read again what was decided: a vendor's decision
+	// made meanwhile (a refund) stands, never overwritten by a hold or a
+	// lapse read before it.
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if r, err = h.decided(coin, d.OutPoint); err != nil || r != nil && r.Decision != ferry.DecisionHold {
+		return released(r), err
+	}
 	if inv, err = h.cfg.Store.Invoice(inv.ID); err != nil {
 		return relay.Release{}, err
 	}
@@ -156,9 +159,19 @@ func (h *Holds) Release(_ context.Context, coin string, d *ferry.Deposit) (relay
 	return relay.Release{Hold: true}, nil
 }
 
-// released is what a recorded decision makes of a deposit.
+// decided returns what was decided about the deposit at op, nil for
+// nothing yet.
+func (h *Holds) decided(coin string, op ferry.OutPoint) (*store.Release, error) {
+	r, err := h.cfg.Store.Release(coin, op)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// released is what a recorded decision makes of a deposit (nil: forwarded).
 func released(r *store.Release) relay.Release {
-	if r.Decision == ferry.DecisionRefund {
+	if r != nil && r.Decision == ferry.DecisionRefund {
 		return relay.Release{Refund: &chain.Destination{Address: r.Dest, Script: r.DestScript}}
 	}
 	return relay.Release{} // accepted, or lapsed: forwarded
