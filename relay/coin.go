@@ -34,6 +34,7 @@ type coinRunner struct {
 	minter    *Minter
 	waker     Waker
 	pub       publisher
+	events    *blockEvents
 	clock     clock.Clock
 	log       zerolog.Logger
 
@@ -106,7 +107,7 @@ func (c *coinRunner) step(ctx context.Context) error {
 		}
 		// Callbacks due at this height; what follows the blocks.
 		c.waker.Wake()
-		c.pub.publish(Event{Coin: c.id, Height: cur.Height})
+		c.events.publish(c.pub, cur.Height)
 	}
 
 	// The next block, or the forwarder's retry.

@@ -99,7 +99,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: load watch set: %w", c.Chain.Name(), err)
 	}
-	r := &coinRunner{Coin: c, id: id, watch: watch, waker: deps.Waker, pub: publisher(deps.Events), clock: e.cfg.Clock,
+	r := &coinRunner{Coin: c, id: id, watch: watch, waker: deps.Waker, pub: publisher(deps.Events), events: &blockEvents{id: id, min: c.MinDeposit}, clock: e.cfg.Clock,
 		log: log.With().Str("component", "scanner").Logger()}
 	starter := &callbackStarter{id: id, store: e.db, tip: func() int64 { return r.scanner.Height() }, waker: deps.Waker,
 		log: log.With().Str("component", "callbacks").Logger()}
@@ -135,7 +135,7 @@ func (e *Engine) newCoin(c Coin, deps Deps) (*coinRunner, error) {
 		Clock:        e.cfg.Clock,
 		PollInterval: e.cfg.PollInterval,
 		WatchFor:     watchFor,
-		Observers:    []BlockObserver{r.forwarder, depositEvents{id: id, min: c.MinDeposit, pub: r.pub}},
+		Observers:    []BlockObserver{r.forwarder, r.events},
 		Metrics:      deps.Metrics,
 		Log:          r.log,
 	}); err != nil {

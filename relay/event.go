@@ -40,28 +40,42 @@ func (p publisher) publish(ev Event) {
 	}
 }
 
-// depositEvents publishes the deposits each block applied pays: a
-// BlockObserver of the scanner.
-type depositEvents struct {
-	id  string
-	min ferry.Amount
-	pub publisher
+// blockEvents gathers the events of the blocks a coin's scanner applies,
+// to be published once the forwarder's pass over them is done: whoever
+// hears that a deposit is confirmed finds its forward broadcast already.
+// It is a BlockObserver of the scanner; the coin's step goroutine alone
+// uses it.
+type blockEvents struct {
+	id      string
+	min     ferry.Amount
+	pending []Event
 }
 
-var _ BlockObserver = depositEvents{}
+var _ BlockObserver = (*blockEvents)(nil)
 
-// Applied publishes each deposit of c, confirmed (or, below the minimum,
+// Applied gathers each deposit of c, confirmed (or, below the minimum,
 // donated) in its block.
-func (o depositEvents) Applied(_ context.Context, c *store.Changes) {
+func (o *blockEvents) Applied(_ context.Context, c *store.Changes) {
 	for i := range c.Deposits {
 		d := c.Deposits[i]
 		d.Coin, d.State, d.Confirmations = ferry.Coin(o.id), ferry.DepositConfirmed, 1
 		if d.Value < o.min {
 			d.State = ferry.DepositDonated
 		}
-		o.pub.publish(Event{Coin: o.id, Height: c.Height, Deposit: &d})
+		o.pending = append(o.pending, Event{Coin: o.id, Height: c.Height, Deposit: &d})
 	}
 }
 
-// RolledBack publishes nothing: the block event that follows tells of it.
-func (depositEvents) RolledBack(context.Context, string, *store.Undo) {}
+// RolledBack gathers nothing: the block event that follows tells of it.
+func (*blockEvents) RolledBack(context.Context, string, *store.Undo) {}
+
+// publish publishes what was gathered, then the block at height, and
+// forgets them.
+func (o *blockEvents) publish(pub publisher, height int64) {
+	for _, ev := range o.pending {
+		pub.publish(ev)
+	}
+	clear(o.pending)
+	o.pending = o.pending[:0]
+	pub.publish(Event{Coin: o.id, Height: height})
+}
