@@ -95,8 +95,8 @@ var coinremitterErrors = newErrorTable(crError{flag: crFail, status: http.Status
 // crInvoices is what Coinremitter's invoices need of the invoice engine,
 // besides what they hold (holds) and their payments (ledger).
 type crInvoices interface {
-	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
-	Find(ctx context.Context, vendor, dialect, ref string) (*invoice.View, error)
+	creator
+	finder
 }
 
 // crAddresses is what Coinremitter's addresses and transactions need of

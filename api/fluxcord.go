@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -26,9 +25,9 @@ const fluxcordDialect = "fluxcord"
 // fluxcordInvoices is what Fluxcord needs of the invoice engine.
 type fluxcordInvoices interface {
 	apiKeys
-	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
-	Get(ctx context.Context, id string) (*invoice.View, error)
-	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
+	creator
+	viewer
+	deliveryLog
 }
 
 var _ fluxcordInvoices = (*invoice.Engine)(nil)

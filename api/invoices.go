@@ -23,6 +23,33 @@ type secrets interface {
 	Authenticate(ctx context.Context, vendor, secret string) (*store.Vendor, error)
 }
 
+// creator creates invoices.
+type creator interface {
+	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
+}
+
+// viewer reads an invoice, its status worked out now.
+type viewer interface {
+	Get(ctx context.Context, id string) (*invoice.View, error)
+}
+
+// finder finds a vendor's invoice of a dialect by the vendor's own name
+// for it.
+type finder interface {
+	Find(ctx context.Context, vendor, dialect, ref string) (*invoice.View, error)
+}
+
+// canceller cancels an invoice nothing was paid to.
+type canceller interface {
+	Cancel(ctx context.Context, id string) (*invoice.View, error)
+}
+
+// deliveryLog lists an invoice's webhooks and each attempt to deliver
+// them.
+type deliveryLog interface {
+	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
+}
+
 // quoter prices an amount of a currency in a coin.
 type quoter interface {
 	Quote(ctx context.Context, amount, currency, coin string) (*invoice.Quote, error)
@@ -40,11 +67,16 @@ type ledger interface {
 }
 
 var (
-	_ apiKeys = (*invoice.Engine)(nil)
-	_ secrets = (*invoice.Engine)(nil)
-	_ quoter  = (*invoice.Engine)(nil)
-	_ holds   = (*invoice.Engine)(nil)
-	_ ledger  = (*invoice.Engine)(nil)
+	_ apiKeys     = (*invoice.Engine)(nil)
+	_ secrets     = (*invoice.Engine)(nil)
+	_ creator     = (*invoice.Engine)(nil)
+	_ viewer      = (*invoice.Engine)(nil)
+	_ finder      = (*invoice.Engine)(nil)
+	_ canceller   = (*invoice.Engine)(nil)
+	_ deliveryLog = (*invoice.Engine)(nil)
+	_ quoter      = (*invoice.Engine)(nil)
+	_ holds       = (*invoice.Engine)(nil)
+	_ ledger      = (*invoice.Engine)(nil)
 )
 
 // coinLister lists the coins the relay runs.

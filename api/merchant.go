@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,7 +33,7 @@ var merchantStatuses = httpStatuses.with(map[ferry.Kind]int{ferry.KindUnauthoriz
 // engine.
 type merchantInvoices interface {
 	secrets
-	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
+	creator
 }
 
 var _ merchantInvoices = (*invoice.Engine)(nil)

@@ -57,9 +57,9 @@ type oaRelay interface {
 // oaInvoices is what the Open API's payments need of the invoice engine,
 // besides what they hold (holds) and their transactions (ledger).
 type oaInvoices interface {
-	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
-	Find(ctx context.Context, vendor, dialect, ref string) (*invoice.View, error)
-	Cancel(ctx context.Context, id string) (*invoice.View, error)
+	creator
+	finder
+	canceller
 	Invoices(ctx context.Context, vendor, dialect string, offset, limit int) ([]*invoice.View, error)
 }
 

@@ -91,7 +91,7 @@ var statusText = map[ferry.InvoiceStatus]string{
 // invoice to show (its quote renewed when it ran out), and its status.
 type pageInvoices interface {
 	Show(ctx context.Context, id string) (*invoice.View, error)
-	Get(ctx context.Context, id string) (*invoice.View, error)
+	viewer
 }
 
 var _ pageInvoices = (*invoice.Engine)(nil)

@@ -48,10 +48,10 @@ var payscryptCodes = newErrorTable(codes.Internal, map[ferry.Kind]codes.Code{
 // payscryptInvoices is what Payscrypt needs of the invoice engine.
 type payscryptInvoices interface {
 	apiKeys
-	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
-	Get(ctx context.Context, id string) (*invoice.View, error)
-	Cancel(ctx context.Context, id string) (*invoice.View, error)
-	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
+	creator
+	viewer
+	canceller
+	deliveryLog
 }
 
 var _ payscryptInvoices = (*invoice.Engine)(nil)
