@@ -1,10 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -32,19 +29,13 @@ import (
 //	GET    /vendors/:id/webhooks           list them
 //	DELETE /vendors/:id/webhooks/:endpoint remove one
 
-// adminStatuses maps each kind of error to its HTTP status.
-var adminStatuses = map[ferry.Kind]int{
-	ferry.KindInternal:     http.StatusInternalServerError,
-	ferry.KindInvalid:      http.StatusBadRequest,
-	ferry.KindUnsupported:  http.StatusBadRequest,
-	ferry.KindNotFound:     http.StatusNotFound,
-	ferry.KindUnavailable:  http.StatusServiceUnavailable,
+// adminStatuses is the HTTP status of each kind of error: wrong
+// credentials are forbidden, and a body over the bound is a bad request,
+// as every body the operator's API refuses.
+var adminStatuses = httpStatuses.with(map[ferry.Kind]int{
 	ferry.KindUnauthorized: http.StatusForbidden,
-	ferry.KindConflict:     http.StatusConflict,
-	ferry.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	ferry.KindLimit:        http.StatusTooManyRequests,
-	ferry.KindForbidden:    http.StatusForbidden,
-}
+	ferry.KindTooLarge:     http.StatusBadRequest,
+})
 
 // Admin is what the operator's API manages: vendors, their keys and
 // webhook endpoints. *invoice.Vendors implements it, for the daemon (the
@@ -68,14 +59,14 @@ var _ Admin = (*invoice.Vendors)(nil)
 
 // admin serves the operator's API.
 type admin struct {
-	a   Admin
-	log zerolog.Logger
+	a    Admin
+	errs errorTable[int]
 }
 
 // AdminHandler returns the operator's API over a. It answers JSON, errors
 // as {"error":…}.
 func AdminHandler(a Admin, log zerolog.Logger) http.Handler {
-	s := &admin{a: a, log: log.With().Str("component", "admin").Logger()}
+	s := &admin{a: a, errs: adminStatuses.logging(log.With().Str("component", "admin").Logger(), "admin")}
 	rt := httprouter.New()
 	rt.POST("/vendors", s.addVendor)
 	rt.GET("/vendors", s.listVendors)
@@ -92,45 +83,21 @@ func AdminHandler(a Admin, log zerolog.Logger) http.Handler {
 	return rt
 }
 
-func (s *admin) adminError(w http.ResponseWriter, err error) {
-	kind, msg := ferry.Explain(err)
-	if kind == ferry.KindInternal {
-		s.log.Error().Err(err).Msg("internal error")
-	}
-	writeJSON(w, adminStatuses[kind], map[string]string{"error": msg})
-}
-
-// decodeBody reads a request's body strictly into v: at most 16 KiB, one
-// JSON value of v's fields only; empty is v's zero value if empty is set.
-// noun names v in the error.
-func decodeBody(w http.ResponseWriter, req *http.Request, v any, noun string, empty bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 16<<10))
-	if err != nil {
-		return &ferry.Error{Kind: ferry.KindInvalid, Message: "the body cannot be read (at most 16 KiB)"}
-	}
-	if empty && len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &ferry.Error{Kind: ferry.KindInvalid, Message: "the body must be a " + noun + " in JSON: " + err.Error()}
-	}
-	if trailing(dec, body) {
-		return &ferry.Error{Kind: ferry.KindInvalid, Message: "the body must be one " + noun + " in JSON"}
-	}
-	return nil
+// fail answers err: {"error":…}.
+func (s *admin) fail(w http.ResponseWriter, err error) {
+	status, msg := s.errs.answer(err)
+	writeJSON(w, status, map[string]string{"error": msg})
 }
 
 func (s *admin) addVendor(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	var nv invoice.NewVendor
-	if err := decodeBody(w, req, &nv, "vendor", false); err != nil {
-		s.adminError(w, err)
+	if err := adminJSON.named("vendor in JSON").read(req, &nv); err != nil {
+		s.fail(w, err)
 		return
 	}
 	c, err := s.a.Add(req.Context(), nv)
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, c)
@@ -139,7 +106,7 @@ func (s *admin) addVendor(w http.ResponseWriter, req *http.Request, _ httprouter
 func (s *admin) listVendors(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	vs, err := s.a.List(req.Context())
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"vendors": vs})
@@ -147,7 +114,7 @@ func (s *admin) listVendors(w http.ResponseWriter, req *http.Request, _ httprout
 
 func (s *admin) removeVendor(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	if err := s.a.Remove(req.Context(), ps.ByName("id")); err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"removed": ps.ByName("id")})
@@ -156,7 +123,7 @@ func (s *admin) removeVendor(w http.ResponseWriter, req *http.Request, ps httpro
 func (s *admin) newAPIKey(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	c, err := s.a.NewAPIKey(req.Context(), ps.ByName("id"))
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"vendor": c.Vendor, "api_key": c.APIKey, "key_id": c.KeyID, "scope": c.Scope})
@@ -166,22 +133,22 @@ func (s *admin) addAPIKey(w http.ResponseWriter, req *http.Request, ps httproute
 	var body struct {
 		Scope *string `json:"scope"`
 	}
-	if err := decodeBody(w, req, &body, `key ({"scope":"all"} or {"scope":"create"})`, true); err != nil {
-		s.adminError(w, err)
+	if err := adminJSON.named(`key ({"scope":"all"} or {"scope":"create"}) in JSON`).orEmpty().read(req, &body); err != nil {
+		s.fail(w, err)
 		return
 	}
 	scope := store.ScopeCreate
 	if body.Scope != nil {
 		sc, err := invoice.ParseScope(*body.Scope)
 		if err != nil {
-			s.adminError(w, err)
+			s.fail(w, err)
 			return
 		}
 		scope = sc
 	}
 	k, err := s.a.AddAPIKey(req.Context(), ps.ByName("id"), scope)
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, k)
@@ -190,7 +157,7 @@ func (s *admin) addAPIKey(w http.ResponseWriter, req *http.Request, ps httproute
 func (s *admin) listAPIKeys(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	ks, err := s.a.APIKeys(req.Context(), ps.ByName("id"))
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"vendor": ps.ByName("id"), "keys": ks})
@@ -198,7 +165,7 @@ func (s *admin) listAPIKeys(w http.ResponseWriter, req *http.Request, ps httprou
 
 func (s *admin) revokeAPIKey(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	if err := s.a.RevokeAPIKey(req.Context(), ps.ByName("id"), ps.ByName("key")); err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"vendor": ps.ByName("id"), "revoked": ps.ByName("key")})
@@ -207,7 +174,7 @@ func (s *admin) revokeAPIKey(w http.ResponseWriter, req *http.Request, ps httpro
 func (s *admin) newSecret(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	secret, err := s.a.NewSecret(req.Context(), ps.ByName("id"))
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"vendor": ps.ByName("id"), "secret": secret})
@@ -216,7 +183,7 @@ func (s *admin) newSecret(w http.ResponseWriter, req *http.Request, ps httproute
 func (s *admin) webhookSecret(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	secret, err := s.a.WebhookSecret(req.Context(), ps.ByName("id"), req.URL.Query().Get("rotate") == "1")
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"vendor": ps.ByName("id"), "webhook_secret": secret})
@@ -226,13 +193,13 @@ func (s *admin) addEndpoint(w http.ResponseWriter, req *http.Request, ps httprou
 	var body struct {
 		URL string `json:"url"`
 	}
-	if err := readJSON(req, &body); err != nil {
-		s.adminError(w, err)
+	if err := adminJSON.named("webhook endpoint in JSON").read(req, &body); err != nil {
+		s.fail(w, err)
 		return
 	}
 	ep, err := s.a.AddEndpoint(req.Context(), ps.ByName("id"), body.URL)
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, ep)
@@ -241,7 +208,7 @@ func (s *admin) addEndpoint(w http.ResponseWriter, req *http.Request, ps httprou
 func (s *admin) listEndpoints(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	eps, err := s.a.Endpoints(req.Context(), ps.ByName("id"))
 	if err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"webhooks": eps})
@@ -249,7 +216,7 @@ func (s *admin) listEndpoints(w http.ResponseWriter, req *http.Request, ps httpr
 
 func (s *admin) removeEndpoint(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	if err := s.a.RemoveEndpoint(req.Context(), ps.ByName("id"), ps.ByName("endpoint")); err != nil {
-		s.adminError(w, err)
+		s.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"removed": ps.ByName("endpoint")})

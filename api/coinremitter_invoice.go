@@ -53,7 +53,7 @@ func crCreateInvoice(c *crCall) (any, string, error) {
 		return nil, "", err
 	}
 	amount := strings.TrimSpace(f.Get("amount"))
-	if !crNumber.MatchString(amount) {
+	if !crNumber(amount) {
 		return nil, "", crInvalidf("The amount must be a number.")
 	}
 	currency := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
@@ -71,7 +71,7 @@ func crCreateInvoice(c *crCall) (any, string, error) {
 		if err != nil || n < 1 {
 			return nil, "", crInvalidf("The expire time must be an integer of at least 1.")
 		}
-		if limit := int(c.s.cfg.InvoiceExpiry / time.Minute); n > limit {
+		if limit := int(c.cr.expiry / time.Minute); n > limit {
 			return nil, "", crInvalidf("The expire time may not be greater than %d.", limit)
 		}
 		expiry = time.Duration(n) * time.Minute
@@ -96,17 +96,17 @@ func crCreateInvoice(c *crCall) (any, string, error) {
 	if currency != "USD" {
 		// Its worth in USD, as Coinremitter shows it; none if the source
 		// has no USD price.
-		if q, err := c.s.invoices.Quote(ctx, "1", "USD", c.coin); err == nil {
+		if q, err := c.cr.quotes.Quote(ctx, "1", "USD", c.coin); err == nil {
 			fields[crFieldUSD] = q.Coin.Rate
 		}
 	}
-	v, err := c.s.invoices.Create(ctx, invoice.Request{Vendor: c.vendor, Dialect: coinremitterDialect, Amount: amount, Currency: currency,
+	v, err := c.cr.invoices.Create(ctx, invoice.Request{Vendor: c.vendor, Dialect: coinremitterDialect, Amount: amount, Currency: currency,
 		Coins: []string{c.coin}, Hold: true, WebhookURL: f.Get("notify_url"), ReturnURL: f.Get("suceess_url"),
 		Description: f.Get("description"), Expiry: expiry, NumberPrefix: strings.ToUpper(c.coin), Fields: fields})
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(ctx, c.s.invoices, v, c.s.baseURL(c.req))
+	data, err := crInvoice(ctx, c.cr.ledger, v, c.cr.links.base(c.req))
 	return data, "success", err
 }
 
@@ -116,7 +116,7 @@ func (c *crCall) invoice() (*invoice.View, error) {
 	if err := c.required("invoice_id"); err != nil {
 		return nil, err
 	}
-	v, err := c.s.invoices.Find(c.req.Context(), c.vendor.ID, coinremitterDialect, c.form.Get("invoice_id"))
+	v, err := c.cr.invoices.Find(c.req.Context(), c.vendor.ID, coinremitterDialect, c.form.Get("invoice_id"))
 	if k, _ := ferry.Explain(err); err != nil && k != ferry.KindNotFound {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func crGetInvoice(c *crCall) (any, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(c.req.Context(), c.s.invoices, v, c.s.baseURL(c.req))
+	data, err := crInvoice(c.req.Context(), c.cr.ledger, v, c.cr.links.base(c.req))
 	return data, "success", err
 }
 
@@ -148,10 +148,10 @@ func crAccept(c *crCall) (any, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if v, err = c.s.invoices.Accept(c.req.Context(), v.ID, sat); err != nil {
+	if v, err = c.cr.holds.Accept(c.req.Context(), v.ID, sat); err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(c.req.Context(), c.s.invoices, v, c.s.baseURL(c.req))
+	data, err := crInvoice(c.req.Context(), c.cr.ledger, v, c.cr.links.base(c.req))
 	return data, "Payment accepted: it is forwarded to your address.", err
 }
 
@@ -170,13 +170,13 @@ func crRefund(c *crCall) (any, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := c.s.destination(c.coin, c.form.Get("address")); err != nil {
+	if _, err := c.cr.destination(c.coin, c.form.Get("address")); err != nil {
 		return nil, "", crInvalidf("The address must be a %s address of this server's network.", strings.ToUpper(c.coin))
 	}
-	if v, err = c.s.invoices.Refund(c.req.Context(), v.ID, c.coin, c.form.Get("address"), sat); err != nil {
+	if v, err = c.cr.holds.Refund(c.req.Context(), v.ID, c.coin, c.form.Get("address"), sat); err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(c.req.Context(), c.s.invoices, v, c.s.baseURL(c.req))
+	data, err := crInvoice(c.req.Context(), c.cr.ledger, v, c.cr.links.base(c.req))
 	return data, "Payment refunded: it is sent to the address, less the network fee.", err
 }
 
@@ -239,11 +239,6 @@ type crPayment struct {
 	Confirmation int64       `json:"confirmation"`
 }
 
-// ledger is what crInvoice needs of the invoice engine.
-type ledger interface {
-	PaymentTransactions(ctx context.Context, v *invoice.View, coin string) ([]invoice.Transaction, error)
-}
-
 // crInvoiceID is an invoice's invoice_id: its vendor's display number
 // ("LTC12"), or its id in stores written before invoices had one (when
 // ids were that number).
@@ -260,7 +255,7 @@ func crInvoiceID(v *invoice.View) string {
 func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*crInvoiceData, error) {
 	c := v.Coins[0]
 	ticker := strings.ToUpper(c.Coin)
-	d := &crInvoiceData{ID: v.ID, InvoiceID: crInvoiceID(v), MerchantID: v.Invoice.Vendor, URL: strings.TrimRight(base, "/") + "/merch/inv?id=" + url.QueryEscape(v.ID),
+	d := &crInvoiceData{ID: v.ID, InvoiceID: crInvoiceID(v), MerchantID: v.Invoice.Vendor, URL: pageURL(base, v.ID),
 		TotalAmount: map[string]string{ticker: ferry.Amount(c.Due).Short()}, PaidAmount: crNone, ConversionRate: map[string]string{},
 		BaseCurrency: v.Currency, Coin: ticker, Name: v.Fields[crFieldName], Description: v.Description, Address: c.Address,
 		PaymentHistory: []crPayment{}, NotifyURL: v.WebhookURL, SuceessURL: v.ReturnURL, FailURL: v.Fields[crFieldFail],

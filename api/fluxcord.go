@@ -3,11 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -26,28 +22,44 @@ import (
 // fluxcordDialect names Fluxcord's invoices.
 const fluxcordDialect = "fluxcord"
 
-// fluxcordStatuses maps each kind of error to the HTTP status of its
-// answer.
-var fluxcordStatuses = map[ferry.Kind]int{
-	ferry.KindInternal:     http.StatusInternalServerError,
-	ferry.KindInvalid:      http.StatusBadRequest,
-	ferry.KindUnsupported:  http.StatusBadRequest,
-	ferry.KindNotFound:     http.StatusNotFound,
-	ferry.KindUnavailable:  http.StatusServiceUnavailable,
-	ferry.KindUnauthorized: http.StatusUnauthorized,
-	ferry.KindConflict:     http.StatusConflict,
-	ferry.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	ferry.KindLimit:        http.StatusTooManyRequests,
-	ferry.KindForbidden:    http.StatusForbidden,
+// fluxcordInvoices is what Fluxcord needs of the invoice engine.
+type fluxcordInvoices interface {
+	apiKeys
+	creator
+	viewer
+	deliveryLog
 }
 
-// maxJSON bounds a JSON request body.
-const maxJSON = 64 << 10
+var _ fluxcordInvoices = (*invoice.Engine)(nil)
 
-// fluxcordError answers err in Fluxcord's form.
-func (s *Server) fluxcordError(w http.ResponseWriter, err error) {
-	kind, msg := s.explain(err, "fluxcord")
-	writeJSON(w, fluxcordStatuses[kind], map[string]string{"error": msg})
+// fluxcord serves Fluxcord's payment sessions. Its errors are answered
+// with httpStatuses.
+type fluxcord struct {
+	invoices fluxcordInvoices
+	links    *links
+	// expiry is how long a payment stays payable.
+	expiry time.Duration
+	errs   errorTable[int]
+}
+
+// routes implements part: every call refuses in JSON.
+func (f *fluxcord) routes() []route {
+	rs := []route{
+		{method: http.MethodPost, pattern: "/api/payments", handle: f.create},
+		{method: http.MethodGet, pattern: "/api/payments/:id", handle: f.get},
+		{method: http.MethodGet, pattern: "/api/payments/:id/webhooks", handle: f.deliveries},
+	}
+	for i := range rs {
+		rs[i].budget, rs[i].refuse = apiBudget, refuseJSON
+		rs[i].fail = func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, err error) { f.fail(w, err) }
+	}
+	return rs
+}
+
+// fail answers err in Fluxcord's form.
+func (f *fluxcord) fail(w http.ResponseWriter, err error) {
+	status, msg := f.errs.answer(err)
+	writeJSON(w, status, map[string]string{"error": msg})
 }
 
 // fluxcordPayment is a payment as POST /api/payments answers it.
@@ -61,27 +73,21 @@ type fluxcordPayment struct {
 	BusinessName     *string     `json:"businessName,omitempty"`
 }
 
-// ltcAmount is an amount of LTC as Fluxcord's JSON writes it: a plain
-// number with at most 8 decimals.
-var ltcAmount = regexp.MustCompile(`^(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})?$`)
-
-// fluxcordCreate answers POST /api/payments.
-func (s *Server) fluxcordCreate(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	v, err := s.fluxcordNew(req)
+// create answers POST /api/payments.
+func (f *fluxcord) create(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	v, err := f.newPayment(req)
 	if err != nil {
-		s.fluxcordError(w, err)
+		f.fail(w, err)
 		return
 	}
 	p := fluxcordView(v)
-	p.PaymentURL = s.pageURL(req, v.ID)
+	p.PaymentURL = pageURL(f.links.base(req), v.ID)
 	writeJSON(w, http.StatusOK, p)
 }
 
-func (s *Server) fluxcordNew(req *http.Request) (*invoice.View, error) {
-	if s.invoices == nil {
-		return nil, &ferry.Error{Kind: ferry.KindUnavailable, Message: "payments are not enabled on this server"}
-	}
-	p, err := s.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
+// newPayment reads a payment session's request and creates its invoice.
+func (f *fluxcord) newPayment(req *http.Request) (*invoice.View, error) {
+	p, err := f.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
 	if err != nil {
 		return nil, err
 	}
@@ -90,33 +96,31 @@ func (s *Server) fluxcordNew(req *http.Request) (*invoice.View, error) {
 		AmountLtc  json.RawMessage `json:"amountLtc"`
 		WebhookURL *string         `json:"webhookUrl"`
 	}
-	if err := readJSON(req, &body); err != nil {
+	if err := apiJSON.read(req, &body); err != nil {
 		return nil, err
 	}
 	raw := string(bytes.TrimSpace(body.AmountLtc))
 	if raw == "" || raw == "null" {
 		return nil, invalidf("amountLtc is required: a number of LTC")
 	}
-	if !ltcAmount.MatchString(raw) {
-		return nil, invalidf("amountLtc must be a positive number of LTC with at most 8 decimals, not %.30s", raw)
-	}
+	// A JSON number in plain decimals: its text is the amount's.
 	sat, err := ferry.ParseAmount(raw)
 	if err != nil || sat <= 0 {
 		return nil, invalidf("amountLtc must be a positive number of LTC with at most 8 decimals, not %.30s", raw)
 	}
 	r := invoice.Request{Vendor: vendor, Dialect: fluxcordDialect, ID: store.NewUUID(), Amount: raw, Currency: "LTC",
-		Coins: []string{"ltc"}, Expiry: s.cfg.SessionExpiry}
+		Coins: []string{"ltc"}, Expiry: f.expiry}
 	if body.WebhookURL != nil {
 		r.WebhookURL = *body.WebhookURL
 	}
-	return s.invoices.Create(req.Context(), r)
+	return f.invoices.Create(req.Context(), r)
 }
 
-// fluxcordGet answers GET /api/payments/:id: the public status.
-func (s *Server) fluxcordGet(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-	v, err := s.fluxcordFind(req, ps.ByName("id"))
+// get answers GET /api/payments/:id: the public status.
+func (f *fluxcord) get(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	v, err := f.find(req, ps.ByName("id"))
 	if err != nil {
-		s.fluxcordError(w, err)
+		f.fail(w, err)
 		return
 	}
 	p := fluxcordView(v)
@@ -129,32 +133,25 @@ func (s *Server) fluxcordGet(w http.ResponseWriter, req *http.Request, ps httpro
 	writeJSON(w, http.StatusOK, p)
 }
 
-// fluxcordDeliveries answers GET /api/payments/:id/webhooks (x-api-key):
-// every webhook of the payment and each attempt to deliver it.
-func (s *Server) fluxcordDeliveries(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-	if s.invoices == nil {
-		s.fluxcordError(w, errNoInvoices)
+// deliveries answers GET /api/payments/:id/webhooks (x-api-key): every
+// webhook of the payment and each attempt to deliver it.
+func (f *fluxcord) deliveries(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	p, err := f.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
+	if err != nil {
+		f.fail(w, err)
 		return
 	}
-	p, err := s.invoices.VendorByAPIKey(req.Context(), req.Header.Get("x-api-key"))
+	ds, err := f.invoices.Deliveries(req.Context(), p.Vendor.ID, ps.ByName("id"))
 	if err != nil {
-		s.fluxcordError(w, err)
-		return
-	}
-	ds, err := s.invoices.Deliveries(req.Context(), p.Vendor.ID, ps.ByName("id"))
-	if err != nil {
-		s.fluxcordError(w, err)
+		f.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"paymentId": ps.ByName("id"), "webhooks": ds})
 }
 
-// fluxcordFind returns a Fluxcord payment, or not found for any other.
-func (s *Server) fluxcordFind(req *http.Request, id string) (*invoice.View, error) {
-	if s.invoices == nil {
-		return nil, errNoInvoices
-	}
-	v, err := s.invoices.Get(req.Context(), id)
+// find returns a Fluxcord payment, or not found for any other.
+func (f *fluxcord) find(req *http.Request, id string) (*invoice.View, error) {
+	v, err := f.invoices.Get(req.Context(), id)
 	if err == nil && v.Dialect != fluxcordDialect {
 		err = &ferry.Error{Kind: ferry.KindNotFound, Message: "Payment not found"}
 	}
@@ -168,7 +165,7 @@ func (s *Server) fluxcordFind(req *http.Request, id string) (*invoice.View, erro
 func fluxcordView(v *invoice.View) fluxcordPayment {
 	c := v.Coins[0]
 	return fluxcordPayment{PaymentID: v.ID, ReceivingAddress: c.Address, AmountLtc: json.Number(ferry.Amount(c.Due).Short()),
-		Status: fluxcordStatusOf(v), ExpiresAt: isoMillis(v.Expires)}
+		Status: fluxcordStatus(endedStatus(v)), ExpiresAt: isoMillis(v.Expires)}
 }
 
 // fluxcordStatus is Fluxcord's word for a status: pending, completed or
@@ -183,15 +180,6 @@ func fluxcordStatus(s ferry.InvoiceStatus) string {
 	return "pending" // an underpaid session still open waits for the rest
 }
 
-// fluxcordStatusOf is a payment's status: an underpaid one is expired once
-// past its expiry.
-func fluxcordStatusOf(v *invoice.View) string {
-	if v.Status == ferry.InvoiceUnderpaid && v.Expired {
-		return "expired"
-	}
-	return fluxcordStatus(v.Status)
-}
-
 // isoMillis writes t as Fluxcord does: ISO 8601 in UTC, milliseconds.
 func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
@@ -202,7 +190,7 @@ type FluxcordEvents struct{}
 
 // Announce implements invoice.Announcer.
 func (FluxcordEvents) Announce(v *invoice.View, from ferry.InvoiceStatus) []invoice.Event {
-	to := fluxcordStatusOf(v)
+	to := fluxcordStatus(endedStatus(v))
 	if v.WebhookURL == "" || to == "pending" || to == fluxcordStatus(from) {
 		return nil
 	}
@@ -215,63 +203,3 @@ func (FluxcordEvents) Announce(v *invoice.View, from ferry.InvoiceStatus) []invo
 	}{v.ID, to, json.Number(ferry.Amount(c.Due).Short()), c.Address})
 	return []invoice.Event{{Type: "payment." + to, URL: v.WebhookURL, Body: body}}
 }
-
-// readJSON decodes a request's JSON body into v: at most maxJSON bytes, one
-// value. Its errors say what is wrong.
-func readJSON(req *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, maxJSON))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return &ferry.Error{Kind: ferry.KindTooLarge, Message: fmt.Sprintf("the body is over %d KiB", maxJSON>>10)}
-	}
-	if err != nil {
-		return invalidf("the body cannot be read")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return invalidf("the body must be a JSON object: %s", jsonProblem(err))
-	}
-	if trailing(dec, body) {
-		return invalidf("the body must be one JSON object")
-	}
-	return nil
-}
-
-// jsonProblem says briefly what is wrong with a JSON body.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("%s must be %s, not %s", typ.Field, jsonType(typ.Type.Kind().String()), typ.Value)
-	case errors.Is(err, io.EOF):
-		return "it is empty"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "it ends early"
-	}
-	return "unreadable"
-}
-
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "struct", "map":
-		return "an object"
-	case "slice", "array":
-		return "an array"
-	}
-	return "a number"
-}
-
-// invalidf is an invalid-request error.
-func invalidf(format string, args ...any) error {
-	return &ferry.Error{Kind: ferry.KindInvalid, Message: fmt.Sprintf(format, args...)}
-}
-
-// errNoInvoices answers the invoice calls of a server without invoices.
-var errNoInvoices = &ferry.Error{Kind: ferry.KindUnavailable, Message: "invoices are not enabled on this server"}

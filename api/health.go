@@ -1,16 +1,38 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/ferry-relay/ferry/relay"
 )
 
-// health is /healthz's answer: the engine's health and the onion
-// service's, when there is one.
+// healthChecker is what /healthz needs of the relay.
+type healthChecker interface {
+	Health(ctx context.Context) relay.Health
+}
+
+var _ healthChecker = (*relay.Engine)(nil)
+
+// health serves /healthz.
 type health struct {
+	relay healthChecker
+	// onion is the onion service publishing the API, once there is one
+	// (Server.SetOnion).
+	onion *atomic.Pointer[Onion]
+}
+
+// routes implements part: /healthz is not rate limited.
+func (h *health) routes() []route {
+	return []route{{method: http.MethodGet, pattern: "/healthz", handle: h.healthz}}
+}
+
+// healthReply is /healthz's answer: the engine's health and the onion
+// service's, when there is one.
+type healthReply struct {
 	relay.Health
 	Onion *onionHealth `json:"onion,omitempty"`
 }
@@ -22,14 +44,14 @@ type onionHealth struct {
 
 // healthz answers 200 when every node answers, no scanner has halted and
 // none trails its node by more than a few blocks, and 503 otherwise.
-func (s *Server) healthz(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	h := health{Health: s.engine.Health(req.Context())}
-	if o := s.onion.Load(); o != nil {
-		h.Onion = &onionHealth{Address: (*o).Address(), Published: (*o).Up()}
+func (h *health) healthz(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	r := healthReply{Health: h.relay.Health(req.Context())}
+	if o := h.onion.Load(); o != nil {
+		r.Onion = &onionHealth{Address: (*o).Address(), Published: (*o).Up()}
 	}
 	status := http.StatusOK
-	if !h.OK {
+	if !r.OK {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, h)
+	writeJSON(w, status, r)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/relay"
+	"github.com/ferry-relay/ferry/store"
 )
 
 // LitePay's receive API: GET /api/receive and GET /api/check, in both of
@@ -49,15 +51,29 @@ var methods = map[string]method{
 	"xmr":      {"", laterDialect},
 }
 
-// litepayStatuses maps each kind of error to its HTTP status in each
-// dialect: the seed answers every error of /api/receive with 500; the
-// later dialect, and the seed's /api/check, with the kind's own status.
-var litepayStatuses = map[ferry.Kind]struct{ seedReceive, own int }{
-	ferry.KindInternal:    {http.StatusInternalServerError, http.StatusInternalServerError},
-	ferry.KindInvalid:     {http.StatusInternalServerError, http.StatusBadRequest},
-	ferry.KindUnsupported: {http.StatusInternalServerError, http.StatusBadRequest},
-	ferry.KindNotFound:    {http.StatusInternalServerError, http.StatusNotFound},
-	ferry.KindUnavailable: {http.StatusInternalServerError, http.StatusServiceUnavailable},
+// receiver is what LitePay's receive API needs of the relay.
+type receiver interface {
+	Mint(ctx context.Context, req relay.MintRequest) (*store.Address, error)
+	Report(ctx context.Context, coin, address string) (*relay.Report, error)
+	FeePercent() ferry.Fraction
+}
+
+var _ receiver = (*relay.Engine)(nil)
+
+// litepay serves LitePay's receive API.
+type litepay struct {
+	relay receiver
+	// errs answers the later dialect, and the seed's /api/check, with the
+	// kind's own status.
+	errs errorTable[int]
+}
+
+// routes implements part.
+func (l *litepay) routes() []route {
+	return []route{
+		{method: http.MethodGet, pattern: "/api/receive", handle: l.receive, budget: apiBudget},
+		{method: http.MethodGet, pattern: "/api/check", handle: l.check, budget: apiBudget},
+	}
 }
 
 // receiveErrorPrefix starts every seed-dialect error body of /api/receive,
@@ -99,24 +115,22 @@ type laterError struct {
 	Message string `json:"message"`
 }
 
-func (s *Server) receive(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	reply, err := s.mintFor(req)
+func (l *litepay) receive(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	reply, err := l.mintFor(req)
 	d := dialectOf(req)
 	switch {
 	case err != nil && d == laterDialect:
-		kind, msg := s.explain(err, "receive")
-		writeJSON(w, litepayStatuses[kind].own, laterError{Status: "error", Message: msg})
+		status, msg := l.errs.as("receive").answer(err)
+		writeJSON(w, status, laterError{Status: "error", Message: msg})
 	case err != nil:
-		kind, msg := s.explain(err, "receive")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(litepayStatuses[kind].seedReceive)
-		fmt.Fprintf(w, "%s: %s\n", receiveErrorPrefix, msg)
+		// The seed answers every error of /api/receive with 500.
+		_, msg := l.errs.as("receive").explain(err)
+		writeText(w, http.StatusInternalServerError, receiveErrorPrefix+": "+msg)
 	case d == laterDialect:
 		writeJSON(w, http.StatusOK, laterReceiveReply{
 			Status:       "success",
 			Address:      reply.InputAddress,
-			Fee:          json.Number(s.engine.FeePercent().Percent()),
+			Fee:          json.Number(l.relay.FeePercent().Percent()),
 			receiveReply: *reply,
 		})
 	default:
@@ -125,7 +139,7 @@ func (s *Server) receive(w http.ResponseWriter, req *http.Request, _ httprouter.
 }
 
 // mintFor reads a receive request and mints its address.
-func (s *Server) mintFor(req *http.Request) (*receiveReply, error) {
+func (l *litepay) mintFor(req *http.Request) (*receiveReply, error) {
 	q, err := parseQuery(req.URL.RawQuery)
 	if err != nil {
 		return nil, err
@@ -149,7 +163,7 @@ func (s *Server) mintFor(req *http.Request) (*receiveReply, error) {
 		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: "callback_req must be 0 or 1"}
 	}
 
-	a, err := s.engine.Mint(req.Context(), relay.MintRequest{Coin: coin, Destination: q.Get("address"), Callback: callback, CallbackReq: cbReq})
+	a, err := l.relay.Mint(req.Context(), relay.MintRequest{Coin: coin, Destination: q.Get("address"), Callback: callback, CallbackReq: cbReq})
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +171,7 @@ func (s *Server) mintFor(req *http.Request) (*receiveReply, error) {
 		CallbackURL:  callback,
 		InputAddress: a.Address,
 		Destination:  a.Destination,
-		FeePercent:   s.engine.FeePercent().String(),
+		FeePercent:   l.relay.FeePercent().String(),
 		CallbackReq:  map[bool]string{true: "1", false: "0"}[cbReq],
 	}, nil
 }
@@ -213,16 +227,17 @@ func later(r *relay.Report) laterCheckReply {
 	return out
 }
 
-func (s *Server) check(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	report, err := s.report(req)
+func (l *litepay) check(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	report, err := l.report(req)
 	isLater := dialectOf(req) == laterDialect
 	switch {
-	case err != nil && isLater:
-		kind, msg := s.explain(err, "check")
-		writeJSON(w, litepayStatuses[kind].own, laterError{Status: "error", Message: msg})
 	case err != nil:
-		kind, msg := s.explain(err, "check")
-		writeJSON(w, litepayStatuses[kind].own, map[string]string{"error": msg})
+		status, msg := l.errs.as("check").answer(err)
+		var body any = map[string]string{"error": msg}
+		if isLater {
+			body = laterError{Status: "error", Message: msg}
+		}
+		writeJSON(w, status, body)
 	case isLater:
 		writeJSON(w, http.StatusOK, later(report))
 	default:
@@ -231,7 +246,7 @@ func (s *Server) check(w http.ResponseWriter, req *http.Request, _ httprouter.Pa
 }
 
 // report reads a check request and reports its input address.
-func (s *Server) report(req *http.Request) (*relay.Report, error) {
+func (l *litepay) report(req *http.Request) (*relay.Report, error) {
 	q, err := parseQuery(req.URL.RawQuery)
 	if err != nil {
 		return nil, err
@@ -240,7 +255,7 @@ func (s *Server) report(req *http.Request) (*relay.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.engine.Report(req.Context(), coin, q.Get("address"))
+	return l.relay.Report(req.Context(), coin, q.Get("address"))
 }
 
 // queryParams are the parameters LitePay's calls read; each may appear

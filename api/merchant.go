@@ -24,19 +24,40 @@ const (
 	merchCheck   = "ERROR: Please double check the information you submitted"
 )
 
-// merchantStatuses maps each kind of error to the HTTP status of /merch/'s
-// text answer; /p/ answers JSON with the same statuses.
-var merchantStatuses = map[ferry.Kind]int{
-	ferry.KindInternal:     http.StatusInternalServerError,
-	ferry.KindInvalid:      http.StatusBadRequest,
-	ferry.KindUnsupported:  http.StatusBadRequest,
-	ferry.KindNotFound:     http.StatusNotFound,
-	ferry.KindUnavailable:  http.StatusServiceUnavailable,
-	ferry.KindUnauthorized: http.StatusForbidden,
-	ferry.KindConflict:     http.StatusConflict,
-	ferry.KindTooLarge:     http.StatusRequestEntityTooLarge,
-	ferry.KindLimit:        http.StatusTooManyRequests,
-	ferry.KindForbidden:    http.StatusForbidden,
+// merchantStatuses is the HTTP status of each kind of error as /merch/
+// answers it in text, /p/ in JSON and the payment page: wrong
+// credentials are forbidden.
+var merchantStatuses = httpStatuses.with(map[ferry.Kind]int{ferry.KindUnauthorized: http.StatusForbidden})
+
+// merchantInvoices is what LitePay's merchant API needs of the invoice
+// engine.
+type merchantInvoices interface {
+	secrets
+	creator
+}
+
+var _ merchantInvoices = (*invoice.Engine)(nil)
+
+// merchant serves LitePay's merchant API.
+type merchant struct {
+	invoices merchantInvoices
+	links    *links
+	errs     errorTable[int]
+}
+
+// routes implements part: /p/ refuses a client past its limit in JSON.
+func (m *merchant) routes() []route {
+	return []route{
+		{method: http.MethodPost, pattern: "/merch/", handle: m.createText, budget: apiBudget,
+			fail: func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, err error) { m.failText(w, err) }},
+		{method: http.MethodPost, pattern: "/p/", handle: m.createJSON, budget: apiBudget, refuse: refuseLater,
+			fail: func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, err error) { m.failJSON(w, err) }},
+	}
+}
+
+// refuseLater refuses in LitePay's later form.
+func refuseLater(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusTooManyRequests, laterError{Status: "error", Message: msg})
 }
 
 // merchantFields are the form's fields; the first six are required.
@@ -45,58 +66,62 @@ var merchantFields = []string{"vendor", "invoice", "secret", "price", "callbackU
 // maxForm bounds a merchant request's body.
 const maxForm = 16 << 10
 
-// merchantMessage is the text of a merchant API error: the documented
+// message is the status and text of a merchant API error: the documented
 // messages, with the reason after them.
-func (s *Server) merchantMessage(err error) (int, string) {
-	kind, msg := s.explain(err, "merchant")
+func (m *merchant) message(err error) (int, string) {
+	kind, msg := m.errs.explain(err)
 	switch {
 	case errors.Is(err, errMissing):
 		return http.StatusBadRequest, merchMissing + ": " + strings.TrimPrefix(msg, errMissing.Error()+": ")
 	case kind == ferry.KindInvalid, kind == ferry.KindUnauthorized, kind == ferry.KindUnsupported:
-		return merchantStatuses[kind], merchCheck + ": " + msg
+		return m.errs.of(kind), merchCheck + ": " + msg
 	}
-	return merchantStatuses[kind], "ERROR: " + msg
+	return m.errs.of(kind), "ERROR: " + msg
 }
 
 var errMissing = errors.New("missing fields")
 
-// merchCreate answers POST /merch/: a 303 to the invoice's page, or the
+// createText answers POST /merch/: a 303 to the invoice's page, or the
 // error as text.
-func (s *Server) merchCreate(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	v, err := s.createInvoice(req)
+func (m *merchant) createText(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	v, err := m.create(req)
 	if err != nil {
-		status, msg := s.merchantMessage(err)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(status)
-		fmt.Fprintln(w, msg)
+		m.failText(w, err)
 		return
 	}
-	http.Redirect(w, req, s.pageURL(req, v.ID), http.StatusSeeOther)
+	http.Redirect(w, req, pageURL(m.links.base(req), v.ID), http.StatusSeeOther)
 }
 
-// merchJSON answers POST /p/: {"status":"success","url":…} or
+// failText answers err as /merch/ does, in text.
+func (m *merchant) failText(w http.ResponseWriter, err error) {
+	status, msg := m.message(err)
+	writeText(w, status, msg)
+}
+
+// createJSON answers POST /p/: {"status":"success","url":…} or
 // {"status":"error","message":…}.
-func (s *Server) merchJSON(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	v, err := s.createInvoice(req)
+func (m *merchant) createJSON(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	v, err := m.create(req)
 	if err != nil {
-		status, msg := s.merchantMessage(err)
-		writeJSON(w, status, laterError{Status: "error", Message: msg})
+		m.failJSON(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Status string `json:"status"`
 		URL    string `json:"url"`
-	}{"success", s.pageURL(req, v.ID)})
+	}{"success", pageURL(m.links.base(req), v.ID)})
+}
+
+// failJSON answers err as /p/ does, in JSON.
+func (m *merchant) failJSON(w http.ResponseWriter, err error) {
+	status, msg := m.message(err)
+	writeJSON(w, status, laterError{Status: "error", Message: msg})
 }
 
 // createInvoice reads a merchant form, authenticates the vendor and
 // creates the invoice, or finds the one the vendor created before with
 // that number.
-func (s *Server) createInvoice(req *http.Request) (*invoice.View, error) {
-	if s.invoices == nil {
-		return nil, &ferry.Error{Kind: ferry.KindUnavailable, Message: "invoices are not enabled on this server"}
-	}
+func (m *merchant) create(req *http.Request) (*invoice.View, error) {
 	f, err := parseForm(req)
 	if err != nil {
 		return nil, err
@@ -110,7 +135,7 @@ func (s *Server) createInvoice(req *http.Request) (*invoice.View, error) {
 	if len(missing) > 0 {
 		return nil, &ferry.Error{Kind: ferry.KindInvalid, Message: strings.Join(missing, ", "), Err: errMissing}
 	}
-	vendor, err := s.invoices.Authenticate(req.Context(), f.Get("vendor"), f.Get("secret"))
+	vendor, err := m.invoices.Authenticate(req.Context(), f.Get("vendor"), f.Get("secret"))
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +143,7 @@ func (s *Server) createInvoice(req *http.Request) (*invoice.View, error) {
 	if currency == "" {
 		currency = "USD"
 	}
-	v, err := s.invoices.Create(req.Context(), invoice.Request{
+	v, err := m.invoices.Create(req.Context(), invoice.Request{
 		Vendor:      vendor,
 		Number:      f.Get("invoice"),
 		Amount:      f.Get("price"),
@@ -168,22 +193,4 @@ func decodeEmail(s string) string {
 		return d
 	}
 	return s
-}
-
-// pageURL is the absolute URL of an invoice's page: on the server's public
-// URL, or on the host the request came to.
-func (s *Server) pageURL(req *http.Request, id string) string {
-	return s.baseURL(req) + "/merch/inv?id=" + url.QueryEscape(id)
-}
-
-// baseURL is the server's public URL, with no trailing slash.
-func (s *Server) baseURL(req *http.Request) string {
-	if s.cfg.PublicURL != "" {
-		return strings.TrimRight(s.cfg.PublicURL, "/")
-	}
-	scheme := "http"
-	if req.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + req.Host
 }

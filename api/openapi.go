@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
+	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/store"
 )
 
@@ -34,25 +37,70 @@ type openAPIErr struct {
 	Err string `json:"err"`
 }
 
-// openAPIStatuses maps each kind of error to the HTTP status of its
-// answer: the Open API knows 400, 401, 404 and 500; ferry adds 403, for a
-// key whose scope does not allow the call.
-var openAPIStatuses = map[ferry.Kind]int{
-	ferry.KindInternal:     http.StatusInternalServerError,
-	ferry.KindInvalid:      http.StatusBadRequest,
-	ferry.KindUnsupported:  http.StatusBadRequest,
-	ferry.KindNotFound:     http.StatusNotFound,
-	ferry.KindUnavailable:  http.StatusInternalServerError,
-	ferry.KindUnauthorized: http.StatusUnauthorized,
-	ferry.KindConflict:     http.StatusBadRequest,
-	ferry.KindTooLarge:     http.StatusBadRequest,
-	ferry.KindLimit:        http.StatusBadRequest,
-	ferry.KindForbidden:    http.StatusForbidden,
+// openAPIStatuses is the HTTP status of each kind of error: the Open API
+// knows 400, 401, 404 and 500; ferry adds 403, for a key whose scope does
+// not allow the call.
+var openAPIStatuses = httpStatuses.with(map[ferry.Kind]int{
+	ferry.KindUnavailable: http.StatusInternalServerError,
+	ferry.KindConflict:    http.StatusBadRequest,
+	ferry.KindTooLarge:    http.StatusBadRequest,
+	ferry.KindLimit:       http.StatusBadRequest,
+})
+
+// oaRelay is what the Open API needs of the relay.
+type oaRelay interface {
+	coinLister
+	MinDeposit(coin string) ferry.Amount
+	FeeRate(ctx context.Context, coin string) (int64, error)
+}
+
+// oaInvoices is what the Open API's payments need of the invoice engine,
+// besides what they hold (holds) and their transactions (ledger).
+type oaInvoices interface {
+	creator
+	finder
+	canceller
+	Invoices(ctx context.Context, vendor, dialect string, offset, limit int) ([]*invoice.View, error)
+}
+
+var (
+	_ oaRelay    = (*relay.Engine)(nil)
+	_ oaInvoices = (*invoice.Engine)(nil)
+)
+
+// openAPI serves the Open API.
+type openAPI struct {
+	relay    oaRelay
+	keys     apiKeys
+	invoices oaInvoices
+	holds    holds
+	ledger   ledger
+	quotes   quoter
+	links    *links
+	clock    clock.Clock
+	// confirmations, zeroConf and sessionExpiry are Config's.
+	confirmations int64
+	zeroConf      map[string]ferry.Amount
+	sessionExpiry time.Duration
+	errs          errorTable[int]
+	// reserved keeps the quotes GetRate handed out.
+	reserved quotes
+}
+
+// routes implements part: one route, every call.
+func (oa *openAPI) routes() []route {
+	return []route{{method: http.MethodGet, pattern: "/v2/:call/", handle: oa.serve, budget: apiBudget,
+		refuse: func(w http.ResponseWriter, msg string) {
+			writeJSON(w, http.StatusTooManyRequests, openAPIErr{Err: msg})
+		},
+		fail: func(w http.ResponseWriter, _ *http.Request, ps httprouter.Params, err error) {
+			oa.fail(w, ps.ByName("call"), err)
+		}}}
 }
 
 // oaCall is one call: its parameters and the vendor it authenticated.
 type oaCall struct {
-	s      *Server
+	oa     *openAPI
 	req    *http.Request
 	q      url.Values
 	vendor *store.Vendor
@@ -81,36 +129,38 @@ var oaCalls = map[string]oaCallDef{
 // long).
 const maxOAQuery = 4 << 10
 
-// openAPI answers GET /v2/:call/.
-func (s *Server) openAPI(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-	data, err := s.openAPICall(req, ps.ByName("call"))
+// serve answers GET /v2/:call/.
+func (oa *openAPI) serve(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	data, err := oa.call(req, ps.ByName("call"))
 	if err != nil {
-		kind, msg := s.explain(err, "openapi "+ps.ByName("call"))
-		if kind == ferry.KindUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Basic realm="ferry"`)
-		}
-		writeJSON(w, openAPIStatuses[kind], openAPIErr{Err: msg})
+		oa.fail(w, ps.ByName("call"), err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, data)
 }
 
-// openAPICall runs one call.
-func (s *Server) openAPICall(req *http.Request, name string) (any, error) {
+// fail answers call's error.
+func (oa *openAPI) fail(w http.ResponseWriter, call string, err error) {
+	status, msg := oa.errs.as("openapi " + call).answer(err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="ferry"`)
+	}
+	writeJSON(w, status, openAPIErr{Err: msg})
+}
+
+// call runs one call.
+func (oa *openAPI) call(req *http.Request, name string) (any, error) {
 	call, ok := oaCalls[name]
 	if !ok {
 		return nil, &ferry.Error{Kind: ferry.KindNotFound, Message: fmt.Sprintf("no call %.40q: the calls are GetRate, StartPayment, CheckPayment, "+
 			"CancelPayment, AcceptPayment, RefundPayment, GetCurrencyList and GetTransactions", name)}
 	}
-	if s.invoices == nil {
-		return nil, errNoInvoices
-	}
 	q, err := oaQuery(req.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.oaAuthenticate(req)
+	p, err := oa.authenticate(req)
 	if err != nil {
 		return nil, err
 	}
@@ -119,20 +169,20 @@ func (s *Server) openAPICall(req *http.Request, name string) (any, error) {
 			return nil, err
 		}
 	}
-	return call.do(&oaCall{s: s, req: req, q: q, vendor: p.Vendor})
+	return call.do(&oaCall{oa: oa, req: req, q: q, vendor: p.Vendor})
 }
 
 // errOAAuth is the answer to missing or wrong credentials.
 var errOAAuth = &ferry.Error{Kind: ferry.KindUnauthorized, Message: "Invalid API key or authentication failed"}
 
-// oaAuthenticate returns the vendor of a request's HTTP Basic auth, and
-// its key's scope: its id as the user name, its api_key as the password.
-func (s *Server) oaAuthenticate(req *http.Request) (*invoice.Principal, error) {
+// authenticate returns the vendor of a request's HTTP Basic auth, and its
+// key's scope: its id as the user name, its api_key as the password.
+func (oa *openAPI) authenticate(req *http.Request) (*invoice.Principal, error) {
 	id, key, ok := req.BasicAuth()
 	if !ok || id == "" || key == "" {
 		return nil, errOAAuth
 	}
-	p, err := s.invoices.VendorByAPIKey(req.Context(), key)
+	p, err := oa.keys.VendorByAPIKey(req.Context(), key)
 	if k, _ := ferry.Explain(err); err != nil && k == ferry.KindUnauthorized || err == nil && p.Vendor.ID != id {
 		return nil, errOAAuth
 	}
@@ -185,9 +235,9 @@ func (c *oaCall) coin() (string, error) {
 		return "", err
 	}
 	coin := strings.ToLower(cur)
-	if chain.CoinName(coin) == "" || !c.s.runs(coin) {
+	if chain.CoinName(coin) == "" || !runs(c.oa.relay, coin) {
 		return "", &ferry.Error{Kind: ferry.KindUnsupported, Message: fmt.Sprintf("currency %.20q is not supported: this server relays %s", cur,
-			strings.ToUpper(strings.Join(c.s.engine.Coins(), " and ")))}
+			strings.ToUpper(strings.Join(c.oa.relay.Coins(), " and ")))}
 	}
 	return coin, nil
 }
@@ -293,7 +343,7 @@ func (c *oaCall) rate(coin string, invoiceAmount, invoiceCurrency string, due fe
 	r := oaRate{InvoiceAmount: invoiceAmount, InvoiceCurrency: invoiceCurrency, Currency: strings.ToUpper(coin), Rate: rate,
 		AmountExchange: oaAmount(due), NetworkProcessingFee: oaAmount(0), Amount: oaAmount(due),
 		FastTransactionFeeCurrency: strings.ToUpper(coin) + "/Byte", WaitTime: oaWait, PaymentID: id}
-	if fr, err := c.s.engine.FeeRate(c.req.Context(), coin); err == nil {
+	if fr, err := c.oa.relay.FeeRate(c.req.Context(), coin); err == nil {
 		r.FastTransactionFee = oaAmount(ferry.Amount((fr + 999) / 1000))
 	}
 	return r
@@ -338,19 +388,19 @@ func oaGetRate(c *oaCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := c.s.invoices.Quote(c.req.Context(), amount, currency, coin)
+	q, err := c.oa.quotes.Quote(c.req.Context(), amount, currency, coin)
 	if err != nil {
 		return nil, err
 	}
-	if minimum := c.s.engine.MinDeposit(coin); q.Coin.Due < minimum {
+	if minimum := c.oa.relay.MinDeposit(coin); q.Coin.Due < minimum {
 		return nil, invalidf("the amount is below the smallest payment this server forwards (%s %s)", ferry.Amount(minimum).Short(), strings.ToUpper(coin))
 	}
 	id := store.NewUUID()
 	expires := q.Coin.QuoteExpires
 	if expires.IsZero() {
-		expires = c.s.cfg.Clock.Now().Add(quoteHold)
+		expires = c.oa.clock.Now().Add(quoteHold)
 	}
-	c.s.quotes.put(id, reserved{vendor: c.vendor.ID, quote: q, expires: expires})
+	c.oa.reserved.put(id, reserved{vendor: c.vendor.ID, quote: q, expires: expires})
 	return c.rate(coin, q.Amount, q.Currency, q.Coin.Due, q.Coin.Rate, id), nil
 }
 
@@ -371,12 +421,12 @@ type oaCurrency struct {
 // here.
 func oaCurrencyList(c *oaCall) (any, error) {
 	out := []oaCurrency{}
-	for _, coin := range c.s.engine.Coins() {
+	for _, coin := range c.oa.relay.Coins() {
 		if _, ok := c.vendor.Payout[coin]; !ok {
 			continue
 		}
-		out = append(out, oaCurrency{Currency: strings.ToUpper(coin), Name: crCoinName(coin), MinAmount: oaAmount(c.s.engine.MinDeposit(coin)),
-			ZeroConfirmationsMax: oaAmount(c.s.cfg.ZeroConf[coin]), Confirmations: c.s.cfg.Confirmations})
+		out = append(out, oaCurrency{Currency: strings.ToUpper(coin), Name: crCoinName(coin), MinAmount: oaAmount(c.oa.relay.MinDeposit(coin)),
+			ZeroConfirmationsMax: oaAmount(c.oa.zeroConf[coin]), Confirmations: c.oa.confirmations})
 	}
 	return out, nil
 }
@@ -400,13 +450,13 @@ func oaTransactions(c *oaCall) (any, error) {
 		}
 		*p.v = n
 	}
-	vs, err := c.s.invoices.Invoices(c.req.Context(), c.vendor.ID, openAPIDialect, offset, limit)
+	vs, err := c.oa.invoices.Invoices(c.req.Context(), c.vendor.ID, openAPIDialect, offset, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]oaTransaction, 0, len(vs))
 	for _, v := range vs {
-		t, err := c.s.oaTransaction(c, v)
+		t, err := c.transaction(v)
 		if err != nil {
 			return nil, err
 		}

@@ -54,7 +54,7 @@ func oaStartPayment(c *oaCall) (any, error) {
 		return nil, invalidf("payment_id must be the UUID GetRate gave, not %.40q", id)
 	default:
 		id = strings.ToLower(id)
-		if r, ok := c.s.quotes.take(id, c.s.cfg.Clock.Now()); ok && r.vendor == c.vendor.ID {
+		if r, ok := c.oa.reserved.take(id, c.oa.clock.Now()); ok && r.vendor == c.vendor.ID {
 			quote = r.quote
 		}
 	}
@@ -70,8 +70,8 @@ func oaStartPayment(c *oaCall) (any, error) {
 	// The payment_id is the vendor's name for the payment (GetRate's, or
 	// one it made), for its authenticated calls; the payment's own id,
 	// for anything public, is the store's random one.
-	v, err := c.s.invoices.Create(c.req.Context(), invoice.Request{Vendor: c.vendor, Dialect: openAPIDialect, Number: id,
-		Amount: amount, Currency: currency, Coins: []string{coin}, Hold: true, Expiry: c.s.cfg.SessionExpiry, Fields: fields, Quote: quote})
+	v, err := c.oa.invoices.Create(c.req.Context(), invoice.Request{Vendor: c.vendor, Dialect: openAPIDialect, Number: id,
+		Amount: amount, Currency: currency, Coins: []string{coin}, Hold: true, Expiry: c.oa.sessionExpiry, Fields: fields, Quote: quote})
 	if errors.Is(err, invoice.ErrExists) {
 		if !samePayment(v, amount, currency, coin) {
 			return nil, invalidf("payment_id %s names a payment of %s %s in %s", id, v.Amount, v.Currency, strings.ToUpper(v.Coins[0].Coin))
@@ -81,7 +81,7 @@ func oaStartPayment(c *oaCall) (any, error) {
 	}
 	pc := v.Coins[0]
 	uri := chain.CoinName(pc.Coin) + ":" + pc.Address + "?amount=" + ferry.Amount(pc.Due).Short()
-	base := c.s.baseURL(c.req)
+	base := c.oa.links.base(c.req)
 	return oaStart{oaRate: c.rate(coin, v.Amount, v.Currency, pc.Due, pc.Rate, oaPaymentID(v)), Address: pc.Address, QR: uri, QRAlt: pc.Address,
 		QRImg: qrLink(base, uri), QRAltImg: qrLink(base, pc.Address)}, nil
 }
@@ -109,7 +109,7 @@ func (c *oaCall) payment() (*invoice.View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.s.invoices.Find(c.req.Context(), c.vendor.ID, openAPIDialect, strings.ToLower(id))
+	v, err := c.oa.invoices.Find(c.req.Context(), c.vendor.ID, openAPIDialect, strings.ToLower(id))
 	if k, _ := ferry.Explain(err); err != nil && k != ferry.KindNotFound {
 		return nil, err
 	}
@@ -202,12 +202,12 @@ func oaCheckPayment(c *oaCall) (any, error) {
 		return nil, err
 	}
 	pc := v.Coins[0]
-	st := oaStateOf(v, v.Status, c.s.cfg.ZeroConf)
+	st := oaStateOf(v, v.Status, c.oa.zeroConf)
 	r := oaCheck{PaymentID: oaPaymentID(v), ReferenceNo: v.Fields[oaFieldReference], InvoiceAmount: v.Amount, InvoiceCurrency: v.Currency,
 		Currency: strings.ToUpper(pc.Coin), Address: pc.Address, Amount: oaAmount(pc.Due), Payment: oaAmount(received(pc)),
-		Confirmations: minConfs(pc.Payments), MinConfirmations: c.s.cfg.Confirmations, Confirmed: st == oaConfirmed,
+		Confirmations: minConfs(pc.Payments), MinConfirmations: c.oa.confirmations, Confirmed: st == oaConfirmed,
 		State: st.state, Status: st.text, WaitTime: oaWait, RefundAmountOpened: oaAmount(pc.Held)}
-	if zeroConf(v, c.s.cfg.ZeroConf) {
+	if zeroConf(v, c.oa.zeroConf) {
 		r.MinConfirmations = 0
 	}
 	return r, nil
@@ -231,7 +231,7 @@ func oaCancelPayment(c *oaCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.s.invoices.Cancel(c.req.Context(), v.ID); err != nil {
+	if _, err := c.oa.invoices.Cancel(c.req.Context(), v.ID); err != nil {
 		return nil, err
 	}
 	return struct {
@@ -256,7 +256,7 @@ func oaAcceptPayment(c *oaCall) (any, error) {
 			return nil, invalidf("accepted_invoice_amount must be a decimal, not %.30q", raw)
 		}
 	}
-	if _, err := c.s.invoices.Accept(c.req.Context(), v.ID, sat); err != nil {
+	if _, err := c.oa.holds.Accept(c.req.Context(), v.ID, sat); err != nil {
 		return nil, err
 	}
 	return struct {
@@ -280,7 +280,7 @@ func oaRefundPayment(c *oaCall) (any, error) {
 		return nil, err
 	}
 	coin := v.Coins[0].Coin
-	if _, err := c.s.invoices.Refund(c.req.Context(), v.ID, coin, to, sat); err != nil {
+	if _, err := c.oa.holds.Refund(c.req.Context(), v.ID, coin, to, sat); err != nil {
 		return nil, err
 	}
 	return struct {
@@ -331,10 +331,10 @@ type oaMoney struct {
 	Time          string `json:"time"`
 }
 
-// oaTransaction is v as GetTransactions lists it.
-func (s *Server) oaTransaction(c *oaCall, v *invoice.View) (oaTransaction, error) {
+// transaction is v as GetTransactions lists it.
+func (c *oaCall) transaction(v *invoice.View) (oaTransaction, error) {
 	pc := v.Coins[0]
-	st := oaStateOf(v, v.Status, s.cfg.ZeroConf)
+	st := oaStateOf(v, v.Status, c.oa.zeroConf)
 	t := oaTransaction{Status: strings.ToUpper(st.state[:1]) + st.state[1:], POSID: v.Fields[oaFieldPOS], PaymentID: oaPaymentID(v),
 		InvoiceCurrency: v.Currency, InvoiceAmount: v.Amount, Currency: strings.ToUpper(pc.Coin), Amount: oaAmount(pc.Due),
 		Address: pc.Address, Type: "Sell", Payment: oaAmount(received(pc)), Inserted: oaDate(v.Created),
@@ -349,7 +349,7 @@ func (s *Server) oaTransaction(c *oaCall, v *invoice.View) (oaTransaction, error
 	if pc.Held > 0 {
 		t.RefundAmountOpened = oaAmount(pc.Held)
 	}
-	ts, err := s.invoices.PaymentTransactions(c.req.Context(), v, pc.Coin)
+	ts, err := c.oa.ledger.PaymentTransactions(c.req.Context(), v, pc.Coin)
 	if err != nil {
 		return t, err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/rates"
 )
@@ -85,34 +87,60 @@ var statusText = map[ferry.InvoiceStatus]string{
 	ferry.InvoiceCancelled:   "Cancelled",
 }
 
+// pageInvoices is what the payment page needs of the invoice engine: an
+// invoice to show (its quote renewed when it ran out), and its status.
+type pageInvoices interface {
+	Show(ctx context.Context, id string) (*invoice.View, error)
+	viewer
+}
+
+var _ pageInvoices = (*invoice.Engine)(nil)
+
+// page serves the invoices' payment pages and their status.
+type page struct {
+	invoices pageInvoices
+	clock    clock.Clock
+	errs     errorTable[int]
+	// qrs keeps the pages' QR codes.
+	qrs qrCache[template.HTML]
+}
+
+// routes implements part: the pages draw on a budget of their own; their
+// status refuses a client past it in JSON. A server without invoices has
+// no pages: they are not found.
+func (p *page) routes() []route {
+	return []route{
+		{method: http.MethodGet, pattern: "/merch/inv", handle: p.page, budget: pageBudget},
+		{method: http.MethodGet, pattern: "/merch/inv/status", handle: p.status, budget: pageBudget, refuse: refuseJSON},
+	}
+}
+
+// refuseJSON refuses in JSON: {"error":…}.
+func refuseJSON(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": msg})
+}
+
 // page answers GET /merch/inv?id=…[&coin=…].
-func (s *Server) page(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	if s.invoices == nil {
-		http.NotFound(w, req)
-		return
-	}
+func (p *page) page(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	q := req.URL.Query()
-	v, err := s.invoices.Show(req.Context(), q.Get("id"))
+	v, err := p.invoices.Show(req.Context(), q.Get("id"))
 	if err != nil {
-		kind, msg := s.explain(err, "page")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(merchantStatuses[kind])
-		w.Write([]byte(msg + "\n"))
+		status, msg := p.errs.answer(err)
+		writeText(w, status, msg)
 		return
 	}
-	d, err := s.pageData(v, q.Get("coin"))
+	d, err := p.data(v, q.Get("coin"))
 	if err == nil && !d.Final {
-		d.QR, err = s.qrs.get(string(d.URI), qrSVG)
+		d.QR, err = p.qrs.get(string(d.URI), qrSVG)
 	}
 	if err != nil {
-		s.explain(err, "page")
+		p.errs.explain(err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, d); err != nil {
-		s.explain(err, "page")
+		p.errs.explain(err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -125,9 +153,9 @@ func (s *Server) page(w http.ResponseWriter, req *http.Request, _ httprouter.Par
 	w.Write(buf.Bytes())
 }
 
-// pageData prepares an invoice's page in coin ("" for the one the customer
+// data prepares an invoice's page in coin ("" for the one the customer
 // paid in, or the first).
-func (s *Server) pageData(v *invoice.View, coin string) (*pageData, error) {
+func (p *page) data(v *invoice.View, coin string) (*pageData, error) {
 	c, ok := v.Coin(coin)
 	if !ok {
 		c = v.Paying()
@@ -172,7 +200,7 @@ func (s *Server) pageData(v *invoice.View, coin string) (*pageData, error) {
 		d.Vendor = v.Vendor.Name
 	}
 	if d.FiatPriced && !c.QuoteExpires.IsZero() {
-		rest := c.QuoteExpires.Sub(s.cfg.Clock.Now())
+		rest := c.QuoteExpires.Sub(p.clock.Now())
 		d.QuoteRunOut = rest < 0
 		d.QuoteLeft = timeLeft(rest)
 	}
@@ -223,23 +251,17 @@ type pageStatus struct {
 	Reload bool `json:"reload"`
 }
 
-// pageStatusJSON answers GET /merch/inv/status?id=…&coin=….
-func (s *Server) pageStatusJSON(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-	if s.invoices == nil {
-		http.NotFound(w, req)
-		return
-	}
+// status answers GET /merch/inv/status?id=…&coin=….
+func (p *page) status(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	q := req.URL.Query()
-	v, err := s.invoices.Get(req.Context(), q.Get("id"))
-	if err != nil {
-		kind, msg := s.explain(err, "page status")
-		writeJSON(w, merchantStatuses[kind], map[string]string{"error": msg})
-		return
+	v, err := p.invoices.Get(req.Context(), q.Get("id"))
+	var d *pageData
+	if err == nil {
+		d, err = p.data(v, q.Get("coin"))
 	}
-	d, err := s.pageData(v, q.Get("coin"))
 	if err != nil {
-		kind, msg := s.explain(err, "page status")
-		writeJSON(w, merchantStatuses[kind], map[string]string{"error": msg})
+		status, msg := p.errs.as("page status").answer(err)
+		writeJSON(w, status, map[string]string{"error": msg})
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -45,6 +45,13 @@ const (
 // with its HTTP calls, and past it gets RESOURCE_EXHAUSTED "Too Many
 // Attempts" before its key is looked at. Serve it on its own listener.
 func (s *Server) GRPCServer() *grpc.Server {
+	unary := []grpc.UnaryServerInterceptor{s.grpcUnaryLimit}
+	if s.invoicesOff {
+		// No invoice engine: every call is unavailable.
+		unary = append(unary, func(context.Context, any, *grpc.UnaryServerInfo, grpc.UnaryHandler) (any, error) {
+			return nil, s.payscrypt.fail(errNoInvoices)
+		})
+	}
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxGRPCMessage),
 		grpc.MaxHeaderListSize(maxGRPCHeaders),
@@ -52,10 +59,10 @@ func (s *Server) GRPCServer() *grpc.Server {
 		grpc.ConnectionTimeout(grpcHandshake),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: grpcIdle, Time: grpcIdle, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: grpcMinPing}),
-		grpc.ChainUnaryInterceptor(s.grpcUnaryLimit),
+		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(s.grpcStreamLimit),
 	)
-	payscryptpb.RegisterPaymentGatewayServer(g, &paymentGateway{s: s})
+	payscryptpb.RegisterPaymentGatewayServer(g, &paymentGateway{p: s.payscrypt, links: s.links})
 	return g
 }
 
@@ -117,30 +124,11 @@ func peerClient(ctx context.Context) netip.Prefix {
 	return clientPrefix(host)
 }
 
-// SetListenURL tells the server its own address (http://host:port), for
-// the links of gRPC answers when Config.PublicURL is empty.
-func (s *Server) SetListenURL(u string) { s.listenURL.Store(&u) }
-
-// BaseURL is the base of the links the server hands out when it answers
-// no request (gRPC, webhooks): Config.PublicURL, or else its own address
-// (SetListenURL), or "" before it is known.
-func (s *Server) BaseURL() string { return s.grpcBase() }
-
-// grpcBase is the base of the links in gRPC answers.
-func (s *Server) grpcBase() string {
-	if s.cfg.PublicURL != "" {
-		return s.cfg.PublicURL
-	}
-	if u := s.listenURL.Load(); u != nil {
-		return *u
-	}
-	return ""
-}
-
 // paymentGateway implements payscryptpb.PaymentGatewayServer.
 type paymentGateway struct {
 	payscryptpb.UnimplementedPaymentGatewayServer
-	s *Server
+	p     *payscrypt
+	links *links
 }
 
 // apiKey is the "apikey" of a call's metadata.
@@ -154,7 +142,7 @@ func apiKey(ctx context.Context) string {
 
 // CreateOrder implements payscryptpb.PaymentGatewayServer.
 func (g *paymentGateway) CreateOrder(ctx context.Context, r *payscryptpb.CreateOrderRequest) (*payscryptpb.CreateOrderResponse, error) {
-	o, err := g.s.createOrder(ctx, apiKey(ctx), g.s.grpcBase(), r)
+	o, err := g.p.createOrder(ctx, apiKey(ctx), g.links.own(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +151,7 @@ func (g *paymentGateway) CreateOrder(ctx context.Context, r *payscryptpb.CreateO
 
 // CancelOrder implements payscryptpb.PaymentGatewayServer.
 func (g *paymentGateway) CancelOrder(ctx context.Context, r *payscryptpb.CancelOrderRequest) (*payscryptpb.CancelOrderResponse, error) {
-	o, err := g.s.cancelOrder(ctx, apiKey(ctx), g.s.grpcBase(), r.GetId())
+	o, err := g.p.cancelOrder(ctx, apiKey(ctx), g.links.own(), r.GetId())
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +160,7 @@ func (g *paymentGateway) CancelOrder(ctx context.Context, r *payscryptpb.CancelO
 
 // GetPublicOrderById implements payscryptpb.PaymentGatewayServer.
 func (g *paymentGateway) GetPublicOrderById(ctx context.Context, r *payscryptpb.GetPublicOrderByIdRequest) (*payscryptpb.GetPublicOrderByIdResponse, error) {
-	o, err := g.s.publicOrder(ctx, g.s.grpcBase(), r)
+	o, err := g.p.publicOrder(ctx, g.links.own(), r)
 	if err != nil {
 		return nil, err
 	}

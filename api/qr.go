@@ -61,16 +61,27 @@ const maxQRText = 512
 // qrPNGSize is the side of a QR code image, in pixels.
 const qrPNGSize = 256
 
-// qrPNG answers GET /api/qr/?d=<text>: text's QR code as a PNG image, for
-// the qr_code and qr_img links the Coinremitter and Open API dialects hand
-// out. The image depends on the text alone, so it may be cached.
-func (s *Server) qrPNG(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+// qrImages serves the QR code images of the qr_code and qr_img links the
+// Coinremitter and Open API dialects hand out: GET /api/qr/?d=<text>.
+type qrImages struct {
+	// pngs keeps the images drawn.
+	pngs qrCache[[]byte]
+}
+
+// routes implements part.
+func (q *qrImages) routes() []route {
+	return []route{{method: http.MethodGet, pattern: "/api/qr/", handle: q.png, budget: apiBudget}}
+}
+
+// png answers GET /api/qr/?d=<text>: text's QR code as a PNG image. The
+// image depends on the text alone, so it may be cached.
+func (q *qrImages) png(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	text := req.URL.Query().Get("d")
 	if text == "" || len(text) > maxQRText || !utf8.ValidString(text) {
 		http.Error(w, fmt.Sprintf("d must be the text of the QR code, 1 to %d bytes", maxQRText), http.StatusBadRequest)
 		return
 	}
-	png, err := s.pngs.get(text, func(t string) ([]byte, error) { return qrcode.Encode(t, qrcode.Medium, qrPNGSize) })
+	png, err := q.pngs.get(text, func(t string) ([]byte, error) { return qrcode.Encode(t, qrcode.Medium, qrPNGSize) })
 	if err != nil {
 		http.Error(w, "the text does not fit a QR code", http.StatusBadRequest)
 		return

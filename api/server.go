@@ -1,64 +1,46 @@
-// Package api is ferry's HTTP API: one file per dialect it speaks
-// (LitePay's receive API in litepay.go, the health check in health.go), over
-// the relay engine, which it reaches through the Engine interface it
-// declares. It holds no money logic: it parses requests, calls the engine,
-// and answers each error in its dialect's form.
 package api
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"html/template"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/clock"
 	"github.com/ferry-relay/ferry/invoice"
 	"github.com/ferry-relay/ferry/relay"
-	"github.com/ferry-relay/ferry/store"
 )
 
-// Engine is what the API needs of the relay. *relay.Engine implements it.
+// Engine is what the API needs of the relay: the union of what its
+// dialects need of it, each declaring its own few methods.
+// *relay.Engine implements it.
 type Engine interface {
-	Mint(ctx context.Context, req relay.MintRequest) (*store.Address, error)
-	Report(ctx context.Context, coin, address string) (*relay.Report, error)
-	Health(ctx context.Context) relay.Health
-	FeePercent() ferry.Fraction
-	Coins() []string
-	MinDeposit(coin string) ferry.Amount
-	FeeRate(ctx context.Context, coin string) (int64, error)
+	receiver
+	healthChecker
+	oaRelay
 }
 
 var _ Engine = (*relay.Engine)(nil)
 
-// Invoices is what the API needs of the invoice engine.
+// Invoices is what the API needs of the invoice engine: the union of
+// what its dialects need of it, each declaring its own few methods.
 // *invoice.Engine implements it.
 type Invoices interface {
-	Authenticate(ctx context.Context, vendor, secret string) (*store.Vendor, error)
-	Create(ctx context.Context, req invoice.Request) (*invoice.View, error)
-	Show(ctx context.Context, id string) (*invoice.View, error)
-	Get(ctx context.Context, id string) (*invoice.View, error)
-	Find(ctx context.Context, vendor, dialect, ref string) (*invoice.View, error)
-	VendorByAPIKey(ctx context.Context, key string) (*invoice.Principal, error)
-	Cancel(ctx context.Context, id string) (*invoice.View, error)
-	Deliveries(ctx context.Context, vendor, id string) ([]invoice.Delivery, error)
-	Accept(ctx context.Context, id string, amount ferry.Amount) (*invoice.View, error)
-	Refund(ctx context.Context, id, coin, address string, amount ferry.Amount) (*invoice.View, error)
-	Quote(ctx context.Context, amount, currency, coin string) (*invoice.Quote, error)
-	NewAddress(ctx context.Context, vendor *store.Vendor, coin, label string) (*store.Address, error)
-	Transactions(ctx context.Context, vendor, coin, address string) ([]invoice.Transaction, error)
-	Transaction(ctx context.Context, vendor, coin, id string) (*invoice.Transaction, error)
-	PaymentTransactions(ctx context.Context, v *invoice.View, coin string) ([]invoice.Transaction, error)
-	Invoices(ctx context.Context, vendor, dialect string, offset, limit int) ([]*invoice.View, error)
+	merchantInvoices
+	pageInvoices
+	fluxcordInvoices
+	payscryptInvoices
+	crInvoices
+	crAddresses
+	oaInvoices
+	holds
+	ledger
+	quoter
 }
 
 var _ Invoices = (*invoice.Engine)(nil)
@@ -116,28 +98,6 @@ func DefaultConfig() Config {
 		ZeroConf: map[string]ferry.Amount{"ltc": 50_000_000, "btc": 50_000}, Clock: clock.System{}, Log: zerolog.Nop()}
 }
 
-// Server serves the API over an engine. Create it with New.
-type Server struct {
-	cfg      Config
-	engine   Engine
-	invoices Invoices
-	log      zerolog.Logger
-	// limiter is the clients' budget; onionLimiter the onion service's
-	// one shared budget; pageLimiter and onionPageLimiter the same for
-	// the pages and their status.
-	limiter, onionLimiter         *rateLimiter
-	pageLimiter, onionPageLimiter *rateLimiter
-	// qrs keeps the payment pages' QR codes, pngs the QR code images.
-	qrs  qrCache[template.HTML]
-	pngs qrCache[[]byte]
-	// quotes keeps the quotes the Open API's GetRate handed out.
-	quotes quotes
-	onion  atomic.Pointer[Onion]
-	// listenURL is the API's own address, for the links gRPC answers hold
-	// when no PublicURL is set.
-	listenURL atomic.Pointer[string]
-}
-
 // Metrics is what the API reports. *metrics.Metrics implements it.
 type Metrics interface {
 	// Request is a request to route (its pattern) answered with status.
@@ -146,58 +106,64 @@ type Metrics interface {
 	RateLimited(route string)
 }
 
-// counted wraps a route's handler to report its requests to the metrics.
-func (s *Server) counted(route string, h httprouter.Handle) httprouter.Handle {
-	if s.cfg.Metrics == nil {
-		return h
-	}
-	return func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h(sw, req, ps)
-		s.cfg.Metrics.Request(route, sw.status)
-		if sw.status == http.StatusTooManyRequests {
-			s.cfg.Metrics.RateLimited(route)
-		}
-	}
-}
-
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-// WriteHeader implements http.ResponseWriter.
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write implements http.ResponseWriter.
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
+// Server serves the API: a router over one part per dialect, each
+// holding only what it needs. It keeps what is cross-cutting: the routes,
+// the rate limits, the metrics, and the server's own links. Create it
+// with New; it is safe for concurrent use.
+type Server struct {
+	cfg Config
+	// limiter is the clients' budget; onionLimiter the onion service's
+	// one shared budget; pageLimiter and onionPageLimiter the same for
+	// the pages and their status.
+	limiter, onionLimiter         *rateLimiter
+	pageLimiter, onionPageLimiter *rateLimiter
+	// parts serve every route; invoiceParts those of the dialects over
+	// the invoice engine, which a server without one answers as
+	// unavailable (see off).
+	parts, invoiceParts []part
+	invoicesOff         bool
+	// payscrypt serves the gRPC service too.
+	payscrypt *payscrypt
+	onion     atomic.Pointer[Onion]
+	links     *links
 }
 
 // onionRateFactor multiplies the rate limit for the onion service, whose
 // clients all arrive from Tor's one address and share one budget.
 const onionRateFactor = 10
 
-// New returns a server for engine and invoices (nil: no invoices).
+// New returns a server for engine and invoices (nil: no invoices; the
+// invoice dialects then answer every call as unavailable).
 func New(cfg Config, engine Engine, invoices Invoices) *Server {
-	return &Server{
+	log := cfg.Log.With().Str("component", "api").Logger()
+	s := &Server{
 		cfg:              cfg,
-		engine:           engine,
-		invoices:         invoices,
-		log:              cfg.Log.With().Str("component", "api").Logger(),
 		limiter:          newRateLimiter(cfg.RateLimit, cfg.Clock),
 		onionLimiter:     newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock),
 		pageLimiter:      newRateLimiter(cfg.PageRateLimit, cfg.Clock),
 		onionPageLimiter: newRateLimiter(cfg.PageRateLimit*onionRateFactor, cfg.Clock),
+		links:            &links{public: cfg.PublicURL},
+		invoicesOff:      invoices == nil,
 	}
+	s.parts = []part{
+		&litepay{relay: engine, errs: httpStatuses.logging(log, "litepay")},
+		&qrImages{},
+		&health{relay: engine, onion: &s.onion},
+	}
+	s.payscrypt = &payscrypt{invoices: invoices, links: s.links, confirmations: cfg.Confirmations, network: cfg.Network,
+		errs: payscryptCodes.logging(log, "payscrypt")}
+	s.invoiceParts = []part{
+		&merchant{invoices: invoices, links: s.links, errs: merchantStatuses.logging(log, "merchant")},
+		&page{invoices: invoices, clock: cfg.Clock, errs: merchantStatuses.logging(log, "page")},
+		&fluxcord{invoices: invoices, links: s.links, expiry: cfg.SessionExpiry, errs: httpStatuses.logging(log, "fluxcord")},
+		s.payscrypt,
+		&coinremitter{relay: engine, keys: invoices, secrets: invoices, invoices: invoices, holds: invoices, ledger: invoices, quotes: invoices,
+			wallet: invoices, links: s.links, network: cfg.Network, expiry: cfg.InvoiceExpiry, errs: coinremitterErrors.logging(log, "coinremitter")},
+		&openAPI{relay: engine, keys: invoices, invoices: invoices, holds: invoices, ledger: invoices, quotes: invoices, links: s.links,
+			clock: cfg.Clock, confirmations: cfg.Confirmations, zeroConf: cfg.ZeroConf, sessionExpiry: cfg.SessionExpiry,
+			errs: openAPIStatuses.logging(log, "openapi")},
+	}
+	return s
 }
 
 // Handler returns the API:
@@ -239,76 +205,50 @@ func (s *Server) OnionHandler() http.Handler {
 // answers on its own address.
 func (s *Server) SetOnion(o Onion) { s.onion.Store(&o) }
 
-func (s *Server) router(l, pl *rateLimiter, client func(*http.Request) netip.Prefix) http.Handler {
-	rt := httprouter.New()
-	handle := func(method, pattern string, h httprouter.Handle) { rt.Handle(method, pattern, s.counted(pattern, h)) }
-	handle(http.MethodGet, "/api/receive", limited(l, client, s.receive))
-	handle(http.MethodGet, "/api/check", limited(l, client, s.check))
-	handle(http.MethodPost, "/merch/", limited(l, client, s.merchCreate))
-	handle(http.MethodPost, "/p/", limited(l, client, s.merchJSON, func(w http.ResponseWriter, msg string) {
-		writeJSON(w, http.StatusTooManyRequests, laterError{Status: "error", Message: msg})
-	}))
-	jsonRefuse := func(w http.ResponseWriter, msg string) {
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": msg})
-	}
-	handle(http.MethodPost, "/api/payments", limited(l, client, s.fluxcordCreate, jsonRefuse))
-	handle(http.MethodGet, "/api/payments/:id", limited(l, client, s.fluxcordGet, jsonRefuse))
-	handle(http.MethodGet, "/api/payments/:id/webhooks", limited(l, client, s.fluxcordDeliveries, jsonRefuse))
-	grpcRefuse := func(w http.ResponseWriter, msg string) {
-		s.payscryptREST(w, nil, status.Error(codes.ResourceExhausted, msg))
-	}
-	handle(http.MethodPost, "/v1/orders", limited(l, client, s.restCreateOrder, grpcRefuse))
-	handle(http.MethodPost, "/v1/orders/:id/cancel", limited(l, client, s.restCancelOrder, grpcRefuse))
-	handle(http.MethodGet, "/v1/orders/:id/webhooks", limited(l, client, s.restWebhooks, grpcRefuse))
-	handle(http.MethodGet, "/v1/public/orders/:id", limited(l, client, s.restPublicOrder, grpcRefuse))
-	handle(http.MethodPost, "/api/v3/:coin/:action", limited(l, client, s.coinremitter, func(w http.ResponseWriter, msg string) {
-		writeJSON(w, http.StatusTooManyRequests, crReply{Flag: crFail, Msg: msg, Data: crNone})
-	}))
-	handle(http.MethodGet, "/v2/:call/", limited(l, client, s.openAPI, func(w http.ResponseWriter, msg string) {
-		writeJSON(w, http.StatusTooManyRequests, openAPIErr{Err: msg})
-	}))
-	handle(http.MethodGet, "/api/qr/", limited(l, client, s.qrPNG))
-	handle(http.MethodGet, "/merch/inv", limited(pl, client, s.page))
-	handle(http.MethodGet, "/merch/inv/status", limited(pl, client, s.pageStatusJSON, jsonRefuse))
-	rt.Handler(http.MethodGet, "/assets/*file", assets())
-	handle(http.MethodGet, "/healthz", s.healthz)
-	return rt
+// SetListenURL tells the server its own address (http://host:port), for
+// the links of gRPC answers when Config.PublicURL is empty.
+func (s *Server) SetListenURL(u string) { s.links.listen.Store(&u) }
+
+// BaseURL is the base of the links the server hands out when it answers
+// no request (gRPC, webhooks): Config.PublicURL, or else its own address
+// (SetListenURL), or "" before it is known.
+func (s *Server) BaseURL() string { return s.links.own() }
+
+// links makes the absolute links the dialects hand out. Safe for
+// concurrent use.
+type links struct {
+	// public is Config.PublicURL; listen the server's own address, once
+	// known.
+	public string
+	listen atomic.Pointer[string]
 }
 
-// explain returns the kind of an engine error and the message to show the
-// client, and logs what the client is not shown: the cause of an internal
-// error, or of a service being unavailable.
-func (s *Server) explain(err error, call string) (ferry.Kind, string) {
-	kind, msg := ferry.Explain(err)
-	switch kind {
-	case ferry.KindInternal:
-		s.log.Error().Err(err).Str("call", call).Msg("internal error")
-	case ferry.KindUnavailable:
-		// The caller is told to try again; the operator, why.
-		s.log.Warn().Err(err).Str("call", call).Msg("unavailable")
+// base is the server's public URL, with no trailing slash: the
+// configured one, or the host req came to.
+func (l *links) base(req *http.Request) string {
+	if l.public != "" {
+		return strings.TrimRight(l.public, "/")
 	}
-	return kind, msg
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + req.Host
 }
 
-// writeJSON answers with v as JSON. URLs are written as they are ("&", not
-// "\u0026"), as LitePay writes them.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error":"internal error"}` + "\n")
+// own is the base of the links in answers to no HTTP request (gRPC,
+// webhooks): the public URL, or the server's own address, or "".
+func (l *links) own() string {
+	if l.public != "" {
+		return l.public
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	if u := l.listen.Load(); u != nil {
+		return *u
+	}
+	return ""
 }
 
-// trailing reports whether anything but JSON white space follows the value
-// dec has read from body: `{"a":1}}` is one object and a stray brace, not
-// one object. (json.Decoder.More says false before a '}' or ']'.)
-func trailing(dec *json.Decoder, body []byte) bool {
-	return len(bytes.Trim(body[dec.InputOffset():], " \t\r\n")) > 0
+// pageURL is the absolute URL of an invoice's page on base.
+func pageURL(base, id string) string {
+	return strings.TrimRight(base, "/") + "/merch/inv?id=" + url.QueryEscape(id)
 }
