@@ -113,14 +113,22 @@ func TestDecodeBlockRefusesDamage(t *testing.T) {
 	}
 }
 
-func TestSign(t *testing.T) {
+// abandonKeychain returns the keychain of coin for the seed of BIP84's test
+// vectors.
+func abandonKeychain(tb testing.TB, coin *chain.Coin) *chain.Keychain {
+	tb.Helper()
 	seed, _ := hex.DecodeString(bip39Abandon)
+	k, err := chain.NewKeychain(seed, coin.CoinType())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+func TestSign(t *testing.T) {
 	for _, mk := range []func(chain.Network) (*chain.Coin, error){chain.Litecoin, chain.Bitcoin} {
 		c := mustCoin(t, mk, chain.Regtest)
-		k, err := chain.NewKeychain(seed, c.CoinType())
-		if err != nil {
-			t.Fatal(err)
-		}
+		k := abandonKeychain(t, c)
 		p, _ := k.Program(7)
 		dest := chain.P2WPKHScript(p)
 		fee := append([]byte{0x51, 0x20}, make([]byte, 32)...)
@@ -141,5 +149,36 @@ func TestSign(t *testing.T) {
 			got.Outputs[0].Value != 980_000 || !bytes.Equal(got.Outputs[1].Script, fee) {
 			t.Errorf("%s: signed %+v", c, got)
 		}
+	}
+}
+
+// BenchmarkSign signs a forward (one input) and a sweep of four inputs on
+// each coin, the checks of every signature included.
+func BenchmarkSign(b *testing.B) {
+	for _, mk := range []func(chain.Network) (*chain.Coin, error){chain.Litecoin, chain.Bitcoin} {
+		c := mustCoin(b, mk, chain.Regtest)
+		k := abandonKeychain(b, c)
+		p, _ := k.Program(7)
+		outs := []chain.Output{{Value: 3_900_000, Script: chain.P2WPKHScript(p)}}
+		var ins []chain.SpendInput
+		for i := range 4 {
+			ins = append(ins, chain.SpendInput{OutPoint: ferry.OutPoint{Hash: ferry.Hash{byte(i + 1)}, Index: uint32(i)}, Value: 1_000_000, KeyIndex: uint32(i)})
+		}
+		b.Run(c.ID()+"/forward", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := c.Sign(k, ins[0], outs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.ID()+"/sweep=4", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := c.SignSweep(k, ins, outs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

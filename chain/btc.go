@@ -1,18 +1,18 @@
 package chain
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 
-	"github.com/btcsuite/btcd/btcec/v2"
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
-	"github.com/btcsuite/btcd/txscript"
-	"github.com/btcsuite/btcd/wire"
-	"github.com/ferry-relay/ferry"
 )
+
+// This file holds what only Bitcoin has. What Bitcoin and Litecoin share is
+// written once, for btcd, in btc_codec.go, btc_p2p.go and btc_sweep.go;
+// go generate writes their Litecoin twins (ltc_*_gen.go). See doc.go.
+
+// btcName is the coin's name, as the API's method parameter and messages
+// spell it.
+const btcName = "bitcoin"
 
 // Bitcoin returns the Bitcoin coin for net. Input addresses are derived on
 // m/84'/0'/0'/0/i on mainnet and m/84'/1'/0'/0/i on the test networks, as
@@ -23,7 +23,7 @@ func Bitcoin(net Network) (*Coin, error) {
 		return nil, err
 	}
 	return &Coin{
-		name:         "bitcoin",
+		name:         btcName,
 		id:           "btc",
 		net:          net,
 		coinType:     p.HDCoinType,
@@ -42,53 +42,13 @@ func btcParams(net Network) (*chaincfg.Params, error) {
 	case Regtest:
 		return &chaincfg.RegressionNetParams, nil
 	}
-	return nil, fmt.Errorf("bitcoin: unknown network %q", net)
+	return nil, fmt.Errorf("%s: unknown network %q", btcName, net)
 }
 
-type btcCodec struct {
-	params *chaincfg.Params
-}
-
+// parseAddress decodes s for the coin's network: every Bitcoin address is
+// one that decodeAddress reads.
 func (c btcCodec) parseAddress(s string) (Destination, error) {
-	a, err := btcutil.DecodeAddress(s, c.params)
-	if err != nil {
-		var ver btcutil.UnsupportedWitnessVerError
-		if errors.As(err, &ver) {
-			return Destination{}, fmt.Errorf("%w: witness version %d", ErrUnsupportedAddress, int(ver))
-		}
-		return Destination{}, fmt.Errorf("%w: %v", ErrBadAddress, err)
-	}
-	if !a.IsForNet(c.params) {
-		return Destination{}, fmt.Errorf("%w: not a bitcoin %s address", ErrWrongNetwork, netName(c.params.Name))
-	}
-	var typ string
-	switch a.(type) {
-	case *btcutil.AddressPubKeyHash:
-		typ = "p2pkh"
-	case *btcutil.AddressScriptHash:
-		typ = "p2sh"
-	case *btcutil.AddressWitnessPubKeyHash:
-		typ = "p2wpkh"
-	case *btcutil.AddressWitnessScriptHash:
-		typ = "p2wsh"
-	case *btcutil.AddressTaproot:
-		typ = "p2tr"
-	default:
-		return Destination{}, fmt.Errorf("%w: %T", ErrUnsupportedAddress, a)
-	}
-	script, err := txscript.PayToAddrScript(a)
-	if err != nil {
-		return Destination{}, fmt.Errorf("%w: %v", ErrUnsupportedAddress, err)
-	}
-	return Destination{Address: a.EncodeAddress(), Script: script, Type: typ}, nil
-}
-
-func (c btcCodec) encodeP2WPKH(program []byte) (string, error) {
-	a, err := btcutil.NewAddressWitnessPubKeyHash(program, c.params)
-	if err != nil {
-		return "", err
-	}
-	return a.EncodeAddress(), nil
+	return c.decodeAddress(s)
 }
 
 func (c btcCodec) decodeBlock(raw []byte) (blockBody, error) {
@@ -97,66 +57,4 @@ func (c btcCodec) decodeBlock(raw []byte) (blockBody, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-func (c btcCodec) p2p() p2p { return btcWire{net: c.params.Net} }
-
-func (c btcCodec) decodeTx(raw []byte) (*Tx, error) {
-	var msg wire.MsgTx
-	r := bytes.NewReader(raw)
-	if err := msg.Deserialize(r); err != nil {
-		return nil, err
-	}
-	return btcTx(&msg), nil
-}
-
-// btcTx is the coin-neutral view of a decoded transaction.
-func btcTx(msg *wire.MsgTx) *Tx {
-	tx := &Tx{ID: ferry.Hash(msg.TxHash())}
-	for _, in := range msg.TxIn {
-		tx.Inputs = append(tx.Inputs, ferry.OutPoint{Hash: ferry.Hash(in.PreviousOutPoint.Hash), Index: in.PreviousOutPoint.Index})
-	}
-	for _, out := range msg.TxOut {
-		tx.Outputs = append(tx.Outputs, Output{Value: out.Value, Script: out.PkScript})
-	}
-	return tx
-}
-
-func (c btcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedTx, error) {
-	priv, pub := btcec.PrivKeyFromBytes(key)
-	program := btcutil.Hash160(pub.SerializeCompressed())
-	prevScript := append([]byte{0x00, 0x14}, program...)
-
-	tx := wire.NewMsgTx(2)
-	tx.AddTxIn(&wire.TxIn{
-		PreviousOutPoint: wire.OutPoint{Hash: chainhash.Hash(in.OutPoint.Hash), Index: in.OutPoint.Index},
-		Sequence:         wire.MaxTxInSequenceNum - 2, // signals replace-by-fee
-	})
-	for _, o := range outs {
-		tx.AddTxOut(wire.NewTxOut(o.Value, o.Script))
-	}
-
-	fetcher := txscript.NewCannedPrevOutputFetcher(prevScript, in.Value)
-	hashes := txscript.NewTxSigHashes(tx, fetcher)
-	wit, err := txscript.WitnessSignature(tx, hashes, 0, in.Value, prevScript, txscript.SigHashAll, priv, true)
-	if err != nil {
-		return nil, err
-	}
-	tx.TxIn[0].Witness = wit
-
-	// Check the signature the way a node would before anything is kept.
-	vm, err := txscript.NewEngine(prevScript, tx, 0, txscript.StandardVerifyFlags, nil, hashes, in.Value, fetcher)
-	if err != nil {
-		return nil, err
-	}
-	if err := vm.Execute(); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-
-	var buf bytes.Buffer
-	if err := tx.Serialize(&buf); err != nil {
-		return nil, err
-	}
-	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
-	return &SignedTx{Raw: buf.Bytes(), TxID: ferry.Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
 }

@@ -1,3 +1,6 @@
+// Written once for Bitcoin and Litecoin: go generate writes the Litecoin
+// twin of this file, ltc_p2p_gen.go (see doc.go).
+
 package chain
 
 import (
@@ -14,7 +17,7 @@ import (
 // btcd's wire package.
 type btcWire struct{ net wire.BitcoinNet }
 
-// p2pVersion is the protocol version the watcher announces.
+// btcP2PVersion is the protocol version the watcher announces.
 const btcP2PVersion = wire.ProtocolVersion
 
 func (p btcWire) write(w io.Writer, m wire.Message) error {

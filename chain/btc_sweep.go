@@ -1,3 +1,6 @@
+// Written once for Bitcoin and Litecoin: go generate writes the Litecoin
+// twin of this file, ltc_sweep_gen.go (see doc.go).
+
 package chain
 
 import (

@@ -18,6 +18,17 @@ const (
 	Regtest Network = "regtest"
 )
 
+// netName maps the libraries' network names to ferry's.
+func netName(lib string) string {
+	switch lib {
+	case "mainnet":
+		return "mainnet"
+	case "regtest":
+		return "regtest"
+	}
+	return "testnet"
+}
+
 // ParseNetwork returns the Network named s.
 func ParseNetwork(s string) (Network, error) {
 	switch n := Network(s); n {

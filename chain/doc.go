@@ -21,4 +21,32 @@
 // set of coin-neutral types: Hash, OutPoint, Destination, Block and Output.
 // Private keys never leave the package: callers name a key by its index and
 // chain signs with it.
+//
+// # The two coins' code
+//
+// A Coin reaches its coin's library through a codec (coin.go): btcCodec over
+// btcd, ltcCodec over ltcd. Everything else (node.go, mempool.go, keys.go,
+// block.go, rawblock.go, sweep.go) is written for both coins at once. The
+// two codecs do the same things with two libraries whose packages have the
+// same names and shapes but unrelated types, so their shared code is written
+// once, for btcd, and generated for ltcd:
+//
+//   - btc_codec.go (addresses, transactions, signing), btc_p2p.go (the
+//     mempool watcher's peer protocol) and btc_sweep.go (multi-input
+//     signing, scripts read back) are the source;
+//   - ltc_codec_gen.go, ltc_p2p_gen.go and ltc_sweep_gen.go are their
+//     Litecoin twins, written by chain/internal/twin, which renames the
+//     imports (btcd to ltcd, btcutil to ltcutil) and the btcX names to ltcX:
+//     edit the btc_ file and run go generate ./chain; a test fails while a
+//     twin is not what its source makes;
+//   - btc.go and ltc.go hold, by hand, what differs: the networks'
+//     parameters, the coin's name, parseAddress (Litecoin refuses MWEB
+//     addresses first) and decodeBlock (Litecoin's MWEB blocks and ltcd's
+//     fallback for them).
+//
+// The generated code is the code ltc.go had by hand, so a twin costs nothing
+// at run time: no interface or conversion stands between a codec and its
+// library.
 package chain
+
+//go:generate go run ./internal/twin

@@ -9,13 +9,18 @@ import (
 	"time"
 
 	"github.com/ferry-relay/ferry"
-	"github.com/ltcsuite/ltcd/btcec/v2"
 	"github.com/ltcsuite/ltcd/chaincfg"
-	"github.com/ltcsuite/ltcd/chaincfg/chainhash"
-	"github.com/ltcsuite/ltcd/ltcutil"
-	"github.com/ltcsuite/ltcd/txscript"
 	"github.com/ltcsuite/ltcd/wire"
 )
+
+// This file holds what only Litecoin has: MWEB. What Bitcoin and Litecoin
+// share is written once, for btcd, in btc_codec.go, btc_p2p.go and
+// btc_sweep.go; go generate writes their Litecoin twins (ltc_*_gen.go). See
+// doc.go.
+
+// ltcName is the coin's name, as the API's method parameter and messages
+// spell it.
+const ltcName = "litecoin"
 
 // Litecoin returns the Litecoin coin for net. Input addresses are derived on
 // m/84'/2'/0'/0/i on every network, so that they never share keys with
@@ -26,7 +31,7 @@ func Litecoin(net Network) (*Coin, error) {
 		return nil, err
 	}
 	return &Coin{
-		name:     "litecoin",
+		name:     ltcName,
 		id:       "ltc",
 		net:      net,
 		coinType: 2,
@@ -48,56 +53,17 @@ func ltcParams(net Network) (*chaincfg.Params, error) {
 	case Regtest:
 		return &chaincfg.RegressionNetParams, nil
 	}
-	return nil, fmt.Errorf("litecoin: unknown network %q", net)
+	return nil, fmt.Errorf("%s: unknown network %q", ltcName, net)
 }
 
-type ltcCodec struct {
-	params *chaincfg.Params
-}
-
+// parseAddress decodes s for the coin's network: an MWEB address is
+// refused with a message saying what to give instead, any other is one that
+// decodeAddress reads.
 func (c ltcCodec) parseAddress(s string) (Destination, error) {
 	if hrp, _, ok := strings.Cut(strings.ToLower(s), "1"); ok && strings.HasSuffix(hrp, "mweb") {
 		return Destination{}, fmt.Errorf("%w: MWEB addresses cannot be paid from a forwarding transaction; give a canonical (ltc1… or L…/M…) address", ErrUnsupportedAddress)
 	}
-	a, err := ltcutil.DecodeAddress(s, c.params)
-	if err != nil {
-		var ver ltcutil.UnsupportedWitnessVerError
-		if errors.As(err, &ver) {
-			return Destination{}, fmt.Errorf("%w: witness version %d", ErrUnsupportedAddress, int(ver))
-		}
-		return Destination{}, fmt.Errorf("%w: %v", ErrBadAddress, err)
-	}
-	if !a.IsForNet(c.params) {
-		return Destination{}, fmt.Errorf("%w: not a litecoin %s address", ErrWrongNetwork, netName(c.params.Name))
-	}
-	var typ string
-	switch a.(type) {
-	case *ltcutil.AddressPubKeyHash:
-		typ = "p2pkh"
-	case *ltcutil.AddressScriptHash:
-		typ = "p2sh"
-	case *ltcutil.AddressWitnessPubKeyHash:
-		typ = "p2wpkh"
-	case *ltcutil.AddressWitnessScriptHash:
-		typ = "p2wsh"
-	case *ltcutil.AddressTaproot:
-		typ = "p2tr"
-	default:
-		return Destination{}, fmt.Errorf("%w: %T", ErrUnsupportedAddress, a)
-	}
-	script, err := txscript.PayToAddrScript(a)
-	if err != nil {
-		return Destination{}, fmt.Errorf("%w: %v", ErrUnsupportedAddress, err)
-	}
-	return Destination{Address: a.EncodeAddress(), Script: script, Type: typ}, nil
-}
-
-func (c ltcCodec) encodeP2WPKH(program []byte) (string, error) {
-	a, err := ltcutil.NewAddressWitnessPubKeyHash(program, c.params)
-	if err != nil {
-		return "", err
-	}
-	return a.EncodeAddress(), nil
+	return c.decodeAddress(s)
 }
 
 func (c ltcCodec) decodeBlock(raw []byte) (blockBody, error) {
@@ -145,68 +111,6 @@ func decodeLtcBlock(raw []byte) (blockBody, error) {
 	return b, nil
 }
 
-func (c ltcCodec) p2p() p2p { return ltcWire{net: c.params.Net} }
-
-func (c ltcCodec) decodeTx(raw []byte) (*Tx, error) {
-	var msg wire.MsgTx
-	r := bytes.NewReader(raw)
-	if err := msg.Deserialize(r); err != nil {
-		return nil, err
-	}
-	return ltcTx(&msg), nil
-}
-
-// ltcTx is the coin-neutral view of a decoded transaction.
-func ltcTx(msg *wire.MsgTx) *Tx {
-	tx := &Tx{ID: ferry.Hash(msg.TxHash())}
-	for _, in := range msg.TxIn {
-		tx.Inputs = append(tx.Inputs, ferry.OutPoint{Hash: ferry.Hash(in.PreviousOutPoint.Hash), Index: in.PreviousOutPoint.Index})
-	}
-	for _, out := range msg.TxOut {
-		tx.Outputs = append(tx.Outputs, Output{Value: out.Value, Script: out.PkScript})
-	}
-	return tx
-}
-
-func (c ltcCodec) signP2WPKH(in SpendInput, key []byte, outs []Output) (*SignedTx, error) {
-	priv, pub := btcec.PrivKeyFromBytes(key)
-	program := ltcutil.Hash160(pub.SerializeCompressed())
-	prevScript := append([]byte{0x00, 0x14}, program...)
-
-	tx := wire.NewMsgTx(2)
-	tx.AddTxIn(&wire.TxIn{
-		PreviousOutPoint: wire.OutPoint{Hash: chainhash.Hash(in.OutPoint.Hash), Index: in.OutPoint.Index},
-		Sequence:         wire.MaxTxInSequenceNum - 2, // signals replace-by-fee
-	})
-	for _, o := range outs {
-		tx.AddTxOut(wire.NewTxOut(o.Value, o.Script))
-	}
-
-	fetcher := txscript.NewCannedPrevOutputFetcher(prevScript, in.Value)
-	hashes := txscript.NewTxSigHashes(tx, fetcher)
-	wit, err := txscript.WitnessSignature(tx, hashes, 0, in.Value, prevScript, txscript.SigHashAll, priv, true)
-	if err != nil {
-		return nil, err
-	}
-	tx.TxIn[0].Witness = wit
-
-	// Check the signature the way a node would before anything is kept.
-	vm, err := txscript.NewEngine(prevScript, tx, 0, txscript.StandardVerifyFlags, nil, hashes, in.Value, fetcher)
-	if err != nil {
-		return nil, err
-	}
-	if err := vm.Execute(); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-
-	var buf bytes.Buffer
-	if err := tx.Serialize(&buf); err != nil {
-		return nil, err
-	}
-	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
-	return &SignedTx{Raw: buf.Bytes(), TxID: ferry.Hash(tx.TxHash()), VSize: (weight + 3) / 4}, nil
-}
-
 // ltcBlock is a Litecoin block decoded by ltcd's wire package.
 type ltcBlock struct {
 	msg wire.MsgBlock
@@ -242,15 +146,4 @@ func (b *ltcBlock) outputs(tx int, fn func(uint32, int64, []byte)) {
 	for i, out := range b.msg.Transactions[tx].TxOut {
 		fn(uint32(i), out.Value, out.PkScript)
 	}
-}
-
-// netName maps the libraries' network names to ferry's.
-func netName(lib string) string {
-	switch lib {
-	case "mainnet":
-		return "mainnet"
-	case "regtest":
-		return "regtest"
-	}
-	return "testnet"
 }
