@@ -93,7 +93,7 @@ var coinremitterErrors = newErrorTable(crError{flag: crFail, status: http.Status
 })
 
 // crInvoices is what Coinremitter's invoices need of the invoice engine,
-// besides what they hold (holds) and their payments (ledger).
+// besides what they hold (holds).
 type crInvoices interface {
 	creator
 	finder
@@ -119,7 +119,6 @@ type coinremitter struct {
 	secrets  secrets
 	invoices crInvoices
 	holds    holds
-	ledger   ledger
 	quotes   quoter
 	wallet   crAddresses
 	links    *links

@@ -106,7 +106,7 @@ func crCreateInvoice(c *crCall) (any, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(ctx, c.cr.ledger, v, c.cr.links.base(c.req))
+	data, err := crInvoice(ctx, v, c.cr.links.base(c.req))
 	return data, "success", err
 }
 
@@ -132,7 +132,7 @@ func crGetInvoice(c *crCall) (any, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(c.req.Context(), c.cr.ledger, v, c.cr.links.base(c.req))
+	data, err := crInvoice(c.req.Context(), v, c.cr.links.base(c.req))
 	return data, "success", err
 }
 
@@ -151,7 +151,7 @@ func crAccept(c *crCall) (any, string, error) {
 	if v, err = c.cr.holds.Accept(c.req.Context(), v.ID, sat); err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(c.req.Context(), c.cr.ledger, v, c.cr.links.base(c.req))
+	data, err := crInvoice(c.req.Context(), v, c.cr.links.base(c.req))
 	return data, "Payment accepted: it is forwarded to your address.", err
 }
 
@@ -176,7 +176,7 @@ func crRefund(c *crCall) (any, string, error) {
 	if v, err = c.cr.holds.Refund(c.req.Context(), v.ID, c.coin, c.form.Get("address"), sat); err != nil {
 		return nil, "", err
 	}
-	data, err := crInvoice(c.req.Context(), c.cr.ledger, v, c.cr.links.base(c.req))
+	data, err := crInvoice(c.req.Context(), v, c.cr.links.base(c.req))
 	return data, "Payment refunded: it is sent to the address, less the network fee.", err
 }
 
@@ -252,7 +252,7 @@ func crInvoiceID(v *invoice.View) string {
 // crInvoice is v as get-invoice shows it, its links on base: id is its
 // random id, as its page's URL has it; invoice_id the vendor's display
 // number.
-func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*crInvoiceData, error) {
+func crInvoice(ctx context.Context, v *invoice.View, base string) (*crInvoiceData, error) {
 	c := v.Coins[0]
 	ticker := strings.ToUpper(c.Coin)
 	d := &crInvoiceData{ID: v.ID, InvoiceID: crInvoiceID(v), MerchantID: v.Invoice.Vendor, URL: pageURL(base, v.ID),
@@ -300,7 +300,7 @@ func crInvoice(ctx context.Context, l ledger, v *invoice.View, base string) (*cr
 	}
 
 	// Every payment, from the ledger: its block's time.
-	ts, err := l.PaymentTransactions(ctx, v, c.Coin)
+	ts, err := v.PaymentTransactions(ctx, c.Coin)
 	if err != nil {
 		return nil, err
 	}
@@ -328,10 +328,9 @@ func mustDecimal(s string) rates.Decimal {
 // get-invoice shows it, as a form (nested fields in PHP's brackets:
 // total_amount[LTC]), signed as every webhook is.
 type CoinremitterEvents struct {
-	// Ledger gives the invoice's payments (the invoice engine).
-	Ledger ledger
-	// Base is the base of the links the invoice shows (Server.BaseURL).
-	Base func() string
+	// Base is the base of the links the invoice shows (OwnBase of the
+	// API's configuration).
+	Base string
 }
 
 // Announce implements invoice.Announcer.
@@ -339,11 +338,7 @@ func (e CoinremitterEvents) Announce(v *invoice.View, _ ferry.InvoiceStatus) []i
 	if v.WebhookURL == "" {
 		return nil
 	}
-	base := ""
-	if e.Base != nil {
-		base = e.Base()
-	}
-	d, err := crInvoice(context.Background(), e.Ledger, v, base)
+	d, err := crInvoice(context.Background(), v, e.Base)
 	if err != nil {
 		return nil
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -20,9 +19,10 @@ var _ healthChecker = (*relay.Engine)(nil)
 // health serves /healthz.
 type health struct {
 	relay healthChecker
-	// onion is the onion service publishing the API, once there is one
-	// (Server.SetOnion).
-	onion *atomic.Pointer[Onion]
+	// onion is the onion service publishing the API, nil for none. One
+	// not yet published does not make the server unhealthy: the API
+	// still answers on its own address.
+	onion Onion
 }
 
 // routes implements part: /healthz is not rate limited.
@@ -46,8 +46,8 @@ type onionHealth struct {
 // none trails its node by more than a few blocks, and 503 otherwise.
 func (h *health) healthz(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	r := healthReply{Health: h.relay.Health(req.Context())}
-	if o := h.onion.Load(); o != nil {
-		r.Onion = &onionHealth{Address: (*o).Address(), Published: (*o).Up()}
+	if h.onion != nil {
+		r.Onion = &onionHealth{Address: h.onion.Address(), Published: h.onion.Up()}
 	}
 	status := http.StatusOK
 	if !r.OK {

@@ -61,11 +61,6 @@ type holds interface {
 	Refund(ctx context.Context, id, coin, address string, amount ferry.Amount) (*invoice.View, error)
 }
 
-// ledger gives the transactions of an invoice's payments.
-type ledger interface {
-	PaymentTransactions(ctx context.Context, v *invoice.View, coin string) ([]invoice.Transaction, error)
-}
-
 var (
 	_ apiKeys     = (*invoice.Engine)(nil)
 	_ secrets     = (*invoice.Engine)(nil)
@@ -76,7 +71,6 @@ var (
 	_ deliveryLog = (*invoice.Engine)(nil)
 	_ quoter      = (*invoice.Engine)(nil)
 	_ holds       = (*invoice.Engine)(nil)
-	_ ledger      = (*invoice.Engine)(nil)
 )
 
 // coinLister lists the coins the relay runs.

@@ -55,7 +55,7 @@ type oaRelay interface {
 }
 
 // oaInvoices is what the Open API's payments need of the invoice engine,
-// besides what they hold (holds) and their transactions (ledger).
+// besides what they hold (holds).
 type oaInvoices interface {
 	creator
 	finder
@@ -74,7 +74,6 @@ type openAPI struct {
 	keys     apiKeys
 	invoices oaInvoices
 	holds    holds
-	ledger   ledger
 	quotes   quoter
 	links    *links
 	clock    clock.Clock

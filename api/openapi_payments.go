@@ -349,7 +349,7 @@ func (c *oaCall) transaction(v *invoice.View) (oaTransaction, error) {
 	if pc.Held > 0 {
 		t.RefundAmountOpened = oaAmount(pc.Held)
 	}
-	ts, err := c.oa.ledger.PaymentTransactions(c.req.Context(), v, pc.Coin)
+	ts, err := v.PaymentTransactions(c.req.Context(), pc.Coin)
 	if err != nil {
 		return t, err
 	}

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,7 +38,6 @@ type Invoices interface {
 	crAddresses
 	oaInvoices
 	holds
-	ledger
 	quoter
 }
 
@@ -68,6 +66,13 @@ type Config struct {
 	// PublicURL is the server's address as customers reach it, for the
 	// links it hands out (an invoice's page); empty: the request's host.
 	PublicURL string
+	// ListenURL is the API's own address ("http://host:port"), for the
+	// links of answers to no request (gRPC, webhooks) when PublicURL is
+	// empty; "" for none.
+	ListenURL string
+	// Onion is the onion service publishing the API, shown by /healthz;
+	// nil for none.
+	Onion Onion
 	// Metrics is told of every request; nil: nothing is.
 	Metrics Metrics
 	// SessionExpiry is how long a Fluxcord payment stays payable.
@@ -124,7 +129,6 @@ type Server struct {
 	invoicesOff         bool
 	// payscrypt serves the gRPC service too.
 	payscrypt *payscrypt
-	onion     atomic.Pointer[Onion]
 	links     *links
 }
 
@@ -142,13 +146,13 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 		onionLimiter:     newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock),
 		pageLimiter:      newRateLimiter(cfg.PageRateLimit, cfg.Clock),
 		onionPageLimiter: newRateLimiter(cfg.PageRateLimit*onionRateFactor, cfg.Clock),
-		links:            &links{public: cfg.PublicURL},
+		links:            &links{public: cfg.PublicURL, listen: cfg.ListenURL},
 		invoicesOff:      invoices == nil,
 	}
 	s.parts = []part{
 		&litepay{relay: engine, errs: httpStatuses.logging(log, "litepay")},
 		&qrImages{},
-		&health{relay: engine, onion: &s.onion},
+		&health{relay: engine, onion: cfg.Onion},
 	}
 	s.payscrypt = &payscrypt{invoices: invoices, links: s.links, confirmations: cfg.Confirmations, network: cfg.Network,
 		errs: payscryptCodes.logging(log, "payscrypt")}
@@ -157,9 +161,9 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 		&page{invoices: invoices, clock: cfg.Clock, errs: merchantStatuses.logging(log, "page")},
 		&fluxcord{invoices: invoices, links: s.links, expiry: cfg.SessionExpiry, errs: httpStatuses.logging(log, "fluxcord")},
 		s.payscrypt,
-		&coinremitter{relay: engine, keys: invoices, secrets: invoices, invoices: invoices, holds: invoices, ledger: invoices, quotes: invoices,
+		&coinremitter{relay: engine, keys: invoices, secrets: invoices, invoices: invoices, holds: invoices, quotes: invoices,
 			wallet: invoices, links: s.links, network: cfg.Network, expiry: cfg.InvoiceExpiry, errs: coinremitterErrors.logging(log, "coinremitter")},
-		&openAPI{relay: engine, keys: invoices, invoices: invoices, holds: invoices, ledger: invoices, quotes: invoices, links: s.links,
+		&openAPI{relay: engine, keys: invoices, invoices: invoices, holds: invoices, quotes: invoices, links: s.links,
 			clock: cfg.Clock, confirmations: cfg.Confirmations, zeroConf: cfg.ZeroConf, sessionExpiry: cfg.SessionExpiry,
 			errs: openAPIStatuses.logging(log, "openapi")},
 	}
@@ -200,27 +204,22 @@ func (s *Server) OnionHandler() http.Handler {
 	return s.router(s.onionLimiter, s.onionPageLimiter, func(*http.Request) netip.Prefix { return netip.Prefix{} })
 }
 
-// SetOnion makes /healthz show the onion service o. An onion service that
-// is not published does not make the server unhealthy: the API still
-// answers on its own address.
-func (s *Server) SetOnion(o Onion) { s.onion.Store(&o) }
-
-// SetListenURL tells the server its own address (http://host:port), for
-// the links of gRPC answers when Config.PublicURL is empty.
-func (s *Server) SetListenURL(u string) { s.links.listen.Store(&u) }
-
-// BaseURL is the base of the links the server hands out when it answers
-// no request (gRPC, webhooks): Config.PublicURL, or else its own address
-// (SetListenURL), or "" before it is known.
-func (s *Server) BaseURL() string { return s.links.own() }
+// OwnBase is the base of the links a server hands out when it answers no
+// request (gRPC, webhooks): publicURL (Config.PublicURL) if set, else
+// listenURL (Config.ListenURL), which may be "".
+func OwnBase(publicURL, listenURL string) string {
+	if publicURL != "" {
+		return publicURL
+	}
+	return listenURL
+}
 
 // links makes the absolute links the dialects hand out. Safe for
 // concurrent use.
 type links struct {
-	// public is Config.PublicURL; listen the server's own address, once
-	// known.
-	public string
-	listen atomic.Pointer[string]
+	// public is Config.PublicURL; listen the server's own address
+	// (Config.ListenURL).
+	public, listen string
 }
 
 // base is the server's public URL, with no trailing slash: the
@@ -238,15 +237,7 @@ func (l *links) base(req *http.Request) string {
 
 // own is the base of the links in answers to no HTTP request (gRPC,
 // webhooks): the public URL, or the server's own address, or "".
-func (l *links) own() string {
-	if l.public != "" {
-		return l.public
-	}
-	if u := l.listen.Load(); u != nil {
-		return *u
-	}
-	return ""
-}
+func (l *links) own() string { return OwnBase(l.public, l.listen) }
 
 // pageURL is the absolute URL of an invoice's page on base.
 func pageURL(base, id string) string {

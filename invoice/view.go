@@ -60,6 +60,18 @@ type View struct {
 	// Tolerance is how many satoshis from the amount still count as the
 	// amount, by coin.
 	Tolerance map[string]ferry.Amount
+	// e is the engine that made the view.
+	e *Engine
+}
+
+// PaymentTransactions returns the transactions of the invoice's payments
+// in coin ("" for every coin), read now by the engine that made the view:
+// each deposit, and what paid it out.
+func (v *View) PaymentTransactions(ctx context.Context, coin string) ([]Transaction, error) {
+	if v.e == nil {
+		return nil, errors.New("invoice: a view no engine made has no ledger")
+	}
+	return v.e.PaymentTransactions(ctx, v, coin)
 }
 
 // Coin returns the invoice's side in coin, and false if it has none.
@@ -168,7 +180,7 @@ func (v *View) paidAny() bool {
 
 // view works out an invoice's status from its payments.
 func (e *Engine) view(ctx context.Context, inv *store.Invoice) (*View, error) {
-	v := &View{Invoice: inv, Tolerance: map[string]ferry.Amount{}}
+	v := &View{Invoice: inv, Tolerance: map[string]ferry.Amount{}, e: e}
 	if vendor, err := e.cfg.Store.Vendor(inv.Vendor); err == nil {
 		v.Vendor = vendor
 	} else if !errors.Is(err, store.ErrNotFound) {

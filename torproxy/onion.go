@@ -69,18 +69,36 @@ func keyBlob(seed []byte) string {
 	return base64.StdEncoding.EncodeToString(h[:])
 }
 
-// PublishOnion publishes the onion service and keeps it published until
-// ctx is done or Close is called. It returns once Tor has taken the service
-// for the first time.
-func PublishOnion(ctx context.Context, cfg OnionConfig, log zerolog.Logger) (*Onion, error) {
+// NewOnion returns the onion service of cfg, not yet published: its
+// address is known (the seed's), and Up is false until Publish.
+func NewOnion(cfg OnionConfig, log zerolog.Logger) (*Onion, error) {
 	if len(cfg.Seed) != ed25519.SeedSize {
 		return nil, fmt.Errorf("onion key: want a %d-byte seed", ed25519.SeedSize)
 	}
-	o := &Onion{cfg: cfg, address: OnionAddress(cfg.Seed), log: log, done: make(chan struct{})}
+	return &Onion{cfg: cfg, address: OnionAddress(cfg.Seed), log: log, done: make(chan struct{})}, nil
+}
+
+// Publish publishes the onion service and keeps it published until ctx is
+// done or Close is called. It returns once Tor has taken the service for
+// the first time; on an error nothing is kept, and Publish may be called
+// again.
+func (o *Onion) Publish(ctx context.Context) error {
 	if err := o.publish(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	go o.keep(ctx)
+	return nil
+}
+
+// PublishOnion is NewOnion and Publish.
+func PublishOnion(ctx context.Context, cfg OnionConfig, log zerolog.Logger) (*Onion, error) {
+	o, err := NewOnion(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Publish(ctx); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 

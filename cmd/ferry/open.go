@@ -49,11 +49,68 @@ func open(ctx context.Context, cfg Config, set *settings, log zerolog.Logger) (d
 		}
 		coins = append(coins, rc)
 	}
-	server, err := d.build(ctx, set, coins, cbKey)
+	lns, err := d.openListeners()
 	if err != nil {
 		return d, err
 	}
-	return d, d.listen(ctx, server, coins)
+	server, err := d.build(ctx, set, coins, cbKey, lns)
+	if err != nil {
+		return d, err
+	}
+	return d, d.serve(ctx, server, coins, lns)
+}
+
+// listeners are the daemon's listeners, opened before the parts are built
+// so that what the parts show of them is known: the API's address (its
+// links) and the onion service's (its health).
+type listeners struct {
+	api, metrics, grpc, admin, onion net.Listener
+}
+
+// openListeners listens as configured: the API, the metrics and the gRPC
+// API on their addresses, the operator's socket in the data directory,
+// and the listener onion connections arrive on; and makes the onion
+// service (published by serve).
+func (d *daemon) openListeners() (*listeners, error) {
+	cfg := d.cfg
+	lns := &listeners{}
+	var err error
+	keep := func(ln net.Listener) net.Listener {
+		d.closers = append(d.closers, ln)
+		return ln
+	}
+	if lns.api, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	keep(lns.api)
+	if cfg.MetricsListen != "" {
+		if lns.metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return nil, fmt.Errorf("--metrics-listen: %w", err)
+		}
+		keep(lns.metrics)
+	}
+	if cfg.GRPCListen != "" {
+		if lns.grpc, err = net.Listen("tcp", cfg.GRPCListen); err != nil {
+			return nil, fmt.Errorf("--grpc-listen: %w", err)
+		}
+		keep(lns.grpc)
+	}
+	// The operator's API, on a socket only the data directory's owner
+	// reaches: ferry vendor talks to it while the daemon holds the store.
+	if lns.admin, err = listenAdmin(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	keep(lns.admin)
+	if cfg.TorControl != "" {
+		if lns.onion, err = net.Listen("tcp", cfg.TorOnionListen); err != nil {
+			return nil, fmt.Errorf("--tor-onion-listen: %w", err)
+		}
+		keep(lns.onion)
+		if d.onion, err = newOnion(cfg, lns.onion.Addr(), d.log); err != nil {
+			return nil, err
+		}
+	}
+	return lns, nil
 }
 
 // openStore opens the data directory, the seed (created on the first
@@ -127,7 +184,7 @@ func (d *daemon) openStore(set *settings) (_, _ []byte, err error) {
 // build makes the notifier, the engine over coins, the invoice engine and
 // the API server, each reporting to the metrics if asked for; cbKey signs
 // callbacks and invoice notifications.
-func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, cbKey []byte) (*api.Server, error) {
+func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, cbKey []byte, lns *listeners) (*api.Server, error) {
 	cfg := d.cfg
 	var err error
 	dialer := &torproxy.Dialer{Guard: torproxy.Guard{AllowPrivate: cfg.CallbackAllowPrivate}, AllViaTor: cfg.TorAllCallbacks}
@@ -168,11 +225,12 @@ func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, c
 	inv.Network, inv.Relay, inv.Store, inv.Waker, inv.Clock, inv.Log = set.network, d.engine, d.db, d.notifier, clk, d.log
 	inv.Holds, inv.Events = holds, events
 	inv.Quoter = rates.NewCache(set.rates, time.Minute, clk)
-	// Coinremitter's notifications show the invoice: the engine's ledger,
-	// and the server's links, both set below before anything runs.
-	coinremitter := &api.CoinremitterEvents{}
+	// The API's own address, for the links of answers to no request
+	// (Coinremitter's notifications show the invoice's page).
+	set.api.ListenURL = "http://" + lns.api.Addr().String()
 	inv.Announcers = map[string]invoice.Announcer{"fluxcord": api.FluxcordEvents{}, "payscrypt": api.PayscryptEvents{},
-		"openapi": api.OpenAPIEvents{ZeroConf: set.api.ZeroConf, Clock: clk}, "coinremitter": coinremitter}
+		"openapi":      api.OpenAPIEvents{ZeroConf: set.api.ZeroConf, Clock: clk},
+		"coinremitter": api.CoinremitterEvents{Base: api.OwnBase(set.api.PublicURL, set.api.ListenURL)}}
 	if set.mail != nil {
 		sender, err := mail.NewSender(*set.mail, clk)
 		if err != nil {
@@ -186,37 +244,27 @@ func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, c
 	if d.invoices, err = invoice.New(inv); err != nil {
 		return nil, flagError(err)
 	}
-	coinremitter.Ledger = d.invoices
 	d.notifier.Add(d.invoices.Queues()...)
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
 	d.engine.Prepare(pctx)
 	pcancel()
 
 	set.api.Log = d.log
-	server := api.New(set.api, d.engine, d.invoices)
-	coinremitter.Base = server.BaseURL
-	return server, nil
+	if d.onion != nil {
+		set.api.Onion = d.onion
+	}
+	return api.New(set.api, d.engine, d.invoices), nil
 }
 
-// listen serves server's API, and the metrics, the gRPC API, the
-// operator's socket and the onion service as configured, on listeners of
-// their own.
-func (d *daemon) listen(ctx context.Context, server *api.Server, coins []relay.Coin) error {
+// serve puts the API and the metrics, the gRPC API, the operator's socket
+// and the onion service, as configured, on their listeners (run serves
+// them), and publishes the onion service.
+func (d *daemon) serve(ctx context.Context, server *api.Server, coins []relay.Coin, lns *listeners) error {
 	cfg := d.cfg
-	// The API, and the API as an onion service, on a listener of its own
-	// (its clients share one rate limit), with a key kept in the data
-	// directory so that its address stays the same.
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	d.servers = append(d.servers, &httpServer{ln: ln, srv: newHTTPServer(server.Handler())})
-	server.SetListenURL("http://" + ln.Addr().String())
-	if d.metrics != nil {
-		mln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
+	// The API, and the API as an onion service, each on a listener of its
+	// own (the onion's clients share one rate limit).
+	d.servers = append(d.servers, &httpServer{ln: lns.api, srv: newHTTPServer(server.Handler())})
+	if lns.metrics != nil {
 		for _, c := range coins {
 			id := c.Chain.ID()
 			d.metrics.Coin(id, func() int { return d.engine.Watched(id) })
@@ -226,36 +274,22 @@ func (d *daemon) listen(ctx context.Context, server *api.Server, coins []relay.C
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", d.metrics.Handler())
-		d.servers = append(d.servers, &httpServer{ln: mln, srv: newHTTPServer(mux)})
-		d.log.Info().Str("listen", mln.Addr().String()).Msg("metrics listening")
+		d.servers = append(d.servers, &httpServer{ln: lns.metrics, srv: newHTTPServer(mux)})
+		d.log.Info().Str("listen", lns.metrics.Addr().String()).Msg("metrics listening")
 	}
-	if cfg.GRPCListen != "" {
-		gln, err := net.Listen("tcp", cfg.GRPCListen)
-		if err != nil {
-			return fmt.Errorf("--grpc-listen: %w", err)
-		}
-		d.servers = append(d.servers, &httpServer{ln: gln, srv: grpcServable{server.GRPCServer()}})
-		d.grpcAddr = gln.Addr()
-		d.log.Info().Str("listen", gln.Addr().String()).Msg("gRPC API (Payscrypt) listening")
+	if lns.grpc != nil {
+		d.servers = append(d.servers, &httpServer{ln: lns.grpc, srv: grpcServable{server.GRPCServer()}})
+		d.grpcAddr = lns.grpc.Addr()
+		d.log.Info().Str("listen", lns.grpc.Addr().String()).Msg("gRPC API (Payscrypt) listening")
 	}
-	// The operator's API, on a socket only the data directory's owner
-	// reaches: ferry vendor talks to it while the daemon holds the store.
-	aln, err := listenAdmin(cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	d.servers = append(d.servers, &httpServer{ln: aln, srv: newHTTPServer(api.AdminHandler(d.invoices.Admin(), d.log))})
-	if cfg.TorControl != "" {
-		oln, err := net.Listen("tcp", cfg.TorOnionListen)
-		if err != nil {
-			return fmt.Errorf("--tor-onion-listen: %w", err)
+	d.servers = append(d.servers, &httpServer{ln: lns.admin, srv: newHTTPServer(api.AdminHandler(d.invoices.Admin(), d.log))})
+	if lns.onion != nil {
+		d.servers = append(d.servers, &httpServer{ln: lns.onion, srv: newHTTPServer(server.OnionHandler())})
+		if err := publishOnion(ctx, d.onion, d.log); err != nil {
+			return fmt.Errorf("--tor-control %s: %w", cfg.TorControl, err)
 		}
-		d.servers = append(d.servers, &httpServer{ln: oln, srv: newHTTPServer(server.OnionHandler())})
-		if d.onion, err = publishOnion(ctx, cfg, oln.Addr(), d.log); err != nil {
-			return err
-		}
-		server.SetOnion(d.onion)
-		d.log.Info().Str("onion", "http://"+d.onion.Address()+portSuffix(cfg.TorOnionPort)).Str("target", oln.Addr().String()).Msg("API published as an onion service")
+		d.log.Info().Str("onion", "http://"+d.onion.Address()+portSuffix(cfg.TorOnionPort)).Str("target", lns.onion.Addr().String()).
+			Msg("API published as an onion service")
 	}
 	return nil
 }

@@ -67,7 +67,9 @@ type daemon struct {
 	mailer   *mail.Mailer
 	notifier *notify.Notifier
 	servers  []*httpServer
-	onion    *torproxy.Onion
+	// closers are the listeners opened, closed by close.
+	closers []io.Closer
+	onion   *torproxy.Onion
 	// grpcAddr is where the gRPC API listens, if it does.
 	grpcAddr net.Addr
 	metrics  *metrics.Metrics
@@ -159,8 +161,8 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 // (litecoind and bitcoind wait for open HTTP connections when they shut
 // down).
 func (d *daemon) close() {
-	for _, s := range d.servers {
-		s.ln.Close()
+	for _, c := range d.closers {
+		c.Close()
 	}
 	os.Remove(adminSocket(d.cfg.DataDir))
 	if d.onion != nil {
@@ -185,9 +187,11 @@ func newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// publishOnion publishes the API at addr as an onion service, trying for
-// half a minute: Tor may be starting beside ferry.
-func publishOnion(ctx context.Context, cfg Config, addr net.Addr, log zerolog.Logger) (*torproxy.Onion, error) {
+// newOnion makes the onion service of the API, its key kept in the data
+// directory so that its address stays the same; Tor forwards its
+// connections to addr (the onion listener's) unless --tor-onion-target
+// says otherwise. It is published by publishOnion.
+func newOnion(cfg Config, addr net.Addr, log zerolog.Logger) (*torproxy.Onion, error) {
 	seed, created, err := store.LoadSecret(filepath.Join(cfg.DataDir, "onion.key"), 32)
 	if err != nil {
 		return nil, err
@@ -204,28 +208,29 @@ func publishOnion(ctx context.Context, cfg Config, addr net.Addr, log zerolog.Lo
 		}
 		target = net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
 	}
-	oc := torproxy.OnionConfig{
+	return torproxy.NewOnion(torproxy.OnionConfig{
 		Control: cfg.TorControl,
 		Auth:    torproxy.Auth{Password: cfg.TorPassword, CookieFile: cfg.TorCookie},
 		Seed:    seed,
 		Port:    cfg.TorOnionPort,
 		Target:  target,
-	}
-	olog := log.With().Str("component", "tor").Logger()
+	}, log.With().Str("component", "tor").Logger())
+}
+
+// publishOnion publishes o, trying for 30 seconds while Tor's control port
+// does not answer; a refusal of Tor's is final.
+func publishOnion(ctx context.Context, o *torproxy.Onion, log zerolog.Logger) error {
 	clk := clock.System{}
 	deadline := clk.Now().Add(30 * time.Second)
 	for {
-		o, err := torproxy.PublishOnion(ctx, oc, olog)
+		err := o.Publish(ctx)
 		if err == nil || clk.Now().After(deadline) || errors.Is(err, torproxy.ErrControl) {
-			if err != nil {
-				return nil, fmt.Errorf("--tor-control %s: %w", cfg.TorControl, err)
-			}
-			return o, nil
+			return err
 		}
-		olog.Warn().Err(err).Msg("tor control port not reachable yet")
+		log.Warn().Str("component", "tor").Err(err).Msg("tor control port not reachable yet")
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-clk.After(time.Second):
 		}
 	}
