@@ -2,7 +2,6 @@ package invoice_test
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"os"
 
@@ -30,13 +29,11 @@ func Example() {
 	if err := db.Start("ltc", []store.BlockRef{{Height: 100, Hash: ferry.Hash{100}, Prev: ferry.Hash{99}}}); err != nil {
 		panic(err)
 	}
-	ltc, _ := chain.Litecoin(chain.Regtest)
-	seed, _ := hex.DecodeString(relaytest.Seed)
-	keys, _ := chain.NewKeychain(seed, ltc.CoinType())
-	fee, _ := ltc.ParseDestination(relaytest.FeeAddress)
-	node := relaytest.Offline{}
-	coins := []relay.Coin{{Chain: ltc, Blocks: node, Broadcaster: node, Fees: node, Mempool: node, Keys: keys, FeeAddress: fee,
-		MinDeposit: 1_000_000, FallbackFeeRate: 10_000}}
+	coin, err := relaytest.OfflineCoin() // a node that cannot be reached
+	if err != nil {
+		panic(err)
+	}
+	coins, node := []relay.Coin{coin}, relaytest.Offline{}
 
 	// The hold policy first, then the relay that asks it, then the
 	// invoice engine over both, following the relay's events.

@@ -2,12 +2,10 @@ package relay_test
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"os"
 
 	"github.com/ferry-relay/ferry"
-	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/relay"
 	"github.com/ferry-relay/ferry/relay/relaytest"
 	"github.com/ferry-relay/ferry/store"
@@ -30,12 +28,10 @@ func Example() {
 		panic(err)
 	}
 
-	ltc, _ := chain.Litecoin(chain.Regtest)
-	seed, _ := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-	keys, _ := chain.NewKeychain(seed, ltc.CoinType())
-	fee, _ := ltc.ParseDestination("rltc1qqypqxpq9qcrsszg2pvxq6rs0zqg3yyc5l62ze4")
-	coin := relay.Coin{Chain: ltc, Blocks: relaytest.Offline{}, Broadcaster: relaytest.Offline{}, Fees: relaytest.Offline{}, Mempool: relaytest.Offline{}, Keys: keys,
-		FeeAddress: fee, MinDeposit: 1_000_000, FallbackFeeRate: 10_000}
+	coin, err := relaytest.OfflineCoin() // a node that cannot be reached
+	if err != nil {
+		panic(err)
+	}
 	e, err := relay.New(relay.DefaultConfig(), relay.Deps{Store: db, Coins: []relay.Coin{coin}, Hosts: relaytest.Offline{}, Waker: relaytest.Offline{}})
 	if err != nil {
 		panic(err)

@@ -2,11 +2,13 @@ package relaytest
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"time"
 
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
+	"github.com/ferry-relay/ferry/relay"
 )
 
 // Offline is a node that cannot be reached, a host checker that allows
@@ -56,3 +58,29 @@ func (Offline) CheckHost(context.Context, string) error { return nil }
 
 // Wake implements relay.Waker.
 func (Offline) Wake() {}
+
+// OfflineCoin returns Litecoin on regtest as the tests run it, over an
+// Offline node: the tests' seed and fee address, a minimum deposit of
+// 1,000,000 satoshis. It needs no testing.TB, so that examples build
+// engines with it.
+func OfflineCoin() (relay.Coin, error) {
+	ltc, err := chain.Litecoin(chain.Regtest)
+	if err != nil {
+		return relay.Coin{}, err
+	}
+	seed, err := hex.DecodeString(Seed)
+	if err != nil {
+		return relay.Coin{}, err
+	}
+	keys, err := chain.NewKeychain(seed, ltc.CoinType())
+	if err != nil {
+		return relay.Coin{}, err
+	}
+	fee, err := ltc.ParseDestination(FeeAddress)
+	if err != nil {
+		return relay.Coin{}, err
+	}
+	node := Offline{}
+	return relay.Coin{Chain: ltc, Blocks: node, Broadcaster: node, Fees: node, Mempool: node, Keys: keys, FeeAddress: fee,
+		MinDeposit: 1_000_000, FallbackFeeRate: 10_000}, nil
+}
