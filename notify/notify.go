@@ -1,5 +1,5 @@
 // Package notify delivers ferry's outbound HTTP notifications: merchant
-// callbacks (and next, webhooks) read from durable queues.
+// callbacks and webhooks, read from durable queues.
 //
 // A Notifier reads the deliveries that are due from its queues, at most a
 // bounded number at a time, and makes them with a fixed pool of workers,
@@ -9,6 +9,11 @@
 // The queues are the durable part: they say what is due and record each
 // outcome; the notifier holds in memory only what is in flight and a small
 // buffer, whatever the length of the queues.
+//
+// Every kind of callback sent once per block until the merchant answers
+// *ok* (a deposit's, an invoice's) is a BlockQueue over the store's
+// delivery queue of its name, with the kind's Callbacks saying what each
+// sends and when it ends; CallbackURL builds every callback's URL.
 package notify
 
 import (
