@@ -6,11 +6,19 @@
 // address per coin from the relay engine: an ordinary input address paying
 // the vendor's payout address, so that its payments take the money path
 // every deposit takes (forwarded less the fee, after the configured
-// confirmations). Its status is worked out from those payments, the clock
-// and its expiry, and the engine tells the vendor when it changes for good:
-// a callback through the notifier, an email through the mailer. The API's
-// dialects are thin adapters over Create, Show, Cancel and the vendor
-// calls.
+// confirmations). Its status is worked out from those payments (the
+// relay's ferry.Deposit values), the clock and its expiry; the engine
+// follows the relay's deposit events to look at an invoice as soon as it
+// is paid, and tells the vendor when its status changes for good: a
+// callback through the notifier, an email through the mailer, webhooks in
+// the words of the dialect that created it.
+//
+// The hold policy (Holds) decides, for the relay, what becomes of a
+// payment an invoice does not take: held for the vendor to accept or
+// refund. It is built before the relay and handed to it; the Engine is
+// built over both, and shares the policy's lock. The API's dialects are
+// thin adapters over Create, Show, Find, Cancel, Accept, Refund and the
+// vendor calls.
 package invoice
 
 import (
