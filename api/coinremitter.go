@@ -16,16 +16,17 @@ import (
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
-	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/store"
 )
 
 // Coinremitter's API, version 3: POST /api/v3/<LTC|BTC>/<action>, a form
-// (urlencoded or multipart; JSON too, as its later plugins post it) with
-// the vendor's api_key and its secret as password, answered with
-// {"flag","msg","action","data"}: flag 1 on success; 0 on a failure (HTTP
-// 200; 500 for an internal error); 2 on a validation error (HTTP 200). Its
-// invoices (coinremitter_invoice.go) hold what they do not take.
+// (urlencoded, as its SDKs post it, or multipart; JSON too, as its
+// WooCommerce plugin posts it) with the vendor's api_key and its secret as
+// password, answered with {"flag","msg","action","data"}: flag 1 on
+// success; 0 on a failure (HTTP 200; 500 for an internal error); 2 on a
+// validation error (HTTP 200). get-coin-rate is also where its SDKs ask
+// for it, with no coin. Its invoices (coinremitter_invoice.go) hold what
+// they do not take; its amounts (coinremitter_amount.go) may be floats.
 
 // coinremitterDialect names Coinremitter's invoices.
 const coinremitterDialect = "coinremitter"
@@ -129,16 +130,51 @@ type coinremitter struct {
 	errs    errorTable[crError]
 }
 
-// routes implements part: one route, every action.
+// routes implements part: every action at /api/v3/<coin>/<action>, and
+// get-coin-rate and the coin list where Coinremitter's own clients ask for
+// them, with no coin in the path: the PHP SDK's get_coin_rate POSTs
+// /api/get-coin-rate, the Node SDK's getCoinRate GETs
+// /api/v3/get-coin-rate (with a form it labels JSON), and the WooCommerce
+// plugin lists the coins with GET /get-coins.
 func (cr *coinremitter) routes() []route {
-	return []route{{method: http.MethodPost, pattern: "/api/v3/:coin/:action", handle: cr.serve, budget: apiBudget,
-		refuse: func(w http.ResponseWriter, msg string) {
-			writeJSON(w, http.StatusTooManyRequests, crReply{Flag: crFail, Msg: msg, Data: crNone})
-		},
-		fail: func(w http.ResponseWriter, _ *http.Request, ps httprouter.Params, err error) {
-			status, reply := cr.fail(ps.ByName("action"), err)
+	refuse := func(w http.ResponseWriter, msg string) {
+		writeJSON(w, http.StatusTooManyRequests, crReply{Flag: crFail, Msg: msg, Data: crNone})
+	}
+	failAs := func(action string) func(http.ResponseWriter, *http.Request, httprouter.Params, error) {
+		return func(w http.ResponseWriter, _ *http.Request, ps httprouter.Params, err error) {
+			a := action
+			if a == "" {
+				a = ps.ByName("action")
+			}
+			status, reply := cr.fail(a, err)
 			writeJSON(w, status, reply)
-		}}}
+		}
+	}
+	rate := func(method, pattern, action string) route {
+		return route{method: method, pattern: pattern, handle: cr.serveRates(action), budget: apiBudget, refuse: refuse, fail: failAs(action)}
+	}
+	return []route{
+		{method: http.MethodPost, pattern: "/api/v3/:coin/:action", handle: cr.serve, budget: apiBudget, refuse: refuse, fail: failAs("")},
+		rate(http.MethodPost, "/api/get-coin-rate", "get-coin-rate"),
+		rate(http.MethodGet, "/api/v3/get-coin-rate", "get-coin-rate"),
+		rate(http.MethodGet, "/get-coins", "get-coins"),
+	}
+}
+
+// serveRates answers get-coin-rate (or get-coins, its answer under the
+// WooCommerce plugin's name) asked with no coin in the path. It needs no
+// credentials, as get-coin-rate never does, and reads no body: the Node
+// SDK's GET carries a form labelled application/json.
+func (cr *coinremitter) serveRates(action string) httprouter.Handle {
+	return func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+		data, msg, err := crCoinRate(&crCall{cr: cr, req: req})
+		if err != nil {
+			status, reply := cr.fail(action, err)
+			writeJSON(w, status, reply)
+			return
+		}
+		writeJSON(w, http.StatusOK, crReply{Flag: crOK, Msg: msg, Action: action, Data: data})
+	}
 }
 
 // crCall is one call: its coin, its form, and the vendor it authenticated.
@@ -166,7 +202,7 @@ var (
 		"get-fiat-to-crypto-rate":    crFiatToCrypto,
 		"get-coin-rate":              crCoinRate,
 		"withdraw":                   crCustodial,
-		"get-balance":                crCustodial,
+		"get-balance":                crBalance,
 		"accept-payment":             crAccept,
 		"refund-payment":             crRefund,
 	}
@@ -179,15 +215,18 @@ func (cr *coinremitter) serve(w http.ResponseWriter, req *http.Request, ps httpr
 	writeJSON(w, status, reply)
 }
 
-// call runs one call and returns its answer.
+// call runs one call and returns its answer. Every answer but an internal
+// error is HTTP 200, an unknown action or coin too: Coinremitter's SDKs
+// show the message of an answer only with 200 (the Node SDK reports any
+// other status as its number, the PHP SDK as "error").
 func (cr *coinremitter) call(req *http.Request, ticker, action string) (int, crReply) {
 	do, known := crActions[action]
 	if !known {
-		return http.StatusNotFound, crReply{Flag: crFail, Msg: fmt.Sprintf("Unknown action %.40q.", action), Action: clipText(action), Data: crNone}
+		return http.StatusOK, crReply{Flag: crFail, Msg: fmt.Sprintf("Unknown action %.40q.", action), Action: clipText(action), Data: crNone}
 	}
 	coin := strings.ToLower(ticker)
 	if chain.CoinName(coin) == "" || !runs(cr.relay, coin) {
-		return http.StatusNotFound, crReply{Flag: crFail, Msg: fmt.Sprintf("Coin %.10q is not supported: this server relays %s.", ticker,
+		return http.StatusOK, crReply{Flag: crFail, Msg: fmt.Sprintf("Coin %.10q is not supported: this server relays %s.", ticker,
 			strings.ToUpper(strings.Join(cr.relay.Coins(), " and "))), Action: action, Data: crNone}
 	}
 	form, err := crForm(req)
@@ -275,32 +314,6 @@ func (c *crCall) required(fields ...string) error {
 
 // crName is a field's name as Laravel's messages write it.
 func crName(field string) string { return strings.ReplaceAll(field, "_", " ") }
-
-// crNumber reports whether s is a number as Laravel's numeric rule takes
-// it here: a decimal, digits with at most one point; no sign, exponent or
-// thousands separator ("1,000" is refused, as Coinremitter warns).
-func crNumber(s string) bool {
-	_, err := rates.ParseDecimal(s)
-	return err == nil
-}
-
-// amount reads a positive amount of the call's coin from field.
-func (c *crCall) amount(field string) (ferry.Amount, error) {
-	if err := c.required(field); err != nil {
-		return 0, err
-	}
-	raw := strings.TrimSpace(c.form.Get(field))
-	sat, err := ferry.ParseAmount(raw)
-	switch {
-	case !crNumber(raw):
-		return 0, crInvalidf("The %s must be a number.", crName(field))
-	case err != nil:
-		return 0, crInvalidf("The %s must be an amount of %s with at most 8 decimals.", crName(field), strings.ToUpper(c.coin))
-	case sat <= 0:
-		return 0, crInvalidf("The %s must be greater than 0.", crName(field))
-	}
-	return sat, nil
-}
 
 // crForm reads a call's fields: a form (urlencoded or multipart), or a
 // JSON object of strings, numbers and booleans; each field at most once,

@@ -52,18 +52,23 @@ func crCreateInvoice(c *crCall) (any, string, error) {
 	if err := c.required("amount"); err != nil {
 		return nil, "", err
 	}
-	amount := strings.TrimSpace(f.Get("amount"))
-	if !crNumber(amount) {
+	if !crNumber(strings.TrimSpace(f.Get("amount"))) {
 		return nil, "", crInvalidf("The amount must be a number.")
 	}
 	currency := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
 	if currency == "" {
 		currency = strings.ToUpper(c.coin)
 	}
+	places := 8
 	if currency != strings.ToUpper(c.coin) {
 		if _, err := rates.CheckCurrency(currency); err != nil {
 			return nil, "", crInvalidf("The selected currency is invalid.")
 		}
+		places = rates.MinorUnits(currency)
+	}
+	amount, err := c.decimal("amount", places, currency)
+	if err != nil {
+		return nil, "", err
 	}
 	var expiry time.Duration
 	if raw := strings.TrimSpace(f.Get("expire_time")); raw != "" {

@@ -7,12 +7,13 @@ import (
 	"github.com/ferry-relay/ferry"
 	"github.com/ferry-relay/ferry/chain"
 	"github.com/ferry-relay/ferry/invoice"
+	"github.com/ferry-relay/ferry/rates"
 	"github.com/ferry-relay/ferry/store"
 )
 
 // Coinremitter's wallet actions: addresses, the transactions to and from
-// them, and the coins' rates. ferry holds no balance: withdraw and
-// get-balance are refused.
+// them, and the coins' rates. ferry holds no balance: withdraw is refused,
+// and get-balance says 0.
 
 // crNewAddress is get-new-address: an input address forwarding to the
 // vendor's payout address, with its label and the link of its QR code.
@@ -57,9 +58,22 @@ func (cr *coinremitter) destination(coin, address string) (chain.Destination, er
 	return cc.ParseDestination(address)
 }
 
-// crCustodial answers withdraw and get-balance: ferry holds no balance.
+// crCustodial answers withdraw: ferry holds no balance to send from.
 func crCustodial(c *crCall) (any, string, error) {
 	return nil, "", crFailf("%s", crNonCustodial)
+}
+
+// crBalance is get-balance: ferry holds no balance, so it is 0, always;
+// every payment is forwarded by itself (a payment an invoice holds is the
+// invoice's, its held_amount). The wallet's name is the vendor's.
+// (Coinremitter's WooCommerce plugin adds a wallet only once get-balance
+// answers flag 1 with a wallet_name.)
+func crBalance(c *crCall) (any, string, error) {
+	return struct {
+		Balance    json.Number `json:"balance"`
+		WalletName string      `json:"wallet_name"`
+		CoinName   string      `json:"coin_name"`
+	}{"0", c.vendor.Name, crCoinName(c.coin)}, "Get balance successfully", nil
 }
 
 // crGetTransaction is get-transaction: a deposit to one of the vendor's
@@ -150,13 +164,13 @@ func crFiatToCrypto(c *crCall) (any, string, error) {
 	if err := c.required("fiat_symbol", "fiat_amount"); err != nil {
 		return nil, "", err
 	}
-	amount := strings.TrimSpace(c.form.Get("fiat_amount"))
-	if !crNumber(amount) {
-		return nil, "", crInvalidf("The fiat amount must be a number.")
-	}
 	fiat := strings.ToUpper(strings.TrimSpace(c.form.Get("fiat_symbol")))
 	if chain.CoinName(strings.ToLower(fiat)) != "" {
 		return nil, "", crInvalidf("The selected fiat symbol is invalid.")
+	}
+	amount, err := c.decimal("fiat_amount", rates.MinorUnits(fiat), fiat)
+	if err != nil {
+		return nil, "", err
 	}
 	q, err := c.cr.quotes.Quote(c.req.Context(), amount, fiat, c.coin)
 	if err != nil {

@@ -31,7 +31,8 @@ func FuzzCoinremitterForm(f *testing.F) {
 		{1, false, "invoice_id=LTC1"}, {2, false, "label=my_label"}, {3, false, "address=" + dest}, {4, false, "id=" + strings.Repeat("a", 64) + ":0"},
 		{5, false, "address=" + dest}, {6, false, "fiat_symbol=USD&fiat_amount=1"}, {7, false, ""}, {8, false, "invoice_id=LTC1&amount=0.1"},
 		{9, false, "invoice_id=LTC1&amount=0.1&address=" + dest}, {10, false, "to_address=x&amount=2"}, {0, false, "%zz=1"},
-		{0, false, "amount=2&amount=3"},
+		{0, false, "amount=2&amount=3"}, {0, true, `{"amount":25.479999999999997,"currency":"USD"}`},
+		{0, false, "amount=0.30000000000000004"}, {6, true, `{"fiat_symbol":"USD","fiat_amount":25.475}`},
 	} {
 		f.Add(s.action, s.json, s.body)
 	}

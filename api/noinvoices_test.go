@@ -53,6 +53,8 @@ func TestNoInvoiceEngine(t *testing.T) {
 		{"Payscrypt public", http.MethodGet, "/v1/public/orders/X", "", 503, `"message":"` + off + `"`, "14"},
 		{"Coinremitter", http.MethodPost, "/api/v3/LTC/get-invoice", "", 200,
 			`{"flag":0,"msg":"Invoices are not enabled on this server.","action":"get-invoice","data":[]}`, ""},
+		{"Coinremitter's SDK rates", http.MethodGet, "/api/v3/get-coin-rate", "", 200,
+			`{"flag":0,"msg":"Invoices are not enabled on this server.","action":"get-coin-rate","data":[]}`, ""},
 		{"Open API", http.MethodGet, "/v2/GetRate/", "", 500, `{"err":"` + off + `"}`, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

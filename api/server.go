@@ -187,6 +187,7 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 //	GET  /v1/orders/:id/webhooks  Payscrypt: an order's webhooks and their attempts (apikey)
 //	GET  /v1/public/orders/:id  Payscrypt: GetPublicOrderById
 //	POST /api/v3/:coin/:action  Coinremitter: every action (api_key and password)
+//	POST /api/get-coin-rate, GET /api/v3/get-coin-rate, GET /get-coins  Coinremitter: the coins' rates, where its clients ask
 //	GET  /v2/:call/          the Open API: every call (HTTP Basic auth: vendor id, api_key)
 //	GET  /api/qr/?d=…        a QR code image (PNG) of the text d
 //	GET  /healthz            node reachability and scanner height per coin

@@ -221,6 +221,11 @@ func TestCoinremitterFlow(t *testing.T) {
 	if rate.(map[string]any)["crypto_amount"] != "0.01250000" {
 		t.Errorf("1 USD at 80: %v", rate)
 	}
+	balance := cr.ok(t, "get-balance", nil)
+	sameShape(t, "get-balance", balance, seedExample(t, "coinremitter", "get-balance"))
+	if b := balance.(map[string]any); b["balance"] != 0.0 || b["wallet_name"] != "Coinremitter Shop" || b["coin_name"] != "Litecoin" {
+		t.Errorf("get-balance: %v", b)
+	}
 	coinRate := cr.ok(t, "get-coin-rate", nil).(map[string]any)
 	sameShape(t, "get-coin-rate", coinRate["LTC"], seedExample(t, "coinremitter", "get-coin-rate").(map[string]any)["LTC"])
 	if coinRate["LTC"].(map[string]any)["price"] != 80.0 || len(coinRate) != 1 {
@@ -250,7 +255,6 @@ func TestCoinremitterFlow(t *testing.T) {
 		{"get-fiat-to-crypto-rate", map[string]string{"fiat_symbol": "USD"}, 2, "The fiat amount field is required."},
 		{"get-fiat-to-crypto-rate", map[string]string{"fiat_symbol": "XYZ", "fiat_amount": "1"}, 2, ""},
 		{"withdraw", map[string]string{"to_address": payout, "amount": "2"}, 0, ""},
-		{"get-balance", nil, 0, ""},
 		{"accept-payment", map[string]string{"invoice_id": "LTC1", "amount": "0.1"}, 0, ""},
 		{"refund-payment", map[string]string{"invoice_id": "LTC1", "amount": "0.1", "address": "ltc1qk8hjy3lf245r7ppr2lfy8zxn8nwrmuasqrx6uc"}, 2, ""},
 	} {
@@ -266,7 +270,7 @@ func TestCoinremitterFlow(t *testing.T) {
 			t.Errorf("%s: action %q", tt.action, a.Action)
 		}
 	}
-	if a := cr.call(t, "get-wallet", nil); a.Status != 404 || a.Flag != 0 {
+	if a := cr.call(t, "get-wallet", nil); a.Status != 200 || a.Flag != 0 || a.Msg != `Unknown action "get-wallet".` {
 		t.Errorf("an unknown action: %d %+v", a.Status, a)
 	}
 	// None of them made anything: the next invoice is LTC3.
