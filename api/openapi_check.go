@@ -69,30 +69,30 @@ func oaStateOf(v *invoice.View, s ferry.InvoiceStatus, bounds map[string]ferry.A
 // payment_id, address and refund_amount_opened (what the payment holds:
 // AcceptPayment's and RefundPayment's amount) are ferry's.
 type oaCheck struct {
-	PaymentID               string  `json:"payment_id"`
-	ReferenceNo             string  `json:"reference_no"`
-	Inserted                string  `json:"inserted"`
-	InvoiceAmount           string  `json:"invoice_amount"`
-	Type                    string  `json:"type"`
-	InvoiceCurrency         string  `json:"invoice_currency"`
-	Currency                string  `json:"currency"`
-	Address                 string  `json:"address"`
-	Amount                  string  `json:"amount"`
-	OriginalAmount          *string `json:"original_amount"`
-	Payment                 string  `json:"payment"`
-	UnconfirmedAmount       *string `json:"unconfirmed_amount"`
-	UnconfirmedInvoiceAmnt  *string `json:"unconfirmed_invoice_amount"`
-	Confirmations           string  `json:"confirmations"`
-	MinConfirmations        int64   `json:"min_confirmations"`
-	AcceptZeroConfirmations bool    `json:"accept_zero_confirmations"`
-	RequireKYT              bool    `json:"require_kyt_for_confirmation"`
-	Confirmed               bool    `json:"confirmed"`
-	ConfirmedTime           *string `json:"confirmed_time"`
-	Cancelled               bool    `json:"cancelled"`
-	CancelledTime           *string `json:"cancelled_time"`
-	Reason                  *string `json:"reason"`
-	State                   string  `json:"state"`
-	Status                  string  `json:"status"`
+	PaymentID                string  `json:"payment_id"`
+	ReferenceNo              string  `json:"reference_no"`
+	Inserted                 string  `json:"inserted"`
+	InvoiceAmount            string  `json:"invoice_amount"`
+	Type                     string  `json:"type"`
+	InvoiceCurrency          string  `json:"invoice_currency"`
+	Currency                 string  `json:"currency"`
+	Address                  string  `json:"address"`
+	Amount                   string  `json:"amount"`
+	OriginalAmount           *string `json:"original_amount"`
+	Payment                  string  `json:"payment"`
+	UnconfirmedAmount        *string `json:"unconfirmed_amount"`
+	UnconfirmedInvoiceAmount *string `json:"unconfirmed_invoice_amount"`
+	Confirmations            string  `json:"confirmations"`
+	MinConfirmations         int64   `json:"min_confirmations"`
+	AcceptZeroConfirmations  bool    `json:"accept_zero_confirmations"`
+	RequireKYT               bool    `json:"require_kyt_for_confirmation"`
+	Confirmed                bool    `json:"confirmed"`
+	ConfirmedTime            *string `json:"confirmed_time"`
+	Cancelled                bool    `json:"cancelled"`
+	CancelledTime            *string `json:"cancelled_time"`
+	Reason                   *string `json:"reason"`
+	State                    string  `json:"state"`
+	Status                   string  `json:"status"`
 	// Underpayment is what is missing, while underpaid.
 	Underpayment       *oaUnderpayment `json:"underpayment"`
 	WaitTime           string          `json:"wait_time"`

@@ -218,6 +218,10 @@ func TestOpenAPIClientFields(t *testing.T) {
 	if ltc["status"] != "OK" || ltc["currency"] != "LTC" || ltc["rate"] != "74" || ltc["currency_fiat"] != "EUR" {
 		t.Errorf("GetCurrencyList: %v", ltc)
 	}
+	if l, _ := m.ok(t, oaRequest{call: "GetCurrencyList", query: url.Values{"invoice_currency": {"XYZ"}}}).([]any); len(l) != 1 ||
+		checkSpec(t, "GetCurrencyList XYZ", l[0], oaCurrencySpec)["rate"] != nil {
+		t.Errorf("GetCurrencyList in a currency without a price: %v", l)
+	}
 	if resp, body := m.get(t, strings.TrimPrefix(ltc["icon_url"].(string), m.srv.URL), nil); resp.StatusCode != 200 ||
 		!strings.HasPrefix(resp.Header.Get("Content-Type"), "image/svg+xml") || !strings.Contains(body, "<svg") {
 		t.Errorf("the icon %s: %d %s", ltc["icon_url"], resp.StatusCode, resp.Header)

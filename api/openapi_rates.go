@@ -293,7 +293,7 @@ type oaCurrency struct {
 }
 
 // oaCurrencyList is GetCurrencyList: the coins the vendor can be paid in
-// here, priced in invoice_currency if given.
+// here, priced in invoice_currency if given and known.
 func oaCurrencyList(c *oaCall) (any, error) {
 	fiat := strings.ToUpper(strings.TrimSpace(c.q.Get("invoice_currency")))
 	out := []oaCurrency{}
@@ -310,31 +310,27 @@ func oaCurrencyList(c *oaCall) (any, error) {
 			cur.ZeroConfirmationsEnabled = "1"
 		}
 		if fiat != "" {
-			rate, err := c.price(fiat, coin)
-			if err != nil {
-				return nil, err
-			}
-			cur.Rate, cur.SellRate = rate, rate
+			cur.Rate = c.price(fiat, coin)
+			cur.SellRate = cur.Rate
 		}
 		out = append(out, cur)
 	}
 	return out, nil
 }
 
-// price is the price of one coin in currency: nil while prices are
-// unavailable; an error for a currency that is not one.
-func (c *oaCall) price(currency, coin string) (*string, error) {
+// price is the price of one coin in currency: nil if it has none here (a
+// currency the price source does not know, another coin) or prices are
+// unavailable now: the list stands without it.
+func (c *oaCall) price(currency, coin string) *string {
 	if strings.EqualFold(currency, coin) {
-		return oaText("1"), nil
+		return oaText("1")
 	}
-	if err := paidIn(currency, coin); err != nil {
-		return nil, err
+	if paidIn(currency, coin) != nil {
+		return nil
 	}
 	q, err := c.oa.quotes.Quote(c.req.Context(), "1", currency, coin)
-	if k, _ := ferry.Explain(err); err != nil && (k == ferry.KindInvalid || k == ferry.KindUnsupported) {
-		return nil, err
-	} else if err != nil {
-		return nil, nil
+	if err != nil {
+		return nil
 	}
-	return oaText(q.Coin.Rate), nil
+	return oaText(q.Coin.Rate)
 }
