@@ -197,6 +197,8 @@ func TestOpenAPIPayment(t *testing.T) {
 		t.Errorf("a second payment %v", second)
 	}
 
+	// confirmations is a string, as ForumPay's client reads it (the seed
+	// shows a number, which the client's CheckPaymentResponse refuses).
 	var check map[string]any
 	m.oaOK(t, "CheckPayment", url.Values{"pos_id": {"POS1"}, "currency": {"LTC"}, "payment_id": {start["payment_id"]}, "address": {addr}}, &check)
 	for k, v := range map[string]any{"reference_no": "12-23-456", "invoice_amount": "10", "invoice_currency": "USD", "currency": "LTC",
