@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -81,7 +82,8 @@ func FuzzCoinremitterForm(f *testing.F) {
 }
 
 // oaFuzzCalls are the calls FuzzOpenAPIQuery makes.
-var oaFuzzCalls = []string{"GetRate", "StartPayment", "CheckPayment", "CancelPayment", "AcceptPayment", "RefundPayment", "GetCurrencyList", "GetTransactions"}
+var oaFuzzCalls = []string{"GetRate", "StartPayment", "CheckPayment", "CancelPayment", "AcceptPayment", "RefundPayment", "GetCurrencyList", "GetTransactions",
+	"Ping", "GetRates", "GetWalletApps", "RequestKyc"}
 
 // FuzzOpenAPIQuery makes each Open API call with any query, as the
 // vendor: it never fails inside, errors are {"err":…} with 400 or 404,
@@ -97,7 +99,8 @@ func FuzzOpenAPIQuery(f *testing.F) {
 		{1, "pos_id=P&invoice_currency=USD&invoice_amount=1,000&currency=LTC"}, {1, "pos_id=P&invoice_amount=1e9&currency=btc"},
 		{2, "payment_id=123e4567-e89b-12d3-a456-426614174000&currency=LTC"}, {3, "payment_id=x"}, {4, "payment_id=x&accepted_amount=-1"},
 		{5, "payment_id=x&refund_amount=0.1&address_out=" + dest}, {6, ""}, {7, "offset=0&limit=20"}, {7, "offset=99999999999"}, {0, "%zz"},
-		{1, "pos_id=a&pos_id=b"},
+		{1, "pos_id=a&pos_id=b"}, {7, "reference_no=42&locale=en_US"}, {8, "webhook_url="}, {8, "webhook_url=ftp%3A%2F%2Fx"},
+		{9, "pos_id=P&invoice_currency=EUR&invoice_amount=9.25&currencies=LTC,BTC,,ltc"}, {10, "locale=en_US"}, {11, "email=a%40b.c"},
 	} {
 		f.Add(s.call, s.query)
 	}
@@ -133,6 +136,68 @@ func FuzzOpenAPIQuery(f *testing.F) {
 		v, err := m.inv.Find(t.Context(), m.creds.Vendor.ID, "openapi", start["payment_id"].(string))
 		if err != nil || v.Dialect != "openapi" || start["amount"] != formatAmount(int64(v.Coins[0].Due)) {
 			t.Fatalf("started %v: %+v, %v", start, v, err)
+		}
+	})
+}
+
+// FuzzOpenAPIForm posts any body to StartPayment (and RequestKyc), as
+// multipart/form-data or urlencoded, as the vendor, with a query beside
+// it that a posted form must not read: it never fails inside, refusals
+// are {"err":…} with 400, and a payment it starts asks the amount of the
+// form.
+func FuzzOpenAPIForm(f *testing.F) {
+	var b strings.Builder
+	w := multipart.NewWriter(&b)
+	w.SetBoundary("fuzzboundary")
+	for _, kv := range [][2]string{{"pos_id", "woocommerce-1"}, {"invoice_currency", "EUR"}, {"payment_id", ""}, {"invoice_amount", "9.25"},
+		{"currency", "LTC"}, {"reference_no", "42"}, {"require_kyt_for_confirmation", ""}, {"webhook_url", "https://shop.example/?act=webhook"}} {
+		w.WriteField(kv[0], kv[1])
+	}
+	w.Close()
+	for _, s := range []struct {
+		multipart, kyc bool
+		body           string
+	}{
+		{true, false, b.String()}, {true, false, b.String()[:len(b.String())/2]}, {true, true, "--fuzzboundary\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@b.c\r\n--fuzzboundary--\r\n"},
+		{true, false, "--fuzzboundary\r\nContent-Disposition: form-data; name=\"x\"; filename=\"f\"\r\n\r\n1\r\n--fuzzboundary--\r\n"},
+		{false, false, "pos_id=P&invoice_currency=USD&invoice_amount=10&currency=LTC&payment_id="}, {false, false, "pos_id=a&pos_id=b"}, {false, false, ""},
+		{false, false, "%zz"}, {false, true, "email="},
+	} {
+		f.Add(s.multipart, s.kyc, s.body)
+	}
+	m := newMerchantEnv(f, fuzzInvoices)
+	f.Fuzz(func(t *testing.T, isMultipart, kyc bool, body string) {
+		call := "StartPayment"
+		if kyc {
+			call = "RequestKyc"
+		}
+		req, _ := http.NewRequest(http.MethodPost, m.srv.URL+"/v2/"+call+"/?invoice_amount=1234", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if isMultipart {
+			req.Header.Set("Content-Type", "multipart/form-data; boundary=fuzzboundary")
+		}
+		req.SetBasicAuth(m.creds.Vendor.ID, m.creds.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("%s %q: %d, not a JSON object: %v", call, body, resp.StatusCode, err)
+		}
+		if resp.StatusCode != 200 {
+			if s, _ := out["err"].(string); s == "" || resp.StatusCode != 400 || len(out) != 1 {
+				t.Fatalf("%s %q: %d %v", call, body, resp.StatusCode, out)
+			}
+			return
+		}
+		if call != "StartPayment" {
+			return
+		}
+		v, err := m.inv.Find(t.Context(), m.creds.Vendor.ID, "openapi", out["payment_id"].(string))
+		if err != nil || out["amount"] != formatAmount(int64(v.Coins[0].Due)) || v.Amount == "1234" || out["invoice_amount"] != v.Amount {
+			t.Fatalf("started %v: %+v, %v", out, v, err)
 		}
 	})
 }

@@ -74,11 +74,11 @@ func TestDialectIDs(t *testing.T) {
 		// The Open API: a payment_id of GetRate's, of StartPayment's, or
 		// the vendor's own; the payment's own id is random whichever.
 		q := url.Values{"pos_id": {"POS1"}, "invoice_currency": {"LTC"}, "invoice_amount": {"0.5"}, "currency": {"LTC"}}
-		var rate map[string]string
+		var rate oaTexts
 		m.oaOK(t, "GetRate", q, &rate)
 		check("Open API GetRate", rate["payment_id"], uuidV4.MatchString(rate["payment_id"]))
 		q.Set("payment_id", []string{rate["payment_id"], "", fmt.Sprintf("00000000-0000-0000-0000-%012d", i)}[i])
-		var start map[string]string
+		var start oaTexts
 		m.oaOK(t, "StartPayment", q, &start)
 		if i != 1 && start["payment_id"] != q.Get("payment_id") {
 			t.Errorf("Open API payment_id %q, want the one given, %q", start["payment_id"], q.Get("payment_id"))

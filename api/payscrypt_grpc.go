@@ -95,11 +95,11 @@ func (s *Server) grpcStreamLimit(srv any, ss grpc.ServerStream, info *grpc.Strea
 // returns the metadata telling the client its budget (nil when there is
 // no limit), with RESOURCE_EXHAUSTED past the limit.
 func (s *Server) grpcAllow(ctx context.Context, method string) (metadata.MD, error) {
-	if s.limiter.limit <= 0 {
+	if s.clients.api.limit <= 0 {
 		return nil, nil
 	}
-	ok, left := s.limiter.allow(peerClient(ctx))
-	md := metadata.Pairs("x-ratelimit-limit", strconv.Itoa(s.limiter.limit), "x-ratelimit-remaining", strconv.Itoa(left))
+	ok, left := s.clients.api.allow(peerClient(ctx))
+	md := metadata.Pairs("x-ratelimit-limit", strconv.Itoa(s.clients.api.limit), "x-ratelimit-remaining", strconv.Itoa(left))
 	if ok {
 		return md, nil
 	}

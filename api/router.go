@@ -41,11 +41,23 @@ type route struct {
 	// one: a server without an invoice engine answers every route of an
 	// invoice dialect with it (nil: not found, as a page is).
 	fail func(w http.ResponseWriter, req *http.Request, ps httprouter.Params, err error)
+	// probe, if set, tells the requests of an apiBudget route that carry
+	// no credentials: an HTTP client's first try before it is asked for
+	// them (curl's CURLAUTH_ANY, which ForumPay's client uses). They are
+	// answered 401 and change nothing, and draw on a budget of their own
+	// (the probes', of the same size), so that a client's calls are not
+	// counted twice.
+	probe func(*http.Request) bool
 }
 
-// router serves every part's routes, drawing on l (the API calls) and pl
-// (the pages) by client.
-func (s *Server) router(l, pl *rateLimiter, client func(*http.Request) netip.Prefix) http.Handler {
+// budgets are the rate limits the routes draw on, by client: the API
+// calls', the pages', and the probes' (see route.probe).
+type budgets struct {
+	api, page, probe *rateLimiter
+}
+
+// router serves every part's routes, drawing on b by client.
+func (s *Server) router(b budgets, client func(*http.Request) netip.Prefix) http.Handler {
 	rt := httprouter.New()
 	add := func(r route) {
 		h := r.handle
@@ -55,9 +67,19 @@ func (s *Server) router(l, pl *rateLimiter, client func(*http.Request) netip.Pre
 		}
 		switch r.budget {
 		case apiBudget:
-			h = limited(l, client, h, refuse...)
+			h = limited(b.api, client, h, refuse...)
+			if r.probe != nil {
+				calls, probes, isProbe := h, limited(b.probe, client, r.handle, refuse...), r.probe
+				h = func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+					if isProbe(req) {
+						probes(w, req, ps)
+						return
+					}
+					calls(w, req, ps)
+				}
+			}
 		case pageBudget:
-			h = limited(pl, client, h, refuse...)
+			h = limited(b.page, client, h, refuse...)
 		}
 		rt.Handle(r.method, r.pattern, s.counted(r.pattern, h))
 	}

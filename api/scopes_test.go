@@ -133,7 +133,7 @@ func TestKeyScopes(t *testing.T) {
 	// invoice.
 	start := func(pos string) string {
 		t.Helper()
-		var r map[string]string
+		var r oaTexts
 		status, body := m.oa(t, "StartPayment", url.Values{"pos_id": {pos}, "invoice_currency": {"USD"}, "invoice_amount": {"10"}, "currency": {"LTC"}}, vendor, create)
 		if err := json.Unmarshal([]byte(body), &r); status != 200 || err != nil {
 			t.Fatalf("StartPayment with a key of scope create: %d %s", status, body)

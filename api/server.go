@@ -73,6 +73,10 @@ type Config struct {
 	// Onion is the onion service publishing the API, shown by /healthz;
 	// nil for none.
 	Onion Onion
+	// Outbound reaches the vendors' URLs from the API itself (the Open
+	// API's Ping posts a test webhook), checking every address it dials
+	// as the notifier's deliveries are; nil: Ping's test always fails.
+	Outbound Dialer
 	// Metrics is told of every request; nil: nothing is.
 	Metrics Metrics
 	// SessionExpiry is how long a Fluxcord payment stays payable.
@@ -117,11 +121,9 @@ type Metrics interface {
 // with New; it is safe for concurrent use.
 type Server struct {
 	cfg Config
-	// limiter is the clients' budget; onionLimiter the onion service's
-	// one shared budget; pageLimiter and onionPageLimiter the same for
-	// the pages and their status.
-	limiter, onionLimiter         *rateLimiter
-	pageLimiter, onionPageLimiter *rateLimiter
+	// clients are the clients' budgets; onion the onion service's, one
+	// shared by all its clients.
+	clients, onion budgets
 	// parts serve every route; invoiceParts those of the dialects over
 	// the invoice engine, which a server without one answers as
 	// unavailable (see off).
@@ -141,13 +143,13 @@ const onionRateFactor = 10
 func New(cfg Config, engine Engine, invoices Invoices) *Server {
 	log := cfg.Log.With().Str("component", "api").Logger()
 	s := &Server{
-		cfg:              cfg,
-		limiter:          newRateLimiter(cfg.RateLimit, cfg.Clock),
-		onionLimiter:     newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock),
-		pageLimiter:      newRateLimiter(cfg.PageRateLimit, cfg.Clock),
-		onionPageLimiter: newRateLimiter(cfg.PageRateLimit*onionRateFactor, cfg.Clock),
-		links:            &links{public: cfg.PublicURL, listen: cfg.ListenURL},
-		invoicesOff:      invoices == nil,
+		cfg: cfg,
+		clients: budgets{api: newRateLimiter(cfg.RateLimit, cfg.Clock), page: newRateLimiter(cfg.PageRateLimit, cfg.Clock),
+			probe: newRateLimiter(cfg.RateLimit, cfg.Clock)},
+		onion: budgets{api: newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock), page: newRateLimiter(cfg.PageRateLimit*onionRateFactor, cfg.Clock),
+			probe: newRateLimiter(cfg.RateLimit*onionRateFactor, cfg.Clock)},
+		links:       &links{public: cfg.PublicURL, listen: cfg.ListenURL},
+		invoicesOff: invoices == nil,
 	}
 	s.parts = []part{
 		&litepay{relay: engine, errs: httpStatuses.logging(log, "litepay")},
@@ -165,7 +167,7 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 			wallet: invoices, links: s.links, network: cfg.Network, expiry: cfg.InvoiceExpiry, errs: coinremitterErrors.logging(log, "coinremitter")},
 		&openAPI{relay: engine, keys: invoices, invoices: invoices, holds: invoices, quotes: invoices, links: s.links,
 			clock: cfg.Clock, confirmations: cfg.Confirmations, zeroConf: cfg.ZeroConf, sessionExpiry: cfg.SessionExpiry,
-			errs: openAPIStatuses.logging(log, "openapi")},
+			errs: openAPIStatuses.logging(log, "openapi"), tester: newWebhookTester(cfg.Outbound, cfg.Clock)},
 	}
 	return s
 }
@@ -189,6 +191,7 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 //	POST /api/v3/:coin/:action  Coinremitter: every action (api_key and password)
 //	POST /api/get-coin-rate, GET /api/v3/get-coin-rate, GET /get-coins  Coinremitter: the coins' rates, where its clients ask
 //	GET  /v2/:call/          the Open API: every call (HTTP Basic auth: vendor id, api_key)
+//	POST /v2/:call/          the same: StartPayment's and RequestKyc's form posted, the others' parameters in the query
 //	GET  /api/qr/?d=…        a QR code image (PNG) of the text d
 //	GET  /healthz            node reachability and scanner height per coin
 //
@@ -196,13 +199,13 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 // too, on a budget of their own (a customer's browser polls its status);
 // the assets are not.
 func (s *Server) Handler() http.Handler {
-	return s.router(s.limiter, s.pageLimiter, func(req *http.Request) netip.Prefix { return clientOf(req, s.cfg.ClientIPHeader) })
+	return s.router(s.clients, func(req *http.Request) netip.Prefix { return clientOf(req, s.cfg.ClientIPHeader) })
 }
 
 // OnionHandler returns the same API for the onion service. Its clients all
 // come from Tor's address, so they share one budget, ten times a client's.
 func (s *Server) OnionHandler() http.Handler {
-	return s.router(s.onionLimiter, s.onionPageLimiter, func(*http.Request) netip.Prefix { return netip.Prefix{} })
+	return s.router(s.onion, func(*http.Request) netip.Prefix { return netip.Prefix{} })
 }
 
 // OwnBase is the base of the links a server hands out when it answers no

@@ -61,6 +61,11 @@ type Request struct {
 	// back: at most MaxFields, each value printable and at most
 	// MaxFieldLen bytes.
 	Fields map[string]string
+	// Reference groups the vendor's invoices ("" for none): the
+	// Open API's reference_no, a shop's order that may have several
+	// payments. Engine.InvoicesByReference lists them. Printable, at most
+	// MaxFieldLen bytes.
+	Reference string
 	// Quote is a quote the dialect handed out before (Quote's): the
 	// invoice keeps it if it is of the same amount, currency and coin and
 	// has not run out; otherwise the invoice is quoted now.
@@ -177,6 +182,9 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	if err := checkFields(req.Fields); err != nil {
 		return nil, err
 	}
+	if len(req.Reference) > MaxFieldLen || !printable(req.Reference) {
+		return nil, invalid(fmt.Sprintf("the reference must be printable text of at most %d bytes", MaxFieldLen))
+	}
 	coins, err := e.coinsFor(req)
 	if err != nil {
 		return nil, err
@@ -195,7 +203,7 @@ func (e *Engine) Create(ctx context.Context, req Request) (*View, error) {
 	now := e.cfg.Clock.Now().UTC()
 	inv := &store.Invoice{ID: req.ID, Vendor: req.Vendor.ID, Dialect: req.Dialect, Number: req.Number, Email: req.Email,
 		CallbackURL: req.CallbackURL, ReturnURL: req.ReturnURL, WebhookURL: req.WebhookURL, Description: req.Description, Hold: req.Hold,
-		Created: now, Expires: now.Add(e.cfg.Expiry), Fields: req.Fields}
+		Created: now, Expires: now.Add(e.cfg.Expiry), Fields: req.Fields, Reference: req.Reference}
 	if req.Expiry > 0 {
 		inv.Expires = now.Add(req.Expiry)
 	}

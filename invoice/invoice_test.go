@@ -309,6 +309,40 @@ func TestCancel(t *testing.T) {
 	}
 }
 
+// TestReference: a vendor's invoices with one reference are listed by it,
+// those of its dialect only, with their status; a reference that is not
+// printable text is refused and creates nothing.
+func TestReference(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var want []string
+	for _, r := range []struct{ dialect, ref string }{{"openapi", "1001"}, {"openapi", "1002"}, {"coinremitter", "1001"}, {"openapi", "1001"}} {
+		v, err := f.inv.Create(ctx, invoice.Request{Vendor: f.vendor, Dialect: r.dialect, Amount: "10", Currency: "USD", Reference: r.ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.dialect == "openapi" && r.ref == "1001" {
+			want = append(want, v.ID)
+		}
+	}
+	if _, err := f.inv.Cancel(ctx, want[0]); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := f.inv.InvoicesByReference(ctx, f.vendor.ID, "openapi", "1001", 0, 10)
+	if err != nil || len(vs) != 2 || vs[0].ID != want[0] || vs[1].ID != want[1] || vs[0].Status != ferry.InvoiceCancelled || vs[1].Reference != "1001" {
+		t.Fatalf("by reference: %v, %v", vs, err)
+	}
+	before, _ := f.env.Store.NextIndex("ltc")
+	for _, bad := range []string{"a\x00b", "line\nbreak", strings.Repeat("x", invoice.MaxFieldLen+1)} {
+		if _, err := f.inv.Create(ctx, invoice.Request{Vendor: f.vendor, Dialect: "openapi", Amount: "10", Currency: "USD", Reference: bad}); err == nil {
+			t.Errorf("reference %.20q accepted", bad)
+		}
+	}
+	if after, _ := f.env.Store.NextIndex("ltc"); after != before {
+		t.Errorf("%d addresses minted for refused references", after-before)
+	}
+}
+
 // TestCreateInCoin: an amount in a coin is that amount, in that coin, not
 // quoted.
 func TestCreateInCoin(t *testing.T) {

@@ -26,6 +26,7 @@ type LedgerStore interface {
 	Deposit(coin string, op ferry.OutPoint) (*ferry.Deposit, error)
 	Forward(coin string, op ferry.OutPoint) (*store.Forward, error)
 	InvoicesOf(vendor, dialect string, offset, limit int) ([]*store.Invoice, error)
+	InvoicesByReference(vendor, dialect, ref string, offset, limit int) ([]*store.Invoice, error)
 }
 
 // The kinds of a Transaction.
@@ -319,6 +320,22 @@ func (e *Engine) Invoices(ctx context.Context, vendor, dialect string, offset, l
 	if err != nil {
 		return nil, err
 	}
+	return e.views(ctx, invs)
+}
+
+// InvoicesByReference returns a vendor's invoices of dialect with
+// reference ref (Request.Reference), oldest first: limit of them after the
+// first offset, each with its status worked out now.
+func (e *Engine) InvoicesByReference(ctx context.Context, vendor, dialect, ref string, offset, limit int) ([]*View, error) {
+	invs, err := e.cfg.Store.InvoicesByReference(vendor, dialect, ref, offset, limit)
+	if err != nil {
+		return nil, err
+	}
+	return e.views(ctx, invs)
+}
+
+// views returns the views of invs.
+func (e *Engine) views(ctx context.Context, invs []*store.Invoice) ([]*View, error) {
 	out := make([]*View, 0, len(invs))
 	for _, inv := range invs {
 		v, err := e.view(ctx, inv)

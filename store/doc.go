@@ -50,6 +50,7 @@
 //	A/<coin>/<index:4>                invoice id of an input address
 //	O/inv/<id>                        empty: the invoice is open (its status may still change)
 //	I/inv/<vendor>\x00<dialect>\x00<created:8><order:8><id>  empty: a vendor's invoices in one API dialect, by creation (unix ns), then order of recording
+//	G/inv/<vendor>\x00<dialect>\x00<reference>\x00<created:8><order:8><id>  empty: a vendor's invoices in one API dialect with one reference (Invoice.Reference), in the order of I
 //	L/<coin>/<index:4>                Label: the vendor that asked for an input address outside an invoice, and its label
 //	y/<coin>/<outpoint:36>            Release: a decision about a deposit an invoice holds (held, accepted, refunded)
 //	u/wh/<vendor>\x00<id>             Endpoint: a URL the vendor registered for webhooks

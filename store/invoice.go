@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferry-relay/ferry"
@@ -22,6 +23,7 @@ const (
 	tInvAddr   = 'A'
 	tInvOpen   = 'O'
 	tInvVendor = 'I'
+	tInvRef    = 'G'
 )
 
 // ErrExists reports a record that is already there.
@@ -83,6 +85,10 @@ type Invoice struct {
 	// and how many counted, when its webhooks were last announced: a
 	// dialect that tells of each payment is asked again when they change.
 	PaymentsSeen, PaymentsCounted int64
+	// Reference is the vendor's reference grouping some of its invoices
+	// (the Open API's reference_no: a shop's order), "" for none:
+	// InvoicesByReference lists them. It holds no NUL byte.
+	Reference string
 }
 
 // InvoiceCoin is an invoice's side in one coin: its input address and what
@@ -146,6 +152,7 @@ func (inv *Invoice) encode() []byte {
 	}
 	e.i64(inv.PaymentsSeen)
 	e.i64(inv.PaymentsCounted)
+	e.str(inv.Reference)
 	return e.b
 }
 
@@ -186,6 +193,9 @@ func decodeInvoice(id string, b []byte) (*Invoice, error) {
 		}
 		inv.PaymentsSeen, inv.PaymentsCounted = d.i64(), d.i64()
 	}
+	if d.more() {
+		inv.Reference = d.str()
+	}
 	if err := d.done(); err != nil {
 		return nil, fmt.Errorf("invoice %s: %w", id, err)
 	}
@@ -211,6 +221,19 @@ func invoiceVendorPrefix(vendor, dialect string) []byte {
 // invoiceOrderKey), since two may be created in the same instant.
 func invoiceVendorKey(inv *Invoice, order uint64) []byte {
 	k := append(invoiceVendorPrefix(inv.Vendor, inv.Dialect), u64(uint64(unixNano(inv.Created)))...)
+	return append(append(k, u64(order)...), inv.ID...)
+}
+
+// invoiceRefPrefix is the prefix of a vendor's invoices of a dialect with
+// one reference.
+func invoiceRefPrefix(vendor, dialect, ref string) []byte {
+	return key(tInvRef, "inv", []byte(vendor), []byte{0}, []byte(dialect), []byte{0}, []byte(ref), []byte{0})
+}
+
+// invoiceRefKey is an invoice's entry among its vendor's with its
+// reference, in the order of its vendor's list (invoiceVendorKey).
+func invoiceRefKey(inv *Invoice, order uint64) []byte {
+	k := append(invoiceRefPrefix(inv.Vendor, inv.Dialect, inv.Reference), u64(uint64(unixNano(inv.Created)))...)
 	return append(append(k, u64(order)...), inv.ID...)
 }
 
@@ -246,6 +269,9 @@ const maxIDTries = 4
 // a vendor with maxOpen unpaid open invoices already (see
 // OpenInvoicesOf) gets ErrTooManyOpen, and nothing is written.
 func (db *DB) PutInvoice(inv *Invoice, ids IDs, maxOpen int) error {
+	if strings.IndexByte(inv.Reference, 0) >= 0 {
+		return fmt.Errorf("put invoice: a reference holds a NUL byte")
+	}
 	db.invMu.Lock()
 	defer db.invMu.Unlock()
 	if inv.Number != "" {
@@ -286,6 +312,9 @@ func (db *DB) PutInvoice(inv *Invoice, ids IDs, maxOpen int) error {
 	}
 	b.Put(invoiceOrderKey, u64(order))
 	b.Put(invoiceVendorKey(inv, order), nil)
+	if inv.Reference != "" {
+		b.Put(invoiceRefKey(inv, order), nil)
+	}
 	b.Put(invoiceOpenKey(inv.ID), nil)
 	if err := db.ldb.Write(b, syncWrite); err != nil {
 		return fmt.Errorf("put invoice %s: %w", inv.ID, err)
@@ -515,6 +544,35 @@ func (db *DB) InvoicesOf(vendor, dialect string, offset, limit int) ([]*Invoice,
 		rest := it.Key()[len(pfx):]
 		if len(rest) < 16 {
 			return nil, fmt.Errorf("invoices of %s: %w", vendor, ErrCorrupt)
+		}
+		inv, err := db.Invoice(string(rest[16:]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	return out, it.Error()
+}
+
+// InvoicesByReference returns a vendor's invoices of one dialect with
+// reference ref (Invoice.Reference), oldest first: limit of them after
+// the first offset.
+func (db *DB) InvoicesByReference(vendor, dialect, ref string, offset, limit int) ([]*Invoice, error) {
+	if ref == "" || strings.IndexByte(ref, 0) >= 0 {
+		return nil, nil
+	}
+	pfx := invoiceRefPrefix(vendor, dialect, ref)
+	it := db.ldb.NewIterator(util.BytesPrefix(pfx), nil)
+	defer it.Release()
+	var out []*Invoice
+	for skipped := 0; len(out) < limit && it.Next(); {
+		if skipped < offset {
+			skipped++
+			continue
+		}
+		rest := it.Key()[len(pfx):]
+		if len(rest) < 16 {
+			return nil, fmt.Errorf("invoices of %s by reference: %w", vendor, ErrCorrupt)
 		}
 		inv, err := db.Invoice(string(rest[16:]))
 		if err != nil {

@@ -247,6 +247,53 @@ func TestInvoicesOf(t *testing.T) {
 	}
 }
 
+// TestInvoicesByReference: a vendor's invoices of a dialect with one
+// reference, oldest first, none of another vendor, dialect or reference
+// (one that starts the same included); the reference kept in the record.
+func TestInvoicesByReference(t *testing.T) {
+	db := MustOpen(t)
+	t0 := time.Unix(1700000000, 0).UTC()
+	var want []string
+	for i, p := range []struct{ vendor, dialect, ref string }{
+		{"V1", "openapi", "42"}, {"V1", "openapi", "421"}, {"V2", "openapi", "42"}, {"V1", "openapi", "42"},
+		{"V1", "coinremitter", "42"}, {"V1", "openapi", ""}, {"V1", "openapi", "4"}, {"V1", "openapi", "42"},
+	} {
+		inv := &store.Invoice{Vendor: p.vendor, Dialect: p.dialect, Reference: p.ref, Created: t0.Add(time.Duration(i) * time.Minute)}
+		if err := db.PutInvoice(inv, store.IDs{}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if p == (struct{ vendor, dialect, ref string }{"V1", "openapi", "42"}) {
+			want = append(want, inv.ID)
+		}
+	}
+	ids := func(offset, limit int) []string {
+		got, err := db.InvoicesByReference("V1", "openapi", "42", offset, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, inv := range got {
+			if inv.Reference != "42" {
+				t.Errorf("%s: reference %q", inv.ID, inv.Reference)
+			}
+			out = append(out, inv.ID)
+		}
+		return out
+	}
+	if got := ids(0, 10); !slices.Equal(got, want) {
+		t.Errorf("by reference %v, want %v", got, want)
+	}
+	if got := ids(1, 1); !slices.Equal(got, want[1:2]) {
+		t.Errorf("the second %v, want %v", got, want[1:2])
+	}
+	if got, err := db.InvoicesByReference("V1", "openapi", "", 0, 10); err != nil || len(got) != 0 {
+		t.Errorf("no reference: %v, %v", got, err)
+	}
+	if err := db.PutInvoice(&store.Invoice{Vendor: "V1", Dialect: "openapi", Reference: "a\x00b"}, store.IDs{}, 0); err == nil {
+		t.Error("a reference with a NUL byte was recorded")
+	}
+}
+
 // TestLabels: the owner of an address asked for outside an invoice.
 func TestLabels(t *testing.T) {
 	db := MustOpen(t)

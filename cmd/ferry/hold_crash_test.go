@@ -61,7 +61,7 @@ func TestHoldKill(t *testing.T) {
 	// Both held after the restart; the accept is recorded, and killed.
 	restart("held payments released")
 	for _, pm := range []map[string]any{accepted, refunded} {
-		waitForLong(t, "held", func() bool { return oa.check(t, pm)["state"] == "underpaid" })
+		waitForLong(t, "held", func() bool { return oa.check(t, pm)["state"] == "underpayment" })
 	}
 	decide("AcceptPayment", url.Values{"payment_id": {accepted["payment_id"].(string)}, "accepted_amount": {"0.06"}})
 

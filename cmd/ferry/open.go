@@ -193,7 +193,7 @@ func (d *daemon) build(ctx context.Context, set *settings, coins []relay.Coin, c
 			return nil, fmt.Errorf("--tor-socks: %w", err)
 		}
 	}
-	set.notify.Outbound = dialer
+	set.notify.Outbound, set.api.Outbound = dialer, dialer
 	set.notify.Log = d.log.With().Str("component", "notifier").Logger()
 	// Metrics, when asked for: every part reports to one registry.
 	var relayMetrics relay.Metrics
