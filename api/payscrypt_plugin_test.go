@@ -196,7 +196,9 @@ func FuzzPayscryptPlugin(f *testing.F) {
 		}
 		id, _ := json.Marshal(s)
 		for _, c := range []func() (*http.Response, string){
-			func() (*http.Response, string) { return m.postJSON(t, "/apis/pg/get_public_order", `{"id":`+string(id)+`}`, nil) },
+			func() (*http.Response, string) {
+				return m.postJSON(t, "/apis/pg/get_public_order", `{"id":`+string(id)+`}`, nil)
+			},
 			func() (*http.Response, string) { return m.get(t, "/payment/v1/invoice//"+url.PathEscape(s), nil) },
 		} {
 			resp, out := c()

@@ -179,8 +179,11 @@ func TestLitePayPlugin(t *testing.T) {
 	op := pay(t, n, inputs["203"], 12_500_000)
 	pay(t, n, inputs["201"], 5_000_000)
 	mine(t, n, 1)
-	waitForLong(t, "order 203 marked paid", func() bool { return wcOrders(t, shop.orders)["203"].Status == "processing" })
+	waitForLong(t, "order 203's callback", func() bool { return len(shop.calls(t, "end", map[string]string{"orderid": "203"})) > 0 })
 	cb := shop.calls(t, "end", map[string]string{"orderid": "203"})[0]
+	if s := wcOrders(t, shop.orders)["203"].Status; !cb.Accepted || s != "processing" {
+		t.Fatalf("order 203: %s after its callback %+v", s, cb)
+	}
 	for k, want := range map[string]string{"wc-api": "litepay_callback", "secretid": v.Secret, "value": "12500000",
 		"input_address": inputs["203"], "destination_address": payout, "transaction_hash": op.Hash.String(), "coin": "ltc",
 		"confirmations": "1", "status": "paid"} {
