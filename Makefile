@@ -17,7 +17,8 @@ FUZZ_TARGETS := ./api:FuzzParseQuery ./api:FuzzCallbackParam ./api:FuzzMerchantF
 	./relay:FuzzParseCallback ./chain:FuzzDecodeBlock ./chain:FuzzHexResult \
 	./rates:FuzzParseDecimal ./rates:FuzzParseFiatAmount ./rates:FuzzCoinGecko ./rates:FuzzKraken \
 	./mail:FuzzHeaders ./mail:FuzzParseURL ./webhook:FuzzVerify \
-	./api:FuzzFluxcordBody:20 ./api:FuzzPayscryptBody:20 ./api:FuzzPublicID:20 ./api:FuzzCoinremitterForm:20 ./api:FuzzCoinremitterAmount:4 ./api:FuzzOpenAPIQuery:20 ./api:FuzzOpenAPIForm:20 \
+	./api:FuzzFluxcordBody:20 ./api:FuzzPayscryptBody:20 ./api:FuzzPublicID:20 ./api:FuzzPayscryptPlugin:20 ./api:FuzzCoinremitterForm:20 ./api:FuzzCoinremitterAmount:4 \
+	./api:FuzzOpenAPIQuery:20 ./api:FuzzOpenAPIForm:20 \
 	./cmd/ferry:FuzzParseHeights ./notify:FuzzClass
 FUZZTIME ?= 5000000x
 

@@ -78,7 +78,7 @@ func TestGRPCRateLimit(t *testing.T) {
 		t.Fatalf("HTTP call: %v, %v", resp, err)
 	}
 	var md metadata.MD
-	_, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"}, grpc.Header(&md))
+	_, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "10000000"}, grpc.Header(&md))
 	if status.Code(err) != codes.ResourceExhausted || status.Convert(err).Message() != "Too Many Attempts" ||
 		first(md, "x-ratelimit-remaining") != "0" || first(md, "retry-after") != "60" {
 		t.Fatalf("past the limit: %v, %v", err, md)
@@ -87,7 +87,7 @@ func TestGRPCRateLimit(t *testing.T) {
 
 	// The next minute starts afresh.
 	clk.Advance(time.Minute)
-	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"}); err != nil {
+	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "10000000"}); err != nil {
 		t.Fatalf("next minute: %v", err)
 	}
 }
@@ -111,7 +111,7 @@ func TestGRPCMetadataBounded(t *testing.T) {
 	big := strings.Repeat("x", 20<<10)
 
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "apikey", m.creds.APIKey, "x-pad", big)
-	if _, err := dialGRPC(t, addr).CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"}); err == nil {
+	if _, err := dialGRPC(t, addr).CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "10000000"}); err == nil {
 		t.Fatal("a call with 20 KiB of metadata was answered")
 	}
 
@@ -233,7 +233,7 @@ func (h *h2Conn) createOrder(t *testing.T, id uint32, extra map[string]string) s
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := proto.Marshal(&payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"})
+	msg, err := proto.Marshal(&payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "10000000"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestDialectIDs(t *testing.T) {
 		check("LitePay", id, store.IsNewInvoiceID(id, "LTPP-"))
 
 		// Payscrypt.
-		_, body = m.postJSON(t, "/v1/orders", fmt.Sprintf(`{"merchant_order_id":"A-%d","asset_name":"LTC","target_value":"0.1"}`, i), key)
+		_, body = m.postJSON(t, "/v1/orders", fmt.Sprintf(`{"merchant_order_id":"A-%d","asset_name":"LTC","target_value":"10000000"}`, i), key)
 		o := decodeOrder(t, body)
 		id, _ = o["id"].(string)
 		check("Payscrypt", id, store.IsNewInvoiceID(id, "") && o["redirect_url"] == m.srv.URL+"/merch/inv?id="+id)
@@ -113,7 +113,7 @@ func TestDialectIDs(t *testing.T) {
 func TestPagePublicFields(t *testing.T) {
 	m := newMerchantEnv(t, relaytest.InvoiceOptions{})
 	const secretOrder, secretURL = "WC-ORDER-7781", "https://shop.example/checkout/order-received/7781/?key=wc_order_Q9xT2"
-	_, body := m.postJSON(t, "/v1/orders", `{"merchant_order_id":"`+secretOrder+`","asset_name":"LTC","target_value":"0.1",`+
+	_, body := m.postJSON(t, "/v1/orders", `{"merchant_order_id":"`+secretOrder+`","asset_name":"LTC","target_value":"10000000",`+
 		`"callback_url":"`+secretURL+`","description":"two mugs"}`, map[string]string{"apikey": m.creds.APIKey})
 	id, _ := decodeOrder(t, body)["id"].(string)
 	page := func(path string) string {

@@ -50,9 +50,9 @@ func FuzzFluxcordBody(f *testing.F) {
 // percent-encoded, and an order it makes asks exactly the target_value
 // given.
 func FuzzPayscryptBody(f *testing.F) {
-	for _, s := range []string{`{"asset_name":"LTC","target_value":"0.1"}`, `{"asset_name":"LTC","target_value":"0.1","merchant_order_id":"A","pg_wallet_id":"0"}`,
+	for _, s := range []string{`{"asset_name":"LTC","target_value":"10000000"}`, `{"asset_name":"LTC","target_value":"10000000","merchant_order_id":"A","pg_wallet_id":"0"}`,
 		`{"asset_name":"BTC","target_value":"1"}`, `{"asset_name":"LTC","target_value":0.1}`, `{"target_value":"1e3"}`, `{`, `[]`, `null`,
-		`{"asset_name":"LTC","target_value":"0.1","callback_url":"javascript:x"}`, `{"unknown":1,"asset_name":"LTC","target_value":"0.02"}`,
+		`{"asset_name":"LTC","target_value":"10000000","callback_url":"javascript:x"}`, `{"unknown":1,"asset_name":"LTC","target_value":"2000000"}`,
 		"\"\x7f\"", "\"%\xe2\x82\xac\xff\""} {
 		f.Add(s)
 	}
@@ -71,8 +71,8 @@ func FuzzPayscryptBody(f *testing.F) {
 		}
 		json.Unmarshal([]byte(body), &in)
 		o := decodeOrder(t, out)
-		a, _ := ferry.ParseAmount(in.TargetValue)
-		b, err := ferry.ParseAmount(o["target_value"].(string))
+		a, _ := ferry.ParseBaseUnits(in.TargetValue)
+		b, err := ferry.ParseBaseUnits(o["target_value"].(string))
 		if err != nil || a != b && !strings.Contains(body, "merchant_order_id") {
 			t.Fatalf("asked %s, the order asks %v", in.TargetValue, o["target_value"])
 		}

@@ -36,7 +36,7 @@ func TestJSONPolicy(t *testing.T) {
 		{"Fluxcord, a stray brace", "/api/payments", `{"amountLtc":0.05}}`, false, 400, `{"error":"the body must be one JSON object"}`},
 		{"Fluxcord, 65 KiB", "/api/payments", `{"amountLtc":0.05,` + pad(65<<10) + `}`, false, 413, `{"error":"the body is over 64 KiB"}`},
 		{"Fluxcord, 60 KiB", "/api/payments", `{"amountLtc":0.001,` + pad(60<<10) + `}`, false, 400, "smallest payment"},
-		{"Payscrypt, a stray brace", "/v1/orders", `{"asset_name":"LTC","target_value":"0.1"}}`, false, 400, `"message":"the body must be one JSON object"`},
+		{"Payscrypt, a stray brace", "/v1/orders", `{"asset_name":"LTC","target_value":"10000000"}}`, false, 400, `"message":"the body must be one JSON object"`},
 		{"Payscrypt, 65 KiB", "/v1/orders", `{` + pad(65<<10) + `}`, false, 400, `"message":"the body is over 64 KiB"`},
 		{"Coinremitter, a stray brace", "/api/v3/LTC/create-invoice", `{` + creds + `,"amount":"1"}}`, false, 200,
 			`"msg":"The body must be one JSON object."`},

@@ -146,7 +146,7 @@ func (m *merchant) create(req *http.Request) (*invoice.View, error) {
 	v, err := m.invoices.Create(req.Context(), invoice.Request{
 		Vendor:      vendor,
 		Number:      f.Get("invoice"),
-		Amount:      f.Get("price"),
+		Amount:      trimZeros(f.Get("price")),
 		Currency:    currency,
 		Email:       decodeEmail(f.Get("email")),
 		CallbackURL: decodeTwice(f.Get("callbackUrl")),
@@ -157,6 +157,23 @@ func (m *merchant) create(req *http.Request) (*invoice.View, error) {
 		return v, nil // the same vendor and number: that invoice
 	}
 	return v, err
+}
+
+// trimZeros drops the zeros that end a price's decimals, and a point
+// left last, which change nothing: WooCommerce writes an order's total
+// with the shop's number of decimals ("10.000", and "1000.00" in yen at
+// its default of two), and a currency's decimals count as written.
+// Anything but digits with one point is left as it is, for the rates to
+// refuse.
+func trimZeros(price string) string {
+	whole, frac, ok := strings.Cut(price, ".")
+	if !ok || whole == "" || strings.Trim(whole+frac, "0123456789") != "" {
+		return price
+	}
+	if frac = strings.TrimRight(frac, "0"); frac == "" {
+		return whole
+	}
+	return whole + "." + frac
 }
 
 // parseForm reads a form body (urlencoded or multipart) strictly: bounded,

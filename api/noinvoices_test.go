@@ -47,7 +47,7 @@ func TestNoInvoiceEngine(t *testing.T) {
 		{"Fluxcord create", http.MethodPost, "/api/payments", `{"amountLtc":0.05}`, 503, `{"error":"` + off + `"}`, ""},
 		{"Fluxcord status", http.MethodGet, "/api/payments/X", "", 503, `{"error":"` + off + `"}`, ""},
 		{"Fluxcord webhooks", http.MethodGet, "/api/payments/X/webhooks", "", 503, `{"error":"` + off + `"}`, ""},
-		{"Payscrypt create", http.MethodPost, "/v1/orders", `{"asset_name":"LTC","target_value":"0.1"}`, 503, `"message":"` + off + `"`, "14"},
+		{"Payscrypt create", http.MethodPost, "/v1/orders", `{"asset_name":"LTC","target_value":"10000000"}`, 503, `"message":"` + off + `"`, "14"},
 		{"Payscrypt cancel", http.MethodPost, "/v1/orders/X/cancel", "", 503, `"message":"` + off + `"`, "14"},
 		{"Payscrypt webhooks", http.MethodGet, "/v1/orders/X/webhooks", "", 503, `"message":"` + off + `"`, "14"},
 		{"Payscrypt public", http.MethodGet, "/v1/public/orders/X", "", 503, `"message":"` + off + `"`, "14"},
@@ -75,7 +75,7 @@ func TestNoInvoiceEngine(t *testing.T) {
 	// gRPC: every call is UNAVAILABLE.
 	c := dialGRPC(t, serveGRPC(t, s))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "apikey", "k")
-	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"}); status.Code(err) != codes.Unavailable ||
+	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "10000000"}); status.Code(err) != codes.Unavailable ||
 		status.Convert(err).Message() != off {
 		t.Errorf("gRPC CreateOrder: %v", err)
 	}

@@ -57,14 +57,14 @@ func TestMaxOpenInvoices(t *testing.T) {
 	}
 
 	// Payscrypt, over REST and gRPC.
-	order := `{"asset_name":"LTC","target_value":"0.1","merchant_order_id":"P-3"}`
+	order := `{"asset_name":"LTC","target_value":"10000000","merchant_order_id":"P-3"}`
 	resp, body = m.postJSON(t, "/v1/orders", order, map[string]string{"apikey": m.creds.APIKey})
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("grpc-code") != "8" || !strings.Contains(body, msg) {
 		t.Errorf("Payscrypt REST: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	c := dialGRPC(t, serveGRPC(t, api.New(api.DefaultConfig(), m.engine, m.inv)))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "apikey", m.creds.APIKey)
-	_, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"})
+	_, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "10000000"})
 	if status.Code(err) != codes.ResourceExhausted || !strings.HasPrefix(status.Convert(err).Message(), msg) {
 		t.Errorf("Payscrypt gRPC: %v", err)
 	}

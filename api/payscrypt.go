@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base32"
 	"errors"
 	"strconv"
@@ -28,6 +29,9 @@ import (
 //	POST /v1/orders/:id/cancel          CancelOrder (header apikey, of scope all)
 //	GET  /v1/public/orders/:id          GetPublicOrderById (?with_payments=true), no key
 //	GET  /v1/orders/:id/webhooks        the order's webhooks and their attempts (header apikey)
+//
+// and the calls of Payscrypt's WooCommerce plugin (payscrypt_plugin.go).
+// Every amount is in the asset's base units.
 
 // payscryptDialect names Payscrypt's orders.
 const payscryptDialect = "payscrypt"
@@ -107,8 +111,29 @@ func (p *payscrypt) vendor(ctx context.Context, key string) (*invoice.Principal,
 	return pr, nil
 }
 
+// fieldNames are the names a create call gives its fields, for its
+// errors: CreateOrderRequest's, or the plugin's later CreateInvoiceRequest's.
+type fieldNames struct{ order, asset, value, wallet string }
+
+var (
+	orderFields   = fieldNames{order: "merchant_order_id", asset: "asset_name", value: "target_value", wallet: "pg_wallet_id"}
+	invoiceFields = fieldNames{order: "merchant_invoice_id", asset: "asset", value: "price", wallet: "wallet_id"}
+)
+
 // createOrder is CreateOrder, for a vendor's key.
 func (p *payscrypt) createOrder(ctx context.Context, key, base string, r *payscryptpb.CreateOrderRequest) (*payscryptpb.Order, error) {
+	v, err := p.create(ctx, key, r, orderFields, false)
+	if err != nil {
+		return nil, err
+	}
+	return p.order(v, base), nil
+}
+
+// create creates an order for a vendor's key, or finds the one of the
+// same merchant order id if it is the same: target_value in the asset's
+// base units. private gives the order a check (see privateID): an order
+// made on the plugin's paths.
+func (p *payscrypt) create(ctx context.Context, key string, r *payscryptpb.CreateOrderRequest, n fieldNames, private bool) (*invoice.View, error) {
 	pr, err := p.vendor(ctx, key)
 	if err != nil {
 		return nil, p.fail(err)
@@ -116,31 +141,51 @@ func (p *payscrypt) createOrder(ctx context.Context, key, base string, r *payscr
 	vendor := pr.Vendor
 	asset := r.GetAssetName()
 	coin := strings.ToLower(asset)
-	want, bad := ferry.ParseAmount(r.GetTargetValue())
-	switch {
-	case asset != "LTC" && asset != "BTC":
-		return nil, status.Errorf(codes.InvalidArgument, "asset_name must be LTC or BTC, not %.20q", asset)
-	case r.GetTargetValue() == "":
-		return nil, status.Error(codes.InvalidArgument, "target_value is required: a decimal amount of the asset")
-	case bad != nil || want <= 0:
-		return nil, status.Errorf(codes.InvalidArgument, "target_value must be a positive decimal with at most 8 decimals, not %.30q", r.GetTargetValue())
-	case r.GetPgWalletId() != 0 && r.GetPgWalletId() != walletID(vendor.ID):
-		return nil, status.Errorf(codes.PermissionDenied, "pg_wallet_id %d is not this API key's wallet", r.GetPgWalletId())
-	case len(r.GetMerchantOrderId()) > 100:
-		return nil, status.Error(codes.InvalidArgument, "merchant_order_id must be at most 100 characters")
+	if asset != "LTC" && asset != "BTC" {
+		return nil, status.Errorf(codes.InvalidArgument, "%s must be LTC or BTC, not %.20q", n.asset, asset)
 	}
-	v, err := p.invoices.Create(ctx, invoice.Request{Vendor: vendor, Dialect: payscryptDialect, Number: r.GetMerchantOrderId(),
-		Amount: r.GetTargetValue(), Currency: asset, Coins: []string{coin}, ReturnURL: r.GetCallbackUrl(),
-		Description: r.GetDescription()})
+	want, err := baseUnits(r.GetTargetValue(), n.value)
+	switch {
+	case err != nil:
+		return nil, err
+	case r.GetPgWalletId() != 0 && r.GetPgWalletId() != walletID(vendor.ID):
+		return nil, status.Errorf(codes.PermissionDenied, "%s %d is not this API key's wallet", n.wallet, r.GetPgWalletId())
+	case len(r.GetMerchantOrderId()) > 100:
+		return nil, status.Errorf(codes.InvalidArgument, "%s must be at most 100 characters", n.order)
+	}
+	req := invoice.Request{Vendor: vendor, Dialect: payscryptDialect, Number: r.GetMerchantOrderId(),
+		Amount: want.Short(), Currency: asset, Coins: []string{coin}, ReturnURL: r.GetCallbackUrl(),
+		Description: r.GetDescription()}
+	if private {
+		req.Fields = map[string]string{payscryptCheck: store.NewInvoiceID("")}
+	}
+	v, err := p.invoices.Create(ctx, req)
 	if errors.Is(err, invoice.ErrExists) {
 		// The same merchant order again: that order, if it is the same.
-		if v.Currency != asset || v.Coins[0].Due != want {
-			return nil, status.Errorf(codes.AlreadyExists, "merchant_order_id %.40q names order %s, of %s %s", r.GetMerchantOrderId(), v.ID, v.Amount, v.Currency)
+		if v.Currency != asset || v.Coins[0].Due != want || private != (v.Fields[payscryptCheck] != "") {
+			return nil, status.Errorf(codes.AlreadyExists, "%s %.40q names order %s, of %d base units of %s", n.order,
+				r.GetMerchantOrderId(), v.ID, v.Coins[0].Due, v.Currency)
 		}
 	} else if err != nil {
 		return nil, p.fail(err)
 	}
-	return p.order(v, base), nil
+	return v, nil
+}
+
+// baseUnits reads an amount in base units (satoshis, litoshis): a string
+// of digits, more than 0. A decimal point is refused, saying so: the
+// amount is not in coins.
+func baseUnits(s, field string) (ferry.Amount, error) {
+	a, err := ferry.ParseBaseUnits(s)
+	switch {
+	case s == "":
+		return 0, status.Errorf(codes.InvalidArgument, "%s is required: the amount in the asset's base units (satoshis), a string of digits", field)
+	case strings.Contains(s, "."):
+		return 0, status.Errorf(codes.InvalidArgument, "%s is in the asset's base units (satoshis), a string of digits with no decimal point (\"10000000\" is 0.1), not %.30q", field, s)
+	case err != nil || a <= 0:
+		return 0, status.Errorf(codes.InvalidArgument, "%s must be a positive whole number of the asset's base units (satoshis), not %.30q", field, s)
+	}
+	return a, nil
 }
 
 // cancelOrder is CancelOrder, for a vendor's key of scope all
@@ -153,24 +198,27 @@ func (p *payscrypt) cancelOrder(ctx context.Context, key, base, id string) (*pay
 	if err != nil {
 		return nil, p.fail(err)
 	}
-	if _, err := p.find(ctx, id, pr.Vendor.ID); err != nil {
+	v, err := p.find(ctx, id, pr.Vendor.ID, false)
+	if err != nil {
 		return nil, err
 	}
-	v, err := p.invoices.Cancel(ctx, id)
+	v, err = p.invoices.Cancel(ctx, v.ID)
 	if err != nil {
 		return nil, p.fail(err)
 	}
 	return p.order(v, base), nil
 }
 
-// publicOrder is GetPublicOrderById.
-func (p *payscrypt) publicOrder(ctx context.Context, base string, r *payscryptpb.GetPublicOrderByIdRequest) (*payscryptpb.PublicOrder, error) {
-	v, err := p.find(ctx, r.GetId(), "")
+// publicOrder is GetPublicOrderById; private takes the private id of an
+// order made on the plugin's paths only (the plugin's check).
+func (p *payscrypt) publicOrder(ctx context.Context, base string, r *payscryptpb.GetPublicOrderByIdRequest, private bool) (*payscryptpb.PublicOrder, error) {
+	v, err := p.find(ctx, r.GetId(), "", private)
 	if err != nil {
 		return nil, err
 	}
 	o := p.order(v, base)
-	po := &payscryptpb.PublicOrder{Id: o.Id, Type: o.Type, AssetName: o.AssetName, TargetValue: o.TargetValue,
+	// Named as it was asked for: the public id never tells the private one.
+	po := &payscryptpb.PublicOrder{Id: r.GetId(), Type: o.Type, AssetName: o.AssetName, TargetValue: o.TargetValue,
 		TargetConfirmations: o.TargetConfirmations, Variants: o.Variants, ExpiredAt: o.ExpiredAt, Status: o.Status, Value: o.Value,
 		Confirmations: o.Confirmations, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Chain: o.Chain, Network: o.Network,
 		RedirectUrl: o.RedirectUrl}
@@ -178,7 +226,7 @@ func (p *payscrypt) publicOrder(ctx context.Context, base string, r *payscryptpb
 		po.Payments = []*payscryptpb.Payment{}
 		for _, pay := range v.Coins[0].Payments {
 			po.Payments = append(po.Payments, &payscryptpb.Payment{TxHash: pay.OutPoint.Hash.String(), Vout: pay.OutPoint.Index,
-				Value: pay.Value.Short(), Confirmations: pay.Confirmations})
+				Value: baseString(pay.Value), Confirmations: pay.Confirmations})
 		}
 	}
 	return po, nil
@@ -195,23 +243,55 @@ func payscryptOrderID(id string) bool {
 	return err == nil
 }
 
-// find returns a Payscrypt order (of vendor, if not ""), or NOT_FOUND
-// for any other invoice.
-func (p *payscrypt) find(ctx context.Context, id, vendor string) (*invoice.View, error) {
-	if !payscryptOrderID(id) {
-		return nil, status.Errorf(codes.NotFound, "order %.40q not found", id)
+// payscryptCheck is the Fields key of an order's check: 120 random bits
+// of an order made on the plugin's paths, never shown on its page.
+const payscryptCheck = "check"
+
+// privateID is the id an order is named by to its vendor (in the answers
+// to its calls and in its webhooks): for an order made on the plugin's
+// paths, its id, "-" and its check; for any other, its id. The plugin
+// checks a webhook by asking for the order it names, and applies what it
+// hears to whichever shop order the webhook names: the customer, who sees
+// the order's id on its page, must not be able to name a paid order in a
+// webhook of its own making, so the check call takes only this id.
+func privateID(v *invoice.View) string {
+	if c := v.Fields[payscryptCheck]; c != "" {
+		return v.ID + "-" + c
 	}
-	v, err := p.invoices.Get(ctx, id)
+	return v.ID
+}
+
+// splitID splits a private id into the order's id and its check; an id
+// with no check is itself, and "".
+func splitID(id string) (string, string) {
+	if pub, check, ok := strings.Cut(id, "-"); ok && store.IsNewInvoiceID(pub, "") && store.IsNewInvoiceID(check, "") {
+		return pub, check
+	}
+	return id, ""
+}
+
+// find returns a Payscrypt order (of vendor, if not ""), or NOT_FOUND
+// for any other invoice. id is its id or its private id; private takes
+// only the private id of an order made on the plugin's paths.
+func (p *payscrypt) find(ctx context.Context, id, vendor string, private bool) (*invoice.View, error) {
+	pub, check := splitID(id)
+	if !payscryptOrderID(pub) || private && check == "" {
+		return nil, status.Errorf(codes.NotFound, "order %.60q not found", id)
+	}
+	v, err := p.invoices.Get(ctx, pub)
 	if k, _ := ferry.Explain(err); err != nil && k != ferry.KindNotFound {
 		return nil, p.fail(err)
 	}
-	if err != nil || v.Dialect != payscryptDialect || vendor != "" && v.Invoice.Vendor != vendor {
-		return nil, status.Errorf(codes.NotFound, "order %.40q not found", id)
+	if err != nil || v.Dialect != payscryptDialect || vendor != "" && v.Invoice.Vendor != vendor ||
+		check != "" && subtle.ConstantTimeCompare([]byte(check), []byte(v.Fields[payscryptCheck])) != 1 {
+		return nil, status.Errorf(codes.NotFound, "order %.60q not found", id)
 	}
 	return v, nil
 }
 
 // order is an invoice as a Payscrypt Order; base is the server's URL.
+// Its id is the private one (its vendor's calls only); its code, the
+// page's.
 func (p *payscrypt) order(v *invoice.View, base string) *payscryptpb.Order {
 	c := v.Coins[0]
 	updated := v.StatusChanged
@@ -219,14 +299,17 @@ func (p *payscrypt) order(v *invoice.View, base string) *payscryptpb.Order {
 		updated = v.Created
 	}
 	return &payscryptpb.Order{
-		Id: v.ID, Type: payscryptpb.Order_NORMAL, AssetName: strings.ToUpper(c.Coin), TargetValue: ferry.Amount(c.Due).Short(),
+		Id: privateID(v), Type: payscryptpb.Order_NORMAL, AssetName: strings.ToUpper(c.Coin), TargetValue: baseString(c.Due),
 		TargetConfirmations: p.confirmations, Variants: []string{c.Address}, ExpiredAt: v.Expires.Unix(),
 		MerchantOrderId: v.Number, Description: v.Description, Status: payscryptStatus(endedStatus(v)),
-		Value: ferry.Amount(c.Seen).Short(), Confirmations: minConfs(c.Payments), CreatedAt: v.Created.Unix(),
+		Value: baseString(c.Seen), Confirmations: minConfs(c.Payments), CreatedAt: v.Created.Unix(),
 		UpdatedAt: updated.Unix(), Chain: chain.CoinName(c.Coin), Network: p.network, CallbackUrl: v.ReturnURL,
-		RedirectUrl: pageURL(base, v.ID),
+		RedirectUrl: pageURL(base, v.ID), Code: v.ID,
 	}
 }
+
+// baseString writes an amount in base units, as Payscrypt's amounts are.
+func baseString(a ferry.Amount) string { return strconv.FormatInt(int64(a), 10) }
 
 // minConfs is the confirmations of an order's least confirmed payment.
 func minConfs(ps []invoice.Payment) int64 {
@@ -267,7 +350,7 @@ func (PayscryptEvents) Announce(v *invoice.View, from ferry.InvoiceStatus) []inv
 	if to == payscryptStatus(from) || v.Vendor == nil {
 		return nil
 	}
-	body, _ := payscryptJSON.Marshal(&payscryptpb.WebhookOrder{Id: v.ID, PgWalletId: walletID(v.Vendor.ID),
+	body, _ := payscryptJSON.Marshal(&payscryptpb.WebhookOrder{Id: privateID(v), PgWalletId: walletID(v.Vendor.ID),
 		MerchantOrderId: v.Number, Status: to})
 	return []invoice.Event{{Type: "order." + strings.ToLower(to.String()), Body: body}}
 }

@@ -160,7 +160,7 @@ func (g *paymentGateway) CancelOrder(ctx context.Context, r *payscryptpb.CancelO
 
 // GetPublicOrderById implements payscryptpb.PaymentGatewayServer.
 func (g *paymentGateway) GetPublicOrderById(ctx context.Context, r *payscryptpb.GetPublicOrderByIdRequest) (*payscryptpb.GetPublicOrderByIdResponse, error) {
-	o, err := g.p.publicOrder(ctx, g.links.own(), r)
+	o, err := g.p.publicOrder(ctx, g.links.own(), r, false)
 	if err != nil {
 		return nil, err
 	}

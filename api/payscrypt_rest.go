@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -28,6 +29,7 @@ func (p *payscrypt) routes() []route {
 		{method: http.MethodGet, pattern: "/v1/orders/:id/webhooks", handle: p.restWebhooks},
 		{method: http.MethodGet, pattern: "/v1/public/orders/:id", handle: p.restPublicOrder},
 	}
+	rs = append(rs, p.pluginRoutes()...)
 	for i := range rs {
 		rs[i].budget = apiBudget
 		rs[i].refuse = func(w http.ResponseWriter, msg string) {
@@ -106,10 +108,18 @@ func grpcMessage(msg string) string {
 
 // readProto decodes a request's JSON body into m.
 func readProto(req *http.Request, m proto.Message) error {
+	return readProtoAs(req, m, nil)
+}
+
+// readProtoAs is readProto, the body changed by fix (if not nil) first.
+func readProtoAs(req *http.Request, m proto.Message, fix func(jsonRaw) jsonRaw) error {
 	var raw jsonRaw
 	if err := apiJSON.read(req, &raw); err != nil {
 		_, msg := ferry.Explain(err)
 		return status.Error(codes.InvalidArgument, msg)
+	}
+	if fix != nil {
+		raw = fix(raw)
 	}
 	if err := payscryptRead.Unmarshal(raw, m); err != nil {
 		return status.Errorf(codes.InvalidArgument, "the body is not a %s: %s", m.ProtoReflect().Descriptor().Name(), protoProblem(err))
@@ -137,12 +147,29 @@ func protoProblem(err error) string {
 // restCreateOrder answers POST /v1/orders.
 func (p *payscrypt) restCreateOrder(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	var r payscryptpb.CreateOrderRequest
-	if err := readProto(req, &r); err != nil {
+	if err := readCreateOrder(req, &r); err != nil {
 		payscryptREST(w, nil, err)
 		return
 	}
 	o, err := p.createOrder(req.Context(), req.Header.Get("apikey"), p.links.base(req), &r)
 	payscryptREST(w, &payscryptpb.CreateOrderResponse{Order: o}, err)
+}
+
+// readCreateOrder decodes a CreateOrderRequest, its pg_wallet_id "" read
+// as none: the plugin sends its setting as it is, a string, "" by default.
+func readCreateOrder(req *http.Request, r *payscryptpb.CreateOrderRequest) error {
+	return readProtoAs(req, r, func(raw jsonRaw) jsonRaw {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil || string(m["pg_wallet_id"]) != `""` {
+			return raw
+		}
+		delete(m, "pg_wallet_id")
+		b, err := json.Marshal(m)
+		if err != nil {
+			return raw
+		}
+		return b
+	})
 }
 
 // restCancelOrder answers POST /v1/orders/:id/cancel.
@@ -162,7 +189,7 @@ func (p *payscrypt) restPublicOrder(w http.ResponseWriter, req *http.Request, ps
 		payscryptREST(w, nil, status.Errorf(codes.InvalidArgument, "with_payments must be true or false, not %.20q", q.Get("with_payments")))
 		return
 	}
-	o, err := p.publicOrder(req.Context(), p.links.base(req), &payscryptpb.GetPublicOrderByIdRequest{Id: ps.ByName("id"), WithPayments: with})
+	o, err := p.publicOrder(req.Context(), p.links.base(req), &payscryptpb.GetPublicOrderByIdRequest{Id: ps.ByName("id"), WithPayments: with}, false)
 	w.Header().Set("Cache-Control", "no-store")
 	payscryptREST(w, &payscryptpb.GetPublicOrderByIdResponse{Order: o}, err)
 }
@@ -176,11 +203,12 @@ func (p *payscrypt) restWebhooks(w http.ResponseWriter, req *http.Request, ps ht
 		return
 	}
 	vendor := pr.Vendor
-	if _, err := p.find(req.Context(), ps.ByName("id"), vendor.ID); err != nil {
+	v, err := p.find(req.Context(), ps.ByName("id"), vendor.ID, false)
+	if err != nil {
 		payscryptREST(w, nil, err)
 		return
 	}
-	ds, err := p.invoices.Deliveries(req.Context(), vendor.ID, ps.ByName("id"))
+	ds, err := p.invoices.Deliveries(req.Context(), vendor.ID, v.ID)
 	if err != nil {
 		payscryptREST(w, nil, p.fail(err))
 		return

@@ -37,17 +37,17 @@ func decodeOrder(t *testing.T, body string) order {
 func TestPayscryptREST(t *testing.T) {
 	m := newMerchantEnv(t, relaytest.InvoiceOptions{})
 	key := map[string]string{"apikey": m.creds.APIKey}
-	const req = `{"merchant_order_id":"A-1","asset_name":"LTC","target_value":"0.1","callback_url":"https://shop.example/done","description":"two mugs"}`
+	const req = `{"merchant_order_id":"A-1","asset_name":"LTC","target_value":"10000000","callback_url":"https://shop.example/done","description":"two mugs"}`
 	resp, body := m.postJSON(t, "/v1/orders", req, key)
 	if resp.StatusCode != 200 || resp.Header.Get("grpc-code") != "0" {
 		t.Fatalf("create: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
 	o := decodeOrder(t, body)
 	id, _ := o["id"].(string)
-	for k, want := range map[string]any{"type": "NORMAL", "asset_name": "LTC", "target_value": "0.1", "target_confirmations": "1",
+	for k, want := range map[string]any{"type": "NORMAL", "asset_name": "LTC", "target_value": "10000000", "target_confirmations": "1",
 		"merchant_order_id": "A-1", "description": "two mugs", "status": "PENDING", "value": "0", "confirmations": "0",
 		"chain": "litecoin", "network": "regtest", "callback_url": "https://shop.example/done",
-		"redirect_url": m.srv.URL + "/merch/inv?id=" + id} {
+		"redirect_url": m.srv.URL + "/merch/inv?id=" + id, "code": id} {
 		if o[k] != want {
 			t.Errorf("%s = %v, want %v", k, o[k], want)
 		}
@@ -60,8 +60,8 @@ func TestPayscryptREST(t *testing.T) {
 			t.Errorf("%s = %v, want unix seconds as a string", k, o[k])
 		}
 	}
-	if len(o) != 18 {
-		t.Errorf("%d fields, want the seed's 18: %s", len(o), body)
+	if len(o) != 19 {
+		t.Errorf("%d fields, want the seed's 18 and code: %s", len(o), body)
 	}
 
 	// The same merchant order again: that order; with another amount: a
@@ -69,7 +69,7 @@ func TestPayscryptREST(t *testing.T) {
 	if _, body := m.postJSON(t, "/v1/orders", req, key); decodeOrder(t, body)["id"] != id {
 		t.Errorf("the same order again: %s", body)
 	}
-	resp, body = m.postJSON(t, "/v1/orders", strings.Replace(req, `"0.1"`, `"0.2"`, 1), key)
+	resp, body = m.postJSON(t, "/v1/orders", strings.Replace(req, `"10000000"`, `"20000000"`, 1), key)
 	if resp.StatusCode != 409 || resp.Header.Get("grpc-code") != "6" || !strings.Contains(body, "names order "+id) {
 		t.Errorf("another amount for the same order: %d %s", resp.StatusCode, body)
 	}
@@ -107,7 +107,7 @@ func TestPayscryptREST(t *testing.T) {
 func TestPayscryptRefusals(t *testing.T) {
 	m := newMerchantEnv(t, relaytest.InvoiceOptions{})
 	key := map[string]string{"apikey": m.creds.APIKey}
-	good := map[string]any{"merchant_order_id": "A-1", "asset_name": "LTC", "target_value": "0.1"}
+	good := map[string]any{"merchant_order_id": "A-1", "asset_name": "LTC", "target_value": "10000000"}
 	with := func(k string, v any) string {
 		b := map[string]any{}
 		for k, v := range good {
@@ -137,12 +137,15 @@ func TestPayscryptRefusals(t *testing.T) {
 		{"no asset", key, with("asset_name", nil), 400, "3", "asset_name must be LTC or BTC"},
 		{"ETH", key, with("asset_name", "ETH"), 400, "3", "asset_name must be LTC or BTC"},
 		{"no value", key, with("target_value", nil), 400, "3", "target_value is required"},
-		{"negative", key, with("target_value", "-1"), 400, "3", "positive decimal"},
-		{"zero", key, with("target_value", "0"), 400, "3", "positive decimal"},
-		{"nine decimals", key, with("target_value", "0.123456789"), 400, "3", "at most 8 decimals"},
-		{"comma", key, with("target_value", "1,5"), 400, "3", "positive decimal"},
-		{"a number", key, with("target_value", 0.1), 400, "3", "CreateOrderRequest"},
-		{"below the minimum", key, with("target_value", "0.0001"), 400, "3", "smallest payment"},
+		{"negative", key, with("target_value", "-1"), 400, "3", "positive whole number of the asset's base units"},
+		{"zero", key, with("target_value", "0"), 400, "3", "positive whole number"},
+		{"a decimal in coins", key, with("target_value", "0.1"), 400, "3", "base units (satoshis), a string of digits with no decimal point"},
+		{"a whole decimal", key, with("target_value", "10000000.0"), 400, "3", "no decimal point"},
+		{"comma", key, with("target_value", "1,5"), 400, "3", "positive whole number"},
+		{"exponent", key, with("target_value", "1e7"), 400, "3", "positive whole number"},
+		{"over 84 million coins", key, with("target_value", "8400000000000001"), 400, "3", "positive whole number"},
+		{"a number", key, with("target_value", 10000000), 400, "3", "CreateOrderRequest"},
+		{"below the minimum", key, with("target_value", "10000"), 400, "3", "smallest payment"},
 		{"BTC, not run", key, with("asset_name", "BTC"), 400, "3", "no payout address"},
 		{"another wallet", key, with("pg_wallet_id", "5"), 403, "7", "not this API key's wallet"},
 		{"hostile callback", key, with("callback_url", "javascript:alert(1)"), 400, "3", "returnUrl"},
@@ -189,8 +192,8 @@ func TestPayscryptGRPC(t *testing.T) {
 	c := payscryptpb.NewPaymentGatewayClient(conn)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "apikey", m.creds.APIKey)
 
-	r, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{MerchantOrderId: "G-1", AssetName: "LTC", TargetValue: "0.05"})
-	if err != nil || r.Order.GetStatus() != payscryptpb.Order_PENDING || r.Order.GetTargetValue() != "0.05" || len(r.Order.GetVariants()) != 1 {
+	r, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{MerchantOrderId: "G-1", AssetName: "LTC", TargetValue: "5000000"})
+	if err != nil || r.Order.GetStatus() != payscryptpb.Order_PENDING || r.Order.GetTargetValue() != "5000000" || len(r.Order.GetVariants()) != 1 {
 		t.Fatalf("CreateOrder: %v, %v", r, err)
 	}
 	p, err := c.GetPublicOrderById(context.Background(), &payscryptpb.GetPublicOrderByIdRequest{Id: r.Order.GetId(), WithPayments: true})
@@ -208,7 +211,7 @@ func TestPayscryptGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.05"}); status.Code(err) != codes.Unauthenticated {
+	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "5000000"}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("the old key after a new one: %v", err)
 	}
 	ctx = metadata.AppendToOutgoingContext(context.Background(), "apikey", creds.APIKey)

@@ -146,13 +146,13 @@ func TestKeyScopes(t *testing.T) {
 	if status, body := m.oa(t, "CheckPayment", url.Values{"payment_id": {toAccept}}, vendor, create); status != 200 || !strings.Contains(body, `"refund_amount_opened":"0.06000000"`) {
 		t.Errorf("CheckPayment with a key of scope create: %d %s", status, body)
 	}
-	resp, body := m.postJSON(t, "/v1/orders", `{"asset_name":"LTC","target_value":"0.1"}`, map[string]string{"apikey": create})
+	resp, body := m.postJSON(t, "/v1/orders", `{"asset_name":"LTC","target_value":"10000000"}`, map[string]string{"apikey": create})
 	if resp.StatusCode != 200 {
 		t.Fatalf("CreateOrder over REST with a key of scope create: %d %s", resp.StatusCode, body)
 	}
 	restOrder, _ := decodeOrder(t, body)["id"].(string)
 	gctx := func(key string) context.Context { return metadata.AppendToOutgoingContext(ctx, "apikey", key) }
-	g, err := m.grpc.CreateOrder(gctx(create), &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.1"})
+	g, err := m.grpc.CreateOrder(gctx(create), &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "10000000"})
 	if err != nil {
 		t.Fatalf("CreateOrder over gRPC with a key of scope create: %v", err)
 	}

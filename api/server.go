@@ -188,6 +188,8 @@ func New(cfg Config, engine Engine, invoices Invoices) *Server {
 //	POST /v1/orders/:id/cancel  Payscrypt: CancelOrder (apikey)
 //	GET  /v1/orders/:id/webhooks  Payscrypt: an order's webhooks and their attempts (apikey)
 //	GET  /v1/public/orders/:id  Payscrypt: GetPublicOrderById
+//	POST /apis/pg/create_order, /apis/pg/get_public_order  Payscrypt's WooCommerce plugin (1a51a4a)
+//	POST /payment/v1/invoice, GET /payment/v1/invoice/:id   the same plugin (2dfd9d8)
 //	POST /api/v3/:coin/:action  Coinremitter: every action (api_key and password)
 //	POST /api/get-coin-rate, GET /api/v3/get-coin-rate, GET /get-coins  Coinremitter: the coins' rates, where its clients ask
 //	GET  /v2/:call/          the Open API: every call (HTTP Basic auth: vendor id, api_key)

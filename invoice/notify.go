@@ -257,6 +257,13 @@ func (q *invoiceCallbacks) Request(ctx context.Context, ref []byte, c *store.Cal
 		} else {
 			p.Set("confirmations", "0")
 		}
+		if paid(status) {
+			a, err := q.e.cfg.Store.Address(q.coin, cv.Index)
+			if err != nil {
+				return nil, fmt.Errorf("invoice callback %s: %w", ref, err)
+			}
+			p.Set("destination_address", a.Destination)
+		}
 	}
 	u, err := notify.CallbackURL(v.CallbackURL, p)
 	if err != nil {
@@ -265,6 +272,18 @@ func (q *invoiceCallbacks) Request(ctx context.Context, ref []byte, c *store.Cal
 	req := &notify.Request{Method: "GET", URL: u, Ack: notify.AckOK, Header: map[string][]string{}}
 	req.Header.Set(relay.SignatureHeader, relay.Sign(key, q.e.cfg.Clock.Now(), u.String()))
 	return req, nil
+}
+
+// paid reports whether a callback's status is that of a paid invoice.
+// Only such a callback names the destination_address: LitePay's
+// WooCommerce plugin (v0.2) marks its order paid on any callback with
+// value, input_address, destination_address, transaction_hash and
+// confirmations, whatever its status or amount, so an underpaid or
+// expired invoice's callback, which it must refuse, never has them all.
+// destination_address is where the input address forwards to: the
+// vendor's payout address it was minted for.
+func paid(status string) bool {
+	return status == string(ferry.InvoicePaid) || status == string(ferry.InvoiceOverpaid)
 }
 
 // Attempted records no confirmations: an invoice callback tells of the

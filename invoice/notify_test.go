@@ -131,3 +131,60 @@ func verifies(t *testing.T, req *notify.Request, key []byte) bool {
 	ts, _ := strconv.ParseInt(m[1], 10, 64)
 	return relay.Sign(key, time.Unix(ts, 0), req.URL.String()) == "t="+m[1]+",v1="+m[2]
 }
+
+// TestCallbackDestination: only a paid (or overpaid) invoice's callback
+// names destination_address, the vendor's payout address: LitePay's
+// WooCommerce plugin marks its order paid on any callback with value,
+// input_address, destination_address, transaction_hash and numeric
+// confirmations, so an underpaid or unpaid invoice's callback must lack
+// one of them.
+func TestCallbackDestination(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	want := map[string]*invoice.View{"paid": f.create(t, "1-a1b2c"), "overpaid": f.create(t, "2-a1b2c"),
+		"underpaid": f.create(t, "3-a1b2c"), "expired": f.create(t, "4-a1b2c")}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.inv.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	f.pay(t, want["paid"], 12_500_000)
+	f.pay(t, want["overpaid"], 20_000_000)
+	f.pay(t, want["underpaid"], 5_000_000)
+	f.clk.Advance(31 * 24 * time.Hour)
+	relaytest.WaitFor(t, "the four callbacks queued", func() bool {
+		for status, v := range want {
+			if _, err := f.env.Store.Callback("inv-ltc", []byte(v.ID+"/"+status)); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+
+	q := f.inv.Queues()[0] // inv-ltc
+	items, _, err := q.Due(ctx, nil, 10, func(string) (int, []byte) { return 10, nil })
+	if err != nil || len(items) != 4 {
+		t.Fatalf("%d callbacks due, want 4: %v", len(items), err)
+	}
+	for _, it := range items {
+		req, err := q.Build(ctx, it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		get := req.URL.Query()
+		status := get.Get("status")
+		t.Run(status, func(t *testing.T) {
+			paid := status == "paid" || status == "overpaid"
+			if got := get.Get("destination_address"); paid && got != payout || !paid && get.Has("destination_address") {
+				t.Errorf("destination_address %q in %s", got, req.URL.RawQuery)
+			}
+			// The plugin's own test of a callback (class-wc-gateway-litepay.php, callback()).
+			_, err := strconv.ParseFloat(get.Get("value"), 64)
+			_, err2 := strconv.ParseFloat(get.Get("confirmations"), 64)
+			accepts := get.Has("value") && err == nil && get.Has("input_address") && get.Has("destination_address") &&
+				get.Has("transaction_hash") && get.Has("confirmations") && err2 == nil
+			if accepts != paid {
+				t.Errorf("the plugin would accept it: %v, want %v: %s", accepts, paid, req.URL.RawQuery)
+			}
+		})
+	}
+}

@@ -1,7 +1,11 @@
 // Payscrypt's payment gateway API, as ferry serves it over gRPC (and, in
 // the same messages, as JSON over REST: api/payscrypt.go). The types and
 // fields are those of Payscrypt's documentation; CancelOrder and the
-// payments of a public order complete what it names.
+// payments of a public order complete what it names; Order.code and the
+// Invoice messages are what Payscrypt's WooCommerce plugin reads and sends
+// (its versions 1a51a4a and 2dfd9d8). Every amount (target_value, value,
+// price) is a string of digits in the asset's base units: satoshis for
+// BTC, litoshis for LTC, as the plugin sends them.
 //
 // Regenerate with `make proto` (protoc, protoc-gen-go, protoc-gen-go-grpc).
 
@@ -134,14 +138,14 @@ type Order struct {
 	Id                  string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // unique order ID
 	Type                Order_Type             `protobuf:"varint,2,opt,name=type,proto3,enum=payscrypt.pg.v1.Order_Type" json:"type,omitempty"`
 	AssetName           string                 `protobuf:"bytes,3,opt,name=asset_name,json=assetName,proto3" json:"asset_name,omitempty"`                                // LTC or BTC
-	TargetValue         string                 `protobuf:"bytes,4,opt,name=target_value,json=targetValue,proto3" json:"target_value,omitempty"`                          // value to be paid, a decimal in the asset
+	TargetValue         string                 `protobuf:"bytes,4,opt,name=target_value,json=targetValue,proto3" json:"target_value,omitempty"`                          // value to be paid, in base units (satoshis)
 	TargetConfirmations int64                  `protobuf:"varint,5,opt,name=target_confirmations,json=targetConfirmations,proto3" json:"target_confirmations,omitempty"` // confirmations needed
 	Variants            []string               `protobuf:"bytes,6,rep,name=variants,proto3" json:"variants,omitempty"`                                                   // receiving address variants (use the first)
 	ExpiredAt           int64                  `protobuf:"varint,7,opt,name=expired_at,json=expiredAt,proto3" json:"expired_at,omitempty"`                               // unix time it expires (expired) at
 	MerchantOrderId     string                 `protobuf:"bytes,8,opt,name=merchant_order_id,json=merchantOrderId,proto3" json:"merchant_order_id,omitempty"`
 	Description         string                 `protobuf:"bytes,9,opt,name=description,proto3" json:"description,omitempty"`
 	Status              Order_Status           `protobuf:"varint,10,opt,name=status,proto3,enum=payscrypt.pg.v1.Order_Status" json:"status,omitempty"`
-	Value               string                 `protobuf:"bytes,11,opt,name=value,proto3" json:"value,omitempty"`                  // value received up to now
+	Value               string                 `protobuf:"bytes,11,opt,name=value,proto3" json:"value,omitempty"`                  // value received up to now, in base units
 	Confirmations       int64                  `protobuf:"varint,12,opt,name=confirmations,proto3" json:"confirmations,omitempty"` // the order's confirmations
 	CreatedAt           int64                  `protobuf:"varint,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt           int64                  `protobuf:"varint,14,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -149,6 +153,7 @@ type Order struct {
 	Network             string                 `protobuf:"bytes,16,opt,name=network,proto3" json:"network,omitempty"`                            // mainnet, testnet or regtest
 	CallbackUrl         string                 `protobuf:"bytes,17,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"` // where the customer goes back to in a final state
 	RedirectUrl         string                 `protobuf:"bytes,18,opt,name=redirect_url,json=redirectUrl,proto3" json:"redirect_url,omitempty"` // the payment page
+	Code                string                 `protobuf:"bytes,19,opt,name=code,proto3" json:"code,omitempty"`                                  // the order's reference: the payment page's id
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -309,12 +314,19 @@ func (x *Order) GetRedirectUrl() string {
 	return ""
 }
 
+func (x *Order) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
 // Payment is one payment to an order's address.
 type Payment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TxHash        string                 `protobuf:"bytes,1,opt,name=tx_hash,json=txHash,proto3" json:"tx_hash,omitempty"`
 	Vout          uint32                 `protobuf:"varint,2,opt,name=vout,proto3" json:"vout,omitempty"`
-	Value         string                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Value         string                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"` // in base units
 	Confirmations int64                  `protobuf:"varint,4,opt,name=confirmations,proto3" json:"confirmations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -545,7 +557,9 @@ func (x *PublicOrder) GetPayments() []*Payment {
 
 // WebhookOrder is the data a webhook sends. Its id is the order's, as
 // Order.id: a string (Payscrypt's is an int64, which JSON writes as a
-// string too), since ferry's order ids are random.
+// string too), since ferry's order ids are random. An order made on the
+// plugin's paths is named by its private id (Order.id of create_order's
+// answer), which its vendor alone is given.
 type WebhookOrder struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -614,7 +628,8 @@ func (x *WebhookOrder) GetStatus() Order_Status {
 	return Order_PENDING
 }
 
-// CreateOrderRequest creates an order/invoice.
+// CreateOrderRequest creates an order/invoice. target_value is in the
+// asset's base units, a string of digits ("123456" is 0.00123456 BTC).
 type CreateOrderRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	MerchantOrderId string                 `protobuf:"bytes,1,opt,name=merchant_order_id,json=merchantOrderId,proto3" json:"merchant_order_id,omitempty"`
@@ -932,11 +947,324 @@ func (x *GetPublicOrderByIdResponse) GetOrder() *PublicOrder {
 	return nil
 }
 
+// Invoice is an order as the plugin's later API names it
+// (POST /payment/v1/invoice, GET /payment/v1/invoice/<id>; REST only).
+type Invoice struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Id                  string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`     // the private id its webhooks name it by
+	Code                string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"` // its reference: the payment page's id
+	MerchantInvoiceId   string                 `protobuf:"bytes,3,opt,name=merchant_invoice_id,json=merchantInvoiceId,proto3" json:"merchant_invoice_id,omitempty"`
+	Asset               string                 `protobuf:"bytes,4,opt,name=asset,proto3" json:"asset,omitempty"` // LTC or BTC
+	Price               string                 `protobuf:"bytes,5,opt,name=price,proto3" json:"price,omitempty"` // in base units
+	Status              Order_Status           `protobuf:"varint,6,opt,name=status,proto3,enum=payscrypt.pg.v1.Order_Status" json:"status,omitempty"`
+	Value               string                 `protobuf:"bytes,7,opt,name=value,proto3" json:"value,omitempty"` // received up to now, in base units
+	Confirmations       int64                  `protobuf:"varint,8,opt,name=confirmations,proto3" json:"confirmations,omitempty"`
+	TargetConfirmations int64                  `protobuf:"varint,9,opt,name=target_confirmations,json=targetConfirmations,proto3" json:"target_confirmations,omitempty"`
+	Variants            []string               `protobuf:"bytes,10,rep,name=variants,proto3" json:"variants,omitempty"` // receiving address variants (use the first)
+	ExpiredAt           int64                  `protobuf:"varint,11,opt,name=expired_at,json=expiredAt,proto3" json:"expired_at,omitempty"`
+	CreatedAt           int64                  `protobuf:"varint,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt           int64                  `protobuf:"varint,13,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Chain               string                 `protobuf:"bytes,14,opt,name=chain,proto3" json:"chain,omitempty"`
+	Network             string                 `protobuf:"bytes,15,opt,name=network,proto3" json:"network,omitempty"`
+	Description         string                 `protobuf:"bytes,16,opt,name=description,proto3" json:"description,omitempty"`
+	RedirectUrl         string                 `protobuf:"bytes,17,opt,name=redirect_url,json=redirectUrl,proto3" json:"redirect_url,omitempty"` // the shop's page the request named
+	PaymentUrl          string                 `protobuf:"bytes,18,opt,name=payment_url,json=paymentUrl,proto3" json:"payment_url,omitempty"`    // the payment page
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *Invoice) Reset() {
+	*x = Invoice{}
+	mi := &file_pg_api_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invoice) ProtoMessage() {}
+
+func (x *Invoice) ProtoReflect() protoreflect.Message {
+	mi := &file_pg_api_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
+func (*Invoice) Descriptor() ([]byte, []int) {
+	return file_pg_api_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Invoice) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Invoice) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Invoice) GetMerchantInvoiceId() string {
+	if x != nil {
+		return x.MerchantInvoiceId
+	}
+	return ""
+}
+
+func (x *Invoice) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *Invoice) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+func (x *Invoice) GetStatus() Order_Status {
+	if x != nil {
+		return x.Status
+	}
+	return Order_PENDING
+}
+
+func (x *Invoice) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Invoice) GetConfirmations() int64 {
+	if x != nil {
+		return x.Confirmations
+	}
+	return 0
+}
+
+func (x *Invoice) GetTargetConfirmations() int64 {
+	if x != nil {
+		return x.TargetConfirmations
+	}
+	return 0
+}
+
+func (x *Invoice) GetVariants() []string {
+	if x != nil {
+		return x.Variants
+	}
+	return nil
+}
+
+func (x *Invoice) GetExpiredAt() int64 {
+	if x != nil {
+		return x.ExpiredAt
+	}
+	return 0
+}
+
+func (x *Invoice) GetCreatedAt() int64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *Invoice) GetUpdatedAt() int64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+func (x *Invoice) GetChain() string {
+	if x != nil {
+		return x.Chain
+	}
+	return ""
+}
+
+func (x *Invoice) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *Invoice) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Invoice) GetRedirectUrl() string {
+	if x != nil {
+		return x.RedirectUrl
+	}
+	return ""
+}
+
+func (x *Invoice) GetPaymentUrl() string {
+	if x != nil {
+		return x.PaymentUrl
+	}
+	return ""
+}
+
+// CreateInvoiceRequest creates an order as the plugin's later API does:
+// price in base units, wallet_id a string ("" for none).
+type CreateInvoiceRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	MerchantInvoiceId string                 `protobuf:"bytes,1,opt,name=merchant_invoice_id,json=merchantInvoiceId,proto3" json:"merchant_invoice_id,omitempty"`
+	WalletId          string                 `protobuf:"bytes,2,opt,name=wallet_id,json=walletId,proto3" json:"wallet_id,omitempty"`
+	RedirectUrl       string                 `protobuf:"bytes,3,opt,name=redirect_url,json=redirectUrl,proto3" json:"redirect_url,omitempty"` // where the customer goes back to
+	Description       string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Asset             string                 `protobuf:"bytes,5,opt,name=asset,proto3" json:"asset,omitempty"`
+	Price             string                 `protobuf:"bytes,6,opt,name=price,proto3" json:"price,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CreateInvoiceRequest) Reset() {
+	*x = CreateInvoiceRequest{}
+	mi := &file_pg_api_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateInvoiceRequest) ProtoMessage() {}
+
+func (x *CreateInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pg_api_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*CreateInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_pg_api_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateInvoiceRequest) GetMerchantInvoiceId() string {
+	if x != nil {
+		return x.MerchantInvoiceId
+	}
+	return ""
+}
+
+func (x *CreateInvoiceRequest) GetWalletId() string {
+	if x != nil {
+		return x.WalletId
+	}
+	return ""
+}
+
+func (x *CreateInvoiceRequest) GetRedirectUrl() string {
+	if x != nil {
+		return x.RedirectUrl
+	}
+	return ""
+}
+
+func (x *CreateInvoiceRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateInvoiceRequest) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *CreateInvoiceRequest) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+// InvoiceResponse is an invoice, created or looked up.
+type InvoiceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Invoice       *Invoice               `protobuf:"bytes,1,opt,name=invoice,proto3" json:"invoice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceResponse) Reset() {
+	*x = InvoiceResponse{}
+	mi := &file_pg_api_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceResponse) ProtoMessage() {}
+
+func (x *InvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pg_api_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceResponse.ProtoReflect.Descriptor instead.
+func (*InvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_pg_api_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *InvoiceResponse) GetInvoice() *Invoice {
+	if x != nil {
+		return x.Invoice
+	}
+	return nil
+}
+
 var File_pg_api_proto protoreflect.FileDescriptor
 
 const file_pg_api_proto_rawDesc = "" +
 	"\n" +
-	"\fpg_api.proto\x12\x0fpayscrypt.pg.v1\"\xd3\x05\n" +
+	"\fpg_api.proto\x12\x0fpayscrypt.pg.v1\"\xe7\x05\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.payscrypt.pg.v1.Order.TypeR\x04type\x12\x1d\n" +
@@ -960,7 +1288,8 @@ const file_pg_api_proto_rawDesc = "" +
 	"\x05chain\x18\x0f \x01(\tR\x05chain\x12\x18\n" +
 	"\anetwork\x18\x10 \x01(\tR\anetwork\x12!\n" +
 	"\fcallback_url\x18\x11 \x01(\tR\vcallbackUrl\x12!\n" +
-	"\fredirect_url\x18\x12 \x01(\tR\vredirectUrl\"\x12\n" +
+	"\fredirect_url\x18\x12 \x01(\tR\vredirectUrl\x12\x12\n" +
+	"\x04code\x18\x13 \x01(\tR\x04code\"\x12\n" +
 	"\x04Type\x12\n" +
 	"\n" +
 	"\x06NORMAL\x10\x00\"P\n" +
@@ -1024,7 +1353,40 @@ const file_pg_api_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rwith_payments\x18\x02 \x01(\bR\fwithPayments\"P\n" +
 	"\x1aGetPublicOrderByIdResponse\x122\n" +
-	"\x05order\x18\x01 \x01(\v2\x1c.payscrypt.pg.v1.PublicOrderR\x05order2\xb3\x02\n" +
+	"\x05order\x18\x01 \x01(\v2\x1c.payscrypt.pg.v1.PublicOrderR\x05order\"\xbe\x04\n" +
+	"\aInvoice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12.\n" +
+	"\x13merchant_invoice_id\x18\x03 \x01(\tR\x11merchantInvoiceId\x12\x14\n" +
+	"\x05asset\x18\x04 \x01(\tR\x05asset\x12\x14\n" +
+	"\x05price\x18\x05 \x01(\tR\x05price\x125\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x1d.payscrypt.pg.v1.Order.StatusR\x06status\x12\x14\n" +
+	"\x05value\x18\a \x01(\tR\x05value\x12$\n" +
+	"\rconfirmations\x18\b \x01(\x03R\rconfirmations\x121\n" +
+	"\x14target_confirmations\x18\t \x01(\x03R\x13targetConfirmations\x12\x1a\n" +
+	"\bvariants\x18\n" +
+	" \x03(\tR\bvariants\x12\x1d\n" +
+	"\n" +
+	"expired_at\x18\v \x01(\x03R\texpiredAt\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\f \x01(\x03R\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\r \x01(\x03R\tupdatedAt\x12\x14\n" +
+	"\x05chain\x18\x0e \x01(\tR\x05chain\x12\x18\n" +
+	"\anetwork\x18\x0f \x01(\tR\anetwork\x12 \n" +
+	"\vdescription\x18\x10 \x01(\tR\vdescription\x12!\n" +
+	"\fredirect_url\x18\x11 \x01(\tR\vredirectUrl\x12\x1f\n" +
+	"\vpayment_url\x18\x12 \x01(\tR\n" +
+	"paymentUrl\"\xd4\x01\n" +
+	"\x14CreateInvoiceRequest\x12.\n" +
+	"\x13merchant_invoice_id\x18\x01 \x01(\tR\x11merchantInvoiceId\x12\x1b\n" +
+	"\twallet_id\x18\x02 \x01(\tR\bwalletId\x12!\n" +
+	"\fredirect_url\x18\x03 \x01(\tR\vredirectUrl\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x14\n" +
+	"\x05asset\x18\x05 \x01(\tR\x05asset\x12\x14\n" +
+	"\x05price\x18\x06 \x01(\tR\x05price\"E\n" +
+	"\x0fInvoiceResponse\x122\n" +
+	"\ainvoice\x18\x01 \x01(\v2\x18.payscrypt.pg.v1.InvoiceR\ainvoice2\xb3\x02\n" +
 	"\x0ePaymentGateway\x12X\n" +
 	"\vCreateOrder\x12#.payscrypt.pg.v1.CreateOrderRequest\x1a$.payscrypt.pg.v1.CreateOrderResponse\x12X\n" +
 	"\vCancelOrder\x12#.payscrypt.pg.v1.CancelOrderRequest\x1a$.payscrypt.pg.v1.CancelOrderResponse\x12m\n" +
@@ -1043,7 +1405,7 @@ func file_pg_api_proto_rawDescGZIP() []byte {
 }
 
 var file_pg_api_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_pg_api_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_pg_api_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_pg_api_proto_goTypes = []any{
 	(Order_Type)(0),                    // 0: payscrypt.pg.v1.Order.Type
 	(Order_Status)(0),                  // 1: payscrypt.pg.v1.Order.Status
@@ -1057,6 +1419,9 @@ var file_pg_api_proto_goTypes = []any{
 	(*CancelOrderResponse)(nil),        // 9: payscrypt.pg.v1.CancelOrderResponse
 	(*GetPublicOrderByIdRequest)(nil),  // 10: payscrypt.pg.v1.GetPublicOrderByIdRequest
 	(*GetPublicOrderByIdResponse)(nil), // 11: payscrypt.pg.v1.GetPublicOrderByIdResponse
+	(*Invoice)(nil),                    // 12: payscrypt.pg.v1.Invoice
+	(*CreateInvoiceRequest)(nil),       // 13: payscrypt.pg.v1.CreateInvoiceRequest
+	(*InvoiceResponse)(nil),            // 14: payscrypt.pg.v1.InvoiceResponse
 }
 var file_pg_api_proto_depIdxs = []int32{
 	0,  // 0: payscrypt.pg.v1.Order.type:type_name -> payscrypt.pg.v1.Order.Type
@@ -1068,17 +1433,19 @@ var file_pg_api_proto_depIdxs = []int32{
 	2,  // 6: payscrypt.pg.v1.CreateOrderResponse.order:type_name -> payscrypt.pg.v1.Order
 	2,  // 7: payscrypt.pg.v1.CancelOrderResponse.order:type_name -> payscrypt.pg.v1.Order
 	4,  // 8: payscrypt.pg.v1.GetPublicOrderByIdResponse.order:type_name -> payscrypt.pg.v1.PublicOrder
-	6,  // 9: payscrypt.pg.v1.PaymentGateway.CreateOrder:input_type -> payscrypt.pg.v1.CreateOrderRequest
-	8,  // 10: payscrypt.pg.v1.PaymentGateway.CancelOrder:input_type -> payscrypt.pg.v1.CancelOrderRequest
-	10, // 11: payscrypt.pg.v1.PaymentGateway.GetPublicOrderById:input_type -> payscrypt.pg.v1.GetPublicOrderByIdRequest
-	7,  // 12: payscrypt.pg.v1.PaymentGateway.CreateOrder:output_type -> payscrypt.pg.v1.CreateOrderResponse
-	9,  // 13: payscrypt.pg.v1.PaymentGateway.CancelOrder:output_type -> payscrypt.pg.v1.CancelOrderResponse
-	11, // 14: payscrypt.pg.v1.PaymentGateway.GetPublicOrderById:output_type -> payscrypt.pg.v1.GetPublicOrderByIdResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	1,  // 9: payscrypt.pg.v1.Invoice.status:type_name -> payscrypt.pg.v1.Order.Status
+	12, // 10: payscrypt.pg.v1.InvoiceResponse.invoice:type_name -> payscrypt.pg.v1.Invoice
+	6,  // 11: payscrypt.pg.v1.PaymentGateway.CreateOrder:input_type -> payscrypt.pg.v1.CreateOrderRequest
+	8,  // 12: payscrypt.pg.v1.PaymentGateway.CancelOrder:input_type -> payscrypt.pg.v1.CancelOrderRequest
+	10, // 13: payscrypt.pg.v1.PaymentGateway.GetPublicOrderById:input_type -> payscrypt.pg.v1.GetPublicOrderByIdRequest
+	7,  // 14: payscrypt.pg.v1.PaymentGateway.CreateOrder:output_type -> payscrypt.pg.v1.CreateOrderResponse
+	9,  // 15: payscrypt.pg.v1.PaymentGateway.CancelOrder:output_type -> payscrypt.pg.v1.CancelOrderResponse
+	11, // 16: payscrypt.pg.v1.PaymentGateway.GetPublicOrderById:output_type -> payscrypt.pg.v1.GetPublicOrderByIdResponse
+	14, // [14:17] is the sub-list for method output_type
+	11, // [11:14] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_pg_api_proto_init() }
@@ -1092,7 +1459,7 @@ func file_pg_api_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pg_api_proto_rawDesc), len(file_pg_api_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

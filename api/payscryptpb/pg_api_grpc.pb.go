@@ -1,7 +1,11 @@
 // Payscrypt's payment gateway API, as ferry serves it over gRPC (and, in
 // the same messages, as JSON over REST: api/payscrypt.go). The types and
 // fields are those of Payscrypt's documentation; CancelOrder and the
-// payments of a public order complete what it names.
+// payments of a public order complete what it names; Order.code and the
+// Invoice messages are what Payscrypt's WooCommerce plugin reads and sends
+// (its versions 1a51a4a and 2dfd9d8). Every amount (target_value, value,
+// price) is a string of digits in the asset's base units: satoshis for
+// BTC, litoshis for LTC, as the plugin sends them.
 //
 // Regenerate with `make proto` (protoc, protoc-gen-go, protoc-gen-go-grpc).
 

@@ -284,7 +284,7 @@ func TestVendorCLI(t *testing.T) {
 		APIKey string `json:"api_key"`
 	}
 	json.Unmarshal([]byte(vendorCLI(t, cfg.DataDir, 0, "key", "add", a.Vendor.ID, "--scope", "create")), &create)
-	o := restOrder(t, d.URL+"/v1/orders", create.APIKey, `{"asset_name":"LTC","target_value":"0.05"}`)
+	o := restOrder(t, d.URL+"/v1/orders", create.APIKey, `{"asset_name":"LTC","target_value":"5000000"}`)
 	req, _ := http.NewRequest(http.MethodPost, d.URL+"/v1/orders/"+o["id"].(string)+"/cancel", nil)
 	req.Header.Set("apikey", create.APIKey)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 403 || resp.Header.Get("grpc-code") != "7" {

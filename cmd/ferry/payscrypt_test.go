@@ -112,14 +112,15 @@ func TestPayscryptFlow(t *testing.T) {
 		return out
 	}
 
-	// REST, paid in two parts: 0.06 confirmed, then 0.04 seen, then mined.
-	o := restOrder(t, d.URL+"/v1/orders", v.APIKey, `{"merchant_order_id":"ORD-1","asset_name":"LTC","target_value":"0.1","description":"two mugs"}`)
+	// REST, paid in two parts: 0.06 confirmed, then 0.04 seen, then mined
+	// (amounts in litoshis).
+	o := restOrder(t, d.URL+"/v1/orders", v.APIKey, `{"merchant_order_id":"ORD-1","asset_name":"LTC","target_value":"10000000","description":"two mugs"}`)
 	id, addr := o["id"].(string), o["variants"].([]any)[0].(string)
 	first := pay(t, n, addr, 6_000_000)
 	mine(t, n, 1)
 	waitForLong(t, "the first part", func() bool {
 		p := publicOrder(t, d.URL, id)
-		return p["value"] == "0.06" && p["confirmations"] == "1"
+		return p["value"] == "6000000" && p["confirmations"] == "1"
 	})
 	if p := publicOrder(t, d.URL, id); p["status"] != "PENDING" {
 		t.Errorf("part paid: %v", p["status"])
@@ -138,7 +139,7 @@ func TestPayscryptFlow(t *testing.T) {
 		}
 	}
 	p := publicOrder(t, d.URL, id)
-	if p["status"] != "SUCCESSFUL" || p["value"] != "0.1" || len(p["payments"].([]any)) != 2 {
+	if p["status"] != "SUCCESSFUL" || p["value"] != "10000000" || len(p["payments"].([]any)) != 2 {
 		t.Errorf("public order: %v", p)
 	}
 	ev := node.entries(t)[0]["event"].(map[string]any)
@@ -163,7 +164,7 @@ func TestPayscryptFlow(t *testing.T) {
 	defer conn.Close()
 	c := payscryptpb.NewPaymentGatewayClient(conn)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "apikey", v.APIKey)
-	r, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{MerchantOrderId: "ORD-2", AssetName: "LTC", TargetValue: "0.05"})
+	r, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{MerchantOrderId: "ORD-2", AssetName: "LTC", TargetValue: "5000000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestPayscryptFlow(t *testing.T) {
 		got := statusesAt(t, node.entries(t), r.Order.GetId())
 		return len(got) > 0 && got[len(got)-1] == "SUCCESSFUL"
 	})
-	unpaid, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{MerchantOrderId: "ORD-3", AssetName: "LTC", TargetValue: "0.05"})
+	unpaid, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{MerchantOrderId: "ORD-3", AssetName: "LTC", TargetValue: "5000000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,13 +197,13 @@ func TestPayscryptFlow(t *testing.T) {
 		APIKey string `json:"api_key"`
 	}
 	json.Unmarshal([]byte(vendorCLI(t, cfg.DataDir, 0, "key", v.Vendor.ID)), &key)
-	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "0.05"}); status.Code(err) != codes.Unauthenticated {
+	if _, err := c.CreateOrder(ctx, &payscryptpb.CreateOrderRequest{AssetName: "LTC", TargetValue: "5000000"}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("the old key over gRPC: %v", err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, d.URL+"/v1/orders", strings.NewReader(`{"asset_name":"LTC","target_value":"0.05"}`))
+	req, _ := http.NewRequest(http.MethodPost, d.URL+"/v1/orders", strings.NewReader(`{"asset_name":"LTC","target_value":"5000000"}`))
 	req.Header.Set("apikey", v.APIKey)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 || resp.Header.Get("grpc-code") != "16" {
 		t.Errorf("the old key over REST: %v %v", resp, err)
 	}
-	restOrder(t, d.URL+"/v1/orders", key.APIKey, `{"asset_name":"LTC","target_value":"0.05"}`)
+	restOrder(t, d.URL+"/v1/orders", key.APIKey, `{"asset_name":"LTC","target_value":"5000000"}`)
 }
